@@ -1,0 +1,5 @@
+import sys
+
+from mer_fast.cli import main
+
+sys.exit(main())

@@ -1,0 +1,50 @@
+"""Builds mer_fast._C, the C++/CUDA kernels of the fused clip ops.
+
+A CppExtension (OpenMP through at::parallel_for) on a CPU torch; a CUDAExtension when the installed
+torch has CUDA and a CUDA toolkit is found, or when FORCE_CUDA=1. Install with
+    pip install --no-build-isolation -e .
+so that the build sees the torch that is installed (the extension must match it exactly).
+"""
+import glob
+import os
+
+from setuptools import setup
+from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CppExtension, CUDAExtension
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _rel(pattern):
+    return sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(HERE, pattern)))
+
+
+def extension():
+    force_cuda = os.environ.get("FORCE_CUDA", "0") == "1"
+    with_cuda = force_cuda or (torch.version.cuda is not None and CUDA_HOME is not None
+                               and os.environ.get("MER_FAST_NO_CUDA", "0") != "1")
+    debug = os.environ.get("MER_FAST_DEBUG", "0") == "1"
+    opt = ["-O0", "-g"] if debug else ["-O3"]
+    cxx = opt + ["-std=c++17", "-fopenmp", "-fvisibility=hidden"]
+    sources = _rel("csrc/*.cpp") + _rel("csrc/cpu/*.cpp")
+    kwargs = dict(
+        name="mer_fast._C",
+        sources=sources,
+        include_dirs=[os.path.join(HERE, "csrc")],
+        extra_compile_args={"cxx": cxx},
+        extra_link_args=["-fopenmp"],
+    )
+    if not with_cuda:
+        return CppExtension(**kwargs)
+    kwargs["sources"] = sources + _rel("csrc/cuda/*.cu")
+    kwargs["define_macros"] = [("MER_FAST_WITH_CUDA", None)]
+    kwargs["extra_compile_args"]["cxx"] = cxx + ["-DMER_FAST_WITH_CUDA"]
+    kwargs["extra_compile_args"]["nvcc"] = opt + ["-std=c++17", "-lineinfo",
+                                                  "-DMER_FAST_WITH_CUDA"]
+    return CUDAExtension(**kwargs)
+
+
+setup(
+    ext_modules=[extension()],
+    cmdclass={"build_ext": BuildExtension.with_options(use_ninja=True)},
+)
