@@ -80,9 +80,10 @@ def gather_frames(frames: torch.Tensor, offsets: torch.Tensor, clips: torch.Tens
 
 def random_windows(offsets: torch.Tensor, clips: torch.Tensor, window: int,
                    generator: torch.Generator | None) -> torch.Tensor:
-    """TemporalRandomCrop: a start in [0, max(0, T - window)] per clip."""
+    """TemporalRandomCrop of 3D-ResNets-PyTorch: a start in [0, max(0, T - window - 1)] per clip
+    (the original's bound, one short of the last possible start, kept for comparability)."""
     length = offsets[clips + 1] - offsets[clips]
-    span = (length - window).clamp(min=0) + 1
+    span = (length - window - 1).clamp(min=0) + 1
     return (torch.rand(len(clips), generator=generator, dtype=torch.float64) * span).long()
 
 
