@@ -10,6 +10,8 @@ import sys
 COMMANDS = {
     "demo": "mer_fast.cli.demo",
     "train": "mer_fast.cli.train",
+    "experiment": "mer_fast.cli.experiment",
+    "report": "mer_fast.cli.report",
 }
 
 

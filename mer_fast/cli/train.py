@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-from pathlib import Path
 
 EXAMPLES = """\
 examples:
@@ -15,14 +13,14 @@ examples:
   mer-fast train --chain kinetics,ucf,macro --target samm --data-root /data \\
       --init kinetics=r3d50_K_200ep.pth
 
-  # Décalcomanie run of Table 2 (preset), from scratch, on CASME II
-  mer-fast train --config configs/table2_casme2_olr_o.yaml --data-root /data
+  # a Décalcomanie run of Table 2 (a preset), from scratch, on CASME II
+  mer-fast train --config configs/table2b_casme2_train-olr_test-o.yaml --data-root /data
 
   # everything on the built-in synthetic stand-in data (labelled synthetic in every output)
   mer-fast train --chain kinetics,ucf,macro --target smic --synthetic --arch r3d10 --epochs 2
 
 Finished chain steps are stored once (--steps-dir) and reused by later runs with the same
-prefix; finished folds are kept, and a rerun of the same command resumes where it stopped.
+prefix; finished folds are kept, and rerunning the same command resumes where it stopped.
 """
 
 
@@ -38,12 +36,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="ordered pre-training steps from kinetics, ucf, macro, in (ImageNet); "
                         "'' or 'scratch' for none (default: kinetics,ucf,macro, or the preset's)")
     g.add_argument("--target", default=None, help="smic | casme2 | samm | megc2019")
-    g.add_argument("--config", metavar="FILE", help="a preset (YAML), e.g. configs/table1_*.yaml")
+    g.add_argument("--config", metavar="FILE",
+                   help="a preset (YAML), e.g. configs/table1a_smic_kinetics-ucf-macro.yaml")
+    p.add_argument("--out", metavar="DIR", help="run folder (default runs/<name>)")
+    add_shared_options(p)
+    p.set_defaults(func=run)
+
+
+def add_shared_options(p: argparse.ArgumentParser) -> None:
+    """Options of `train` that `experiment` takes too."""
+    g = p.add_argument_group("pre-training")
     g.add_argument("--init", action="append", default=[], metavar="STEP=PATH",
                    help="start STEP from a published checkpoint instead of training it "
                         "(e.g. kinetics=r3d50_K_200ep.pth, in=resnet50-0676ba61.pth)")
     g.add_argument("--force", action="append", default=[], metavar="STEP",
                    help="redo this chain step even if a stored result exists")
+    g.add_argument("--steps-dir", metavar="DIR",
+                   help="where finished chain steps are stored (default: runs/steps)")
     g = p.add_argument_group("data")
     g.add_argument("--data-root", metavar="DIR",
                    help="folder holding each dataset under the name its owners use "
@@ -65,43 +74,51 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--epoch-selection", choices=["final", "inner-val", "oracle"],
                    help="which epoch's weights are tested (default final; oracle is labelled)")
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="any other option of the training config, e.g. --set views=OLR")
+                   help="any other field of the training config, e.g. --set views=OLR "
+                        "--set model_options='{\"widen_factor\": 0.5}'")
     g.add_argument("--device", help="cuda, cuda:1, cpu (default: cuda when available)")
     g = p.add_argument_group("output")
-    g.add_argument("--out", metavar="DIR", help="run folder (default runs/<name>)")
     g.add_argument("--name", help="run name (default from chain, target and arch)")
-    g.add_argument("--steps-dir", metavar="DIR",
-                   help="where finished chain steps are stored (default runs/steps)")
     g.add_argument("--folds", help="run only these folds (e.g. 0,3,5); the pooled figures need "
                                    "all of them")
+    g.add_argument("--final-model", action="store_true",
+                   help="after LOSO, train one model on every subject and save it as "
+                        "OUT/model.pt (for mer-fast predict)")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.set_defaults(func=run)
 
 
-def build_config(args: argparse.Namespace):
-    """(TrainConfig, run settings) from the preset, then the command line."""
+def build_config(args: argparse.Namespace, target: str | None = None):
+    """(TrainConfig, run settings): the preset, then the command line."""
     from mer_fast.errors import ConfigError
-    from mer_fast.train.config import (PROFILES, TrainConfig, apply_overrides, load_preset)
+    from mer_fast.train.config import PROFILES, TrainConfig, apply_overrides, load_preset
 
-    if args.config:
+    if getattr(args, "config", None):
         cfg, run = load_preset(args.config)
     else:
         cfg, run = apply_overrides(TrainConfig(), PROFILES["nstep"]), {}
-    cli = {k: getattr(args, k.replace("-", "_")) for k in
+    cli = {k: getattr(args, k, None) for k in
            ("arch", "epochs", "frames", "size", "batch_size", "lr", "epoch_selection", "device")}
     cfg = apply_overrides(cfg, {k: v for k, v in cli.items() if v is not None}, "command line")
     extra = {}
     for item in args.set:
         if "=" not in item:
-            raise ConfigError(f"--set {item!r} is not KEY=VALUE", field="--set")
+            raise ConfigError(f"--set {item!r} is not KEY=VALUE", field="--set",
+                              fix="write e.g. --set views=OLR")
         k, _, v = item.partition("=")
-        if k.strip() == "model_options":
-            extra["model_options"] = json.loads(v)
+        k = k.strip()
+        if k == "model_options":
+            try:
+                extra[k] = json.loads(v)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"not JSON: {v!r} ({exc})", field="--set model_options",
+                                  fix="write e.g. --set model_options='{\"widen_factor\": 0.5}'"
+                                  ) from None
         else:
-            extra[k.strip()] = v
+            extra[k] = v
     cfg = apply_overrides(cfg, extra, "--set").validate("command line")
-    chain = args.chain if args.chain is not None else run.get("chain", "kinetics,ucf,macro")
-    target = args.target or run.get("target")
+    chain = getattr(args, "chain", None)
+    chain = chain if chain is not None else run.get("chain", "kinetics,ucf,macro")
+    target = target or getattr(args, "target", None) or run.get("target")
     if not target:
         raise ConfigError("no target dataset", field="--target",
                           fix="add --target smic (or casme2, samm, megc2019)")
@@ -112,106 +129,34 @@ def build_config(args: argparse.Namespace):
                               fix="write e.g. --init kinetics=r3d50_K_200ep.pth")
         k, _, v = item.partition("=")
         inits[k.strip()] = v.strip()
-    return cfg, {"chain": chain, "target": target.lower(), "init": inits,
+    from mer_fast.train.chain import parse_chain
+
+    steps = parse_chain(chain)
+    inits = {k: v for k, v in inits.items() if parse_chain([k])[0] in steps}
+    meta = {k: run[k] for k in ("table", "row", "paper") if k in run}
+    if getattr(args, "config", None):
+        meta["preset"] = str(args.config)
+    return cfg, {"chain": chain, "target": str(target).lower(), "init": inits,
                  "steps": run.get("steps", {}) or {}, "data": run.get("data", {}) or {},
-                 "name": run.get("name")}
+                 "name": run.get("name"), "meta": meta}
+
+
+def data_spec(args: argparse.Namespace):
+    from mer_fast.data.datasets import parse_overrides
+    from mer_fast.train.runner import DataSpec
+
+    return DataSpec(data_root=args.data_root, overrides=parse_overrides(args.data),
+                    synthetic=args.synthetic, cache_dir=args.cache_dir)
 
 
 def run(args: argparse.Namespace) -> int:
-    from mer_fast.data.datasets import parse_overrides
-    from mer_fast.errors import ConfigError
-    from mer_fast.eval.outputs import print_summary, write_run
-    from mer_fast.models import convention_of, create_model, get_convention, load_checkpoint
-    from mer_fast.models.heads import MERNet
-    from mer_fast.train.chain import TARGETS, Chain, parse_chain
-    from mer_fast.train.datahub import DataHub
-    from mer_fast.train.loso import LosoRun
-    from mer_fast.train.trainer import ClipData, resolve_device
-    from mer_fast.utils import atomic
-    from mer_fast.utils.progress import console
+    from mer_fast.train.runner import RunSpec, run as run_experiment
 
-    cfg, run_opts = build_config(args)
-    target = run_opts["target"]
-    if target not in TARGETS:
-        raise ConfigError(f"unknown target {target!r}", field="--target",
-                          fix=f"one of {', '.join(TARGETS)}")
-    steps = parse_chain(run_opts["chain"])
-    device = resolve_device(cfg.device)
-    name = args.name or run_opts["name"] or (
-        f"{'-'.join(steps) or 'scratch'}_{target}_{cfg.arch}"
-        f"{'_synthetic' if args.synthetic else ''}")
-    out = Path(args.out or Path("runs") / name)
-    steps_dir = Path(args.steps_dir or out.parent / "steps")
-    show = not args.no_progress
-
-    hub = DataHub(data_root=args.data_root, overrides=parse_overrides(args.data),
-                  synthetic=args.synthetic, cache_dir=args.cache_dir, device=device,
-                  decode_size=cfg.decode_size or cfg.size, options=run_opts["data"],
-                  show_progress=show)
-    console.print(f"[bold]mer-fast train[/] {name}: chain {' -> '.join(steps) or 'scratch'}, "
-                  f"target {target}, {cfg.arch}, device {device}"
-                  f"{' [SYNTHETIC DATA]' if args.synthetic else ''}")
-    # the target's data first: a missing dataset fails before hours of pre-training
-    index = hub.index(target)
-    chain = Chain(steps, cfg, hub, steps_dir=steps_dir, inits=run_opts["init"],
-                  force=args.force, step_overrides=run_opts["steps"], show_progress=show)
-    results = chain.run()
-    last = results[-1] if results else None
-
-    t_out = cfg.frames_for(target)
-    if last is not None:
-        conv = get_convention(json.loads((last.path.parent / "step.json").read_text())
-                              ["convention"])
-    else:
-        conv = convention_of(cfg.arch)
-    store = hub.store(target)
-    index = store.index
-    data = ClipData(frames=store.frames, offsets=store.offsets.cpu(),
-                    labels=store.labels.cpu(), classes=index.classes, t_out=t_out,
-                    mean=conv.mean, std=conv.std)
-
-    def make_net() -> MERNet:
-        model = create_model(cfg.arch, index.num_classes, **cfg.model_options)
-        if last is not None:
-            load_checkpoint(model, last.path, head="reset")
-        return MERNet(model, index.num_classes, cfg.head, len(cfg.views))
-
-    plan = {"config": {k: v for k, v in cfg.to_dict().items()
-                       if k not in ("device", "num_workers", "log_every", "compile",
-                                    "checkpoint_seconds")},
-            "target": target, "chain": [r.hash for r in results],
-            "data": [(r.key, r.label) for r in index.records], "frames": t_out}
-    digest = hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()[:16]
-    run_file = out / "run.json"
-    if run_file.exists():
-        old = json.loads(run_file.read_text())
-        if old.get("fingerprint") != digest:
-            raise ConfigError(
-                "this folder holds a run with another configuration, chain or data",
-                file=run_file, fix="give another --out (or --name), or delete the folder")
-    else:
-        atomic.write_json(run_file, {"fingerprint": digest, "name": name, "target": target,
-                                     "chain": [r.as_dict() for r in results],
-                                     "config": cfg.to_dict(), "frames": t_out})
+    cfg, opts = build_config(args)
+    spec = RunSpec(cfg=cfg, target=opts["target"], chain=opts["chain"], inits=opts["init"],
+                   step_overrides=opts["steps"], data_options=opts["data"], force=args.force,
+                   name=args.name or opts["name"], meta=opts["meta"])
     only = [int(x) for x in args.folds.split(",")] if args.folds else None
-    loso = LosoRun(index, data, cfg, make_net, out, show_progress=show, folds=only)
-    console.print(f"LOSO on {index.name}: {len(index)} clips, {len(loso.folds)} subjects, "
-                  f"classes {index.class_counts()}, {t_out} frames, {cfg.epochs} epochs, "
-                  f"views {cfg.views} ({cfg.head}), SMOTE {'on' if cfg.smote else 'off'}, "
-                  f"epoch selection {cfg.epoch_selection}")
-    pooled = loso.run()
-    if only is not None and len(pooled["folds"]) < len(loso.folds):
-        console.print(f"ran folds {only}; rerun without --folds for the pooled figures")
-        return 0
-    results_json = write_run(
-        out, name=name, target=target, pooled=pooled["pooled"],
-        mean_of_folds=pooled["mean_of_folds"], folds=pooled["folds"], classes=index.classes,
-        config=cfg.to_dict(), chain=[r.as_dict() for r in results],
-        provenance=index.provenance, data_summary=index.summary(),
-        extra={"frames": t_out, "device": str(device),
-               "smote_added_total": sum((f["smote"] or {}).get("total_added", 0)
-                                        for f in pooled["folds"])})
-    print_summary(results_json)
-    console.print(f"results: {out / 'results.json'}, {out / 'predictions.csv'}, "
-                  f"{out / 'confusion.png'}")
+    run_experiment(spec, data_spec(args), out=args.out, steps_dir=args.steps_dir, folds=only,
+                   show_progress=not args.no_progress, final_model=args.final_model)
     return 0
