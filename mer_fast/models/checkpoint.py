@@ -426,6 +426,8 @@ def _fit_hint(sd: Mapping[str, torch.Tensor], model: nn.Module) -> str:
             and model.arch.startswith("resnext"):
         return ("this looks like a ResNeXt of the 2020 3D-ResNets code (128-channel stem), which "
                 "is not the published network and has no mer-fast model")
+    if conv1 is not None and conv1.dim() == 4:
+        return "this is a 2D network: inflate it with mer_fast.models.load_imagenet_2d"
     fits = identify(sd)
     if fits:
         return "the file fits " + " or ".join(fits)
