@@ -9,6 +9,7 @@ import sys
 # subcommand -> module; each module defines add_parser(subparsers) and its run function
 COMMANDS = {
     "demo": "mer_fast.cli.demo",
+    "cache": "mer_fast.cli.cache",
 }
 
 
