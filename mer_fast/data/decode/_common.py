@@ -146,12 +146,18 @@ def resize_frames(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """
     if tuple(x.shape[1:3]) == tuple(size):
         return x
-    nchw = x.permute(0, 3, 1, 2)
-    if x.device.type == "cpu":
-        y = F.interpolate(nchw, size=size, mode="bilinear", antialias=True, align_corners=False)
-    else:
-        y = F.interpolate(nchw.float(), size=size, mode="bilinear", antialias=True,
-                          align_corners=False).round_().clamp_(0, 255).to(torch.uint8)
+    if x.device.type != "cpu":
+        return resize_frames_float(x, size)
+    y = F.interpolate(x.permute(0, 3, 1, 2), size=size, mode="bilinear", antialias=True,
+                      align_corners=False)
+    return y.permute(0, 2, 3, 1).contiguous()
+
+
+def resize_frames_float(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """:func:`resize_frames` computed in float32 and rounded (the path on GPUs, where the
+    anti-aliased filter has no uint8 kernel)."""
+    y = F.interpolate(x.permute(0, 3, 1, 2).float(), size=size, mode="bilinear", antialias=True,
+                      align_corners=False).round_().clamp_(0, 255).to(torch.uint8)
     return y.permute(0, 2, 3, 1).contiguous()
 
 

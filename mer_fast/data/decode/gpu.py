@@ -6,8 +6,9 @@ GPU); the package runs without torchvision, DALI and a GPU. On ``device="cpu"`` 
 decode on the CPU (DALI with a CPU-only pipeline), which is how their plumbing is tested on
 machines without a GPU.
 
-GPU decoders may return garbage rather than fail on a cut JPEG, so every JPEG is first checked for
-its end-of-image marker; any decoder failure is re-run through Pillow on the CPU to name the file.
+GPU decoders may return garbage rather than fail on a cut JPEG, so a JPEG without its end-of-image
+marker is decoded by Pillow instead (which decodes it if only the marker is missing and rejects it
+if data is missing, as the CPU backends do); after any decoder failure Pillow names the file.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Iterator, Sequence
 import torch
 
 from mer_fast.data.decode._common import WarningSink
-from mer_fast.data.decode.images import DECODERS, _Unreadable, bad_image
+from mer_fast.data.decode.images import DECODERS, _Unreadable, bad_image, decode_images
 from mer_fast.data.decode.videos import bad_video, check_count, declared_frames
 from mer_fast.errors import ConfigError
 
@@ -30,14 +31,29 @@ def _read_jpeg(path: str, clip: str, index: int) -> bytes:
                           file=path, field="backend",
                           fix='use backend="auto", "cv2" or "pil" for this dataset')
     try:
-        data = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except OSError as exc:
         raise bad_image(clip, index, path, str(exc)) from None
-    # the end-of-image marker FF D9 closes every complete JPEG (a few bytes of padding may follow)
-    if not data.startswith(b"\xff\xd8") or b"\xff\xd9" not in data[-4096:]:
-        raise bad_image(clip, index, path, "not a complete JPEG (start or end-of-image marker "
-                                           "missing: truncated?)")
-    return data
+
+
+def _complete(data: bytes) -> bool:
+    """Whether a JPEG has its start and end-of-image markers (FF D8 ... FF D9, where a few bytes
+    of padding may follow the end)."""
+    return data.startswith(b"\xff\xd8") and b"\xff\xd9" in data[-4096:]
+
+
+def _split_incomplete(datas: Sequence[bytes]) -> tuple[list[int], list[int]]:
+    """Positions of complete JPEGs (for the GPU decoder) and of the others, which Pillow decodes
+    instead: it decodes a file that only lacks its end marker and rejects a truncated one, as
+    the CPU backends do."""
+    flags = [_complete(d) for d in datas]
+    return [k for k, f in enumerate(flags) if f], [k for k, f in enumerate(flags) if not f]
+
+
+def _with_pillow(paths: Sequence[str], positions: Sequence[int], clip: str, ks: list[int],
+                 device: torch.device) -> dict[int, torch.Tensor]:
+    imgs = decode_images([paths[k] for k in ks], [positions[k] for k in ks], "pil", clip)
+    return {k: img.to(device) for k, img in zip(ks, imgs)}
 
 
 def _name_the_culprit(paths: Sequence[str], positions: Sequence[int], clip: str,
@@ -59,19 +75,20 @@ def torchvision_images(paths: Sequence[str], positions: Sequence[int], clip: str
     (batched nvJPEG on CUDA)."""
     from torchvision.io import ImageReadMode, decode_jpeg
 
-    datas = [torch.frombuffer(bytearray(_read_jpeg(p, clip, i)), dtype=torch.uint8)
-             for p, i in zip(paths, positions)]
+    datas = [_read_jpeg(p, clip, i) for p, i in zip(paths, positions)]
+    ok, others = _split_incomplete(datas)
+    out = _with_pillow(paths, positions, clip, others, device)
+    tensors = [torch.frombuffer(bytearray(datas[k]), dtype=torch.uint8) for k in ok]
     where = device if device.type == "cuda" else torch.device("cpu")
     try:
-        imgs = decode_jpeg(datas, mode=ImageReadMode.UNCHANGED, device=where)
-        out = []
-        for data, img in zip(datas, imgs):
+        imgs = decode_jpeg(tensors, mode=ImageReadMode.UNCHANGED, device=where) if ok else []
+        for k, data, img in zip(ok, tensors, imgs):
             if img.shape[0] not in (1, 3):  # CMYK and other JPEG colour spaces
-                img = decode_jpeg(data, mode=ImageReadMode.RGB, device=img.device)
-            out.append(img.permute(1, 2, 0))
-        return out
+                img = decode_jpeg(data, mode=ImageReadMode.RGB, device=where)
+            out[k] = img.permute(1, 2, 0)
     except RuntimeError as exc:
         raise _name_the_culprit(paths, positions, clip, f"torchvision: {exc}") from None
+    return [out[k] for k in range(len(paths))]
 
 
 # -- DALI ----------------------------------------------------------------------------------------
@@ -149,14 +166,17 @@ def dali_images(paths: Sequence[str], positions: Sequence[int], clip: str,
     for p in paths:
         with Image.open(p) as im:  # reads the header only
             gray = gray and im.mode in ("L", "1", "LA")
-    out: list[torch.Tensor] = []
-    for s in range(0, len(datas), DALI_BATCH):
+    ok, others = _split_incomplete(datas)
+    out = _with_pillow(paths, positions, clip, others, device)
+    for s in range(0, len(ok), DALI_BATCH):
+        ks = ok[s:s + DALI_BATCH]
         try:
-            out.extend(_run("image", gray, device, DALI_BATCH, datas[s:s + DALI_BATCH]))
+            imgs = _run("image", gray, device, DALI_BATCH, [datas[k] for k in ks])
         except RuntimeError as exc:
-            raise _name_the_culprit(paths[s:s + DALI_BATCH], positions[s:s + DALI_BATCH], clip,
+            raise _name_the_culprit([paths[k] for k in ks], [positions[k] for k in ks], clip,
                                     f"DALI: {exc}") from None
-    return out
+        out.update(zip(ks, imgs))
+    return [out[k] for k in range(len(paths))]
 
 
 def dali_video_frames(path: str, positions: Sequence[int] | None, clip: str,
