@@ -94,7 +94,7 @@ class ClipCache:
     # -- keys --------------------------------------------------------------------------------
     def _sources(self, record: ClipRecord) -> list[str]:
         if record.video:
-            return [record.video]
+            return [os.fspath(record.video)]
         return ordered_frames(record)
 
     def entry_path(self, record: ClipRecord, size: int | Sequence[int] | None = None,

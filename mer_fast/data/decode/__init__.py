@@ -218,7 +218,7 @@ def _decode_images(record, name, size, channels, device, indices, threads, on_wa
 
 
 def _decode_video(record, name, size, channels, device, indices, threads, on_warning):
-    path = record.video
+    path = os.fspath(record.video)
     if not os.path.isfile(path):
         raise _missing_video(record)
     if indices is None:

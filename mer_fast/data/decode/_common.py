@@ -75,7 +75,7 @@ def ordered_frames(record: ClipRecord) -> list[str]:
     The numbers are ``record.frame_numbers`` when the adapter gave one per frame, else parsed from
     the file names. Files are ordered by number, never by string (``img10`` after ``img9``).
     """
-    frames = list(record.frames)
+    frames = [os.fspath(f) for f in record.frames]
     if not frames:
         raise DataError(f"clip {record.key} is empty: it has neither image frames nor a video",
                         file=record.source, field="frames",
