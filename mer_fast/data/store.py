@@ -21,7 +21,7 @@ import torch
 
 from mer_fast.data.cache import ClipCache, human_bytes
 from mer_fast.data.decode import decode_clip, normalize_channels, normalize_size
-from mer_fast.data.decode._common import to_channels
+from mer_fast.data.decode._common import _copy, to_channels
 from mer_fast.data.index import ClipIndex, ClipRecord
 from mer_fast.errors import ConfigError, DataError
 
@@ -206,7 +206,7 @@ class ClipStore:
         else:
             frames = torch.empty(shape, dtype=torch.uint8, device=device)
         for c, a, b in zip(clips, offsets[:-1].tolist(), offsets[1:].tolist()):
-            frames[a:b].copy_(c, non_blocking=False)
+            _copy(frames[a:b], c)
         labels = torch.tensor([r.label_index for r in records], dtype=torch.int64)
         return cls(frames=frames, offsets=offsets.to(device), lengths=lengths,
                    labels=labels.to(device), index=index, size=size, skipped=skipped,

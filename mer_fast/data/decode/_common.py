@@ -172,6 +172,23 @@ def as_frame(a: np.ndarray | torch.Tensor) -> torch.Tensor:
     return a
 
 
+def _stack(frames: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``torch.stack``; on the CPU through numpy (see :func:`_copy`)."""
+    if frames[0].device.type == "cpu":
+        return torch.from_numpy(np.stack([f.numpy() for f in frames]))
+    return torch.stack(list(frames))
+
+
+def _copy(dst: torch.Tensor, src: torch.Tensor) -> None:
+    """``dst[...] = src`` (broadcasting 1 -> 3 channels). On the CPU with numpy: a torch copy of
+    one frame is a parallel region of the intra-op pool, and hundreds of them stall for tens of
+    milliseconds each when other processes keep the cores busy (measured: 20x slower clips)."""
+    if dst.device.type == "cpu" and src.device.type == "cpu":
+        np.copyto(dst.numpy(), src.numpy())
+    else:
+        dst.copy_(src.expand_as(dst))
+
+
 class ClipBuilder:
     """Collects decoded frames chunk by chunk into one uint8 ``[T, H, W, C]`` clip on ``device``.
 
@@ -215,50 +232,56 @@ class ClipBuilder:
             self.native = (int(frames[0].shape[0]), int(frames[0].shape[1]))
             self.first_source = sources[0]
         target = self.size or self.native
-        c_in = {int(f.shape[-1]) for f in frames}
-        c = self.channels or max(c_in)
-        if self.channels is None and len(c_in) > 1:
-            self._warn_mixed_channels()
-        groups: list[torch.Tensor] = []
-        for f, src in zip(frames, sources):
-            f = f.to(self.device, non_blocking=True)
-            if (int(f.shape[0]), int(f.shape[1])) != self.native:
+        frames = [f.to(self.device, non_blocking=True) for f in frames]
+        if len({int(f.shape[-1]) for f in frames}) > 1:  # gray and colour in one chunk
+            if self.channels is None:
+                self._warn_mixed_channels()
+            frames = [to_channels(f, 3) for f in frames]
+        c_in = int(frames[0].shape[-1])
+        c = self.channels or c_in
+        for k, (f, src) in enumerate(zip(frames, sources)):
+            if tuple(f.shape[:2]) != self.native:
                 if not self.mixed_sizes_warned:
                     self.mixed_sizes_warned = True
                     emit(f"clip {self.clip}: frames of different sizes ({Path(src).name} is "
                          f"{f.shape[1]}x{f.shape[0]}, {Path(self.first_source or '').name} is "
                          f"{self.native[1]}x{self.native[0]}); resized to "
                          f"{target[1]}x{target[0]}", self.on_warning)
-                f = resize_frames(f.unsqueeze(0), target)[0]
-            groups.append(to_channels(f, c))
-        # frames that were resized alone are already at `target`; resize the rest as one batch
-        native_ones = [g for g in groups if tuple(g.shape[:2]) == self.native]
-        if len(native_ones) == len(groups):
-            chunk = resize_frames(torch.stack(groups), target)
+                frames[k] = resize_frames(f.unsqueeze(0), target)[0]
+        if (target == self.native and self.n is not None and self.device.type == "cpu"
+                and (c == c_in or c_in == 1)):
+            for f in frames:  # nothing to compute: one copy per frame, straight into the clip
+                self._write(f.unsqueeze(0), c)
+            return
+        # frames resized alone are at `target` already; the others are resized as one batch
+        natives = [f for f in frames if tuple(f.shape[:2]) == self.native]
+        if len(natives) == len(frames):
+            self._write(resize_frames(to_channels(_stack(frames), c), target))
         else:
-            chunk = torch.stack([g if tuple(g.shape[:2]) == tuple(target)
-                                 else resize_frames(g.unsqueeze(0), target)[0] for g in groups])
-        self._write(chunk)
+            fixed = [f if tuple(f.shape[:2]) == tuple(target)
+                     else resize_frames(f.unsqueeze(0), target)[0] for f in frames]
+            self._write(to_channels(_stack(fixed), c))
 
-    def _write(self, chunk: torch.Tensor) -> None:
+    def _write(self, chunk: torch.Tensor, channels: int | None = None) -> None:
+        """Appends ``chunk`` ([k, h, w, C]); ``channels`` > C repeats gray while copying."""
+        c = channels or int(chunk.shape[-1])
         current = self.out if self.out is not None else (self.parts[0] if self.parts else None)
-        if current is not None and chunk.shape[-1] != current.shape[-1]:
+        if current is not None and c != current.shape[-1]:
             # gray and colour frames in one clip (channels=None): the whole clip becomes RGB
             self._warn_mixed_channels()
             if current.shape[-1] == 1:
                 if self.out is not None:
                     self.out = to_channels(self.out, 3).contiguous()
                 self.parts = [to_channels(p, 3) for p in self.parts]
-            else:
-                chunk = to_channels(chunk, 3)
+            c = 3
         k = int(chunk.shape[0])
         if self.n is None:
-            self.parts.append(chunk.contiguous())
+            self.parts.append(to_channels(chunk, c).contiguous())
         else:
             if self.out is None:
-                self.out = torch.empty((self.n, *chunk.shape[1:]), dtype=torch.uint8,
+                self.out = torch.empty((self.n, *chunk.shape[1:3], c), dtype=torch.uint8,
                                        device=self.device)
-            self.out[self.pos:self.pos + k] = chunk
+            _copy(self.out[self.pos:self.pos + k], chunk)
         self.pos += k
 
     def _warn_mixed_channels(self) -> None:
