@@ -17,6 +17,7 @@ import platform
 import statistics
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,16 @@ def timed(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def decode_all(records, size, backend, device, threads) -> None:
+    for r in records:
+        decode_clip(r, size, backend, device, threads=threads)
+
+
+def batches(store: ClipStore, idx: list[torch.Tensor]) -> None:
+    for i in idx:
+        store.batch(i)
+
+
 def plain_pillow(records: list[ClipRecord]) -> None:
     for r in records:
         arrs = []
@@ -140,8 +151,7 @@ def bench_images(tables, title, records, repeats, backends, sizes, device="cpu")
                 if b in ("dali", "torchvision") and threads > 1:
                     continue
                 dev = device if b in ("dali", "torchvision") else "cpu"
-                rate = n / timed(lambda: [decode_clip(r, size, b, dev, threads=threads)
-                                          for r in records], repeats)
+                rate = n / timed(partial(decode_all, records, size, b, dev, threads), repeats)
                 where = f", {dev}" if dev != "cpu" else ""
                 t.add(f"decode_clip {b}{where}, threads={threads}, size={size or 'native'}",
                       rate, base)
@@ -163,8 +173,7 @@ def bench_videos(tables, title, records, repeats, backends, device="cpu"):
         for b in backends:
             dev = device if b == "dali" else "cpu"
             for threads in ((1,) if b == "dali" else (1, 2)):
-                rate = n / timed(lambda: [decode_clip(r, size, b, dev, threads=threads)
-                                          for r in records], repeats)
+                rate = n / timed(partial(decode_all, records, size, b, dev, threads), repeats)
                 t.add(f"decode_clip {b}, threads={threads}, size={size or 'native'}", rate, base)
     tables.append(t)
 
@@ -244,7 +253,7 @@ def main() -> None:
             store = ClipStore._pack(clips, recs, index, (128, 128), [], [],
                                     torch.device(dev), None)
             idx = [torch.randperm(164, generator=g)[:32] for _ in range(20)]
-            dt = timed(lambda: [store.batch(i) for i in idx], repeats)
+            dt = timed(partial(batches, store, idx), repeats)
             t.add(f"batch of 32 clips on {dev}"
                   f"{' (pinned)' if store.frames.is_pinned() else ''}", 32 * 20 / dt)
         tables.append(t)
@@ -258,9 +267,8 @@ def main() -> None:
                          ("JPEG folders, through the cache (hits)", cache)):
             loader = make_loader(many, 8, train=True, size=112, cache=c,
                                  workers=args.workers)
-            dt = timed(lambda: [b for b in loader], repeats)
+            dt = timed(partial(list, loader), repeats)
             t.add(label, len(many) // 8 * 8 / dt)
-            del loader
         tables.append(t)
 
     print("\n## Markdown\n")

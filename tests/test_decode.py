@@ -2,7 +2,6 @@
 channels, and bad input (gaps, missing, truncated, empty) gives a DataError naming the file."""
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -185,7 +184,7 @@ def test_not_an_image(tmp_path):
         assert e.value.file == paths[0]
 
 
-# -- size, channels, quirks -------------------------------------------------------------------------
+# -- size, channels, quirks ----------------------------------------------------------------------
 @pytest.mark.parametrize("gray", [False, True])
 def test_resize_is_antialiased_like_pillow(tmp_path, gray):
     paths, truth = write_clip(tmp_path, 3, "bmp", gray, h=96, w=128)
@@ -260,7 +259,7 @@ def test_backend_errors(tmp_path):
     assert resolve_backend(record(paths)) in ("cv2", "pil")
 
 
-# -- videos -----------------------------------------------------------------------------------------
+# -- videos --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["clip.avi", "clip.mp4"])
 def test_video_backends_agree(videos, name):
     path, truth = videos[name]

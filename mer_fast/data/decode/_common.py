@@ -124,7 +124,7 @@ def rgb_to_gray(x: torch.Tensor) -> torch.Tensor:
 
 
 def to_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
-    """``[..., C]`` uint8 with C in {1, 3} -> ``[..., channels]`` (gray repeated, or RGB -> luma)."""
+    """``[..., C]`` uint8, C in {1, 3} -> ``[..., channels]`` (gray repeated, or RGB -> luma)."""
     c = x.shape[-1]
     if c == channels:
         return x

@@ -73,7 +73,8 @@ def _decord_reader(path: str, clip: str, threads: int):
 
 def decord_frames(path: str, positions: Sequence[int] | None, clip: str, threads: int,
                   on_warning: WarningSink | None) -> Iterator[torch.Tensor]:
-    """Yields ``[k, H, W, 3]`` chunks of the frames at ``positions`` (sorted, unique; None = all)."""
+    """Yields ``[k, H, W, 3]`` chunks of the frames at ``positions`` (sorted, unique; None:
+    all)."""
     vr = _decord_reader(path, clip, threads)
     n = len(vr)
     check_count(clip, path, n, declared_frames(path), on_warning)
