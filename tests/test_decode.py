@@ -257,6 +257,9 @@ def test_backend_errors(tmp_path):
             decode_clip(record(paths), backend="torchvision")
         assert "pip install" in e.value.args[0]
     assert resolve_backend(record(paths)) in ("cv2", "pil")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA GPU"):
+            decode_clip(record(paths), device="cuda")
 
 
 # -- videos --------------------------------------------------------------------------------------
@@ -354,3 +357,27 @@ def test_cpu_backend_to_cuda_device(tmp_path):
     x = decode_clip(record(paths), size=(24, 32), backend="pil", device="cuda")
     ref = decode_clip(record(paths), size=(24, 32), backend="pil")
     assert x.is_cuda and (x.cpu().int() - ref.int()).abs().max() <= 1
+
+
+def test_container_frame_counts_slightly_off_warn_far_off_fail():
+    from mer_fast.data.decode.videos import check_count
+
+    seen: list[str] = []
+    check_count("toy:v", "v.mp4", 299, 300, seen.append)  # containers over-count by a frame
+    check_count("toy:v", "v.mp4", 300, 0, seen.append)    # count unknown: nothing to compare
+    assert len(seen) == 1 and "declares 300 frames, 299 decoded" in seen[0]
+    with pytest.raises(DataError, match="truncated"):
+        check_count("toy:v", "v.mp4", 200, 300, seen.append)
+    with pytest.raises(DataError, match="no decodable frames"):
+        check_count("toy:v", "v.mp4", 0, 300, seen.append)
+
+
+def test_clip_buffer_grows_and_shrinks_to_the_frames_decoded():
+    from mer_fast.data.decode._common import ClipBuilder
+
+    frames = [torch.from_numpy(frame_array(k)) for k in range(7)]
+    for capacity in (0, 2, 7, 9):
+        b = ClipBuilder(None, None, None, torch.device("cpu"), "toy:v", None, capacity)
+        b.add(frames[:3], ["v"] * 3)
+        b.add_batch(torch.stack(frames[3:]), "v")
+        assert torch.equal(b.result(), torch.stack(frames)), capacity

@@ -48,7 +48,7 @@ from mer_fast.data.decode._common import (
     rgb_to_gray,
 )
 from mer_fast.data.decode.images import decode_images
-from mer_fast.data.decode.videos import VIDEO_DECODERS, video_length
+from mer_fast.data.decode.videos import VIDEO_DECODERS, declared_frames, video_length
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import ConfigError, DataError
 
@@ -181,8 +181,12 @@ def decode_clip(record: ClipRecord, size: int | Sequence[int] | None = None,
     size = normalize_size(size)
     channels = normalize_channels(channels)
     device = torch.device(device)
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", torch.cuda.current_device())
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {str(device)!r} was asked for but no CUDA GPU is "
+                              "available", field="device", fix='use device="cpu"')
+        if device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
     name = resolve_backend(record, backend, device)
     if _is_video(record):
         out, inverse = _decode_video(record, name, size, channels, device, indices, threads,
@@ -231,9 +235,13 @@ def _decode_video(record, name, size, channels, device, indices, threads, on_war
     else:
         chunks = VIDEO_DECODERS[name](path, positions, record.key, threads, on_warning)
     builder = ClipBuilder(None if positions is None else len(positions), size, channels, device,
-                          record.key, on_warning)
+                          record.key, on_warning,
+                          capacity=declared_frames(path) if positions is None else 0)
     for chunk in chunks:
-        builder.add_batch(chunk, path)
+        if isinstance(chunk, list):
+            builder.add(chunk, [path] * len(chunk))
+        else:
+            builder.add_batch(chunk, path)
     return builder.result(), inverse
 
 

@@ -200,15 +200,15 @@ class ClipBuilder:
 
     def __init__(self, num_frames: int | None, size: tuple[int, int] | None,
                  channels: int | None, device: torch.device, clip: str,
-                 on_warning: WarningSink | None):
-        self.n = num_frames  # None: not known in advance (videos); chunks are then concatenated
+                 on_warning: WarningSink | None, capacity: int = 0):
+        self.n = num_frames  # None: not known in advance (videos): the buffer then grows
+        self.capacity = num_frames if num_frames is not None else capacity
         self.size = size
         self.channels = channels
         self.device = device
         self.clip = clip
         self.on_warning = on_warning
         self.out: torch.Tensor | None = None
-        self.parts: list[torch.Tensor] = []
         self.pos = 0
         self.native: tuple[int, int] | None = None
         self.mixed_sizes_warned = False
@@ -248,7 +248,7 @@ class ClipBuilder:
                          f"{self.native[1]}x{self.native[0]}); resized to "
                          f"{target[1]}x{target[0]}", self.on_warning)
                 frames[k] = resize_frames(f.unsqueeze(0), target)[0]
-        if (target == self.native and self.n is not None and self.device.type == "cpu"
+        if (target == self.native and self.device.type == "cpu"
                 and (c == c_in or c_in == 1)):
             for f in frames:  # nothing to compute: one copy per frame, straight into the clip
                 self._write(f.unsqueeze(0), c)
@@ -265,23 +265,22 @@ class ClipBuilder:
     def _write(self, chunk: torch.Tensor, channels: int | None = None) -> None:
         """Appends ``chunk`` ([k, h, w, C]); ``channels`` > C repeats gray while copying."""
         c = channels or int(chunk.shape[-1])
-        current = self.out if self.out is not None else (self.parts[0] if self.parts else None)
-        if current is not None and c != current.shape[-1]:
+        if self.out is not None and c != self.out.shape[-1]:
             # gray and colour frames in one clip (channels=None): the whole clip becomes RGB
             self._warn_mixed_channels()
-            if current.shape[-1] == 1:
-                if self.out is not None:
-                    self.out = to_channels(self.out, 3).contiguous()
-                self.parts = [to_channels(p, 3) for p in self.parts]
+            if self.out.shape[-1] == 1:
+                self.out = to_channels(self.out, 3).contiguous()
             c = 3
         k = int(chunk.shape[0])
-        if self.n is None:
-            self.parts.append(to_channels(chunk, c).contiguous())
-        else:
-            if self.out is None:
-                self.out = torch.empty((self.n, *chunk.shape[1:3], c), dtype=torch.uint8,
-                                       device=self.device)
-            _copy(self.out[self.pos:self.pos + k], chunk)
+        if self.out is None:
+            self.out = torch.empty((max(self.capacity, k), *chunk.shape[1:3], c),
+                                   dtype=torch.uint8, device=self.device)
+        elif self.pos + k > self.out.shape[0]:  # more frames than the container declared
+            grown = torch.empty((max(2 * self.out.shape[0], self.pos + k), *self.out.shape[1:]),
+                                dtype=torch.uint8, device=self.device)
+            _copy(grown[:self.pos], self.out[:self.pos])
+            self.out = grown
+        _copy(self.out[self.pos:self.pos + k], chunk)
         self.pos += k
 
     def _warn_mixed_channels(self) -> None:
@@ -291,10 +290,8 @@ class ClipBuilder:
                  "3 channels", self.on_warning)
 
     def result(self) -> torch.Tensor:
-        if self.n is None:
-            if not self.parts:
-                raise RuntimeError(f"clip {self.clip}: no frames decoded")
-            return self.parts[0] if len(self.parts) == 1 else torch.cat(self.parts)
+        if self.n is None and self.out is not None:
+            return self.out if self.pos == self.out.shape[0] else self.out[:self.pos]
         if self.out is None or self.pos != self.n:
             raise RuntimeError(f"clip {self.clip}: {self.pos} frames decoded, {self.n} expected")
         return self.out

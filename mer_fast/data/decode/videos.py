@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Iterator, Sequence
 
-import numpy as np
 import torch
 
 from mer_fast.data.decode._common import SKIP_HINT, WarningSink, emit
@@ -92,8 +91,9 @@ def decord_frames(path: str, positions: Sequence[int] | None, clip: str, threads
 
 # -- PyAV ----------------------------------------------------------------------------------------
 def pyav_frames(path: str, positions: Sequence[int] | None, clip: str, threads: int,
-                on_warning: WarningSink | None) -> Iterator[torch.Tensor]:
-    """As :func:`decord_frames`, decoding sequentially (and stopping after the last position)."""
+                on_warning: WarningSink | None) -> Iterator[list[torch.Tensor]]:
+    """As :func:`decord_frames`, decoding sequentially (and stopping after the last position);
+    yields lists of ``[H, W, 3]`` frames (each is copied once, into the clip)."""
     import av
 
     try:
@@ -110,14 +110,14 @@ def pyav_frames(path: str, positions: Sequence[int] | None, clip: str, threads: 
         declared = int(stream.frames or 0)
         wanted = None if positions is None else set(positions)
         last = None if positions is None else (max(positions) if positions else -1)
-        buf: list[np.ndarray] = []
+        buf: list[torch.Tensor] = []
         decoded = 0
         try:
             for frame in container.decode(stream):
                 if wanted is None or decoded in wanted:
-                    buf.append(frame.to_ndarray(format="rgb24"))
+                    buf.append(torch.from_numpy(frame.to_ndarray(format="rgb24")))
                     if len(buf) == CHUNK:
-                        yield torch.from_numpy(np.stack(buf))
+                        yield buf
                         buf = []
                 decoded += 1
                 if last is not None and decoded > last:
@@ -125,7 +125,7 @@ def pyav_frames(path: str, positions: Sequence[int] | None, clip: str, threads: 
         except Exception as exc:  # noqa: BLE001 - av.error.FFmpegError and friends
             raise bad_video(clip, path, f"PyAV stopped after frame {decoded}: {exc}") from None
         if buf:
-            yield torch.from_numpy(np.stack(buf))
+            yield buf
     if last is not None:
         if decoded <= last:
             raise bad_video(clip, path, f"frame {last} was asked for but decoding ends after "
