@@ -50,6 +50,13 @@ def test_build_and_batch(tmp_path):
     assert offsets.tolist() == [0, 5, 12, 17, 26]
     expected = torch.cat([store.clip(int(i)) for i in idx])
     assert torch.equal(frames, expected)
+    buf = store.batch_buffer(4 * int(store.lengths.max()))
+    f2, o2 = store.batch(idx, out=buf)
+    assert torch.equal(f2, expected) and torch.equal(o2, offsets)
+    assert f2.data_ptr() == buf.data_ptr()
+    from mer_fast.errors import ConfigError
+    with pytest.raises(ConfigError, match="out must be"):
+        store.batch(idx, out=buf[:10])
     pos, _ = store.frame_index([1, 2])
     assert pos.tolist() == list(range(7, 10)) + list(range(10, 21))
     # the batch is what the fused op takes
