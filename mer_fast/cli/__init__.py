@@ -12,6 +12,7 @@ COMMANDS = {
     "train": "mer_fast.cli.train",
     "experiment": "mer_fast.cli.experiment",
     "report": "mer_fast.cli.report",
+    "cache": "mer_fast.cli.cache",
 }
 
 

@@ -1,0 +1,215 @@
+"""The streaming path for datasets too big to hold decoded (UCF101, Kinetics-400): a Dataset that
+decodes per item, the temporal sampling of 3D-ResNets-PyTorch, a collate that packs clips for
+``mer_fast.ops.clip_views_packed``, and a DataLoader factory (worker processes, pinned memory,
+seeded shuffling).
+
+Temporal sampling follows kenshohara/3D-ResNets-PyTorch (``temporal_transforms.py``): training
+takes ``clip_len`` consecutive frames from a random start in ``[0, max(0, T - clip_len - 1)]``
+(their bound, one short of the last possible start, is kept so that results are comparable);
+testing takes them centred at ``T // 2``; a clip shorter than ``clip_len`` is loop-padded
+(``0, 1, .., T-1, 0, 1, ..``). ``clip_len=None`` keeps whole clips.
+
+Randomness is repeatable: :class:`EpochSampler` draws the order and one seed per item from
+``(seed, epoch)`` in the main process, and the item's crop comes from its own seed, so results do
+not depend on the number of workers or on which worker gets which item.
+
+For micro-expression LOSO on small datasets use :class:`mer_fast.data.store.ClipStore` instead.
+"""
+from __future__ import annotations
+
+import os
+import random
+from typing import Any, Iterator, NamedTuple, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
+
+from mer_fast.data.cache import ClipCache
+from mer_fast.data.decode import clip_length, decode_clip, normalize_channels, normalize_size
+from mer_fast.data.index import ClipIndex, ClipRecord
+from mer_fast.errors import ConfigError, DataError
+
+
+# -- temporal sampling (3D-ResNets-PyTorch) -----------------------------------------------------
+def loop_pad(indices: Sequence[int], size: int) -> list[int]:
+    """Repeats ``indices`` cyclically up to ``size`` entries (LoopPadding)."""
+    indices = list(indices)
+    if not indices:
+        raise ValueError("loop_pad needs at least one index")
+    return [indices[k % len(indices)] for k in range(max(size, len(indices)))]
+
+
+def temporal_center_crop(num_frames: int, size: int) -> list[int]:
+    """``size`` consecutive positions centred at ``num_frames // 2`` (TemporalCenterCrop)."""
+    begin = max(0, num_frames // 2 - size // 2)
+    end = min(begin + size, num_frames)
+    return loop_pad(range(begin, end), size)
+
+
+def temporal_random_crop(num_frames: int, size: int, rng: Any = random) -> list[int]:
+    """``size`` consecutive positions from a random start in ``[0, max(0, T - size - 1)]``
+    (TemporalRandomCrop, including its bound)."""
+    begin = rng.randint(0, max(0, num_frames - size - 1))
+    end = min(begin + size, num_frames)
+    return loop_pad(range(begin, end), size)
+
+
+class TemporalSampler:
+    """Chooses the frames of a clip: ``clip_len`` frames, a random crop when ``train`` else the
+    centre crop; ``clip_len=None``: all frames."""
+
+    def __init__(self, clip_len: int | None = 16, train: bool = True):
+        if clip_len is not None and clip_len < 1:
+            raise ConfigError(f"clip_len must be >= 1 or None, got {clip_len}", field="clip_len",
+                              fix="use 16 (the 3D-ResNets protocol) or None for whole clips")
+        self.clip_len = clip_len
+        self.train = train
+
+    def __call__(self, num_frames: int, rng: Any) -> list[int] | None:
+        if self.clip_len is None:
+            return None
+        if self.train:
+            return temporal_random_crop(num_frames, self.clip_len, rng)
+        return temporal_center_crop(num_frames, self.clip_len)
+
+    def __repr__(self) -> str:
+        return f"TemporalSampler(clip_len={self.clip_len}, train={self.train})"
+
+
+# -- dataset -------------------------------------------------------------------------------------
+class ClipDataset(Dataset):
+    """Records -> ``(frames uint8 [T, H, W, C], label, index, key)`` decoded per item.
+
+    With a ``cache`` the whole clip is cached at native length and the crop is taken from the
+    memory map; without one only the sampled frames are decoded. An item is an index, or
+    ``(index, seed)`` as :class:`EpochSampler` yields (the seed drives the random crop; a plain
+    index uses the ``random`` module, which PyTorch seeds per worker).
+    """
+
+    def __init__(self, records: ClipIndex | Sequence[ClipRecord], *, clip_len: int | None = 16,
+                 train: bool = True, size: int | Sequence[int] | None = None,
+                 channels: int | None = None, cache: ClipCache | None = None,
+                 backend: str = "auto"):
+        self.records = list(records)
+        self.sampler = TemporalSampler(clip_len, train)
+        self.size = normalize_size(size)
+        self.channels = normalize_channels(channels)
+        self.cache = cache
+        self.backend = backend
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, item: int | tuple[int, int]) -> tuple[torch.Tensor, int, int, str]:
+        rng: Any
+        if isinstance(item, (tuple, list)):
+            i, rng = int(item[0]), random.Random(int(item[1]))
+        else:
+            i, rng = int(item), random  # the module: seeded by PyTorch in each worker
+        record = self.records[i]
+        if self.cache is not None:
+            clip = self.cache.get(record, self.size, self.channels, self.backend)
+            positions = self.sampler(int(clip.shape[0]), rng)
+            if positions is not None:
+                clip = clip.index_select(0, torch.as_tensor(positions))
+        else:
+            positions = None
+            if self.sampler.clip_len is not None:
+                positions = self.sampler(clip_length(record, self.backend), rng)
+            clip = decode_clip(record, self.size, self.backend, "cpu", channels=self.channels,
+                               indices=positions)
+        return clip, record.label_index, i, record.key
+
+
+class EpochSampler(Sampler):
+    """Yields ``(index, item seed)`` for every item: shuffled when ``shuffle``, in a repeatable
+    order drawn from ``(seed, epoch)``. The epoch advances by one at each pass (or is set with
+    :meth:`set_epoch`, e.g. when resuming)."""
+
+    def __init__(self, num_items: int, shuffle: bool = True, seed: int = 0):
+        self.num_items = num_items
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_items
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        state = np.random.SeedSequence([self.seed, self.epoch]).generate_state(2, np.uint64)
+        g = torch.Generator().manual_seed(int(state[0] >> np.uint64(1)))
+        order = (torch.randperm(self.num_items, generator=g) if self.shuffle
+                 else torch.arange(self.num_items))
+        seeds = np.random.default_rng(int(state[1])).integers(0, 2**62, self.num_items)
+        self.epoch += 1
+        return iter(list(zip(order.tolist(), seeds.tolist())))
+
+
+# -- collate -------------------------------------------------------------------------------------
+class PackedBatch(NamedTuple):
+    """Clips packed along dim 0 (clip n is ``frames[offsets[n]:offsets[n + 1]]``), as
+    ``mer_fast.ops.clip_views_packed`` takes them."""
+
+    frames: torch.Tensor   # uint8 [sum_T, H, W, C]
+    offsets: torch.Tensor  # int64 [n + 1]
+    labels: torch.Tensor   # int64 [n]
+    indices: torch.Tensor  # int64 [n]: positions in the dataset's records
+    keys: tuple[str, ...]  # the clips' keys ("dataset:clip_id")
+
+
+def collate_packed(samples: Sequence[tuple[torch.Tensor, int, int, str]]) -> PackedBatch:
+    """Packs ``(frames, label, index, key)`` samples; in a DataLoader worker the frames go
+    straight into shared memory (one copy, as ``default_collate`` does)."""
+    clips = [s[0] for s in samples]
+    first = tuple(clips[0].shape[1:])
+    for s, c in zip(samples, clips):
+        if tuple(c.shape[1:]) != first:
+            (h0, w0, c0), (h1, w1, c1) = first, tuple(c.shape[1:])
+            raise DataError(f"clips in one batch differ in frame size: {samples[0][3]} is "
+                            f"{w0}x{h0}x{c0}, {s[3]} is {w1}x{h1}x{c1}", field="size",
+                            fix="pass a decode size to the loader (e.g. size=112 or "
+                                "size=(112, 112)), and channels=3 if gray and colour clips mix")
+    lengths = torch.tensor([0] + [int(c.shape[0]) for c in clips], dtype=torch.int64)
+    offsets = torch.cumsum(lengths, 0)
+    out = None
+    if get_worker_info() is not None:
+        numel = sum(c.numel() for c in clips)
+        storage = clips[0]._typed_storage()._new_shared(numel, device="cpu")
+        out = clips[0].new(storage).resize_(int(offsets[-1]), *first)
+    frames = torch.cat(clips, 0, out=out)
+    return PackedBatch(frames, offsets,
+                       torch.tensor([int(s[1]) for s in samples], dtype=torch.int64),
+                       torch.tensor([int(s[2]) for s in samples], dtype=torch.int64),
+                       tuple(s[3] for s in samples))
+
+
+def make_loader(records: ClipIndex | Sequence[ClipRecord], batch_size: int, *, train: bool,
+                clip_len: int | None = 16, size: int | Sequence[int] | None = None,
+                channels: int | None = None, cache: ClipCache | None = None,
+                backend: str = "auto", workers: int | None = None,
+                pin_memory: bool | None = None, prefetch_factor: int = 2, seed: int = 0,
+                drop_last: bool | None = None) -> DataLoader:
+    """A DataLoader of :class:`PackedBatch` over ``records``.
+
+    Training: shuffled (repeatably, from ``seed`` and the epoch), random temporal crops, last
+    incomplete batch dropped. Testing: dataset order, centre crops, all clips. ``workers``
+    processes decode (default: the CPU count, at most 8; 0 decodes in the main process) and stay
+    alive between epochs; batches are pinned when a GPU is present (``pin_memory=None``).
+    Pass a ``size`` unless every clip has the same native frame size.
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}", field="batch_size",
+                          fix="pass a positive batch size")
+    dataset = ClipDataset(records, clip_len=clip_len, train=train, size=size, channels=channels,
+                          cache=cache, backend=backend)
+    workers = min(8, os.cpu_count() or 1) if workers is None else workers
+    return DataLoader(
+        dataset, batch_size=batch_size, sampler=EpochSampler(len(dataset), train, seed),
+        collate_fn=collate_packed, num_workers=workers,
+        pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
+        drop_last=train if drop_last is None else drop_last,
+        persistent_workers=workers > 0, prefetch_factor=prefetch_factor if workers > 0 else None)
