@@ -9,6 +9,8 @@ import sys
 # subcommand -> module; each module defines add_parser(subparsers) and its run function
 COMMANDS = {
     "demo": "mer_fast.cli.demo",
+    "synth": "mer_fast.cli.synth",
+    "datasets": "mer_fast.cli.datasets",
 }
 
 

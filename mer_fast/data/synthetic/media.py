@@ -1,0 +1,163 @@
+"""Writing the stand-in files: images, video containers, spreadsheets, and whole dataset folders
+staged next to their destination and moved into place only when complete.
+
+Everything written is byte-for-byte deterministic for a given seed: image encoders are
+deterministic, videos are encoded on one thread, and spreadsheets get fixed timestamps.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+
+from mer_fast.data.datasets.base import SYNTHETIC_MARKER
+from mer_fast.errors import DataError
+
+FIXED_ZIP_TIME = (2014, 5, 8, 0, 0, 0)
+FIXED_DOC_TIME = "2014-05-08T00:00:00Z"
+
+
+def write_image(path: Path, frame: np.ndarray, quality: int = 92) -> None:
+    """One frame; the format follows the suffix (jpg/jpeg quality ``quality``, png, bmp)."""
+    from PIL import Image
+
+    img = Image.fromarray(frame)
+    suffix = path.suffix.lower()
+    if suffix in (".jpg", ".jpeg"):
+        img.save(path, format="JPEG", quality=quality)
+    elif suffix == ".png":
+        img.save(path, format="PNG", compress_level=6)
+    elif suffix == ".bmp":
+        img.save(path, format="BMP")
+    else:
+        raise ValueError(f"no image writer for {suffix!r}")
+
+
+def h264_available() -> bool:
+    import av
+
+    return "libx264" in av.codecs_available
+
+
+def write_video(path: Path, frames: np.ndarray, fps: float, codec: str) -> None:
+    """Frames [T, H, W, 3] uint8 (H, W even) -> a video container (format from the suffix).
+
+    ``codec``: ``mpeg4`` (written with the XVID tag in .avi, as UCF101's videos are) or
+    ``libx264``."""
+    import av
+
+    fmt = {".avi": "avi", ".mp4": "mp4"}[path.suffix.lower()]
+    t, h, w, _ = frames.shape
+    with av.open(str(path), "w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=int(round(fps)))
+        stream.width, stream.height = w, h
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.thread_count = 1
+        if codec == "libx264":
+            stream.options = {"crf": "18", "preset": "veryfast"}
+        else:
+            stream.codec_context.bit_rate = 1_500_000
+            if fmt == "avi":
+                stream.codec_context.codec_tag = "XVID"
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def save_workbook(wb, path: Path, cached: Mapping[tuple[str, str], Any] | None = None) -> None:
+    """Saves an openpyxl workbook with fixed timestamps and, for formula cells, the cached
+    values a spreadsheet program would have stored (``cached[(sheet, "G15")] = 35``), so that
+    reading with ``data_only=True`` sees numbers as in the real files."""
+    buf = io.BytesIO()
+    wb.save(buf)
+    sheet_files = {ws.title: f"xl/worksheets/sheet{i}.xml"
+                   for i, ws in enumerate(wb.worksheets, start=1)}
+    by_file: dict[str, dict[str, Any]] = {}
+    for (sheet, ref), value in (cached or {}).items():
+        by_file.setdefault(sheet_files[sheet], {})[ref] = value
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, \
+            zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename in by_file:
+                data = _fill_cached(data.decode("utf-8"), by_file[item.filename]).encode("utf-8")
+            elif item.filename == "docProps/core.xml":
+                data = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", FIXED_DOC_TIME.encode(), data)
+            info = zipfile.ZipInfo(item.filename, date_time=FIXED_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            zout.writestr(info, data)
+    path.write_bytes(out.getvalue())
+
+
+def _fill_cached(xml: str, values: Mapping[str, Any]) -> str:
+    def fill(m: re.Match) -> str:
+        ref = m.group(1)
+        if ref not in values:
+            return m.group(0)
+        return f'<c r="{ref}"{m.group(2)}><f>{m.group(3)}</f><v>{values[ref]}</v></c>'
+
+    return re.sub(r'<c r="([A-Z]+\d+)"([^>]*)><f>([^<]*)</f><v\s*/></c>', fill, xml)
+
+
+def write_lock_file(path: Path, owner: str = "mer-fast synth") -> None:
+    """An Office lock file (``~$name.xlsx``) as Excel leaves next to an open workbook: the
+    owner's name in a fixed-size record."""
+    name = owner.encode("latin-1")[:53]
+    path.write_bytes(bytes([len(name)]) + name.ljust(53, b" ") + b"\x00" * 108)
+
+
+def marker(dataset: str, seed: int, **extra: Any) -> dict[str, Any]:
+    from mer_fast import __version__
+
+    return {"synthetic": True, "generator": "mer-fast synth", "mer_fast_version": __version__,
+            "dataset": dataset, "seed": seed,
+            "note": "synthetic stand-in data in the dataset's original layout; not real faces "
+                    "or videos; results on it say nothing about the real dataset", **extra}
+
+
+def write_marker(folder: Path, content: Mapping[str, Any]) -> None:
+    from mer_fast.utils import atomic
+
+    atomic.write_json(folder / SYNTHETIC_MARKER, dict(content))
+
+
+@contextlib.contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """Yields an empty folder next to ``target``; on success it replaces ``target``.
+
+    A ``target`` that exists must carry the synthetic marker (it is then replaced); mer-fast
+    never overwrites a folder it did not write. On failure ``target`` is left as it was."""
+    target = Path(target)
+    if target.exists() and not (target / SYNTHETIC_MARKER).is_file():
+        raise DataError("refusing to overwrite a folder that mer-fast synth did not write "
+                        f"(no {SYNTHETIC_MARKER} in it)", file=target,
+                        fix="choose another --root for the synthetic data, or move the folder "
+                            "away")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial",
+                                  dir=target.parent))
+    try:
+        yield stage
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old",
+                                        dir=target.parent))
+            os.replace(target, old / "x")
+            os.replace(stage, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(stage, target)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
