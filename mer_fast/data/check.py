@@ -1,8 +1,9 @@
 """``mer-fast datasets check``: per dataset, what is there and everything wrong with it.
 
 For each dataset found under the data root (or given with ``--data NAME=PATH``) the adapter's
-scan is run with every problem collected (nothing stops at the first), then, optionally, the
-files themselves are verified:
+scan is run with every problem collected (nothing stops at the first) over everything the
+dataset holds (CASME II and SAMM: all emotions; Oulu-CASIA: all VL conditions; Kinetics: every
+split with a csv), then, optionally, the files themselves are verified:
 
 - ``headers`` (default): every image's header is parsed (size, mode; frames of one clip must
   agree), JPEGs must end with their end-of-image marker, BMPs must be as long as their header
@@ -21,13 +22,24 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from mer_fast.data.datasets import (BASE_DATASETS, COMPOSITES, DATASETS, parse_overrides,
-                                    resolve_root, scan_dataset)
+from mer_fast.data.datasets import (
+    BASE_DATASETS,
+    COMPOSITES,
+    DATASETS,
+    parse_overrides,
+    resolve_root,
+    scan_dataset,
+)
 from mer_fast.data.datasets.base import Problem
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import DataError, MerFastError
 
 VERIFY_LEVELS = ("none", "headers", "full")
+# a check looks at everything a dataset holds, not only one protocol's clips
+CHECK_OPTIONS: dict[str, dict[str, Any]] = {
+    "casme2": {"protocol": "all"}, "samm": {"protocol": "all"},
+    "oulu": {"conditions": "all"}, "kinetics400": {"splits": "all"},
+    "megc2019": {}, "macro": {"oulu_conditions": "all"}}
 
 
 @dataclass
@@ -75,6 +87,7 @@ def check_dataset(name: str, data_root: str | os.PathLike | None = None,
             report.error = exc.reason
         return report
     report.root = str(root)
+    options = {**CHECK_OPTIONS.get(name, {}), **options}
     try:
         scan = scan_dataset(name, root, overrides=overrides, **options)
     except MerFastError as exc:
@@ -132,7 +145,7 @@ def check_datasets(data_root: str | os.PathLike | None = None,
     return [reports[n] for n in wanted]
 
 
-# -- file verification --------------------------------------------------------------------------------
+# -- file verification -----------------------------------------------------------------------------
 
 def verify_files(records: list[ClipRecord], full: bool = False,
                  workers: int | None = None) -> tuple[list[Problem], int]:

@@ -77,7 +77,8 @@ def list_frames(folder: str | os.PathLike, pattern: str | re.Pattern) -> FrameLi
     found: dict[int, tuple[str, int]] = {}
     unmatched, other, duplicates = [], [], []
     with os.scandir(folder) as it:
-        entries = sorted((e for e in it if e.is_file()), key=lambda e: natural_key(e.name))
+        entries = sorted((e for e in it if e.is_file()),
+                         key=lambda e: (natural_key(e.name), len(e.name), e.name))
     for entry in entries:
         name = entry.name
         m = rx.fullmatch(name)

@@ -122,7 +122,11 @@ def resolve_root(name: str, data_root: str | os.PathLike | None = None,
                             field="--data-root", fix=how)
         root = Path(data_root).expanduser()
         for part in adapter.parts:
-            resolve_root(part, root, overrides)  # raises with the part's own message
+            try:
+                resolve_root(part, root, overrides)
+            except DataError as exc:
+                raise DataError(f"{adapter.title} needs its part {part}: {exc.reason}",
+                                file=exc.file, field=exc.field, fix=exc.fix) from exc
         return root
     if data_root is None:
         raise DataError(f"no data root given and no --data {name}=PATH", field="--data-root",

@@ -47,7 +47,7 @@ class Problem:
     fix: str | None = None
 
     def describe(self) -> str:
-        head = self.file or self.clip
+        head = f"{self.clip}: {self.file}" if self.file else self.clip
         where = f"{head}: field {self.field!r}: " if self.field else f"{head}: "
         return where + self.message
 
@@ -111,8 +111,10 @@ class Scan:
         if len(self.problems) == 1:
             p = self.problems[0]
             fix = p.fix or ""
-            return DataError(p.message, file=p.file, field=p.field,
-                             fix=(fix + "; " if fix else "") + SKIP_BAD_FIX)
+            err = DataError(f"clip {p.clip} of {self.name}: {p.message}", file=p.file,
+                            field=p.field, fix=(fix + "; " if fix else "") + SKIP_BAD_FIX)
+            err.problems = [p]  # type: ignore[attr-defined]
+            return err
         lines = [p.describe() for p in self.problems[:MAX_LISTED]]
         if len(self.problems) > MAX_LISTED:
             lines.append(f"... and {len(self.problems) - MAX_LISTED} more")
@@ -139,7 +141,7 @@ class Scan:
                          synthetic=self.synthetic, warnings=self.summary_warnings(),
                          skipped=skipped)
 
-    def merge(self, other: "Scan", relabel: Mapping[str, str | None] | None = None) -> None:
+    def merge(self, other: Scan, relabel: Mapping[str, str | None] | None = None) -> None:
         """Appends ``other`` (a part of a composite) to this scan, mapping its labels through
         ``relabel`` into this scan's classes (None: excluded)."""
         for r in other.records:
@@ -228,7 +230,7 @@ class Adapter(abc.ABC):
         return f"{self.title} ({self.name}): {self.layout}"
 
 
-# -- helpers the adapters share ---------------------------------------------------------------------
+# -- helpers the adapters share --------------------------------------------------------------------
 
 def is_synthetic(root: str | os.PathLike) -> bool:
     """True if ``mer-fast synth`` wrote this folder: its own marker file, or the marker of the

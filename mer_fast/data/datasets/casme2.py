@@ -24,9 +24,18 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mer_fast.data.datasets.base import (Adapter, Scan, cell_text, child_dir, find_files,
-                                         frames_of_clip, lock_files, parse_frame_number,
-                                         subdirs, unnest)
+from mer_fast.data.datasets.base import (
+    Adapter,
+    Scan,
+    cell_text,
+    child_dir,
+    find_files,
+    frames_of_clip,
+    lock_files,
+    parse_frame_number,
+    subdirs,
+    unnest,
+)
 from mer_fast.data.datasets.sheets import Table, read_table
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import ConfigError, DataError

@@ -18,8 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mer_fast.data.datasets.base import (Adapter, Scan, child_dir, frames_of_clip, subdirs,
-                                         unnest)
+from mer_fast.data.datasets.base import Adapter, Scan, child_dir, frames_of_clip, subdirs, unnest
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import DataError
 

@@ -57,7 +57,7 @@ class Kinetics400(Adapter):
               "youtube_id, time_start, time_end, split) and the videos named "
               "<youtube_id>_<start:06d>_<end:06d>.mp4 anywhere below")
     options = {"splits": "train,val"}
-    option_help = {"splits": "train, val, test (comma-separated) or all"}
+    option_help = {"splits": "train, val, test (comma-separated) or all (every csv present)"}
 
     def _csvs(self, root: Path) -> dict[str, Path]:
         out: dict[str, Path] = {}
@@ -74,8 +74,11 @@ class Kinetics400(Adapter):
         return None
 
     def scan(self, root: Path, **opt: Any) -> Scan:
-        splits = parse_splits(opt["splits"])
         csvs = self._csvs(root)
+        if str(opt["splits"]).strip().casefold() == "all":
+            splits = tuple(s for s in SPLITS if s in csvs)  # every split that has a csv
+        else:
+            splits = parse_splits(opt["splits"])
         absent = [s for s in splits if s not in csvs]
         if absent:
             raise DataError(f"no {absent[0]}.csv annotation file (splits={','.join(splits)})",

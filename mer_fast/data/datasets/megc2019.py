@@ -131,7 +131,7 @@ class MEGC2019(Adapter):
         scan.records = kept
         excluded = {c for c, _ in scan.excluded}
         bad = set(scan.bad_clips)
-        for key, (label, lineno) in wanted.items():
+        for key, (_label, lineno) in wanted.items():
             if key in bad:
                 continue  # its own problem is already listed
             if key in excluded:

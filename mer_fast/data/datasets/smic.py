@@ -19,8 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mer_fast.data.datasets.base import (Adapter, Scan, child_dir, frames_of_clip, subdirs,
-                                         unnest)
+from mer_fast.data.datasets.base import Adapter, Scan, child_dir, frames_of_clip, subdirs, unnest
 from mer_fast.data.index import ClipRecord
 
 CLASSES = ("negative", "positive", "surprise")

@@ -46,8 +46,9 @@ def action_clip(rng: np.random.Generator, cls: int, n_classes: int, n_frames: in
 
 
 def _size(frame_size: int) -> tuple[int, int]:
-    h = max(16, frame_size // 2 * 2)
-    return h, max(16, int(round(h * 1.25 / 2)) * 2)
+    """(height, width): 5:4, both multiples of 4 (4:2:0 video)."""
+    h = max(16, frame_size // 4 * 4)
+    return h, max(16, int(round(h * 1.25 / 4)) * 4)
 
 
 def write_ucf101(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> dict[str, int]:

@@ -129,7 +129,7 @@ def macro_envelope(n: int) -> np.ndarray:
 
 def render_clip(app: Appearance, actions: np.ndarray, envelope: np.ndarray, size: tuple[int, int],
                 amplitude: float, rng: np.random.Generator, noise: float = 2.0,
-                head_motion: float = 0.0015) -> np.ndarray:
+                head_motion: float = 0.001) -> np.ndarray:
     """Frames [T, H, W, 3] (or [T, H, W] for gray subjects) uint8 of one clip."""
     h, w = size
     s = float(min(h, w))

@@ -20,7 +20,7 @@ class Truth:
     clips: list[dict[str, Any]] = field(default_factory=list)
 
 
-# -- SMIC-HS -----------------------------------------------------------------------------------------
+# -- SMIC-HS ---------------------------------------------------------------------------------------
 SMIC_SUBJECTS = ("s1", "s2", "s3", "s4", "s5", "s6", "s8", "s9", "s11", "s12", "s13", "s14",
                  "s15", "s18", "s19", "s20")
 SMIC_CLASSES = ("negative", "positive", "surprise")
@@ -64,7 +64,7 @@ def write_smic(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
     return truth
 
 
-# -- CASME II ----------------------------------------------------------------------------------------
+# -- CASME II --------------------------------------------------------------------------------------
 CASME2_EMOTIONS = ("others", "disgust", "happiness", "repression", "surprise", "sadness", "fear")
 CASME2_WEIGHTS = (99, 63, 32, 27, 25, 7, 2)
 CASME2_SUBJECT_ORDER = ("sub01", "sub04", "sub05", "sub09", "sub24", "sub02", "sub03", "sub06",
@@ -136,15 +136,13 @@ def _casme2_filenames(rng: np.random.Generator, subjects: list[str],
         used: set[str] = set()
         for name, label in special.get(subject, []):
             if label is None:
-                if not pool:
-                    continue
-                label = pool.pop()
+                label = _take(rng, pool)
             elif label in pool:
                 pool.remove(label)
             chosen.append((name, label))
             used.add(name)
-        if idx < 2 and pool and shared not in used:
-            chosen.append((shared, pool.pop()))
+        if idx < 2 and shared not in used:
+            chosen.append((shared, _take(rng, pool)))
             used.add(shared)
         while pool:
             name = f"EP{int(rng.integers(1, 20)):02d}_{int(rng.integers(1, 12)):02d}" + \
@@ -155,6 +153,14 @@ def _casme2_filenames(rng: np.random.Generator, subjects: list[str],
             chosen.append((name, pool.pop()))
         out[subject] = chosen
     return out
+
+
+def _take(rng: np.random.Generator, pool: list[str]) -> str:
+    """The subject's next label, or the label of an extra clip when none is left."""
+    if pool:
+        return pool.pop()
+    p = np.asarray(CASME2_WEIGHTS, dtype=float)
+    return CASME2_EMOTIONS[int(rng.choice(len(p), p=p / p.sum()))]
 
 
 def _casme2_sheet(path: Path, rows: list[list[Any]], revision: bool) -> None:
@@ -181,7 +187,7 @@ def _casme2_sheet(path: Path, rows: list[list[Any]], revision: bool) -> None:
     save_workbook(wb, path)
 
 
-# -- SAMM --------------------------------------------------------------------------------------------
+# -- SAMM ------------------------------------------------------------------------------------------
 SAMM_EMOTIONS = ("Anger", "Other", "Happiness", "Surprise", "Contempt", "Disgust", "Fear",
                  "Sadness")
 SAMM_WEIGHTS = (57, 26, 26, 15, 12, 9, 8, 6)
@@ -277,7 +283,7 @@ def _samm_sheet(path: Path, rows: list[list[Any]]) -> None:
     save_workbook(wb, path, cached)
 
 
-# -- MEGC2019 ----------------------------------------------------------------------------------------
+# -- MEGC2019 --------------------------------------------------------------------------------------
 CASME2_TO_3 = {"disgust": 0, "repression": 0, "happiness": 1, "surprise": 2}
 SAMM_TO_3 = {"anger": 0, "contempt": 0, "disgust": 0, "fear": 0, "sadness": 0, "happiness": 1,
              "surprise": 2}
