@@ -150,6 +150,18 @@ def test_casme2_coding_choice(tmp_path):
         load_dataset("casme2", root, coding="2014")
 
 
+def test_casme2_cropped_release_only(tmp_path):
+    root = tmp_path / "CASME2"
+    frames(root / "Cropped" / "sub01" / "EP02_01f", [f"reg_img{n}.jpg" for n in range(46, 50)])
+    sheet(root / "CASME2-coding-20140508.xlsx",
+          [["01", "EP02_01f", None, 46, 47, 49, None, "4", "disgust"]])
+    index = load_dataset("casme2", root)
+    assert index[0].frame_numbers == (46, 47, 48, 49) and index[0].meta["release"] == "Cropped"
+    assert any("only the cropped release" in w for w in index.warnings)
+    with pytest.raises(DataError, match="cropped=True"):
+        load_dataset("casme2", root, cropped=False)
+
+
 def test_casme2_duplicate_row_and_unknown_option(tmp_path):
     row = ["01", "EP02_01f", None, 10, 12, 14, None, "4", "disgust"]
     root = casme2(tmp_path, [row, row])

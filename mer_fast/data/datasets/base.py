@@ -154,7 +154,8 @@ class Scan:
                 continue
             self.add(r.with_label(label, self.classes.index(label)))
         self.synthetic = self.synthetic or other.synthetic
-        self.warnings.extend(other.summary_warnings())
+        self.warnings.extend(w if w.startswith(f"{other.name}:") else f"{other.name}: {w}"
+                             for w in other.summary_warnings())
         self.excluded.extend(
             (c if ":" in c else f"{other.name}:{c}", why) for c, why in other.excluded)
         self.problems.extend(dataclasses.replace(p, clip=p.clip if ":" in p.clip
@@ -380,6 +381,19 @@ def frames_of_clip(scan: Scan, clip: str, folder: Path, pattern: str, *,
                              "allow_gaps=True to use the frames present")
             ok = False
     return listing if ok else None
+
+
+def choose_release(scan: Scan, cropped: bool | None, raw_present: bool, cropped_present: bool,
+                   raw: str, crop: str) -> bool:
+    """Resolves the ``cropped`` option: None means the raw release if it is here, else the
+    cropped one (with a warning saying so)."""
+    if cropped is not None:
+        return bool(cropped)
+    if not raw_present and cropped_present:
+        scan.warn(f"only the cropped release {crop}/ is here (no {raw}/); reading it "
+                  "(pass cropped=True or cropped=False to choose explicitly)")
+        return True
+    return False
 
 
 def parse_frame_number(value: Any) -> tuple[int | None, str | None]:

@@ -29,6 +29,7 @@ from mer_fast.data.datasets.base import (
     Scan,
     cell_text,
     child_dir,
+    choose_release,
     find_files,
     frames_of_clip,
     lock_files,
@@ -62,10 +63,11 @@ class CASME2(Adapter):
     fps = 200.0
     layout = (f"{SHEET_2014} and {RAW}/sub<NN>/<Filename>/img<N>.jpg "
               f"(or {CROPPED}/sub<NN>/<Filename>/reg_img<N>.jpg)")
-    options = {"protocol": "5class", "cropped": False, "coding": None, "allow_gaps": False}
+    options = {"protocol": "5class", "cropped": None, "coding": None, "allow_gaps": False}
     option_help = {
         "protocol": "5class (happiness, surprise, disgust, repression, others) or all",
-        "cropped": f"read {CROPPED}/ instead of {RAW}/",
+        "cropped": f"True: read {CROPPED}/, False: {RAW}/; None: {RAW}/ if present, else "
+                   f"{CROPPED}/",
         "coding": "which coding sheet: 2014 (default when present), 2019, or a path",
         "allow_gaps": "use clips with gaps in their frame numbering (warn)",
     }
@@ -84,6 +86,8 @@ class CASME2(Adapter):
                               fix=f"use one of {list(PROTOCOLS)}")
         classes = PROTOCOLS[protocol]
         scan = Scan(name=self.name, classes=classes, root=str(root))
+        opt["cropped"] = choose_release(scan, opt["cropped"], child_dir(root, RAW) is not None,
+                                        child_dir(root, CROPPED) is not None, RAW, CROPPED)
         release = CROPPED if opt["cropped"] else RAW
         frames_dir = child_dir(root, release)
         if frames_dir is None:

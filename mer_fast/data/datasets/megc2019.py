@@ -45,10 +45,10 @@ class MEGC2019(Adapter):
     parts = ("smic", "casme2", "samm")
     layout = ("a data root holding the SMIC, CASME2 and SAMM dataset folders (optionally "
               f"MEGC2019/{GT_CSV})")
-    options = {"overrides": None, "gt_csv": None, "cropped": False, "allow_gaps": False}
+    options = {"overrides": None, "gt_csv": None, "cropped": None, "allow_gaps": False}
     option_help = {"overrides": "{name: path} for parts that are not under the data root",
                    "gt_csv": f"path of {GT_CSV} (default: looked for under the data root)",
-                   "cropped": "read the cropped releases of SMIC, CASME II and SAMM",
+                   "cropped": "the parts' cropped option (None: raw where present)",
                    "allow_gaps": "use clips with gaps in their frame numbering (warn)"}
 
     def layout_problem(self, root: Path) -> str | None:

@@ -30,6 +30,7 @@ from mer_fast.data.datasets.base import (
     Scan,
     cell_text,
     child_dir,
+    choose_release,
     find_files,
     frames_of_clip,
     lock_files,
@@ -60,10 +61,11 @@ class SAMM(Adapter):
     fps = 200.0
     layout = (f"{SHEET} and SAMM/<SSS>/<SSS>_<i>_<k>/<SSS>_<NNNNN>.jpg "
               "(subject folders may also sit next to the sheet)")
-    options = {"protocol": "5class", "cropped": False, "sheet": None, "allow_gaps": False}
+    options = {"protocol": "5class", "cropped": None, "sheet": None, "allow_gaps": False}
     option_help = {
         "protocol": "5class (anger, contempt, happiness, surprise, other) or all",
-        "cropped": "read SAMM_CROP/ instead of SAMM/",
+        "cropped": "True: read SAMM_CROP/, False: SAMM/; None: SAMM/ if present, else "
+                   "SAMM_CROP/",
         "sheet": f"path of the coding sheet (default: {SHEET} in the dataset folder)",
         "allow_gaps": "use clips with gaps in their frame numbering (warn)",
     }
@@ -93,6 +95,10 @@ class SAMM(Adapter):
                               fix=f"use one of {list(PROTOCOLS)}")
         classes = PROTOCOLS[protocol]
         scan = Scan(name=self.name, classes=classes, root=str(root))
+        opt["cropped"] = choose_release(scan, opt["cropped"],
+                                        self._frames_dir(root, False) is not None,
+                                        self._frames_dir(root, True) is not None, "SAMM",
+                                        "SAMM_CROP")
         frames_dir = self._frames_dir(root, opt["cropped"], scan)
         if frames_dir is None:
             want = "SAMM_CROP" if opt["cropped"] else "SAMM"

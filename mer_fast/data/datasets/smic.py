@@ -19,7 +19,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mer_fast.data.datasets.base import Adapter, Scan, child_dir, frames_of_clip, subdirs, unnest
+from mer_fast.data.datasets.base import (
+    Adapter,
+    Scan,
+    child_dir,
+    choose_release,
+    frames_of_clip,
+    subdirs,
+    unnest,
+)
 from mer_fast.data.index import ClipRecord
 
 CLASSES = ("negative", "positive", "surprise")
@@ -36,8 +44,9 @@ class SMIC(Adapter):
     fps = 100.0
     layout = (f"{RAW}/HS/s<k>/micro/{{negative,positive,surprise}}/s<k>_<ne|po|sur>_<NN>/"
               f"image<NNNNNN>.bmp (or {CROPPED}/HS/... with reg_image<NNNNNN>.bmp)")
-    options = {"cropped": False, "allow_gaps": False}
-    option_help = {"cropped": f"read {CROPPED} (the cropped faces) instead of {RAW}",
+    options = {"cropped": None, "allow_gaps": False}
+    option_help = {"cropped": f"True: read {CROPPED} (the cropped faces), False: {RAW}; "
+                              "None: the raw release if present, else the cropped one",
                    "allow_gaps": "use clips with gaps in their frame numbering (warn)"}
 
     def _hs(self, root: Path, cropped: bool, scan: Scan | None = None) -> Path | None:
@@ -53,6 +62,8 @@ class SMIC(Adapter):
 
     def scan(self, root: Path, **opt: Any) -> Scan:
         scan = Scan(name=self.name, classes=CLASSES, root=str(root))
+        opt["cropped"] = choose_release(scan, opt["cropped"], self._hs(root, False) is not None,
+                                        self._hs(root, True) is not None, RAW, CROPPED)
         release = CROPPED if opt["cropped"] else RAW
         hs = self._hs(root, opt["cropped"], scan)
         if hs is None:
