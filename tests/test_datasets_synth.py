@@ -234,7 +234,7 @@ def test_check_reports_truncated_files(synth, tmp_path, capsys):
 
     root, _ = synth
     data = tmp_path / "data"
-    for folder in ("SMIC", "CASME2", "UCF101"):
+    for folder in ("SMIC", "CASME2", "UCF101", "CK+", "Kinetics-400"):
         shutil.copytree(root / folder, data / folder, symlinks=True)
     bmp = sorted((data / "SMIC").rglob("*.bmp"))[3]
     bmp.write_bytes(bmp.read_bytes()[:200])
@@ -242,10 +242,17 @@ def test_check_reports_truncated_files(synth, tmp_path, capsys):
     jpg.write_bytes(jpg.read_bytes()[: len(jpg.read_bytes()) // 2])
     avi = sorted((data / "UCF101").rglob("*.avi"))[0]
     avi.write_bytes(b"RIFF\x00\x00\x00\x00garbage")
+    labelled = {p.parent.relative_to(data / "CK+" / "Emotion")
+                for p in (data / "CK+" / "Emotion").rglob("*_emotion.txt")}
+    png = sorted(p for p in (data / "CK+" / "cohn-kanade-images").rglob("*.png")
+                 if p.parent.relative_to(data / "CK+" / "cohn-kanade-images") in labelled)[2]
+    png.write_bytes(png.read_bytes()[:-30])
+    mp4 = sorted((data / "Kinetics-400" / "train").rglob("*.mp4"))[0]
+    mp4.write_bytes(mp4.read_bytes()[: mp4.stat().st_size // 2])
     assert main(["datasets", "check", "--root", str(data)]) == 1
     out = capsys.readouterr().out.replace("\n", "")
-    for path in (bmp, jpg, avi):
-        assert path.name in out
+    for path in (bmp, jpg, avi, png, mp4):
+        assert path.name in out, path
     # loading without skip_bad is fine (adapters do not decode); the check found them
     from mer_fast.data.check import check_dataset
 
