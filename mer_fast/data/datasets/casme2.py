@@ -5,7 +5,8 @@ Layout::
     CASME2/                                    <- the dataset folder (--data casme2=PATH)
       CASME2-coding-20140508.xlsx              <- the owners' coding sheet
       CASME2_RAW_selected/sub<NN>/<Filename>/img<N>.jpg
-      Cropped/sub<NN>/<Filename>/reg_img<N>.jpg  <- the cropped release (cropped=True)
+      Cropped/sub<NN>/<Filename>/reg_img<N>.jpg  <- the cropped release (cropped=True; by
+                                                    default read when RAW_selected is absent)
 
 The sheet (``Sheet1``, header on row 1) has the columns Subject, Filename, (blank), OnsetFrame,
 ApexFrame, OffsetFrame, (blank), Action Units, Estimated Emotion. ``Subject`` is zero-padded

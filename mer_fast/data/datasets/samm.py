@@ -5,7 +5,8 @@ Layout::
     SAMM/                                      <- the dataset folder (--data samm=PATH)
       SAMM_Micro_FACS_Codes_v2.xlsx            <- the owners' coding sheet
       SAMM/<SSS>/<SSS>_<i>_<k>/<SSS>_<NNNNN>.jpg
-      SAMM_CROP/...                            <- a cropped copy (cropped=True), same names
+      SAMM_CROP/...                            <- a cropped copy (cropped=True; by default
+                                                  read when SAMM/ is absent), same names
 
 (subject folders directly in the dataset folder, next to the sheet, are read too.)
 

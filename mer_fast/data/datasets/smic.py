@@ -5,7 +5,8 @@ Layout (as the owners distribute it; no spreadsheet, the label is the folder)::
     SMIC/                                  <- the dataset folder (--data smic=PATH)
       SMIC_all_raw/HS/s<k>/micro/{negative,positive,surprise}/s<k>_<ne|po|sur>_<NN>/
           image<6-digit absolute frame number>.bmp
-      SMIC_all_cropped/HS/...              <- the cropped release (cropped=True):
+      SMIC_all_cropped/HS/...              <- the cropped release (cropped=True; by default
+                                              read when SMIC_all_raw is absent):
           reg_image<6 digits>.bmp
 
 ``non_micro`` folders hold non-micro-expression clips and are skipped. Subjects are not

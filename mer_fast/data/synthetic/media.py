@@ -41,10 +41,20 @@ def write_image(path: Path, frame: np.ndarray, quality: int = 92) -> None:
         raise ValueError(f"no image writer for {suffix!r}")
 
 
-def h264_available() -> bool:
-    import av
+def _av():
+    try:
+        import av
+    except ImportError as exc:  # PyAV is in the 'video' extra
+        from mer_fast.errors import ConfigError
 
-    return "libx264" in av.codecs_available
+        raise ConfigError("writing the synthetic videos (UCF101, Kinetics-400) needs PyAV",
+                          field="datasets", fix="pip install 'mer-fast[video]' (or leave "
+                                                "ucf101/kinetics400 out of --datasets)") from exc
+    return av
+
+
+def h264_available() -> bool:
+    return "libx264" in _av().codecs_available
 
 
 def write_video(path: Path, frames: np.ndarray, fps: float, codec: str) -> None:
@@ -53,8 +63,7 @@ def write_video(path: Path, frames: np.ndarray, fps: float, codec: str) -> None:
 
     ``codec``: ``mpeg4`` (written with the XVID tag in .avi, as UCF101's videos are) or
     ``libx264``."""
-    import av
-
+    av = _av()
     fmt = {".avi": "avi", ".mp4": "mp4"}[path.suffix.lower()]
     t, h, w, _ = frames.shape
     with av.open(str(path), "w", format=fmt) as container:
