@@ -12,6 +12,8 @@ COMMANDS = {
     "train": "mer_fast.cli.train",
     "experiment": "mer_fast.cli.experiment",
     "report": "mer_fast.cli.report",
+    "synth": "mer_fast.cli.synth",
+    "datasets": "mer_fast.cli.datasets",
     "cache": "mer_fast.cli.cache",
 }
 
