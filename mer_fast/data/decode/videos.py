@@ -61,8 +61,21 @@ def _chunks(seq: Sequence[int], n: int) -> Iterator[Sequence[int]]:
 
 
 # -- decord --------------------------------------------------------------------------------------
-def _decord_reader(path: str, clip: str, threads: int):
+def _import_decord():
+    """decord loads its bundled zlib into the global symbol namespace; an OpenCV loaded after it
+    then fails on every PNG ("libpng error: bad parameters to zlib"). Loading OpenCV first keeps
+    both working (tests/test_decode_order.py)."""
+    try:
+        import cv2  # noqa: F401
+    except ImportError:
+        pass
     import decord
+
+    return decord
+
+
+def _decord_reader(path: str, clip: str, threads: int):
+    decord = _import_decord()
 
     try:
         return decord.VideoReader(path, ctx=decord.cpu(0), num_threads=max(1, threads))
