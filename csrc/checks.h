@@ -2,12 +2,20 @@
 // it needs (TORCH_CHECK raises a Python RuntimeError; value errors raise ValueError).
 #pragma once
 #include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
 
 #include <optional>
 #include <string_view>
 #include <vector>
 
 #include "clip_math.h"
+
+// Dispatch over the output dtypes clip_views writes (float32, float16, bfloat16).
+#define MER_FAST_DISPATCH_OUTPUT_TYPES(TYPE, NAME, ...)              \
+  AT_DISPATCH_SWITCH(TYPE, NAME,                                     \
+                     AT_DISPATCH_CASE(at::kFloat, __VA_ARGS__)       \
+                     AT_DISPATCH_CASE(at::kHalf, __VA_ARGS__)        \
+                     AT_DISPATCH_CASE(at::kBFloat16, __VA_ARGS__))
 
 namespace mer_fast {
 

@@ -99,7 +99,7 @@ at::Tensor run(const PreparedClipViews& prep, const at::Tensor& frames) {
   at::Tensor out = at::empty(prep.out_shape, frames.options().dtype(prep.dtype));
   if (out.numel() == 0) return out;
   const ClipViewsParams& p = prep.params;
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, prep.dtype, "clip_views_cpu", [&] {
+  MER_FAST_DISPATCH_OUTPUT_TYPES(prep.dtype, "clip_views_cpu", [&] {
     if (p.C == 1) {
       clip_views_kernel<scalar_t, 1>(p, out.data_ptr<scalar_t>());
     } else {

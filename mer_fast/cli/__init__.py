@@ -9,6 +9,11 @@ import sys
 # subcommand -> module; each module defines add_parser(subparsers) and its run function
 COMMANDS = {
     "demo": "mer_fast.cli.demo",
+    "train": "mer_fast.cli.train",
+    "experiment": "mer_fast.cli.experiment",
+    "report": "mer_fast.cli.report",
+    "synth": "mer_fast.cli.synth",
+    "datasets": "mer_fast.cli.datasets",
     "cache": "mer_fast.cli.cache",
 }
 
@@ -36,6 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     except MerFastError as exc:
         print(f"mer-fast {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        import errno
+
+        if exc.errno != errno.ENOSPC:
+            raise
+        print(f"mer-fast {args.command}: error: the disk is full ({exc.filename or exc}). "
+              "Every finished step and fold is kept; free some space and rerun the same "
+              "command to resume.", file=sys.stderr)
+        return 28
     except KeyboardInterrupt:
         print(f"mer-fast {args.command}: interrupted; finished work is kept and a rerun resumes",
               file=sys.stderr)

@@ -1,0 +1,79 @@
+"""``mer-fast experiment TABLE``: every row of one of the paper's tables, resumable."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "experiment", help="run every row of a table of the paper (1-5), skipping finished rows",
+        description="Runs the presets of one table of the paper (configs/tableN*.yaml) one after "
+                    "another into OUT/tableN/<preset>; finished rows are skipped, an unfinished "
+                    "one resumes. Ends with a report of ours against the paper's figures.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  mer-fast experiment 2 --data-root /data --target smic\n"
+               "  mer-fast experiment 1 --data-root /data --init kinetics=r3d50_K_200ep.pth "
+               "--init in=resnet50.pth")
+    p.add_argument("table", help="1, 2, 3, 4, 5 or a part such as 2b")
+    p.add_argument("--target", help="only the rows of this target")
+    p.add_argument("--list", action="store_true", help="list the rows and stop")
+    p.add_argument("--out", default="runs", help="root of the run folders (default runs/)")
+    from mer_fast.cli.train import add_shared_options
+
+    add_shared_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from mer_fast.cli.train import build_config, data_spec
+    from mer_fast.eval.report import write_report
+    from mer_fast.experiments import presets
+    from mer_fast.train.datahub import DataHub
+    from mer_fast.train.runner import RunSpec, run as run_experiment
+    from mer_fast.train.trainer import resolve_device
+    from mer_fast.utils.progress import console
+
+    rows = [p for p in presets(args.table) if not args.target or p.target == args.target]
+    root = Path(args.out) / f"table{args.table}"
+    if args.list:
+        t = Table(title=f"Table {args.table}: {len(rows)} rows")
+        for col in ("preset", "table", "row", "target", "chain", "paper UF1", "done"):
+            t.add_column(col)
+        for p in rows:
+            done = (root / p.id / "results.json").exists()
+            t.add_row(p.id, p.table, p.row, p.target, p.chain or "scratch",
+                      f"{p.paper.get('uf1', float('nan')):.4f}", "yes" if done else "")
+        console.print(t)
+        return 0
+    hubs: dict[tuple, DataHub] = {}
+    finished = []
+    for n, p in enumerate(rows, 1):
+        out = root / p.id
+        if (out / "results.json").exists():
+            console.print(f"[{n}/{len(rows)}] {p.id}: finished, skipped")
+            finished.append(out)
+            continue
+        console.print(f"[bold][{n}/{len(rows)}] {p.id}[/]: table {p.table}, {p.row}")
+        args.config, args.chain = str(p.path), None
+        cfg, opts = build_config(args, target=p.target)
+        key = (cfg.decode_size or cfg.size, str(resolve_device(cfg.device)))
+        data = data_spec(args)
+        if key not in hubs:  # decoded stores are shared by the rows
+            hubs[key] = DataHub(data_root=data.data_root, overrides=data.overrides,
+                                synthetic=data.synthetic, cache_dir=data.cache_dir,
+                                device=key[1], decode_size=key[0],
+                                options=opts["data"], show_progress=not args.no_progress)
+        spec = RunSpec(cfg=cfg, target=opts["target"], chain=opts["chain"], inits=opts["init"],
+                       step_overrides=opts["steps"], data_options=opts["data"],
+                       force=args.force, name=p.id, meta=opts["meta"])
+        run_experiment(spec, data, out=out, steps_dir=args.steps_dir or Path(args.out) / "steps",
+                       show_progress=not args.no_progress, hub=hubs[key],
+                       final_model=args.final_model)
+        finished.append(out)
+    if finished:
+        report = write_report(finished, root / "report", title=f"Table {args.table}")
+        console.print(f"report: {report}")
+    return 0

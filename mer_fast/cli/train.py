@@ -1,0 +1,162 @@
+"""``mer-fast train``: the N-step chain, then LOSO fine-tuning on the target, then the figures."""
+from __future__ import annotations
+
+import argparse
+import json
+
+EXAMPLES = """\
+examples:
+  # the paper's best chain on SMIC-HS, datasets under /data (see `mer-fast datasets check`)
+  mer-fast train --chain kinetics,ucf,macro --target smic --data-root /data
+
+  # start the chain from the published Kinetics weights of 3D-ResNets-PyTorch
+  mer-fast train --chain kinetics,ucf,macro --target samm --data-root /data \\
+      --init kinetics=r3d50_K_200ep.pth
+
+  # a Décalcomanie run of Table 2 (a preset), from scratch, on CASME II
+  mer-fast train --config configs/table2b_casme2_train-olr_test-o.yaml --data-root /data
+
+  # everything on the built-in synthetic stand-in data (labelled synthetic in every output)
+  mer-fast train --chain kinetics,ucf,macro --target smic --synthetic --arch r3d10 --epochs 2
+
+Finished chain steps are stored once (--steps-dir) and reused by later runs with the same
+prefix; finished folds are kept, and rerunning the same command resumes where it stopped.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train", help="N-step pre-training chain + leave-one-subject-out fine-tuning",
+        description="Pre-trains step by step along --chain (a new FC head at every step), "
+                    "fine-tunes on --target with one fold per subject, and reports UF1 / UAR / "
+                    "WAR pooled over the folds.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_argument_group("what to run")
+    g.add_argument("--chain", default=None,
+                   help="ordered pre-training steps from kinetics, ucf, macro, in (ImageNet); "
+                        "'' or 'scratch' for none (default: kinetics,ucf,macro, or the preset's)")
+    g.add_argument("--target", default=None, help="smic | casme2 | samm | megc2019")
+    g.add_argument("--config", metavar="FILE",
+                   help="a preset (YAML), e.g. configs/table1a_smic_kinetics-ucf-macro.yaml")
+    p.add_argument("--out", metavar="DIR", help="run folder (default runs/<name>)")
+    add_shared_options(p)
+    p.set_defaults(func=run)
+
+
+def add_shared_options(p: argparse.ArgumentParser) -> None:
+    """Options of `train` that `experiment` takes too."""
+    g = p.add_argument_group("pre-training")
+    g.add_argument("--init", action="append", default=[], metavar="STEP=PATH",
+                   help="start STEP from a published checkpoint instead of training it "
+                        "(e.g. kinetics=r3d50_K_200ep.pth, in=resnet50-0676ba61.pth)")
+    g.add_argument("--force", action="append", default=[], metavar="STEP",
+                   help="redo this chain step even if a stored result exists")
+    g.add_argument("--steps-dir", metavar="DIR",
+                   help="where finished chain steps are stored (default: runs/steps)")
+    g = p.add_argument_group("data")
+    g.add_argument("--data-root", metavar="DIR",
+                   help="folder holding each dataset under the name its owners use "
+                        "(SMIC/, CASME2/, SAMM/, CK+/, Oulu-CASIA/, UCF101/, Kinetics-400/)")
+    g.add_argument("--data", action="append", default=[], metavar="NAME=PATH",
+                   help="a dataset kept elsewhere, e.g. --data casme2=/mnt/CASME2")
+    g.add_argument("--synthetic", action="store_true",
+                   help="use the built-in synthetic stand-in datasets (written on first use)")
+    g.add_argument("--cache-dir", metavar="DIR", help="decoded-clip cache (default "
+                                                      "$MER_FAST_CACHE or ~/.cache/mer_fast)")
+    g = p.add_argument_group("training (defaults: the paper's values)")
+    g.add_argument("--arch", help="backbone: r3d10..r3d200, rx3d101 (default r3d50)")
+    g.add_argument("--epochs", type=int, help="epochs of every step and of each fold")
+    g.add_argument("--frames", type=int, help="frames per clip (default: the target's mean "
+                                              "length: SMIC 34, CASME II 66, SAMM 74)")
+    g.add_argument("--size", type=int, help="frame size (default 112)")
+    g.add_argument("--batch-size", type=int, help="clips per batch (default 30)")
+    g.add_argument("--lr", type=float, help="learning rate (default 1e-4)")
+    g.add_argument("--epoch-selection", choices=["final", "inner-val", "oracle"],
+                   help="which epoch's weights are tested (default final; oracle is labelled)")
+    g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="any other field of the training config, e.g. --set views=OLR "
+                        "--set model_options='{\"widen_factor\": 0.5}'")
+    g.add_argument("--device", help="cuda, cuda:1, cpu (default: cuda when available)")
+    g = p.add_argument_group("output")
+    g.add_argument("--name", help="run name (default from chain, target and arch)")
+    g.add_argument("--folds", help="run only these folds (e.g. 0,3,5); the pooled figures need "
+                                   "all of them")
+    g.add_argument("--final-model", action="store_true",
+                   help="after LOSO, train one model on every subject and save it as "
+                        "OUT/model.pt (for mer-fast predict)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def build_config(args: argparse.Namespace, target: str | None = None):
+    """(TrainConfig, run settings): the preset, then the command line."""
+    from mer_fast.errors import ConfigError
+    from mer_fast.train.config import PROFILES, TrainConfig, apply_overrides, load_preset
+
+    if getattr(args, "config", None):
+        cfg, run = load_preset(args.config)
+    else:
+        cfg, run = apply_overrides(TrainConfig(), PROFILES["nstep"]), {}
+    cli = {k: getattr(args, k, None) for k in
+           ("arch", "epochs", "frames", "size", "batch_size", "lr", "epoch_selection", "device")}
+    cfg = apply_overrides(cfg, {k: v for k, v in cli.items() if v is not None}, "command line")
+    extra = {}
+    for item in args.set:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r} is not KEY=VALUE", field="--set",
+                              fix="write e.g. --set views=OLR")
+        k, _, v = item.partition("=")
+        k = k.strip()
+        if k == "model_options":
+            try:
+                extra[k] = json.loads(v)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"not JSON: {v!r} ({exc})", field="--set model_options",
+                                  fix="write e.g. --set model_options='{\"widen_factor\": 0.5}'"
+                                  ) from None
+        else:
+            extra[k] = v
+    cfg = apply_overrides(cfg, extra, "--set").validate("command line")
+    chain = getattr(args, "chain", None)
+    chain = chain if chain is not None else run.get("chain", "kinetics,ucf,macro")
+    target = target or getattr(args, "target", None) or run.get("target")
+    if not target:
+        raise ConfigError("no target dataset", field="--target",
+                          fix="add --target smic (or casme2, samm, megc2019)")
+    inits = dict(run.get("init", {}) or {})
+    for item in args.init:
+        if "=" not in item:
+            raise ConfigError(f"--init {item!r} is not STEP=PATH", field="--init",
+                              fix="write e.g. --init kinetics=r3d50_K_200ep.pth")
+        k, _, v = item.partition("=")
+        inits[k.strip()] = v.strip()
+    from mer_fast.train.chain import parse_chain
+
+    steps = parse_chain(chain)
+    inits = {k: v for k, v in inits.items() if parse_chain([k])[0] in steps}
+    meta = {k: run[k] for k in ("table", "row", "paper") if k in run}
+    if getattr(args, "config", None):
+        meta["preset"] = str(args.config)
+    return cfg, {"chain": chain, "target": str(target).lower(), "init": inits,
+                 "steps": run.get("steps", {}) or {}, "data": run.get("data", {}) or {},
+                 "name": run.get("name"), "meta": meta}
+
+
+def data_spec(args: argparse.Namespace):
+    from mer_fast.data.datasets import parse_overrides
+    from mer_fast.train.runner import DataSpec
+
+    return DataSpec(data_root=args.data_root, overrides=parse_overrides(args.data),
+                    synthetic=args.synthetic, cache_dir=args.cache_dir)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mer_fast.train.runner import RunSpec, run as run_experiment
+
+    cfg, opts = build_config(args)
+    spec = RunSpec(cfg=cfg, target=opts["target"], chain=opts["chain"], inits=opts["init"],
+                   step_overrides=opts["steps"], data_options=opts["data"], force=args.force,
+                   name=args.name or opts["name"], meta=opts["meta"])
+    only = [int(x) for x in args.folds.split(",")] if args.folds else None
+    run_experiment(spec, data_spec(args), out=args.out, steps_dir=args.steps_dir, folds=only,
+                   show_progress=not args.no_progress, final_model=args.final_model)
+    return 0

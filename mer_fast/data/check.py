@@ -1,0 +1,232 @@
+"""``mer-fast datasets check``: per dataset, what is there and everything wrong with it.
+
+For each dataset found under the data root (or given with ``--data NAME=PATH``) the adapter's
+scan is run with every problem collected (nothing stops at the first) over everything the
+dataset holds (CASME II and SAMM: all emotions; Oulu-CASIA: all VL conditions; Kinetics: every
+split with a csv), then, optionally, the files themselves are verified:
+
+- ``headers`` (default): every image's header is parsed (size, mode; frames of one clip must
+  agree), JPEGs must end with their end-of-image marker, BMPs must be as long as their header
+  says, PNG chunks are checked; every video container is opened and must have a video stream.
+  This finds truncated and unreadable files without decoding pixels.
+- ``full``: every image and every video frame is decoded (slow on Kinetics).
+- ``none``: layout and annotations only.
+
+Datasets not found are reported as absent (not an error) unless they were asked for by name.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from mer_fast.data.datasets import (
+    BASE_DATASETS,
+    COMPOSITES,
+    DATASETS,
+    parse_overrides,
+    resolve_root,
+    scan_dataset,
+)
+from mer_fast.data.datasets.base import Problem
+from mer_fast.data.index import ClipRecord
+from mer_fast.errors import DataError, MerFastError
+
+VERIFY_LEVELS = ("none", "headers", "full")
+# a check looks at everything a dataset holds, not only one protocol's clips
+CHECK_OPTIONS: dict[str, dict[str, Any]] = {
+    "casme2": {"protocol": "all"}, "samm": {"protocol": "all"},
+    "oulu": {"conditions": "all"}, "kinetics400": {"splits": "all"},
+    "megc2019": {}, "macro": {"oulu_conditions": "all"}}
+
+
+@dataclass
+class DatasetReport:
+    """What ``datasets check`` found for one dataset."""
+
+    name: str
+    title: str
+    status: str = "absent"          # absent | ok | warnings | problems | error
+    root: str | None = None
+    synthetic: bool = False
+    clips: int = 0
+    subjects: int = 0
+    classes: dict[str, int] = field(default_factory=dict)
+    excluded: int = 0
+    warnings: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    error: str | None = None
+    files_verified: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("problems", "error")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_dataset(name: str, data_root: str | os.PathLike | None = None,
+                  overrides: Iterable[str] | Mapping[str, Any] | None = None,
+                  verify: str = "headers", required: bool = False,
+                  workers: int | None = None, **options: Any) -> DatasetReport:
+    """Checks one dataset. ``required``: a dataset that cannot be found is an error, not
+    absent."""
+    if verify not in VERIFY_LEVELS:
+        raise ValueError(f"verify must be one of {VERIFY_LEVELS}")
+    adapter = DATASETS[name]
+    report = DatasetReport(name=name, title=adapter.title)
+    try:
+        root = resolve_root(name, data_root, overrides)
+    except DataError as exc:
+        if required:
+            report.status, report.error = "error", str(exc)
+        else:
+            report.error = exc.reason
+        return report
+    report.root = str(root)
+    options = {**CHECK_OPTIONS.get(name, {}), **options}
+    try:
+        scan = scan_dataset(name, root, overrides=overrides, **options)
+    except MerFastError as exc:
+        report.status, report.error = "error", str(exc)
+        return report
+    problems = list(scan.problems)
+    index = scan.to_index(skip_bad=True)
+    if verify != "none":
+        found, count = verify_files(index.records, full=(verify == "full"), workers=workers)
+        problems.extend(found)
+        report.files_verified = count
+    report.synthetic = index.synthetic
+    bad = {p.clip for p in problems}
+    good = index.filter(lambda r: r.key not in bad and r.clip_id not in bad)
+    report.clips = len(good)
+    report.subjects = len(good.subjects())
+    report.classes = good.class_counts()
+    report.excluded = len(scan.excluded)
+    report.warnings = scan.summary_warnings()
+    report.problems = [p.describe() for p in problems]
+    report.status = "problems" if problems else ("warnings" if report.warnings else "ok")
+    return report
+
+
+def check_datasets(data_root: str | os.PathLike | None = None,
+                   overrides: Iterable[str] | Mapping[str, Any] | None = None,
+                   names: Iterable[str] | None = None, verify: str = "headers",
+                   workers: int | None = None) -> list[DatasetReport]:
+    """Checks every dataset (or ``names``): the seven base datasets, then the composites whose
+    parts are all present. Datasets named in ``names`` or ``overrides`` are required."""
+    from mer_fast.data.datasets import canonical_name
+
+    overrides = parse_overrides(overrides)
+    asked = [canonical_name(n) for n in names] if names else []
+    wanted = asked or list(BASE_DATASETS) + list(COMPOSITES)
+    reports: dict[str, DatasetReport] = {}
+    for name in wanted:
+        if name in COMPOSITES:
+            continue
+        reports[name] = check_dataset(name, data_root, overrides, verify,
+                                      required=name in asked or name in overrides,
+                                      workers=workers)
+    for name in wanted:
+        if name not in COMPOSITES:
+            continue
+        parts = DATASETS[name].parts
+        part_reports = [reports.get(p) for p in parts]
+        if not asked and any(r is None or r.status == "absent" for r in part_reports):
+            reports[name] = DatasetReport(name=name, title=DATASETS[name].title,
+                                          error="not all parts present: " + ", ".join(parts))
+            continue
+        # parts were verified on their own; the composite needs only the scan
+        reports[name] = check_dataset(name, data_root, overrides, "none",
+                                      required=name in asked, workers=workers)
+    return [reports[n] for n in wanted]
+
+
+# -- file verification -----------------------------------------------------------------------------
+
+def verify_files(records: list[ClipRecord], full: bool = False,
+                 workers: int | None = None) -> tuple[list[Problem], int]:
+    """Checks that every frame file / video of ``records`` is readable; returns (problems,
+    number of files checked)."""
+    workers = workers or min(8, (os.cpu_count() or 2) * 2)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda r: _verify_record(r, full), records))
+    problems = [p for found, _ in results for p in found]
+    return problems, sum(n for _, n in results)
+
+
+def _verify_record(record: ClipRecord, full: bool) -> tuple[list[Problem], int]:
+    if record.video:
+        why = _verify_video(Path(record.video), full)
+        return ([Problem(record.key, why, file=record.video, field="video",
+                         fix="restore the video from the release")] if why else []), 1
+    problems: list[Problem] = []
+    sizes: dict[tuple[int, int], str] = {}
+    for path in record.frames:
+        why, size = _verify_image(Path(path), full)
+        if why:
+            problems.append(Problem(record.key, why, file=path, field="frame",
+                                    fix="restore the file from the release"))
+        elif size is not None:
+            sizes.setdefault(size, path)
+    if len(sizes) > 1:
+        listed = ", ".join(f"{w}x{h} ({Path(p).name})" for (w, h), p in sizes.items())
+        problems.append(Problem(record.key, f"frames of different sizes in one clip: {listed}",
+                                file=record.source, field="frame size",
+                                fix="restore the clip's frames from the release"))
+    return problems, len(record.frames)
+
+
+def _verify_image(path: Path, full: bool) -> tuple[str | None, tuple[int, int] | None]:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        size_on_disk = path.stat().st_size
+        if size_on_disk == 0:
+            return "zero-byte image", None
+        with Image.open(path) as im:
+            size, fmt = im.size, im.format
+            if full:
+                im.load()
+            elif fmt == "PNG":
+                im.verify()
+            elif fmt == "BMP":
+                with open(path, "rb") as f:
+                    declared = int.from_bytes(f.read(6)[2:6], "little")
+                if declared and size_on_disk < declared:
+                    return f"truncated BMP: {size_on_disk} of {declared} bytes", None
+            elif fmt == "JPEG":
+                with open(path, "rb") as f:
+                    f.seek(max(0, size_on_disk - 4096))
+                    if b"\xff\xd9" not in f.read():
+                        return "truncated JPEG (no end-of-image marker)", None
+        return None, size
+    except UnidentifiedImageError:
+        return "not a readable image", None
+    except (OSError, SyntaxError, ValueError) as exc:
+        return f"unreadable or truncated image ({exc})", None
+
+
+def _verify_video(path: Path, full: bool) -> str | None:
+    try:
+        import av
+    except ImportError:  # pragma: no cover - av is a dependency of the video extra
+        return None
+    try:
+        if path.stat().st_size == 0:
+            return "zero-byte video"
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return "no video stream in the container"
+            if full:
+                frames = sum(1 for _ in container.decode(video=0))
+                if frames == 0:
+                    return "the video decodes to zero frames"
+    except (OSError, ValueError) as exc:  # av.error.FFmpegError subclasses these
+        return f"unreadable or truncated video ({type(exc).__name__}: {exc})"
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means an unreadable video
+        return f"unreadable video ({type(exc).__name__}: {exc})"
+    return None

@@ -1,0 +1,60 @@
+"""Macro: CK+ and Oulu-CASIA together, in one shared emotion label space.
+
+The paper's third pre-training step ("Macro") trains on both macro-expression datasets at once.
+CK+ has seven emotions, Oulu-CASIA six (no contempt); the shared space is their union, in
+alphabetical order: anger, contempt, disgust, fear, happiness, sadness, surprise. Each record
+keeps its dataset, so subject keys (``ckplus:S005``, ``oulu:P001``) never collide.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mer_fast.data.datasets.base import Adapter, Scan
+from mer_fast.errors import DataError
+
+CLASSES = ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise")
+
+
+class Macro(Adapter):
+    name = "macro"
+    title = "Macro (CK+ + Oulu-CASIA, shared emotion labels)"
+    folders = ()
+    composite = True
+    parts = ("ckplus", "oulu")
+    layout = "a data root holding the CK+ and Oulu-CASIA dataset folders"
+    options = {"overrides": None, "oulu_lighting": "VL", "oulu_conditions": "Strong",
+               "allow_gaps": False}
+    option_help = {"overrides": "{name: path} for parts that are not under the data root",
+                   "oulu_lighting": "Oulu-CASIA lighting: VL or NI",
+                   "oulu_conditions": "Oulu-CASIA conditions: Strong, Weak, Dark or all",
+                   "allow_gaps": "use sequences with gaps in their frame numbering (warn)"}
+
+    def layout_problem(self, root: Path) -> str | None:
+        from mer_fast.data.datasets import resolve_root
+
+        for part in self.parts:
+            try:
+                resolve_root(part, root)
+            except DataError as exc:
+                return f"part {part} not found ({exc.reason})"
+        return None
+
+    def scan_folder(self, root, **options: Any) -> Scan:
+        opts = self.check_options(options)
+        return self.scan(Path(root).expanduser(), **opts)
+
+    def scan(self, root: Path, **opt: Any) -> Scan:
+        from mer_fast.data.datasets import DATASETS, resolve_root
+
+        scan = Scan(name=self.name, classes=CLASSES, root=str(root))
+        ck = DATASETS["ckplus"].scan_folder(resolve_root("ckplus", root, opt["overrides"]),
+                                            allow_gaps=opt["allow_gaps"])
+        oulu = DATASETS["oulu"].scan_folder(resolve_root("oulu", root, opt["overrides"]),
+                                            lighting=opt["oulu_lighting"],
+                                            conditions=opt["oulu_conditions"],
+                                            allow_gaps=opt["allow_gaps"])
+        identity = {c: c for c in CLASSES}
+        scan.merge(ck, identity)
+        scan.merge(oulu, identity)
+        return scan

@@ -1,0 +1,124 @@
+"""SMIC-HS (Li et al., 2013): spontaneous micro-expressions filmed at 100 fps.
+
+Layout (as the owners distribute it; no spreadsheet, the label is the folder)::
+
+    SMIC/                                  <- the dataset folder (--data smic=PATH)
+      SMIC_all_raw/HS/s<k>/micro/{negative,positive,surprise}/s<k>_<ne|po|sur>_<NN>/
+          image<6-digit absolute frame number>.bmp
+      SMIC_all_cropped/HS/...              <- the cropped release (cropped=True; by default
+                                              read when SMIC_all_raw is absent):
+          reg_image<6 digits>.bmp
+
+``non_micro`` folders hold non-micro-expression clips and are skipped. Subjects are not
+zero-padded on disk (``s1``). Real data: 164 clips of 16 subjects (negative 70, positive 51,
+surprise 43); several subjects lack an emotion folder (s2 has no negative, s13 only positive):
+a warning, not an error; LOSO folds whose test subject lacks a class are normal.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from mer_fast.data.datasets.base import (
+    Adapter,
+    Scan,
+    child_dir,
+    choose_release,
+    frames_of_clip,
+    subdirs,
+    unnest,
+)
+from mer_fast.data.index import ClipRecord
+
+CLASSES = ("negative", "positive", "surprise")
+SHORT = {"negative": "ne", "positive": "po", "surprise": "sur"}
+RAW, CROPPED = "SMIC_all_raw", "SMIC_all_cropped"
+FRAME_PATTERN = r"(?:reg_)?image(\d+)\.bmp"
+SUBJECT = re.compile(r"s(\d+)", re.IGNORECASE)
+
+
+class SMIC(Adapter):
+    name = "smic"
+    title = "SMIC-HS"
+    folders = ("SMIC", "SMIC-HS", "smic")
+    fps = 100.0
+    layout = (f"{RAW}/HS/s<k>/micro/{{negative,positive,surprise}}/s<k>_<ne|po|sur>_<NN>/"
+              f"image<NNNNNN>.bmp (or {CROPPED}/HS/... with reg_image<NNNNNN>.bmp)")
+    options = {"cropped": None, "allow_gaps": False}
+    option_help = {"cropped": f"True: read {CROPPED} (the cropped faces), False: {RAW}; "
+                              "None: the raw release if present, else the cropped one",
+                   "allow_gaps": "use clips with gaps in their frame numbering (warn)"}
+
+    def _hs(self, root: Path, cropped: bool, scan: Scan | None = None) -> Path | None:
+        release = child_dir(root, CROPPED if cropped else RAW)
+        if release is None:
+            return None
+        return child_dir(unnest(release, scan), "HS")
+
+    def layout_problem(self, root: Path) -> str | None:
+        if self._hs(root, False) or self._hs(root, True):
+            return None
+        return f"no {RAW}/HS or {CROPPED}/HS folder in it"
+
+    def scan(self, root: Path, **opt: Any) -> Scan:
+        scan = Scan(name=self.name, classes=CLASSES, root=str(root))
+        opt["cropped"] = choose_release(scan, opt["cropped"], self._hs(root, False) is not None,
+                                        self._hs(root, True) is not None, RAW, CROPPED)
+        release = CROPPED if opt["cropped"] else RAW
+        hs = self._hs(root, opt["cropped"], scan)
+        if hs is None:
+            from mer_fast.errors import DataError
+
+            other = RAW if opt["cropped"] else CROPPED
+            raise DataError(f"no {release}/HS folder (the option cropped={opt['cropped']} "
+                            f"asks for the {release} release)", file=root,
+                            fix=f"unpack {release} here, or pass cropped={not opt['cropped']} "
+                                f"to read {other}")
+        subjects = [d for d in subdirs(hs) if SUBJECT.fullmatch(d.name)]
+        for d in subdirs(hs):
+            if not SUBJECT.fullmatch(d.name):
+                scan.warn(f"{d}: not a subject folder (s<k>); left out")
+        for sdir in subjects:
+            self._subject(scan, sdir, opt["allow_gaps"], release)
+        return scan
+
+    def _subject(self, scan: Scan, sdir: Path, allow_gaps: bool, release: str) -> None:
+        subject = sdir.name
+        micro = child_dir(sdir, "micro")
+        if micro is None:
+            scan.warn(f"{sdir}: subject has no 'micro' folder; no clips")
+            return
+        present = []
+        for edir in subdirs(micro):
+            emotion = edir.name.casefold()
+            if emotion not in CLASSES:
+                scan.problem(f"{subject}/{edir.name}",
+                             f"unknown emotion folder {edir.name!r} (SMIC-HS has "
+                             f"{list(CLASSES)})", file=edir, field="emotion folder",
+                             fix="rename it to one of the three emotion names or move it out "
+                                 "of 'micro'")
+                continue
+            present.append(emotion)
+            for cdir in subdirs(edir):
+                self._clip(scan, subject, emotion, cdir, allow_gaps, release)
+        lacking = [c for c in CLASSES if c not in present]
+        if lacking:
+            scan.warn(f"{subject} has no {'/'.join(lacking)} folder (normal in SMIC-HS: "
+                      "not every subject shows every class)")
+
+    def _clip(self, scan: Scan, subject: str, emotion: str, cdir: Path, allow_gaps: bool,
+              release: str) -> None:
+        clip = cdir.name
+        expected = f"{subject}_{SHORT[emotion]}_".casefold()
+        if not clip.casefold().startswith(expected):
+            scan.warn(f"{cdir}: clip folder name does not start with {expected!r} "
+                      f"(subject {subject}, emotion {emotion}); the folders decide")
+        listing = frames_of_clip(scan, clip, cdir, FRAME_PATTERN, allow_gaps=allow_gaps)
+        if listing is None:
+            return
+        scan.add(ClipRecord(
+            dataset=self.name, clip_id=clip, subject=subject, label=emotion,
+            label_index=CLASSES.index(emotion), frames=listing.files,
+            num_frames=len(listing), fps=self.fps, frame_numbers=listing.numbers,
+            meta={"release": release}))

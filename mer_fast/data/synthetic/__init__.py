@@ -1,0 +1,185 @@
+"""Stand-in data: small SYNTHETIC datasets in all seven original layouts.
+
+``write_synthetic(root)`` (CLI: ``mer-fast synth --root DIR``) writes, under ``root``, the same
+folders, file names, spreadsheets, label files and video containers as the real releases::
+
+    root/SMIC/SMIC_all_raw/HS/s<k>/micro/<emotion>/s<k>_<ne|po|sur>_<NN>/image<NNNNNN>.bmp
+    root/CASME2/CASME2-coding-20140508.xlsx (+ the 2019 revision, a ~$ lock file)
+    root/CASME2/CASME2_RAW_selected/sub<NN>/<Filename>/img<N>.jpg
+    root/SAMM/SAMM_Micro_FACS_Codes_v2.xlsx (notes above the header on row 14), SAMM/<SSS>/...
+    root/CK+/cohn-kanade-images/..., root/CK+/Emotion/... (part of the sequences labelled)
+    root/Oulu-CASIA/OriginalImg/{VL,NI}/{Strong,Weak,Dark}/P<nnn>/<Emotion>/<NNN>.jpeg
+    root/UCF101/UCF-101/<Class>/v_<Class>_gNN_cNN.avi, root/UCF101/ucfTrainTestlist/...
+    root/Kinetics-400/annotations/{train,val,test}.csv, videos (a few deliberately missing)
+    root/MEGC2019/combined_3class_gt.csv (when SMIC, CASME II and SAMM are all written)
+
+Every folder carries a ``MER_FAST_SYNTHETIC.json`` marker, so the adapters set
+``ClipIndex.synthetic`` and everything downstream can say "synthetic". Output is deterministic
+per seed (byte for byte). The faces carry a learnable signal: class-dependent facial motion,
+subject-dependent appearance, asymmetric faces, mild noise (see ``faces``); the action videos a
+class-dependent motion. Each dataset folder is written next to its destination and moved into
+place when complete; a folder without the marker is never overwritten.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import time
+import zlib
+from pathlib import Path
+from typing import Any, Iterable
+
+from mer_fast.data.datasets.base import SYNTHETIC_MARKER
+from mer_fast.errors import ConfigError
+
+# dataset -> its folder under the root (the adapters' documented folder names)
+FOLDERS = {"smic": "SMIC", "casme2": "CASME2", "samm": "SAMM", "ckplus": "CK+",
+           "oulu": "Oulu-CASIA", "ucf101": "UCF101", "kinetics400": "Kinetics-400"}
+MEGC_FOLDER = "MEGC2019"
+COMPOSITE_PARTS = {"megc2019": ("smic", "casme2", "samm"), "macro": ("ckplus", "oulu")}
+FACE_DATASETS = ("smic", "casme2", "samm", "ckplus", "oulu")
+VIDEO_DATASETS = ("ucf101", "kinetics400")
+OULU_CONDITIONS = (("VL", "Strong"), ("VL", "Weak"), ("VL", "Dark"), ("NI", "Strong"))
+
+# sizes per dataset; "small" is the default (all seven in a few seconds on 2 cores)
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "small": {
+        "smic": {"subjects": 8, "clips_per_subject": 5, "frames": 20, "frame_size": 64},
+        "casme2": {"subjects": 6, "clips_per_subject": 6, "frames": 24, "frame_size": 64},
+        "samm": {"subjects": 5, "clips_per_subject": 5, "frames": 24, "frame_size": 64},
+        "ckplus": {"subjects": 6, "clips_per_subject": 4, "frames": 10, "frame_size": 64},
+        "oulu": {"subjects": 4, "frames": 10, "frame_size": 64,
+                 "conditions": OULU_CONDITIONS},
+        "ucf101": {"classes": 5, "groups": 25, "clips_per_group": 1, "frames": 16,
+                   "frame_size": 64},
+        "kinetics400": {"classes": 5, "train_per_class": 6, "val_per_class": 2,
+                        "test_per_class": 2, "missing": 3, "frames": 16, "frame_size": 64},
+    },
+    # SMIC-HS-shaped (164 clips, 16 subjects, 70/51/43, about 34 frames) for benchmarks
+    "smic164": {
+        "smic": {"subjects": 16, "class_totals": {"negative": 70, "positive": 51,
+                                                  "surprise": 43}, "frames": 34},
+    },
+}
+
+
+def dataset_names(datasets: Iterable[str] | str | None) -> list[str]:
+    """Names (composites expand to their parts) -> the datasets to write, in a fixed order."""
+    from mer_fast.data.datasets import canonical_name
+
+    if datasets is None:
+        return list(FOLDERS)
+    if isinstance(datasets, str):
+        datasets = [d for d in datasets.split(",") if d.strip()]
+    wanted: set[str] = set()
+    for d in datasets:
+        name = canonical_name(d)
+        wanted.update(COMPOSITE_PARTS.get(name, (name,)))
+    return [n for n in FOLDERS if n in wanted]
+
+
+def sizes(name: str, preset: str = "small", **knobs: Any) -> dict[str, Any]:
+    """The size knobs of one dataset: the small defaults, the preset's, then ``knobs``
+    (subjects, clips_per_subject, frames, frame_size; None = keep)."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown synthetic preset {preset!r}", field="preset",
+                          fix=f"use one of {sorted(PRESETS)}")
+    k = copy.deepcopy(PRESETS["small"][name])
+    k.update(copy.deepcopy(PRESETS[preset].get(name, {})))
+    allowed = ("subjects", "clips_per_subject", "frames", "frame_size") \
+        if name in FACE_DATASETS else ("frames", "frame_size")
+    for key, value in knobs.items():
+        if value is None or key not in allowed:
+            continue
+        if key == "clips_per_subject":
+            k.pop("class_totals", None)
+        k[key] = value
+    for key in ("subjects", "frames", "frame_size"):
+        if key in k and int(k[key]) < (16 if key == "frame_size" else 1):
+            raise ConfigError(f"{key}={k[key]} is too small", field=key,
+                              fix="frame_size >= 16, subjects and frames >= 1")
+    return k
+
+
+def write_synthetic(root: str | os.PathLike, seed: int = 0,
+                    datasets: Iterable[str] | str | None = None, *, preset: str = "small",
+                    subjects: int | None = None, clips_per_subject: float | None = None,
+                    frames: int | None = None, frame_size: int | None = None) -> dict[str, Any]:
+    """Writes synthetic datasets in their original layouts under ``root``; returns a summary
+    ``{"root", "seed", "synthetic": True, "datasets": {name: {...}}, "seconds"}``.
+
+    ``datasets``: names (default all seven; ``megc2019``/``macro`` mean their parts).
+    ``preset``: ``small`` (default) or ``smic164`` (SMIC-HS-shaped SMIC). The knobs override the
+    preset for the face datasets (``subjects``, ``clips_per_subject``, ``frames``: mean frames
+    per clip, ``frame_size``: the shorter side in pixels) and, for ``frames``/``frame_size``,
+    the video datasets.
+    """
+    import numpy as np
+
+    from mer_fast.data.synthetic import action_layouts, macro_layouts, micro_layouts
+    from mer_fast.data.synthetic.media import marker, staged_folder, write_marker
+
+    root = Path(root).expanduser()
+    names = dataset_names(datasets)
+    writers = {"smic": micro_layouts.write_smic, "casme2": micro_layouts.write_casme2,
+               "samm": micro_layouts.write_samm, "ckplus": macro_layouts.write_ckplus,
+               "oulu": macro_layouts.write_oulu, "ucf101": action_layouts.write_ucf101,
+               "kinetics400": action_layouts.write_kinetics400}
+    knobs = {"subjects": subjects, "clips_per_subject": clips_per_subject, "frames": frames,
+             "frame_size": frame_size}
+    plans = {n: sizes(n, preset, **knobs) for n in names}  # validate all before writing
+    started = time.perf_counter()
+    summary: dict[str, Any] = {"root": str(root), "seed": seed, "synthetic": True,
+                               "preset": preset, "datasets": {}}
+    truths = {}
+    for name in names:
+        t0 = time.perf_counter()
+        rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+        target = root / FOLDERS[name]
+        with staged_folder(target) as stage:
+            result = writers[name](stage, rng, plans[name])
+            write_marker(stage, marker(name, seed, sizes=_jsonable(plans[name])))
+        if isinstance(result, micro_layouts.Truth):
+            truths[name] = result
+            result = {"clips": len(result.clips)}
+        summary["datasets"][name] = {"folder": str(target), **result,
+                                     "seconds": round(time.perf_counter() - t0, 2)}
+    if all(n in truths for n in COMPOSITE_PARTS["megc2019"]):
+        target = root / MEGC_FOLDER
+        with staged_folder(target) as stage:
+            n = micro_layouts.write_megc2019_csv(stage / "combined_3class_gt.csv",
+                                                 truths["smic"], truths["casme2"], truths["samm"])
+            write_marker(stage, marker("megc2019", seed))
+        summary["datasets"]["megc2019"] = {"folder": str(target), "clips": n}
+    _update_root_marker(root, seed, [Path(d["folder"]).name
+                                     for d in summary["datasets"].values()])
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    return summary
+
+
+def _update_root_marker(root: Path, seed: int, folders: list[str]) -> None:
+    import json
+
+    from mer_fast.data.synthetic.media import marker, write_marker
+
+    path = root / SYNTHETIC_MARKER
+    known: list[str] = []
+    if path.is_file():
+        try:
+            known = list(json.loads(path.read_text()).get("folders", []))
+        except (OSError, ValueError):
+            known = []
+    content = marker("all", seed, folders=sorted(set(known) | set(folders)))
+    content["dataset"] = None
+    write_marker(root, content)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+__all__ = ["FOLDERS", "PRESETS", "dataset_names", "sizes", "write_synthetic"]

@@ -1,0 +1,244 @@
+"""The N-step chain (paper section 3.2, Figure 2): source datasets in order, the FC head replaced
+by a new one for each step's classes, the network of each step carried to the next.
+
+A step either trains on its dataset (starting from the previous step, or from scratch), or takes a
+published checkpoint given with ``--init STEP=PATH`` (the paper used public Kinetics and ImageNet
+weights). Each finished step is stored once under ``steps_dir``, keyed by a hash of its
+configuration, its data (or init file) and the step before it, so another target or experiment
+with the same prefix reuses it; ``--force STEP`` redoes one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import torch
+
+from mer_fast.data.index import ClipIndex
+from mer_fast.errors import ConfigError
+from mer_fast.models.heads import MERNet
+from mer_fast.train.batches import Items
+from mer_fast.train.config import RUNTIME_FIELDS, TrainConfig, apply_overrides
+from mer_fast.train.trainer import ClipData, Trainer, seed_for
+from mer_fast.utils import atomic
+from mer_fast.utils.progress import console
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    name: str
+    dataset: str | None          # registry name of the step's dataset (None: only from --init)
+    kind: str                    # action | expression | imagenet
+    title: str
+    default_classes: int         # head size when a published checkpoint is loaded
+
+
+STEPS: dict[str, StepSpec] = {
+    "kinetics": StepSpec("kinetics", "kinetics400", "action", "Kinetics-400", 400),
+    "ucf": StepSpec("ucf", "ucf101", "action", "UCF101", 101),
+    "macro": StepSpec("macro", "macro", "expression", "CK+ and Oulu-CASIA", 7),
+    "in": StepSpec("in", None, "imagenet", "ImageNet (2D weights inflated to 3D)", 1000),
+}
+TARGETS = ("smic", "casme2", "samm", "megc2019")
+
+
+def parse_chain(text: str | Iterable[str] | None) -> list[str]:
+    """``"kinetics,ucf,macro"`` (or ``->``-separated, or empty / ``scratch``) -> step names."""
+    if text is None:
+        return []
+    if isinstance(text, str):
+        parts = [p.strip().lower() for p in text.replace("->", ",").replace("→", ",").split(",")]
+    else:
+        parts = [str(p).strip().lower() for p in text]
+    parts = [p for p in parts if p and p not in ("scratch", "none")]
+    for p in parts:
+        if p not in STEPS:
+            raise ConfigError(f"unknown chain step {p!r}", field="--chain",
+                              fix=f"steps are {', '.join(STEPS)} (e.g. --chain kinetics,ucf,macro;"
+                                  f" an empty chain trains from scratch)")
+    if len(set(parts)) != len(parts):
+        raise ConfigError(f"a step appears twice in the chain {parts}", field="--chain")
+    return parts
+
+
+def step_config(base: TrainConfig, step: str,
+                overrides: Mapping[str, Mapping] | None = None) -> TrainConfig:
+    """A pre-training step trains plainly (original view, cross-entropy, no SMOTE, no geometric
+    augmentation) with the run's optimiser settings; ``steps: {STEP: {...}}`` in a preset
+    overrides fields per step."""
+    cfg = base.replace(views="O", head="sbml", test_views=None, lambdas=None, smote=False,
+                       rotation=0.0, scale=1.0, hflip=False, epoch_selection="final")
+    return apply_overrides(cfg, dict((overrides or {}).get(step, {}))).validate()
+
+
+def index_fingerprint(index: ClipIndex) -> str:
+    h = hashlib.sha256(f"{index.name}|{','.join(index.classes)}|{index.provenance}".encode())
+    for r in index.records:
+        h.update(f"{r.key}\t{r.label}\t{r.num_frames}\t{r.split}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def file_fingerprint(path: Path) -> str:
+    """Content hash of a checkpoint file (size + sha256 of its first and last MiB)."""
+    size = path.stat().st_size
+    h = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as f:
+        h.update(f.read(1 << 20))
+        if size > 2 << 20:
+            f.seek(-(1 << 20), 2)
+            h.update(f.read())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class StepResult:
+    step: str
+    hash: str
+    path: Path                  # the step's model.pt
+    source: str                 # trained | published | reused
+    info: dict
+
+    def as_dict(self) -> dict:
+        return {"step": self.step, "hash": self.hash, "path": str(self.path),
+                "source": self.source, **{k: v for k, v in self.info.items()
+                                           if k in ("title", "dataset", "classes", "provenance",
+                                                    "test_accuracy", "init", "convention",
+                                                    "epochs", "clips")}}
+
+
+class Chain:
+    def __init__(self, steps: list[str], cfg: TrainConfig, hub, *, steps_dir: str | Path,
+                 inits: Mapping[str, str | Path] | None = None, force: Iterable[str] = (),
+                 step_overrides: Mapping[str, Mapping] | None = None,
+                 show_progress: bool = True):
+        self.steps = parse_chain(steps)
+        self.cfg = cfg
+        self.hub = hub
+        self.steps_dir = Path(steps_dir)
+        self.inits = {parse_chain([k])[0]: Path(v) for k, v in (inits or {}).items()}
+        for step in self.inits:
+            if step not in self.steps:
+                raise ConfigError(f"--init {step}=... names a step that is not in the chain "
+                                  f"{self.steps}", field="--init",
+                                  fix=f"add {step} to --chain, or drop the --init")
+        self.force = {parse_chain([s])[0] for s in force}
+        self.step_overrides = dict(step_overrides or {})
+        for step in self.step_overrides:
+            parse_chain([step])
+        self.show_progress = show_progress
+
+    def run(self) -> list[StepResult]:
+        results: list[StepResult] = []
+        for step in self.steps:
+            results.append(self._step(step, results[-1] if results else None))
+        return results
+
+    def plan_hash(self, step: str, prev: StepResult | None, cfg: TrainConfig) -> tuple[str, dict]:
+        spec = STEPS[step]
+        key: dict = {"step": step, "prev": prev.hash if prev else "scratch", "arch": cfg.arch,
+                     "model_options": cfg.model_options}
+        if step in self.inits:
+            path = self.inits[step]
+            if not path.is_file():
+                raise ConfigError("no such checkpoint file", file=path, field=f"--init {step}",
+                                  fix="give the path of the published checkpoint")
+            key["init"] = file_fingerprint(path)
+        elif spec.dataset is None:
+            raise ConfigError(f"the {spec.title} step cannot be trained by mer-fast; it starts "
+                              f"from published 2D weights", field="--init",
+                              fix=f"give --init {step}=PATH to a torchvision ResNet state dict "
+                                  f"(e.g. resnet50-0676ba61.pth)")
+        else:
+            keys = tuple(k for k in cfg.to_dict() if k not in RUNTIME_FIELDS)
+            key["config"] = cfg.fingerprint(keys)
+            key["data"] = index_fingerprint(self.hub.index(spec.dataset))
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+        return digest, key
+
+    def _step(self, step: str, prev: StepResult | None) -> StepResult:
+        from mer_fast.models import (create_model, load_checkpoint, load_imagenet_2d,
+                                     save_checkpoint)
+
+        spec = STEPS[step]
+        cfg = step_config(self.cfg, step, self.step_overrides)
+        digest, key = self.plan_hash(step, prev, cfg)
+        sdir = self.steps_dir / f"{step}-{digest}"
+        done = sdir / "step.json"
+        if done.exists() and step in self.force:
+            console.print(f"[bold]step {step}[/]: --force given, redoing {sdir}")
+            shutil.rmtree(sdir)
+        if done.exists():
+            info = json.loads(done.read_text())
+            console.print(f"[bold]step {step}[/] ({spec.title}): reusing {sdir}")
+            return StepResult(step, digest, sdir / "model.pt", "reused", info)
+        sdir.mkdir(parents=True, exist_ok=True)
+        info: dict = {"step": step, "title": spec.title, "hash": digest, "key": key,
+                      "config": cfg.to_dict()}
+        if step in self.inits:
+            path = self.inits[step]
+            model = create_model(cfg.arch, spec.default_classes, **cfg.model_options)
+            if spec.kind == "imagenet":
+                report = load_imagenet_2d(model, path)
+            else:
+                report = load_checkpoint(model, path, head="auto")
+            console.print(f"[bold]step {step}[/] ({spec.title}): published weights "
+                          f"{report.summary()}")
+            info.update(source="published", init=str(path), provenance="published checkpoint",
+                        classes=model.num_classes, convention=report.convention.to_dict())
+            save_checkpoint(sdir / "model.pt", model, step=step, step_hash=digest)
+        else:
+            info.update(self._train(step, spec, cfg, prev, sdir, digest))
+            info["source"] = "trained"
+        atomic.write_json(done, info)
+        return StepResult(step, digest, sdir / "model.pt", info["source"], info)
+
+    def _train(self, step: str, spec: StepSpec, cfg: TrainConfig, prev: StepResult | None,
+               sdir: Path, digest: str) -> dict:
+        from mer_fast.models import create_model, load_checkpoint, save_checkpoint
+
+        store = self.hub.store(spec.dataset)
+        index = store.index
+        torch.manual_seed(seed_for(cfg.seed, step, digest, "init"))
+        model = create_model(cfg.arch, index.num_classes, **cfg.model_options)
+        if prev is not None:
+            load_checkpoint(model, prev.path, head="reset")  # a new FC for this step's classes
+        conv = model.input_convention
+        labels = store.labels.cpu()
+        if spec.kind == "action":
+            window = t_out = cfg.action_frames
+            split = [r.split for r in index.records]
+            train = torch.tensor([i for i, s in enumerate(split) if s in (None, "train")])
+            test = torch.tensor([i for i, s in enumerate(split) if s in ("test", "val")],
+                                dtype=torch.int64)
+        else:
+            window = None
+            t_out = cfg.frames or max(1, round(index.mean_length()))
+            train, test = torch.arange(len(index)), torch.empty(0, dtype=torch.int64)
+        data = ClipData(frames=store.frames, offsets=store.offsets.cpu(), labels=labels,
+                        classes=index.classes, t_out=t_out, mean=conv.mean, std=conv.std,
+                        window=window)
+        console.print(f"[bold]step {step}[/] ({spec.title}): training {cfg.arch} from "
+                      f"{'step ' + prev.step if prev else 'scratch'} on {len(train)} clips, "
+                      f"{index.num_classes} classes, {t_out} frames, {cfg.epochs} epochs"
+                      f" [{index.provenance} data]")
+        net = MERNet(model, index.num_classes, "sbml", 1)
+        trainer = Trainer(net, cfg, data, sdir, name=f"step-{step}",
+                          show_progress=self.show_progress)
+        fit = trainer.fit(Items.real(train, labels[train]))
+        acc = None
+        if len(test):
+            acc = float((trainer.predict(test).argmax(1) == labels[test]).float().mean())
+            console.print(f"  step {step}: top-1 accuracy on the {len(test)} test clips: "
+                          f"{acc:.4f}")
+        save_checkpoint(sdir / "model.pt", model.cpu(), epoch=cfg.epochs, step=step,
+                        step_hash=digest, classes=list(index.classes))
+        (sdir / "last.pt").unlink(missing_ok=True)
+        return {"dataset": spec.dataset, "classes": list(index.classes), "clips": len(index),
+                "train_clips": int(len(train)), "test_clips": int(len(test)),
+                "test_accuracy": acc, "frames": t_out, "epochs": cfg.epochs,
+                "provenance": index.provenance, "convention": conv.to_dict(),
+                "history": fit.history}

@@ -1,0 +1,245 @@
+"""Training configuration: every hyper-parameter of the paper (section 4.1.3) is a field whose
+default is the paper's value. Presets (``configs/*.yaml``) and command-line options override
+fields by name; unknown names are errors that list the known ones.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from mer_fast.errors import ConfigError
+
+# Clip lengths of the paper: each target's mean length (section 4.1.3). The paper has no
+# MEGC2019 runs: its value is the clip-count-weighted mean of the three (164, 145 and 133 clips).
+TARGET_FRAMES = {"smic": 34, "casme2": 66, "samm": 74, "megc2019": 57}
+# SBML loss weights of the paper (lambda_O, lambda_L, lambda_R as the views are listed).
+PAPER_LAMBDAS = {"OLR": (0.4, 0.4, 0.2), "OL": (0.5, 0.5), "OR": (0.5, 0.5), "LR": (0.5, 0.5),
+                 "O": (1.0,), "L": (1.0,), "R": (1.0,)}
+EPOCH_SELECTION = ("final", "inner-val", "oracle")
+HEADS = ("sbml", "fsb", "fsb-mlp")
+
+
+@dataclass
+class TrainConfig:
+    """One training run (a chain step or the LOSO fine-tuning). Defaults: the paper's N-step runs."""
+
+    # model
+    arch: str = "r3d50"
+    model_options: dict = field(default_factory=dict)  # e.g. {"widen_factor": 0.25}
+    # optimisation: Adam, lr 1e-4, batch 30, x0.1 at epochs 13, 18, 22 of 30
+    epochs: int = 30
+    milestones: tuple[int, ...] = (13, 18, 22)
+    gamma: float = 0.1
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    batch_size: int = 30
+    micro_batch: int | None = None      # split each batch (gradient accumulation); None = whole
+    # clips
+    frames: int | None = None           # t_out; None = the target's mean length (TARGET_FRAMES)
+    size: int = 112                     # frames resized to size x size
+    decode_size: int | None = None      # size frames are decoded/cached at; None = size
+    action_frames: int = 16             # 16-frame windows for the action datasets (UCF, Kinetics)
+    # Décalcomanie (section 3.3)
+    views: str = "O"                    # training views, an ordered subset of "OLR"
+    lambdas: tuple[float, ...] | None = None  # SBML weights; None = the paper's for `views`
+    normalize_lambdas: bool = False     # rescale lambdas that do not sum to 1 instead of failing
+    head: str = "sbml"                  # sbml | fsb (fusion, one linear) | fsb-mlp (hidden 256)
+    test_views: str | None = None       # SBML: "O" (default) or the training views (logits summed)
+    # augmentation (Table 4): per-clip rotation (degrees), zoom, horizontal flip, shared by views
+    rotation: float = 0.0
+    scale: float = 1.0
+    hflip: bool = False
+    # extended SMOTE (section 3.1.1): on in N-step runs, off in Décalcomanie runs
+    smote: bool = True
+    # evaluation
+    epoch_selection: str = "final"      # final | inner-val | oracle
+    inner_val_fraction: float = 0.2     # share of training subjects held out for inner-val
+    # run
+    seed: int = 0
+    device: str = "auto"                # auto = cuda if available
+    amp: str = "auto"                   # auto = bf16 autocast on CUDA, off on the CPU; bf16 | off
+    channels_last: str = "auto"         # auto = on CUDA
+    compile: bool = False
+    num_workers: int = 2
+    log_every: int = 10
+    checkpoint_seconds: float = 60.0    # save the resumable state at most this often (and last)
+
+    # -- checks ---------------------------------------------------------------------------------
+    def validate(self, source: str | None = None) -> "TrainConfig":
+        def bad(field_name: str, msg: str, fix: str | None = None) -> ConfigError:
+            return ConfigError(msg, file=source, field=field_name, fix=fix)
+
+        if self.epochs < 1:
+            raise bad("epochs", f"must be >= 1, got {self.epochs}")
+        if list(self.milestones) != sorted(self.milestones) or any(m < 1 for m in self.milestones):
+            raise bad("milestones", f"must be increasing positive epochs, got {self.milestones}")
+        if self.lr <= 0 or self.batch_size < 1:
+            raise bad("lr/batch_size", f"must be positive, got lr={self.lr}, "
+                                       f"batch_size={self.batch_size}")
+        if self.micro_batch is not None and not 1 <= self.micro_batch <= self.batch_size:
+            raise bad("micro_batch", f"must be in 1..batch_size={self.batch_size}, got "
+                                     f"{self.micro_batch}")
+        for name in ("views",) + (("test_views",) if self.test_views else ()):
+            v = getattr(self, name)
+            if not v or any(c not in "OLR" for c in v) or len(set(v)) != len(v):
+                raise bad(name, f"must be an ordered subset of 'OLR', got {v!r}")
+        if self.head not in HEADS:
+            raise bad("head", f"must be one of {HEADS}, got {self.head!r}")
+        if self.head != "sbml" and self.test_views and self.test_views != self.views:
+            raise bad("test_views", f"a fusion head ({self.head}) takes the same views at test "
+                                    f"time as in training ({self.views!r}), got "
+                                    f"{self.test_views!r}", fix="drop test_views")
+        if self.epoch_selection not in EPOCH_SELECTION:
+            raise bad("epoch_selection", f"must be one of {EPOCH_SELECTION}, got "
+                                         f"{self.epoch_selection!r}")
+        if not 0 < self.inner_val_fraction < 1:
+            raise bad("inner_val_fraction", f"must be in (0, 1), got {self.inner_val_fraction}")
+        if self.amp not in ("auto", "bf16", "off"):
+            raise bad("amp", f"must be auto, bf16 or off, got {self.amp!r}")
+        if self.channels_last not in ("auto", "on", "off"):
+            raise bad("channels_last", f"must be auto, on or off, got {self.channels_last!r}")
+        if self.rotation < 0 or self.scale < 1:
+            raise bad("rotation/scale", f"rotation must be >= 0 degrees and scale >= 1, got "
+                                        f"{self.rotation}, {self.scale}")
+        self.loss_weights(source)  # checks lambdas
+        return self
+
+    def loss_weights(self, source: str | None = None) -> tuple[float, ...]:
+        """SBML weights, one per training view, summing to one (the paper's rule)."""
+        if self.lambdas is None:
+            if self.views in PAPER_LAMBDAS:
+                return PAPER_LAMBDAS[self.views]
+            return tuple(1.0 / len(self.views) for _ in self.views)
+        lam = tuple(float(x) for x in self.lambdas)
+        if len(lam) != len(self.views):
+            raise ConfigError(f"{len(lam)} loss weights for the {len(self.views)} views "
+                              f"{self.views!r}", file=source, field="lambdas",
+                              fix="give one weight per view, in the order of `views`")
+        if any(x < 0 for x in lam) or sum(lam) <= 0:
+            raise ConfigError(f"weights must be non-negative with a positive sum, got {lam}",
+                              file=source, field="lambdas")
+        if abs(sum(lam) - 1.0) > 1e-6:
+            if not self.normalize_lambdas:
+                raise ConfigError(
+                    f"the weights {lam} sum to {sum(lam):.6g}, not 1 (the paper sets the sum of "
+                    f"each equation's lambdas to one)", file=source, field="lambdas",
+                    fix="give weights that sum to 1, or set normalize_lambdas: true to rescale")
+            lam = tuple(x / sum(lam) for x in lam)
+        return lam
+
+    def eval_views(self) -> str:
+        if self.head != "sbml":
+            return self.views
+        return self.test_views or "O"
+
+    def frames_for(self, target: str) -> int | None:
+        return self.frames if self.frames is not None else TARGET_FRAMES.get(target)
+
+    # -- (de)serialisation ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        for k, v in d.items():
+            if isinstance(v, tuple):
+                d[k] = list(v)
+        return d
+
+    def fingerprint(self, keys: tuple[str, ...] | None = None) -> str:
+        d = self.to_dict()
+        if keys is not None:
+            d = {k: d[k] for k in keys}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return apply_overrides(self, changes)
+
+
+# Fields that do not change what a run computes (only how fast or where): left out of hashes.
+RUNTIME_FIELDS = ("device", "num_workers", "log_every", "compile", "checkpoint_seconds")
+
+
+def _coerce(f: dataclasses.Field, value: Any, source: str | None) -> Any:
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    if value is None:
+        return None
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                if value.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if value.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if isinstance(default, tuple) or f.name in ("milestones", "lambdas", "betas"):
+            if isinstance(value, str):
+                value = [v for v in value.replace(" ", "").split(",") if v]
+            kind = int if f.name == "milestones" else float
+            return tuple(kind(v) for v in value)
+        if isinstance(default, dict):
+            if not isinstance(value, Mapping):
+                raise ValueError(value)
+            return dict(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, int) or f.name in ("frames", "decode_size", "micro_batch"):
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(value)
+        return str(value) if not isinstance(value, str) else value
+    except (TypeError, ValueError):
+        raise ConfigError(f"cannot read {value!r} as the type of {f.name!r} "
+                          f"(default {default!r})", file=source, field=f.name) from None
+
+
+def apply_overrides(cfg: TrainConfig, changes: Mapping[str, Any],
+                    source: str | None = None) -> TrainConfig:
+    known = {f.name: f for f in fields(TrainConfig)}
+    out = dataclasses.replace(cfg)
+    for key, value in changes.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            raise ConfigError(f"unknown option {key!r}", file=source, field=key,
+                              fix=f"known options: {', '.join(sorted(known))}")
+        setattr(out, name, _coerce(known[name], value, source))
+    return out
+
+
+# The paper's two families of runs.
+PROFILES: dict[str, dict[str, Any]] = {
+    # Table 1: 3D-ResNet-50, 30 epochs, decay at 13/18/22, SMOTE on, original view only
+    "nstep": dict(arch="r3d50", epochs=30, milestones=(13, 18, 22), smote=True, views="O"),
+    # Tables 2-5: 3D-ResNeXt-101, 100 epochs, decay at 30/60/80, SMOTE off, Décalcomanie views,
+    # rotation / scale / flip augmentation
+    "decalcomanie": dict(arch="rx3d101", epochs=100, milestones=(30, 60, 80), smote=False,
+                         views="OLR", rotation=30.0, scale=1.1, hflip=True),
+}
+
+
+def load_preset(path: str | Path) -> tuple[TrainConfig, dict[str, Any]]:
+    """Reads a YAML preset: ``profile`` (nstep | decalcomanie), ``train`` (TrainConfig fields),
+    and run-level keys (``chain``, ``target``, ``steps``, ...) returned as the second value."""
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError("no such preset file", file=path,
+                          fix="give a path to a YAML file, e.g. one under configs/") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", file=path) from None
+    if not isinstance(data, dict):
+        raise ConfigError("a preset must be a mapping of options", file=path)
+    data = dict(data)
+    profile = data.pop("profile", "nstep")
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}", file=path, field="profile",
+                          fix=f"one of {', '.join(PROFILES)}")
+    cfg = apply_overrides(TrainConfig(), PROFILES[profile], str(path))
+    cfg = apply_overrides(cfg, data.pop("train", {}) or {}, str(path))
+    return cfg.validate(str(path)), data

@@ -1,0 +1,79 @@
+"""Where a run gets its data: dataset folders (``--data-root``, ``--data NAME=PATH``, or the
+built-in synthetic stand-ins), their clip indexes, and decoded clip stores on the training
+device, each built once per process and shared by the chain's steps and the LOSO folds."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import torch
+
+from mer_fast.data.index import ClipIndex
+from mer_fast.utils.progress import console
+
+
+class DataHub:
+    def __init__(self, *, data_root: str | Path | None = None,
+                 overrides: Mapping[str, str | Path] | None = None,
+                 synthetic: bool = False, synthetic_root: str | Path | None = None,
+                 cache_dir: str | Path | None = None, device: torch.device | str = "cpu",
+                 decode_size: int = 112, options: Mapping[str, dict] | None = None,
+                 show_progress: bool = True):
+        from mer_fast.data.cache import ClipCache
+
+        self.synthetic = synthetic
+        self.overrides = dict(overrides or {})
+        self.data_root = Path(data_root) if data_root else None
+        if synthetic:
+            self.data_root = ensure_synthetic(synthetic_root)
+        self.cache = ClipCache(cache_dir) if cache_dir is not None else ClipCache()
+        self.device = torch.device(device)
+        self.decode_size = decode_size
+        self.options = {k: dict(v) for k, v in (options or {}).items()}
+        self.show_progress = show_progress
+        self._indexes: dict[str, ClipIndex] = {}
+        self._stores: dict[str, object] = {}
+
+    def index(self, name: str) -> ClipIndex:
+        from mer_fast.data.datasets import load_dataset
+
+        if name not in self._indexes:
+            ix = load_dataset(name, data_root=self.data_root, overrides=self.overrides,
+                              **self.options.get(name, {}))
+            for w in ix.warnings[:5]:
+                console.print(f"  {name}: note: {w}")
+            if len(ix.warnings) > 5:
+                console.print(f"  {name}: ... and {len(ix.warnings) - 5} more notes "
+                              f"(mer-fast datasets check lists them all)")
+            self._indexes[name] = ix
+        return self._indexes[name]
+
+    def store(self, name: str):
+        """All clips of ``name`` decoded at ``decode_size`` (3 channels) on the device."""
+        from mer_fast.data.store import ClipStore
+
+        if name not in self._stores:
+            ix = self.index(name)
+            self._stores[name] = ClipStore.build(
+                ix, self.decode_size, channels=3, cache=self.cache, device=self.device,
+                progress=self.show_progress)
+        return self._stores[name]
+
+
+def ensure_synthetic(root: str | Path | None = None, seed: int = 0) -> Path:
+    """The built-in synthetic stand-in datasets (written once, then reused)."""
+    from mer_fast.data.synthetic import write_synthetic
+
+    root = Path(root) if root else default_synthetic_root(seed)
+    marker = root / "MER_FAST_SYNTHETIC.json"
+    if not marker.exists():
+        console.print(f"writing the synthetic stand-in datasets to {root} (seed {seed}) ...")
+        write_synthetic(root, seed=seed)
+    return root
+
+
+def default_synthetic_root(seed: int = 0) -> Path:
+    import os
+
+    base = Path(os.environ.get("MER_FAST_CACHE", Path.home() / ".cache" / "mer_fast"))
+    return base / f"synthetic-seed{seed}"

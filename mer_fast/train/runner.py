@@ -1,0 +1,130 @@
+"""One experiment end to end: data, the chain, LOSO on the target, the outputs. Shared by
+``mer-fast train`` (one run) and ``mer-fast experiment`` (every row of a paper table)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mer_fast.train.config import RUNTIME_FIELDS, TrainConfig
+
+
+@dataclass
+class RunSpec:
+    cfg: TrainConfig
+    target: str
+    chain: str | list[str] = "kinetics,ucf,macro"
+    inits: dict[str, str] = field(default_factory=dict)
+    step_overrides: dict[str, dict] = field(default_factory=dict)
+    data_options: dict[str, dict] = field(default_factory=dict)
+    force: list[str] = field(default_factory=list)
+    name: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)   # table / row / paper of a preset
+
+
+@dataclass
+class DataSpec:
+    data_root: str | None = None
+    overrides: dict[str, Path] = field(default_factory=dict)
+    synthetic: bool = False
+    cache_dir: str | None = None
+
+
+def default_name(spec: RunSpec, synthetic: bool) -> str:
+    from mer_fast.train.chain import parse_chain
+
+    steps = parse_chain(spec.chain)
+    return (f"{'-'.join(steps) or 'scratch'}_{spec.target}_{spec.cfg.arch}"
+            f"{'_synthetic' if synthetic else ''}")
+
+
+def run(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
+        steps_dir: str | Path | None = None, folds: list[int] | None = None,
+        show_progress: bool = True, hub=None, final_model: bool = False) -> dict | None:
+    """Runs (or resumes) one experiment; returns its results.json content (None when only some
+    folds were asked for)."""
+    from mer_fast.errors import ConfigError
+    from mer_fast.eval.outputs import print_summary, write_run
+    from mer_fast.models import convention_of, get_convention
+    from mer_fast.train.chain import TARGETS, Chain, parse_chain
+    from mer_fast.train.datahub import DataHub
+    from mer_fast.train.loso import LosoRun
+    from mer_fast.train.network import make_net_factory, train_final_model
+    from mer_fast.train.trainer import ClipData, resolve_device
+    from mer_fast.utils import atomic
+    from mer_fast.utils.progress import console
+
+    cfg = spec.cfg.validate()
+    target = spec.target.lower()
+    if target not in TARGETS:
+        raise ConfigError(f"unknown target {target!r}", field="--target",
+                          fix=f"one of {', '.join(TARGETS)}")
+    steps = parse_chain(spec.chain)
+    device = resolve_device(cfg.device)
+    name = spec.name or default_name(spec, data.synthetic)
+    out = Path(out or Path("runs") / name)
+    steps_dir = Path(steps_dir or out.parent / "steps")
+    if hub is None:
+        hub = DataHub(data_root=data.data_root, overrides=data.overrides,
+                      synthetic=data.synthetic, cache_dir=data.cache_dir, device=device,
+                      decode_size=cfg.decode_size or cfg.size, options=spec.data_options,
+                      show_progress=show_progress)
+    console.print(f"[bold]{name}[/]: chain {' -> '.join(steps) or 'scratch'}, target {target}, "
+                  f"{cfg.arch}, device {device}{' [SYNTHETIC DATA]' if data.synthetic else ''}")
+    hub.index(target)  # a missing target dataset fails before hours of pre-training
+    chain = Chain(steps, cfg, hub, steps_dir=steps_dir, inits=spec.inits, force=spec.force,
+                  step_overrides=spec.step_overrides, show_progress=show_progress)
+    results = chain.run()
+    last = results[-1] if results else None
+    conv = (get_convention(json.loads((last.path.parent / "step.json").read_text())
+                           ["convention"]) if last is not None else convention_of(cfg.arch))
+    t_out = cfg.frames_for(target)
+    store = hub.store(target)
+    index = store.index
+    clip_data = ClipData(frames=store.frames, offsets=store.offsets.cpu(),
+                         labels=store.labels.cpu(), classes=index.classes, t_out=t_out,
+                         mean=conv.mean, std=conv.std)
+    make_net = make_net_factory(cfg, index.num_classes, last.path if last else None)
+
+    plan = {"config": {k: v for k, v in cfg.to_dict().items() if k not in RUNTIME_FIELDS},
+            "target": target, "chain": [r.hash for r in results], "frames": t_out,
+            "data": [(r.key, r.label) for r in index.records]}
+    digest = hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()[:16]
+    run_file = out / "run.json"
+    if run_file.exists():
+        if json.loads(run_file.read_text()).get("fingerprint") != digest:
+            raise ConfigError(
+                "this folder holds a run with another configuration, chain or data",
+                file=run_file, fix="give another --out (or --name), or delete the folder")
+    else:
+        atomic.write_json(run_file, {"fingerprint": digest, "name": name, "target": target,
+                                     "chain": [r.as_dict() for r in results], "meta": spec.meta,
+                                     "config": cfg.to_dict(), "frames": t_out})
+    loso = LosoRun(index, clip_data, cfg, make_net, out, show_progress=show_progress,
+                   folds=folds)
+    console.print(f"LOSO on {index.name}: {len(index)} clips, {len(loso.folds)} subjects, "
+                  f"classes {index.class_counts()}, {t_out} frames, {cfg.epochs} epochs, "
+                  f"views {cfg.views} ({cfg.head}), SMOTE {'on' if cfg.smote else 'off'}, "
+                  f"epoch selection {cfg.epoch_selection} [{index.provenance} data]")
+    pooled = loso.run()
+    if folds is not None and len(pooled["folds"]) < len(loso.folds):
+        console.print(f"ran folds {folds}; run all folds for the pooled figures")
+        return None
+    extra = {"frames": t_out, "device": str(device), "meta": spec.meta,
+             "smote_added_total": sum((f["smote"] or {}).get("total_added", 0)
+                                      for f in pooled["folds"])}
+    if final_model:
+        path = train_final_model(index, clip_data, cfg, make_net, out, conv,
+                                 show_progress=show_progress)
+        extra["final_model"] = str(path)
+    res = write_run(out, name=name, target=target, pooled=pooled["pooled"],
+                    mean_of_folds=pooled["mean_of_folds"], folds=pooled["folds"],
+                    classes=index.classes, config=cfg.to_dict(),
+                    chain=[r.as_dict() for r in results], provenance=index.provenance,
+                    data_summary=index.summary(), extra=extra)
+    print_summary(res)
+    console.print(f"results: {out / 'results.json'}, {out / 'predictions.csv'}, "
+                  f"{out / 'confusion.png'}")
+    return res
