@@ -3,18 +3,14 @@
 :func:`decode_clip` is the one entry point. It reads an image folder (the record's ``frames``, in
 frame-number order) or a video (``video``) with one of these backends:
 
-============  =======  ====================================================================
-backend       source   library (device)
-============  =======  ====================================================================
-``cv2``       images   OpenCV ``imdecode`` (CPU); the "auto" choice on the CPU
-``pil``       images   Pillow (CPU); "auto" when OpenCV is not installed
-``torchvision`` images  ``torchvision.io.decode_jpeg``: nvJPEG on CUDA, libjpeg on the CPU;
-                       JPEG only; optional
-``dali``      both     NVIDIA DALI: nvJPEG / NVDEC on CUDA; optional (``mer-fast[dali]``);
-                       the "auto" choice on CUDA when installed
-``decord``    video    decord (CPU); the "auto" choice on the CPU
-``pyav``      video    PyAV (CPU); "auto" when decord is not installed
-============  =======  ====================================================================
+- ``cv2``: OpenCV ``imdecode``, image folders, CPU; the "auto" choice on the CPU.
+- ``pil``: Pillow, image folders, CPU; "auto" when OpenCV is not installed.
+- ``torchvision``: ``torchvision.io.decode_jpeg``, JPEG folders only: nvJPEG on CUDA, libjpeg on
+  the CPU; optional.
+- ``dali``: NVIDIA DALI, JPEG folders and videos: nvJPEG / NVDEC on CUDA, a CPU-only pipeline on
+  the CPU; optional (``mer-fast[dali]``); the "auto" choice on CUDA when installed.
+- ``decord``: decord, videos, CPU; the "auto" choice on the CPU.
+- ``pyav``: PyAV, videos, CPU; "auto" when decord is not installed.
 
 Channels: a grayscale image folder (SAMM, most of CK+) keeps **1 channel**, everything else has 3;
 ``channels=3`` repeats gray to RGB, ``channels=1`` turns RGB into luma (Pillow's ``convert("L")``

@@ -183,7 +183,8 @@ def dali_video_frames(path: str, positions: Sequence[int] | None, clip: str,
                       device: torch.device, on_warning: WarningSink | None
                       ) -> Iterator[torch.Tensor]:
     """A whole video decoded by DALI (NVDEC on CUDA) -> ``[k, H, W, 3]`` chunks of the frames at
-    ``positions`` (sorted, unique; None = all), on ``device``."""
+    ``positions`` (sorted, unique; None = all), on ``device``. DALI's CPU video decoder handles
+    few codecs (DALI 2.4 refuses h264 and mpeg4 on the CPU): use it on CUDA."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
