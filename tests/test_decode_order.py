@@ -14,7 +14,8 @@ def test_png_decodes_after_a_video_was_read(tmp_path):
     script = f"""
 import numpy as np, av
 from PIL import Image
-from mer_fast.data.decode import videos, images
+from mer_fast.data.decode import available_backends, videos, images
+available_backends()  # probes every library, decord included
 # a video, read through mer-fast's decord path first
 path = {str(tmp_path / "v.avi")!r}
 with av.open(path, "w") as c:

@@ -23,7 +23,7 @@ from mer_fast.errors import ConfigError
 from mer_fast.models.heads import MERNet
 from mer_fast.train.batches import Items
 from mer_fast.train.config import RUNTIME_FIELDS, TrainConfig, apply_overrides
-from mer_fast.train.trainer import ClipData, Trainer, seed_for
+from mer_fast.train.trainer import ClipData, StreamData, Trainer, seed_for
 from mer_fast.utils import atomic
 from mer_fast.utils.progress import console
 
@@ -94,6 +94,14 @@ def file_fingerprint(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def weights_fingerprint(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
 @dataclass
 class StepResult:
     step: str
@@ -139,8 +147,10 @@ class Chain:
 
     def plan_hash(self, step: str, prev: StepResult | None, cfg: TrainConfig) -> tuple[str, dict]:
         spec = STEPS[step]
-        key: dict = {"step": step, "prev": prev.hash if prev else "scratch", "arch": cfg.arch,
-                     "model_options": cfg.model_options}
+        # the previous step enters by the bytes of its weights: a forced redo that trains other
+        # weights invalidates every later step, one that reproduces them does not
+        key: dict = {"step": step, "prev": weights_fingerprint(prev.path) if prev else "scratch",
+                     "arch": cfg.arch, "model_options": cfg.model_options}
         if step in self.inits:
             path = self.inits[step]
             if not path.is_file():
@@ -200,31 +210,42 @@ class Chain:
                sdir: Path, digest: str) -> dict:
         from mer_fast.models import create_model, load_checkpoint, save_checkpoint
 
-        store = self.hub.store(spec.dataset)
-        index = store.index
+        index = self.hub.index(spec.dataset)
+        stream = cfg.data_path == "stream" or (
+            cfg.data_path == "auto" and spec.kind == "action" and len(index) > cfg.store_max_clips)
+        store = None if stream else self.hub.store(spec.dataset)
+        if store is not None:
+            index = store.index  # the clips that were decoded
         torch.manual_seed(seed_for(cfg.seed, step, digest, "init"))
         model = create_model(cfg.arch, index.num_classes, **cfg.model_options)
         if prev is not None:
             load_checkpoint(model, prev.path, head="reset")  # a new FC for this step's classes
         conv = model.input_convention
-        labels = store.labels.cpu()
+        labels = torch.tensor([r.label_index for r in index.records], dtype=torch.int64)
         if spec.kind == "action":
             window = t_out = cfg.action_frames
             split = [r.split for r in index.records]
-            train = torch.tensor([i for i, s in enumerate(split) if s in (None, "train")])
+            train = torch.tensor([i for i, s in enumerate(split) if s in (None, "train")],
+                                 dtype=torch.int64)
             test = torch.tensor([i for i, s in enumerate(split) if s in ("test", "val")],
                                 dtype=torch.int64)
         else:
             window = None
             t_out = cfg.frames or max(1, round(index.mean_length()))
             train, test = torch.arange(len(index)), torch.empty(0, dtype=torch.int64)
-        data = ClipData(frames=store.frames, offsets=store.offsets.cpu(), labels=labels,
-                        classes=index.classes, t_out=t_out, mean=conv.mean, std=conv.std,
-                        window=window)
+        if stream:
+            data = StreamData(index=index, labels=labels, classes=index.classes, t_out=t_out,
+                              mean=conv.mean, std=conv.std, window=window,
+                              size=cfg.decode_size or cfg.size, cache=self.hub.cache,
+                              workers=cfg.num_workers, seed=seed_for(cfg.seed, step, digest))
+        else:
+            data = ClipData(frames=store.frames, offsets=store.offsets.cpu(), labels=labels,
+                            classes=index.classes, t_out=t_out, mean=conv.mean, std=conv.std,
+                            window=window)
         console.print(f"[bold]step {step}[/] ({spec.title}): training {cfg.arch} from "
                       f"{'step ' + prev.step if prev else 'scratch'} on {len(train)} clips, "
-                      f"{index.num_classes} classes, {t_out} frames, {cfg.epochs} epochs"
-                      f" [{index.provenance} data]")
+                      f"{index.num_classes} classes, {t_out} frames, {cfg.epochs} epochs, "
+                      f"{'streamed' if stream else 'resident'} [{index.provenance} data]")
         net = MERNet(model, index.num_classes, "sbml", 1)
         trainer = Trainer(net, cfg, data, sdir, name=f"step-{step}",
                           show_progress=self.show_progress)

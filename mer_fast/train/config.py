@@ -44,6 +44,9 @@ class TrainConfig:
     size: int = 112                     # frames resized to size x size
     decode_size: int | None = None      # size frames are decoded/cached at; None = size
     action_frames: int = 16             # 16-frame windows for the action datasets (UCF, Kinetics)
+    data_path: str = "auto"             # store (decoded once, resident) | stream (decoded per
+                                        # batch by workers) | auto: stream action datasets with
+    store_max_clips: int = 2000         # more clips than this, store everything else
     # Décalcomanie (section 3.3)
     views: str = "O"                    # training views, an ordered subset of "OLR"
     lambdas: tuple[float, ...] | None = None  # SBML weights; None = the paper's for `views`
@@ -99,6 +102,8 @@ class TrainConfig:
                                          f"{self.epoch_selection!r}")
         if not 0 < self.inner_val_fraction < 1:
             raise bad("inner_val_fraction", f"must be in (0, 1), got {self.inner_val_fraction}")
+        if self.data_path not in ("auto", "store", "stream"):
+            raise bad("data_path", f"must be auto, store or stream, got {self.data_path!r}")
         if self.amp not in ("auto", "bf16", "off"):
             raise bad("amp", f"must be auto, bf16 or off, got {self.amp!r}")
         if self.channels_last not in ("auto", "on", "off"):

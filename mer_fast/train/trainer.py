@@ -21,7 +21,9 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from mer_fast.data.index import ClipIndex
 from mer_fast.errors import ConfigError
+import mer_fast.ops as ops
 from mer_fast.models.heads import MERNet, predict_logits, sbml_loss
 from mer_fast.train.augment import random_theta
 from mer_fast.train.batches import Items, center_windows, make_input, random_windows
@@ -68,6 +70,41 @@ class ClipData:
 
     def __len__(self) -> int:
         return int(self.labels.numel())
+
+
+@dataclass
+class StreamData:
+    """Clips decoded per batch by worker processes (datasets too big to hold decoded, such as
+    UCF101 and Kinetics-400): the same network input as :class:`ClipData`, streamed."""
+
+    index: ClipIndex
+    labels: torch.Tensor                # int64 [N] on the CPU
+    classes: tuple[str, ...]
+    t_out: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    window: int | None                  # frames sampled per clip (random / centre crop)
+    size: int                           # decode size
+    cache: object | None = None         # a ClipCache, or None to decode every time
+    workers: int = 2
+    seed: int = 0
+    _loaders: dict = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return int(self.labels.numel())
+
+    def loader(self, clips: torch.Tensor, train: bool, batch_size: int):
+        """A persistent DataLoader of PackedBatch over ``clips`` (indices into ``index``)."""
+        from mer_fast.data.loader import make_loader
+
+        key = (train, batch_size, hash(clips.numpy().tobytes()))
+        if key not in self._loaders:
+            records = [self.index.records[i] for i in clips.tolist()]
+            self._loaders[key] = make_loader(
+                records, batch_size, train=train, clip_len=self.window, size=self.size,
+                channels=3, cache=self.cache, workers=self.workers, seed=self.seed,
+                drop_last=False)
+        return self._loaders[key]
 
 
 @dataclass
@@ -181,43 +218,90 @@ class Trainer:
                          resumed_from=resumed_from)
 
     def _train_epoch(self, items: Items, epoch: int, opt: torch.optim.Optimizer) -> dict:
-        cfg, d = self.cfg, self.data
+        cfg = self.cfg
         g = generator(cfg.seed, self.name, "epoch", epoch)
+        self.net.train()
+        stats = {"loss": 0.0, "correct": 0, "seen": 0}
+        t0 = time.perf_counter()
+        with progress(f"{self.name} epoch {epoch + 1}/{cfg.epochs}", len(items),
+                      enabled=self.show_progress) as bar:
+            batches = (self._stream_batches(items, epoch, g) if isinstance(self.data, StreamData)
+                       else self._store_batches(items, g))
+            for chunks in batches:
+                opt.zero_grad(set_to_none=True)
+                n = sum(len(labels) for _, labels in chunks)
+                for make_x, labels in chunks:
+                    logits = self._logits(make_x())
+                    loss = self._loss(logits, labels)
+                    (loss * (len(labels) / n)).backward()
+                    stats["loss"] += float(loss.detach()) * len(labels)
+                    pred = predict_logits(logits.detach()).argmax(1).cpu()
+                    stats["correct"] += int((pred == labels.cpu()).sum())
+                    stats["seen"] += len(labels)
+                opt.step()
+                bar.advance(n, loss=f"{stats['loss'] / max(stats['seen'], 1):.3f}")
+        secs = time.perf_counter() - t0
+        seen = max(stats["seen"], 1)
+        if not math.isfinite(stats["loss"]):
+            raise FloatingPointError(f"{self.name}: the training loss became {stats['loss']} in "
+                                     f"epoch {epoch + 1}; lower the learning rate")
+        return {"loss": stats["loss"] / seen, "train_acc": stats["correct"] / seen,
+                "clips_per_s": stats["seen"] / max(secs, 1e-9), "train_clips": stats["seen"]}
+
+    def _theta(self, n: int, g: torch.Generator):
+        cfg = self.cfg
+        return random_theta(n, rotation=cfg.rotation, scale=cfg.scale, hflip=cfg.hflip,
+                            generator=g)
+
+    def _store_batches(self, items: Items, g: torch.Generator):
+        """Batches of the resident store: per batch, (input maker, labels) per micro-batch."""
+        cfg, d = self.cfg, self.data
         m = len(items)
         perm = torch.randperm(m, generator=g)
-        theta_all = random_theta(m, rotation=cfg.rotation, scale=cfg.scale, hflip=cfg.hflip,
-                                 generator=g)
-        starts_all = (random_windows(d.offsets, items.a, d.window, g) if d.window else None)
-        self.net.train()
-        total_loss, correct, seen = 0.0, 0, 0
+        theta_all = self._theta(m, g)
+        starts_all = random_windows(d.offsets, items.a, d.window, g) if d.window else None
         micro = cfg.micro_batch or cfg.batch_size
-        t0 = time.perf_counter()
-        with progress(f"{self.name} epoch {epoch + 1}/{cfg.epochs}", m,
-                      enabled=self.show_progress) as bar:
-            for b0 in range(0, m, cfg.batch_size):
-                bidx = perm[b0:b0 + cfg.batch_size]
-                opt.zero_grad(set_to_none=True)
-                for c0 in range(0, len(bidx), micro):
-                    idx = bidx[c0:c0 + micro]
-                    sub = items.take(idx)
-                    theta = None if theta_all is None else theta_all[idx]
-                    starts = None if starts_all is None else starts_all[idx]
-                    x = self._input(sub, cfg.views, theta, starts)
-                    logits = self._logits(x)
-                    loss = self._loss(logits, sub.labels)
-                    (loss * (len(idx) / len(bidx))).backward()
-                    total_loss += float(loss.detach()) * len(idx)
-                    pred = predict_logits(logits.detach()).argmax(1).cpu()
-                    correct += int((pred == sub.labels).sum())
-                    seen += len(idx)
-                opt.step()
-                bar.advance(len(bidx), loss=f"{total_loss / max(seen, 1):.3f}")
-        secs = time.perf_counter() - t0
-        if not math.isfinite(total_loss):
-            raise FloatingPointError(f"{self.name}: the training loss became {total_loss} in "
-                                     f"epoch {epoch + 1}; lower the learning rate")
-        return {"loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
-                "clips_per_s": seen / max(secs, 1e-9), "train_clips": seen}
+        for b0 in range(0, m, cfg.batch_size):
+            bidx = perm[b0:b0 + cfg.batch_size]
+            chunks = []
+            for c0 in range(0, len(bidx), micro):
+                idx = bidx[c0:c0 + micro]
+                sub = items.take(idx)
+                theta = None if theta_all is None else theta_all[idx]
+                starts = None if starts_all is None else starts_all[idx]
+                chunks.append((lambda sub=sub, theta=theta, starts=starts:
+                               self._input(sub, cfg.views, theta, starts), sub.labels))
+            yield chunks
+
+    def _stream_batches(self, items: Items, epoch: int, g: torch.Generator):
+        """Batches decoded by the streaming loader's workers (real clips only)."""
+        cfg, d = self.cfg, self.data
+        if items.synthetic:
+            raise ConfigError("SMOTE mixes decoded clips of the resident store; the streaming "
+                              "path has none", field="smote", fix="set smote: false")
+        loader = d.loader(items.a, True, cfg.batch_size)
+        loader.sampler.set_epoch(epoch)
+        micro = cfg.micro_batch or cfg.batch_size
+        for batch in loader:
+            theta = self._theta(len(batch.labels), g)
+            chunks = []
+            for c0 in range(0, len(batch.labels), micro):
+                c1 = min(c0 + micro, len(batch.labels))
+                a, b = int(batch.offsets[c0]), int(batch.offsets[c1])
+                frames = batch.frames[a:b]
+                offsets = batch.offsets[c0:c1 + 1] - a
+                th = None if theta is None else theta[c0:c1]
+                chunks.append((lambda f=frames, o=offsets, th=th:
+                               self._packed_input(f, o, cfg.views, th), batch.labels[c0:c1]))
+            yield chunks
+
+    def _packed_input(self, frames, offsets, views, theta=None) -> torch.Tensor:
+        d = self.data
+        frames = frames.to(self.device, non_blocking=True)
+        if theta is not None:
+            theta = theta.to(self.device, non_blocking=True)
+        return ops.clip_views_packed(frames, offsets, d.t_out, self.cfg.size, views, d.mean,
+                                     d.std, theta, self.input_dtype)
 
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
@@ -227,6 +311,11 @@ class Trainer:
         views = views or self.cfg.eval_views()
         self.net.eval()
         clips = torch.as_tensor(clips, dtype=torch.int64)
+        if isinstance(self.data, StreamData):
+            out = [predict_logits(self._logits(self._packed_input(b.frames, b.offsets, views)))
+                   .cpu() for b in self.data.loader(clips, False, self.cfg.micro_batch
+                                                    or self.cfg.batch_size)]
+            return torch.cat(out) if out else torch.empty(0, len(self.data.classes))
         items = Items.real(clips, self.data.labels[clips])
         out = []
         step = self.cfg.micro_batch or self.cfg.batch_size

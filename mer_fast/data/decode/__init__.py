@@ -25,7 +25,6 @@ decoding, identically for every backend (on a GPU within 1 level of the CPU).
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 from pathlib import Path
 from typing import Sequence
@@ -37,6 +36,7 @@ from mer_fast.data.decode._common import (
     DecodeWarning,
     WarningSink,
     frame_number,
+    import_library,
     normalize_channels,
     normalize_size,
     ordered_frames,
@@ -66,7 +66,7 @@ _INSTALL = {"cv2": "pip install 'opencv-python-headless>=4.8'",
 def backend_available(name: str) -> bool:
     """Whether the backend's library imports (a broken install counts as missing)."""
     try:
-        importlib.import_module(_MODULES[name])
+        import_library(_MODULES[name])
     except Exception:  # noqa: BLE001 - ImportError, or a library that fails while loading
         return False
     return True

@@ -295,3 +295,19 @@ class ClipBuilder:
         if self.out is None or self.pos != self.n:
             raise RuntimeError(f"clip {self.clip}: {self.pos} frames decoded, {self.n} expected")
         return self.out
+
+
+def import_library(module: str):
+    """Imports a decoding library. decord loads its bundled zlib into the global symbol
+    namespace, and an OpenCV loaded after it then fails on every PNG ("libpng error: bad
+    parameters to zlib"); so OpenCV, where installed, is always loaded before decord
+    (tests/test_decode_order.py)."""
+    import importlib
+
+    if module == "decord":
+        try:
+            import cv2  # noqa: F401
+        except ImportError:
+            pass
+    return importlib.import_module(module)
+

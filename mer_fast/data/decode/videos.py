@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 
 import torch
 
-from mer_fast.data.decode._common import SKIP_HINT, WarningSink, emit
+from mer_fast.data.decode._common import SKIP_HINT, WarningSink, emit, import_library
 from mer_fast.errors import DataError
 
 CHUNK = 32  # frames converted and resized per step
@@ -61,21 +61,8 @@ def _chunks(seq: Sequence[int], n: int) -> Iterator[Sequence[int]]:
 
 
 # -- decord --------------------------------------------------------------------------------------
-def _import_decord():
-    """decord loads its bundled zlib into the global symbol namespace; an OpenCV loaded after it
-    then fails on every PNG ("libpng error: bad parameters to zlib"). Loading OpenCV first keeps
-    both working (tests/test_decode_order.py)."""
-    try:
-        import cv2  # noqa: F401
-    except ImportError:
-        pass
-    import decord
-
-    return decord
-
-
 def _decord_reader(path: str, clip: str, threads: int):
-    decord = _import_decord()
+    decord = import_library("decord")
 
     try:
         return decord.VideoReader(path, ctx=decord.cpu(0), num_threads=max(1, threads))
