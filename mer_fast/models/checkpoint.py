@@ -305,9 +305,12 @@ def adapt_input_channels(sd: dict[str, torch.Tensor], model: nn.Module,
     """Fits ``conv1.weight`` to the model's input channels, in place.
 
     3 -> 1 (an RGB checkpoint for grayscale clips, e.g. SAMM): the kernel is summed over the
-    colour channels, so a gray frame replicated into R = G = B gives the same conv1 output as
-    before, up to the spread of the per-channel mean/std (< 2% for the conventions here; the
-    1-channel convention uses their averages). 1 -> 3: the kernel is repeated and divided by 3.
+    colour channels, so a normalised gray clip gives the same conv1 output as that clip
+    replicated into R = G = B. The 1-channel convention normalises with the averages of the
+    per-channel mean and std; the per-channel means differ from their average by at most 0.2
+    of a typical pixel std (0.11 for the 3D-ResNets conventions) and the stds by 1.5 %, which
+    shifts conv1's output by a small constant.
+    1 -> 3: the kernel is repeated and divided by 3.
     """
     w = sd.get("conv1.weight")
     want = model.conv1.weight.shape
