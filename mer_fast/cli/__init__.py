@@ -12,6 +12,7 @@ COMMANDS = {
     "train": "mer_fast.cli.train",
     "experiment": "mer_fast.cli.experiment",
     "report": "mer_fast.cli.report",
+    "predict": "mer_fast.cli.predict",
     "synth": "mer_fast.cli.synth",
     "datasets": "mer_fast.cli.datasets",
     "cache": "mer_fast.cli.cache",

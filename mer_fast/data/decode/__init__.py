@@ -35,6 +35,7 @@ from mer_fast.data.decode._common import (
     ClipBuilder,
     DecodeWarning,
     WarningSink,
+    emit,
     frame_number,
     import_library,
     normalize_channels,
@@ -185,8 +186,18 @@ def decode_clip(record: ClipRecord, size: int | Sequence[int] | None = None,
             device = torch.device("cuda", torch.cuda.current_device())
     name = resolve_backend(record, backend, device)
     if _is_video(record):
-        out, inverse = _decode_video(record, name, size, channels, device, indices, threads,
-                                     on_warning)
+        try:
+            out, inverse = _decode_video(record, name, size, channels, device, indices, threads,
+                                         on_warning)
+        except DataError as exc:
+            # decord rejects some files PyAV (FFmpeg) reads, e.g. frames at most 16 pixels
+            # wide: with backend="auto" PyAV gets a second try before the clip counts as bad
+            if backend != "auto" or name != "decord" or not backend_available("pyav"):
+                raise
+            out, inverse = _decode_video(record, "pyav", size, channels, device, indices,
+                                         threads, on_warning)
+            emit(f"clip {record.key}: decord could not decode {record.video} "
+                 f"({exc.reason.splitlines()[0]}); decoded with PyAV instead", on_warning)
     else:
         out, inverse = _decode_images(record, name, size, channels, device, indices, threads,
                                       on_warning)
