@@ -247,3 +247,16 @@ def test_files_needing_full_unpickling_need_trust(tmp_path, r3d10_400):
     rep = load_checkpoint(net, path, trusted=True)
     assert not rep.weights_only and rep.extra["opt"].model_depth == 10
     assert same_backbone(net, r3d10_400)
+
+
+def test_widen_factor_round_trip_and_mismatch(tmp_path):
+    """The original generate_model's widen_factor: narrower networks, recorded in our files."""
+    from mer_fast.models import create_model, load_checkpoint, save_checkpoint
+
+    narrow = create_model("r3d10", 3, widen_factor=0.25)
+    assert narrow.num_features == 128 and narrow.conv1.out_channels == 16
+    path = tmp_path / "narrow.pt"
+    save_checkpoint(path, narrow)
+    load_checkpoint(create_model("r3d10", 3, widen_factor=0.25), path)
+    with pytest.raises(CheckpointError, match="widen_factor=0.25, the model has widen_factor=1.0"):
+        load_checkpoint(create_model("r3d10", 3), path)

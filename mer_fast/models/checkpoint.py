@@ -267,17 +267,21 @@ def _check_model(model: nn.Module) -> None:
                               field="model", fix="build it with mer_fast.models.create_model")
 
 
+DEFAULTS = {"widen_factor": 1.0}
+
+
 def _check_options(ck: Mapping[str, Any], model: nn.Module, path: Path) -> None:
     """Options that change the computation but not the weights must agree (our files only)."""
     saved = ck.get("model_options")
     if not isinstance(saved, Mapping):
         return
-    for key in ("conv1_t_stride", "no_max_pool"):
-        if key in saved and saved[key] != model.options.get(key):
-            raise CheckpointError(f"the weights were trained with {key}={saved[key]!r}, the "
-                                  f"model has {key}={model.options.get(key)!r}", file=path,
+    for key in ("conv1_t_stride", "no_max_pool", "widen_factor"):
+        want, have = saved.get(key, DEFAULTS.get(key)), model.options.get(key, DEFAULTS.get(key))
+        if want != have:
+            raise CheckpointError(f"the weights were trained with {key}={want!r}, the "
+                                  f"model has {key}={have!r}", file=path,
                                   key=f"model_options.{key}",
-                                  fix=f"create_model({model.name!r}, ..., {key}={saved[key]!r})")
+                                  fix=f"create_model({model.name!r}, ..., {key}={want!r})")
 
 
 def _infer_convention(ck: Mapping[str, Any], sd: Mapping[str, torch.Tensor],

@@ -233,11 +233,20 @@ def _r3d_builder(depth: int) -> Callable[..., ResNet3d]:
 
     def build(num_classes: int, *, in_channels: int = 3, conv1_t_size: int = 7,
               conv1_t_stride: int = 1, no_max_pool: bool = False,
-              shortcut_type: str = "B") -> ResNet3d:
-        return ResNet3d(block, depths, (64, 128, 256, 512), num_classes, name=f"r3d{depth}",
-                        arch=f"resnet-{depth}", in_channels=in_channels,
-                        conv1_t_size=conv1_t_size, conv1_t_stride=conv1_t_stride,
-                        no_max_pool=no_max_pool, shortcut_type=shortcut_type)
+              shortcut_type: str = "B", widen_factor: float = 1.0) -> ResNet3d:
+        # widen_factor scales the stem and every stage, as generate_model(widen_factor=...)
+        # of the original does; the published files are all widen_factor 1
+        if not widen_factor > 0:
+            raise ConfigError(f"widen_factor must be positive, got {widen_factor!r}",
+                              field="widen_factor")
+        widths = tuple(max(1, int(w * widen_factor)) for w in (64, 128, 256, 512))
+        model = ResNet3d(block, depths, widths, num_classes, name=f"r3d{depth}",
+                         arch=f"resnet-{depth}", stem_width=widths[0], in_channels=in_channels,
+                         conv1_t_size=conv1_t_size, conv1_t_stride=conv1_t_stride,
+                         no_max_pool=no_max_pool, shortcut_type=shortcut_type)
+        if widen_factor != 1.0:
+            model.options["widen_factor"] = float(widen_factor)
+        return model
 
     build.__name__ = build.__qualname__ = f"r3d{depth}"
     return build
