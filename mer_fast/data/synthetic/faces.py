@@ -182,7 +182,7 @@ def _draw(app: Appearance, a: np.ndarray, X: np.ndarray, Y: np.ndarray,
         half = app.eye_r * 1.5
         v = np.clip(-(X - bx) * side / half, -1.5, 1.5)  # +1 at the inner end, -1 outer
         by_x = by + (0.022 * g("brow_lower" + suf) - 0.03 * g("brow_inner" + suf)) * (v + 1) / 2
-        dark += 0.7 * _blob(X, Y, bx, by_x, half, 0.012, 2)
+        dark += 0.75 * _blob(X, Y, bx, by_x, half, 0.019, 2)
         # cheeks: raised and brighter
         light += (0.10 + 0.10 * g("cheek" + suf)) * _blob(
             X, Y, ex + side * 0.02, ey + 0.11 - 0.03 * g("cheek" + suf), 0.06, 0.04, 2)
@@ -203,7 +203,7 @@ def _draw(app: Appearance, a: np.ndarray, X: np.ndarray, Y: np.ndarray,
     up = np.where(left, g("corner_up_l"), g("corner_up_r"))
     down = np.where(left, g("corner_down_l"), g("corner_down_r"))
     curve = my - (0.05 * up - 0.04 * down) * u ** 2 - 0.012 * g("upper_lip") * (1 - u ** 2)
-    thick = 0.011 * (1 - 0.55 * min(g("lip_press"), 1.2)) + 0.03 * g("mouth_open")
+    thick = 0.016 * (1 - 0.55 * min(g("lip_press"), 1.2)) + 0.03 * g("mouth_open")
     window = 1 / (1 + np.exp((np.abs(u) - 1) * 14))
     dark += 0.8 * np.exp(-((Y - curve) / max(thick, 0.003)) ** 2) * window
     img = bg * (1 - face[..., None]) + skin * face[..., None]
