@@ -70,9 +70,9 @@ class Appearance:
 
 
 def random_appearance(rng: np.random.Generator, gray: bool = False) -> Appearance:
-    tone = rng.uniform(0.35, 1.0)
+    tone = rng.uniform(0.5, 0.95)
     skin = (95 + 150 * tone, 70 + 130 * tone, 55 + 115 * tone)
-    bg = tuple(float(v) for v in rng.uniform(20, 110, size=3))
+    bg = tuple(float(v) for v in 65 + rng.uniform(-12, 12) + rng.uniform(-6, 6, size=3))
     return Appearance(
         skin=tuple(float(s) for s in skin), background=bg,  # type: ignore[arg-type]
         cx=0.5 + rng.uniform(-0.05, 0.05), cy=0.52 + rng.uniform(-0.04, 0.04),
