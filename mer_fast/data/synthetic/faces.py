@@ -9,7 +9,7 @@ of a fraction of a pixel still change the pixels. What varies:
   corners up for happiness, brows up and eyes wide for surprise, one lip corner for contempt);
 - per clip: amplitude, the timing of onset/apex/offset, a little head motion and sensor noise.
 
-Micro-expressions are small (a pixel or two at 64 px) and brief; macro-expressions (CK+,
+Micro-expressions are small (two to four pixels at 64 px) and brief; macro-expressions (CK+,
 Oulu-CASIA) run from neutral to a large peak. The class is therefore learnable from motion by a
 small 3D CNN, but no single pixel gives it away (faces sit at different places and sizes).
 """
