@@ -10,8 +10,11 @@ of a fraction of a pixel still change the pixels. What varies:
 - per clip: amplitude, the timing of onset/apex/offset, a little head motion and sensor noise.
 
 Micro-expressions are small (two to four pixels at 64 px) and brief; macro-expressions (CK+,
-Oulu-CASIA) run from neutral to a large peak. The class is therefore learnable from motion by a
-small 3D CNN, but no single pixel gives it away (faces sit at different places and sizes).
+Oulu-CASIA) run from neutral to a large peak. The class is carried by the motion, not by any
+single pixel (faces sit at different places and sizes). Measured on the smic164 preset, 4 folds
+holding out subjects: a small 3D CNN on frame differences (frame - first frame) 98 %, logistic
+regression on pooled motion 75-84 %, the best single pixel 32 % (majority class 43 %); the same
+small CNN on raw frames stayed near chance after 25 epochs (subjects' looks differ by design).
 """
 from __future__ import annotations
 
