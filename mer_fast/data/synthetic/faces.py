@@ -14,8 +14,8 @@ Oulu-CASIA) run from neutral to a large peak. The class is carried by the motion
 single pixel (faces sit at different places and sizes). Measured on the smic164 preset, 4 folds
 holding out subjects: a small 3D CNN on frame differences (frame - first frame) 98 %, logistic
 regression on pooled motion 74-84 % (112-clip runs, 3 seeds), the best single pixel 32 % (majority
-class 43 %); the same
-small CNN on raw frames stayed near chance after 25 epochs (subjects' looks differ by design).
+class 43 %); the same small CNN on raw frames stayed near chance after 25 epochs (subjects' looks
+differ by design).
 """
 from __future__ import annotations
 
