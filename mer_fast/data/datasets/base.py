@@ -51,9 +51,6 @@ class Problem:
         where = f"{head}: field {self.field!r}: " if self.field else f"{head}: "
         return where + self.message
 
-    def to_error(self) -> DataError:
-        return DataError(self.message, file=self.file, field=self.field, fix=self.fix)
-
 
 @dataclass
 class Scan:

@@ -9,9 +9,13 @@ of a fraction of a pixel still change the pixels. What varies:
   corners up for happiness, brows up and eyes wide for surprise, one lip corner for contempt);
 - per clip: amplitude, the timing of onset/apex/offset, a little head motion and sensor noise.
 
-Micro-expressions are small (a pixel or two at 64 px) and brief; macro-expressions (CK+,
-Oulu-CASIA) run from neutral to a large peak. The class is therefore learnable from motion by a
-small 3D CNN, but no single pixel gives it away (faces sit at different places and sizes).
+Micro-expressions are small (two to four pixels at 64 px) and brief; macro-expressions (CK+,
+Oulu-CASIA) run from neutral to a large peak. The class is carried by the motion, not by any
+single pixel (faces sit at different places and sizes). Measured on the smic164 preset, 4 folds
+holding out subjects: a small 3D CNN on frame differences (frame - first frame) 98 %, logistic
+regression on pooled motion 74-84 % (112-clip runs, 3 seeds), the best single pixel 32 % (majority
+class 43 %); the same small CNN on raw frames stayed near chance after 25 epochs (subjects' looks
+differ by design).
 """
 from __future__ import annotations
 
@@ -70,9 +74,9 @@ class Appearance:
 
 
 def random_appearance(rng: np.random.Generator, gray: bool = False) -> Appearance:
-    tone = rng.uniform(0.35, 1.0)
+    tone = rng.uniform(0.5, 0.95)
     skin = (95 + 150 * tone, 70 + 130 * tone, 55 + 115 * tone)
-    bg = tuple(float(v) for v in rng.uniform(20, 110, size=3))
+    bg = tuple(float(v) for v in 65 + rng.uniform(-12, 12) + rng.uniform(-6, 6, size=3))
     return Appearance(
         skin=tuple(float(s) for s in skin), background=bg,  # type: ignore[arg-type]
         cx=0.5 + rng.uniform(-0.05, 0.05), cy=0.52 + rng.uniform(-0.04, 0.04),
@@ -182,7 +186,7 @@ def _draw(app: Appearance, a: np.ndarray, X: np.ndarray, Y: np.ndarray,
         half = app.eye_r * 1.5
         v = np.clip(-(X - bx) * side / half, -1.5, 1.5)  # +1 at the inner end, -1 outer
         by_x = by + (0.022 * g("brow_lower" + suf) - 0.03 * g("brow_inner" + suf)) * (v + 1) / 2
-        dark += 0.7 * _blob(X, Y, bx, by_x, half, 0.012, 2)
+        dark += 0.75 * _blob(X, Y, bx, by_x, half, 0.019, 2)
         # cheeks: raised and brighter
         light += (0.10 + 0.10 * g("cheek" + suf)) * _blob(
             X, Y, ex + side * 0.02, ey + 0.11 - 0.03 * g("cheek" + suf), 0.06, 0.04, 2)
@@ -203,7 +207,7 @@ def _draw(app: Appearance, a: np.ndarray, X: np.ndarray, Y: np.ndarray,
     up = np.where(left, g("corner_up_l"), g("corner_up_r"))
     down = np.where(left, g("corner_down_l"), g("corner_down_r"))
     curve = my - (0.05 * up - 0.04 * down) * u ** 2 - 0.012 * g("upper_lip") * (1 - u ** 2)
-    thick = 0.011 * (1 - 0.55 * min(g("lip_press"), 1.2)) + 0.03 * g("mouth_open")
+    thick = 0.016 * (1 - 0.55 * min(g("lip_press"), 1.2)) + 0.03 * g("mouth_open")
     window = 1 / (1 + np.exp((np.abs(u) - 1) * 14))
     dark += 0.8 * np.exp(-((Y - curve) / max(thick, 0.003)) ** 2) * window
     img = bg * (1 - face[..., None]) + skin * face[..., None]

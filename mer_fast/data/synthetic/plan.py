@@ -8,7 +8,7 @@ import numpy as np
 
 from mer_fast.data.synthetic import faces
 
-MICRO_AMPLITUDE = (0.8, 1.3)   # peak action strength of a micro-expression (about 1-3 px at 64)
+MICRO_AMPLITUDE = (1.0, 1.6)   # peak action strength of a micro-expression (about 2-4 px at 64)
 MACRO_AMPLITUDE = (2.0, 2.8)   # CK+ / Oulu-CASIA peaks
 
 
