@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
             hubs[key] = DataHub(data_root=data.data_root, overrides=data.overrides,
                                 synthetic=data.synthetic, cache_dir=data.cache_dir,
                                 device=key[1], decode_size=key[0],
-                                options=opts["data"], show_progress=not args.no_progress)
+                                options=opts["data"], skip_bad=data.skip_bad,
+                                show_progress=not args.no_progress)
         spec = RunSpec(cfg=cfg, target=opts["target"], chain=opts["chain"], inits=opts["init"],
                        step_overrides=opts["steps"], data_options=opts["data"],
                        force=args.force, name=p.id, meta=opts["meta"])

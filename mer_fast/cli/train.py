@@ -63,6 +63,10 @@ def add_shared_options(p: argparse.ArgumentParser) -> None:
                    help="use the built-in synthetic stand-in datasets (written on first use)")
     g.add_argument("--cache-dir", metavar="DIR", help="decoded-clip cache (default "
                                                       "$MER_FAST_CACHE or ~/.cache/mer_fast)")
+    g.add_argument("--skip-bad", action="store_true",
+                   help="leave out clips with bad files (truncated images, unreadable videos, "
+                        "frame gaps) instead of stopping; each is listed, and counted in "
+                        "results.json")
     g = p.add_argument_group("training (defaults: the paper's values)")
     g.add_argument("--arch", help="backbone: r3d10..r3d200, rx3d101 (default r3d50)")
     g.add_argument("--epochs", type=int, help="epochs of every step and of each fold")
@@ -146,7 +150,8 @@ def data_spec(args: argparse.Namespace):
     from mer_fast.train.runner import DataSpec
 
     return DataSpec(data_root=args.data_root, overrides=parse_overrides(args.data),
-                    synthetic=args.synthetic, cache_dir=args.cache_dir)
+                    synthetic=args.synthetic, cache_dir=args.cache_dir,
+                    skip_bad=args.skip_bad)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ class DataHub:
                  synthetic: bool = False, synthetic_root: str | Path | None = None,
                  cache_dir: str | Path | None = None, device: torch.device | str = "cpu",
                  decode_size: int = 112, options: Mapping[str, dict] | None = None,
-                 show_progress: bool = True):
+                 skip_bad: bool = False, show_progress: bool = True):
         from mer_fast.data.cache import ClipCache
 
         self.synthetic = synthetic
@@ -30,6 +30,7 @@ class DataHub:
         self.device = torch.device(device)
         self.decode_size = decode_size
         self.options = {k: dict(v) for k, v in (options or {}).items()}
+        self.skip_bad = skip_bad
         self.show_progress = show_progress
         self._indexes: dict[str, ClipIndex] = {}
         self._stores: dict[str, object] = {}
@@ -39,7 +40,10 @@ class DataHub:
 
         if name not in self._indexes:
             ix = load_dataset(name, data_root=self.data_root, overrides=self.overrides,
-                              **self.options.get(name, {}))
+                              skip_bad=self.skip_bad, **self.options.get(name, {}))
+            if ix.skipped:
+                console.print(f"  {name}: {len(ix.skipped)} clip(s) left out (listed in the "
+                              f"run's results.json)")
             for w in ix.warnings[:5]:
                 console.print(f"  {name}: note: {w}")
             if len(ix.warnings) > 5:
@@ -56,7 +60,7 @@ class DataHub:
             ix = self.index(name)
             self._stores[name] = ClipStore.build(
                 ix, self.decode_size, channels=3, cache=self.cache, device=self.device,
-                progress=self.show_progress)
+                skip_bad=self.skip_bad, progress=self.show_progress)
         return self._stores[name]
 
 

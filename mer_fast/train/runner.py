@@ -30,6 +30,7 @@ class DataSpec:
     overrides: dict[str, Path] = field(default_factory=dict)
     synthetic: bool = False
     cache_dir: str | None = None
+    skip_bad: bool = False
 
 
 def default_name(spec: RunSpec, synthetic: bool) -> str:
@@ -70,7 +71,7 @@ def run(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
         hub = DataHub(data_root=data.data_root, overrides=data.overrides,
                       synthetic=data.synthetic, cache_dir=data.cache_dir, device=device,
                       decode_size=cfg.decode_size or cfg.size, options=spec.data_options,
-                      show_progress=show_progress)
+                      skip_bad=data.skip_bad, show_progress=show_progress)
     console.print(f"[bold]{name}[/]: chain {' -> '.join(steps) or 'scratch'}, target {target}, "
                   f"{cfg.arch}, device {device}{' [SYNTHETIC DATA]' if data.synthetic else ''}")
     hub.index(target)  # a missing target dataset fails before hours of pre-training
@@ -113,6 +114,7 @@ def run(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
         console.print(f"ran folds {folds}; run all folds for the pooled figures")
         return None
     extra = {"frames": t_out, "device": str(device), "meta": spec.meta,
+             "skipped_clips": [list(s) for s in index.skipped],
              "smote_added_total": sum((f["smote"] or {}).get("total_added", 0)
                                       for f in pooled["folds"])}
     if final_model:
