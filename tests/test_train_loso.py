@@ -123,3 +123,51 @@ def test_fusion_heads_train(tmp_path, head):
     assert out["pooled"].n == len(index)
     metrics = (tmp_path / "folds" / out["folds"][0]["subject"].replace(":", "_"))
     assert json.loads(json.dumps(out["folds"][0]["history"]))[-1]["epoch"] == 3
+
+
+def test_out_of_memory_splits_the_batch(tmp_path, monkeypatch):
+    """A batch that does not fit is split into micro-batches (gradient accumulation)."""
+    index, data = toy_dataset(subjects=2)
+    trainer = Trainer(MERNet(TinyNet(3), 3), cfg(epochs=1), data, tmp_path, name="oom",
+                      show_progress=False)
+    original = Trainer._logits
+
+    def limited(self, x):
+        if x.shape[1] > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return original(self, x)
+
+    monkeypatch.setattr(Trainer, "_logits", limited)
+    from mer_fast.train.batches import Items
+
+    fit = trainer.fit(Items.real(torch.arange(len(index)), data.labels))
+    assert fit.history[0]["micro_batch"] == 1  # 6 -> 3 -> 1
+    assert fit.history[0]["train_clips"] == len(index)
+
+
+def test_full_disk_keeps_finished_folds(tmp_path, monkeypatch, capsys):
+    """A disk that fills up mid-run: a clear message, finished folds kept, rerun resumes."""
+    import errno
+
+    from mer_fast.cli import main
+    from mer_fast.utils import atomic
+
+    index, data = toy_dataset(subjects=3)
+    run = LosoRun(index, data, cfg(epochs=1), net_factory(index), tmp_path, show_progress=False)
+    run.run_fold(run.folds[0])
+    real = atomic.write_bytes
+
+    def full(path, payload):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(atomic, "write_bytes", full)
+    with pytest.raises(OSError):
+        run.run_fold(run.folds[1])
+    monkeypatch.setattr(atomic, "write_bytes", real)
+    assert (run.fold_dir(run.folds[0]) / "result.json").exists()
+    assert not list(run.fold_dir(run.folds[1]).glob("*.tmp"))
+    assert run.run()["pooled"].n == len(index)  # resumes and finishes
+    # the command line turns the error into a message and exit code 28
+    monkeypatch.setattr("mer_fast.cli.demo.run", lambda args: full("runs/x", b""))
+    assert main(["demo"]) == 28
+    assert "disk is full" in capsys.readouterr().err

@@ -29,7 +29,7 @@ from mer_fast.train.augment import random_theta
 from mer_fast.train.batches import Items, center_windows, make_input, random_windows
 from mer_fast.train.config import RUNTIME_FIELDS, TrainConfig
 from mer_fast.utils import atomic
-from mer_fast.utils.progress import progress
+from mer_fast.utils.progress import console, progress
 
 
 def seed_for(*keys) -> int:
@@ -134,6 +134,7 @@ class Trainer:
         self.forward = torch.compile(self.net) if cfg.compile else self.net
         self.show_progress = show_progress
         self.weights = cfg.loss_weights()
+        self.micro = cfg.micro_batch or cfg.batch_size
 
     # -- one batch ---------------------------------------------------------------------------
     def _input(self, items: Items, views: str, theta=None, starts=None) -> torch.Tensor:
@@ -227,26 +228,46 @@ class Trainer:
                       enabled=self.show_progress) as bar:
             batches = (self._stream_batches(items, epoch, g) if isinstance(self.data, StreamData)
                        else self._store_batches(items, g))
-            for chunks in batches:
-                opt.zero_grad(set_to_none=True)
-                n = sum(len(labels) for _, labels in chunks)
-                for make_x, labels in chunks:
-                    logits = self._logits(make_x())
-                    loss = self._loss(logits, labels)
-                    (loss * (len(labels) / n)).backward()
-                    stats["loss"] += float(loss.detach()) * len(labels)
-                    pred = predict_logits(logits.detach()).argmax(1).cpu()
-                    stats["correct"] += int((pred == labels.cpu()).sum())
-                    stats["seen"] += len(labels)
-                opt.step()
-                bar.advance(n, loss=f"{stats['loss'] / max(stats['seen'], 1):.3f}")
+            for size, split in batches:
+                while True:
+                    try:
+                        step = self._step(split(self.micro), size, opt)
+                        break
+                    except torch.cuda.OutOfMemoryError:
+                        # the batch does not fit: accumulate gradients over smaller pieces
+                        if self.micro <= 1:
+                            raise
+                        self.micro = max(1, self.micro // 2)
+                        opt.zero_grad(set_to_none=True)
+                        torch.cuda.empty_cache()
+                        console.print(f"  {self.name}: out of GPU memory; splitting each batch "
+                                      f"into micro-batches of {self.micro} clips")
+                for k in stats:
+                    stats[k] += step[k]
+                bar.advance(size, loss=f"{stats['loss'] / max(stats['seen'], 1):.3f}")
         secs = time.perf_counter() - t0
         seen = max(stats["seen"], 1)
         if not math.isfinite(stats["loss"]):
             raise FloatingPointError(f"{self.name}: the training loss became {stats['loss']} in "
                                      f"epoch {epoch + 1}; lower the learning rate")
         return {"loss": stats["loss"] / seen, "train_acc": stats["correct"] / seen,
-                "clips_per_s": stats["seen"] / max(secs, 1e-9), "train_clips": stats["seen"]}
+                "clips_per_s": stats["seen"] / max(secs, 1e-9), "train_clips": stats["seen"],
+                "micro_batch": self.micro}
+
+    def _step(self, chunks, size: int, opt: torch.optim.Optimizer) -> dict:
+        """One optimiser step over a batch given as micro-batches (input maker, labels)."""
+        opt.zero_grad(set_to_none=True)
+        out = {"loss": 0.0, "correct": 0, "seen": 0}
+        for make_x, labels in chunks:
+            logits = self._logits(make_x())
+            loss = self._loss(logits, labels)
+            (loss * (len(labels) / size)).backward()
+            out["loss"] += float(loss.detach()) * len(labels)
+            pred = predict_logits(logits.detach()).argmax(1).cpu()
+            out["correct"] += int((pred == labels.cpu()).sum())
+            out["seen"] += len(labels)
+        opt.step()
+        return out
 
     def _theta(self, n: int, g: torch.Generator):
         cfg = self.cfg
@@ -254,15 +275,15 @@ class Trainer:
                             generator=g)
 
     def _store_batches(self, items: Items, g: torch.Generator):
-        """Batches of the resident store: per batch, (input maker, labels) per micro-batch."""
+        """Batches of the resident store as (size, split), where split(micro) gives the
+        micro-batches as (input maker, labels)."""
         cfg, d = self.cfg, self.data
         m = len(items)
         perm = torch.randperm(m, generator=g)
         theta_all = self._theta(m, g)
         starts_all = random_windows(d.offsets, items.a, d.window, g) if d.window else None
-        micro = cfg.micro_batch or cfg.batch_size
-        for b0 in range(0, m, cfg.batch_size):
-            bidx = perm[b0:b0 + cfg.batch_size]
+
+        def split(bidx: torch.Tensor, micro: int):
             chunks = []
             for c0 in range(0, len(bidx), micro):
                 idx = bidx[c0:c0 + micro]
@@ -271,7 +292,11 @@ class Trainer:
                 starts = None if starts_all is None else starts_all[idx]
                 chunks.append((lambda sub=sub, theta=theta, starts=starts:
                                self._input(sub, cfg.views, theta, starts), sub.labels))
-            yield chunks
+            return chunks
+
+        for b0 in range(0, m, cfg.batch_size):
+            bidx = perm[b0:b0 + cfg.batch_size]
+            yield len(bidx), (lambda micro, bidx=bidx: split(bidx, micro))
 
     def _stream_batches(self, items: Items, epoch: int, g: torch.Generator):
         """Batches decoded by the streaming loader's workers (real clips only)."""
@@ -281,9 +306,8 @@ class Trainer:
                               "path has none", field="smote", fix="set smote: false")
         loader = d.loader(items.a, True, cfg.batch_size)
         loader.sampler.set_epoch(epoch)
-        micro = cfg.micro_batch or cfg.batch_size
-        for batch in loader:
-            theta = self._theta(len(batch.labels), g)
+
+        def split(batch, theta, micro: int):
             chunks = []
             for c0 in range(0, len(batch.labels), micro):
                 c1 = min(c0 + micro, len(batch.labels))
@@ -293,7 +317,11 @@ class Trainer:
                 th = None if theta is None else theta[c0:c1]
                 chunks.append((lambda f=frames, o=offsets, th=th:
                                self._packed_input(f, o, cfg.views, th), batch.labels[c0:c1]))
-            yield chunks
+            return chunks
+
+        for batch in loader:
+            theta = self._theta(len(batch.labels), g)
+            yield len(batch.labels), (lambda micro, b=batch, t=theta: split(b, t, micro))
 
     def _packed_input(self, frames, offsets, views, theta=None) -> torch.Tensor:
         d = self.data
@@ -313,12 +341,11 @@ class Trainer:
         clips = torch.as_tensor(clips, dtype=torch.int64)
         if isinstance(self.data, StreamData):
             out = [predict_logits(self._logits(self._packed_input(b.frames, b.offsets, views)))
-                   .cpu() for b in self.data.loader(clips, False, self.cfg.micro_batch
-                                                    or self.cfg.batch_size)]
+                   .cpu() for b in self.data.loader(clips, False, self.micro)]
             return torch.cat(out) if out else torch.empty(0, len(self.data.classes))
         items = Items.real(clips, self.data.labels[clips])
         out = []
-        step = self.cfg.micro_batch or self.cfg.batch_size
+        step = self.micro
         for b0 in range(0, len(items), step):
             idx = torch.arange(b0, min(b0 + step, len(items)))
             sub = items.take(idx)
