@@ -41,19 +41,40 @@ def default_name(spec: RunSpec, synthetic: bool) -> str:
             f"{'_synthetic' if synthetic else ''}")
 
 
-def run(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
-        steps_dir: str | Path | None = None, folds: list[int] | None = None,
-        show_progress: bool = True, hub=None, final_model: bool = False) -> dict | None:
-    """Runs (or resumes) one experiment; returns its results.json content (None when only some
-    folds were asked for)."""
-    from mer_fast.errors import ConfigError
-    from mer_fast.eval.outputs import print_summary, write_run
-    from mer_fast.models import convention_of, get_convention
-    from mer_fast.train.chain import TARGETS, Chain, parse_chain
+@dataclass
+class Plan:
+    """A run whose chain is done and whose folder is set up: everything a process (a Ray
+    worker, say) needs to open the run and train its folds. Picklable."""
+
+    spec: RunSpec
+    data: DataSpec
+    name: str
+    target: str
+    out: Path
+    steps_dir: Path
+    chain: list[dict]                 # StepResult.as_dict() of every step
+    init_path: str | None             # the last step's model.pt (None: from scratch)
+    convention: dict
+    frames: int
+
+
+def make_hub(spec: RunSpec, data: DataSpec, show_progress: bool = True):
     from mer_fast.train.datahub import DataHub
-    from mer_fast.train.loso import LosoRun
-    from mer_fast.train.network import make_net_factory, train_final_model
-    from mer_fast.train.trainer import ClipData, resolve_device
+    from mer_fast.train.trainer import resolve_device
+
+    cfg = spec.cfg
+    return DataHub(data_root=data.data_root, overrides=data.overrides, synthetic=data.synthetic,
+                   cache_dir=data.cache_dir, device=resolve_device(cfg.device),
+                   decode_size=cfg.decode_size or cfg.size, options=spec.data_options,
+                   skip_bad=data.skip_bad, show_progress=show_progress)
+
+
+def plan(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
+         steps_dir: str | Path | None = None, show_progress: bool = True, hub=None) -> Plan:
+    """Checks the target's data, runs (or reuses) the chain, and claims the run folder."""
+    from mer_fast.errors import ConfigError
+    from mer_fast.models import convention_of
+    from mer_fast.train.chain import TARGETS, Chain, parse_chain
     from mer_fast.utils import atomic
     from mer_fast.utils.progress import console
 
@@ -63,36 +84,25 @@ def run(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
         raise ConfigError(f"unknown target {target!r}", field="--target",
                           fix=f"one of {', '.join(TARGETS)}")
     steps = parse_chain(spec.chain)
-    device = resolve_device(cfg.device)
     name = spec.name or default_name(spec, data.synthetic)
     out = Path(out or Path("runs") / name)
     steps_dir = Path(steps_dir or out.parent / "steps")
-    if hub is None:
-        hub = DataHub(data_root=data.data_root, overrides=data.overrides,
-                      synthetic=data.synthetic, cache_dir=data.cache_dir, device=device,
-                      decode_size=cfg.decode_size or cfg.size, options=spec.data_options,
-                      skip_bad=data.skip_bad, show_progress=show_progress)
+    hub = hub or make_hub(spec, data, show_progress)
     console.print(f"[bold]{name}[/]: chain {' -> '.join(steps) or 'scratch'}, target {target}, "
-                  f"{cfg.arch}, device {device}{' [SYNTHETIC DATA]' if data.synthetic else ''}")
+                  f"{cfg.arch}, device {hub.device}"
+                  f"{' [SYNTHETIC DATA]' if data.synthetic else ''}")
     hub.index(target)  # a missing target dataset fails before hours of pre-training
-    chain = Chain(steps, cfg, hub, steps_dir=steps_dir, inits=spec.inits, force=spec.force,
-                  step_overrides=spec.step_overrides, show_progress=show_progress)
-    results = chain.run()
+    results = Chain(steps, cfg, hub, steps_dir=steps_dir, inits=spec.inits, force=spec.force,
+                    step_overrides=spec.step_overrides, show_progress=show_progress).run()
     last = results[-1] if results else None
-    conv = (get_convention(json.loads((last.path.parent / "step.json").read_text())
-                           ["convention"]) if last is not None else convention_of(cfg.arch))
+    conv = (json.loads((last.path.parent / "step.json").read_text())["convention"]
+            if last is not None else convention_of(cfg.arch).to_dict())
     t_out = cfg.frames_for(target)
-    store = hub.store(target)
-    index = store.index
-    clip_data = ClipData(frames=store.frames, offsets=store.offsets.cpu(),
-                         labels=store.labels.cpu(), classes=index.classes, t_out=t_out,
-                         mean=conv.mean, std=conv.std)
-    make_net = make_net_factory(cfg, index.num_classes, last.path if last else None)
-
-    plan = {"config": {k: v for k, v in cfg.to_dict().items() if k not in RUNTIME_FIELDS},
-            "target": target, "chain": [r.hash for r in results], "frames": t_out,
-            "data": [(r.key, r.label) for r in index.records]}
-    digest = hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()[:16]
+    index = hub.store(target).index
+    fingerprint = {"config": {k: v for k, v in cfg.to_dict().items() if k not in RUNTIME_FIELDS},
+                   "target": target, "chain": [r.hash for r in results], "frames": t_out,
+                   "data": [(r.key, r.label) for r in index.records]}
+    digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
     run_file = out / "run.json"
     if run_file.exists():
         if json.loads(run_file.read_text()).get("fingerprint") != digest:
@@ -103,30 +113,76 @@ def run(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
         atomic.write_json(run_file, {"fingerprint": digest, "name": name, "target": target,
                                      "chain": [r.as_dict() for r in results], "meta": spec.meta,
                                      "config": cfg.to_dict(), "frames": t_out})
-    loso = LosoRun(index, clip_data, cfg, make_net, out, show_progress=show_progress,
-                   folds=folds)
+    return Plan(spec=spec, data=data, name=name, target=target, out=out, steps_dir=steps_dir,
+                chain=[r.as_dict() for r in results],
+                init_path=str(last.path) if last is not None else None, convention=conv,
+                frames=t_out)
+
+
+def open_loso(p: Plan, *, hub=None, show_progress: bool = True, folds: list[int] | None = None):
+    """The LOSO of a planned run, on this process's device: (LosoRun, target ClipIndex)."""
+    from mer_fast.models import get_convention
+    from mer_fast.train.loso import LosoRun
+    from mer_fast.train.network import make_net_factory
+    from mer_fast.train.trainer import ClipData
+
+    hub = hub or make_hub(p.spec, p.data, show_progress)
+    cfg = p.spec.cfg
+    store = hub.store(p.target)
+    index = store.index
+    conv = get_convention(p.convention)
+    clip_data = ClipData(frames=store.frames, offsets=store.offsets.cpu(),
+                         labels=store.labels.cpu(), classes=index.classes, t_out=p.frames,
+                         mean=conv.mean, std=conv.std)
+    make_net = make_net_factory(cfg, index.num_classes, p.init_path)
+    return LosoRun(index, clip_data, cfg, make_net, p.out, show_progress=show_progress,
+                   folds=folds), index
+
+
+def finish(p: Plan, loso, pooled: dict, *, final_model: bool = False,
+           show_progress: bool = True) -> dict:
+    """Writes results.json, predictions.csv and confusion.png, and prints the table."""
+    from mer_fast.eval.outputs import print_summary, write_run
+    from mer_fast.models import get_convention
+    from mer_fast.train.network import train_final_model
+    from mer_fast.utils.progress import console
+
+    index, cfg = loso.index, p.spec.cfg
+    extra = {"frames": p.frames, "device": cfg.device, "meta": p.spec.meta,
+             "skipped_clips": [list(s) for s in index.skipped],
+             "smote_added_total": sum((f["smote"] or {}).get("total_added", 0)
+                                      for f in pooled["folds"])}
+    if final_model:
+        path = train_final_model(index, loso.data, cfg, loso.make_net, p.out,
+                                 get_convention(p.convention), show_progress=show_progress)
+        extra["final_model"] = str(path)
+    res = write_run(p.out, name=p.name, target=p.target, pooled=pooled["pooled"],
+                    mean_of_folds=pooled["mean_of_folds"], folds=pooled["folds"],
+                    classes=index.classes, config=cfg.to_dict(), chain=p.chain,
+                    provenance=index.provenance, data_summary=index.summary(), extra=extra)
+    print_summary(res)
+    console.print(f"results: {p.out / 'results.json'}, {p.out / 'predictions.csv'}, "
+                  f"{p.out / 'confusion.png'}")
+    return res
+
+
+def run(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
+        steps_dir: str | Path | None = None, folds: list[int] | None = None,
+        show_progress: bool = True, hub=None, final_model: bool = False) -> dict | None:
+    """Runs (or resumes) one experiment; returns its results.json content (None when only some
+    folds were asked for)."""
+    from mer_fast.utils.progress import console
+
+    hub = hub or make_hub(spec, data, show_progress)
+    p = plan(spec, data, out=out, steps_dir=steps_dir, show_progress=show_progress, hub=hub)
+    loso, index = open_loso(p, hub=hub, show_progress=show_progress, folds=folds)
+    cfg = spec.cfg
     console.print(f"LOSO on {index.name}: {len(index)} clips, {len(loso.folds)} subjects, "
-                  f"classes {index.class_counts()}, {t_out} frames, {cfg.epochs} epochs, "
+                  f"classes {index.class_counts()}, {p.frames} frames, {cfg.epochs} epochs, "
                   f"views {cfg.views} ({cfg.head}), SMOTE {'on' if cfg.smote else 'off'}, "
                   f"epoch selection {cfg.epoch_selection} [{index.provenance} data]")
     pooled = loso.run()
     if folds is not None and len(pooled["folds"]) < len(loso.folds):
         console.print(f"ran folds {folds}; run all folds for the pooled figures")
         return None
-    extra = {"frames": t_out, "device": str(device), "meta": spec.meta,
-             "skipped_clips": [list(s) for s in index.skipped],
-             "smote_added_total": sum((f["smote"] or {}).get("total_added", 0)
-                                      for f in pooled["folds"])}
-    if final_model:
-        path = train_final_model(index, clip_data, cfg, make_net, out, conv,
-                                 show_progress=show_progress)
-        extra["final_model"] = str(path)
-    res = write_run(out, name=name, target=target, pooled=pooled["pooled"],
-                    mean_of_folds=pooled["mean_of_folds"], folds=pooled["folds"],
-                    classes=index.classes, config=cfg.to_dict(),
-                    chain=[r.as_dict() for r in results], provenance=index.provenance,
-                    data_summary=index.summary(), extra=extra)
-    print_summary(res)
-    console.print(f"results: {out / 'results.json'}, {out / 'predictions.csv'}, "
-                  f"{out / 'confusion.png'}")
-    return res
+    return finish(p, loso, pooled, final_model=final_model, show_progress=show_progress)
