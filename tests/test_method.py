@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -13,7 +12,6 @@ import torch.nn.functional as F
 from mer_fast.errors import ConfigError
 from mer_fast.models.heads import MERNet, predict_logits, sbml_loss
 from mer_fast.train.augment import random_theta
-from mer_fast.train.batches import Items
 from mer_fast.train.config import TrainConfig, load_preset
 from mer_fast.train.loso import LosoRun
 from mer_fast.train.smote import smote_items

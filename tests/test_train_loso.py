@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 
@@ -121,8 +119,8 @@ def test_fusion_heads_train(tmp_path, head):
     out = LosoRun(index, data, c, net_factory(index, head, "OL"), tmp_path,
                   show_progress=False).run()
     assert out["pooled"].n == len(index)
-    metrics = (tmp_path / "folds" / out["folds"][0]["subject"].replace(":", "_"))
-    assert json.loads(json.dumps(out["folds"][0]["history"]))[-1]["epoch"] == 3
+    assert out["folds"][0]["history"][-1]["epoch"] == 3
+    assert all(h["train_clips"] > 0 for h in out["folds"][0]["history"])
 
 
 def test_out_of_memory_splits_the_batch(tmp_path, monkeypatch):

@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 
 DEMO = dict(arch="r3d10", model_options={"widen_factor": 0.5}, size=48, frames=16,
-            action_frames=8, batch_size=16, lr=1e-3, epochs=12, milestones=(9,), num_workers=0)
+            action_frames=8, batch_size=16, lr=1e-3, epochs=20, milestones=(15,), num_workers=0)
 DEMO_STEPS = {step: {"epochs": 3, "milestones": (3,)} for step in ("kinetics", "ucf", "macro")}
+# the stand-in data: 12 subjects with about 6 clips each, 48-pixel frames
+DEMO_DATA = {"subjects": 12, "clips_per_subject": 6, "frame_size": 48}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
                    step_overrides=DEMO_STEPS,
                    meta={"demo": "mer-fast demo: synthetic data, small network, few epochs"})
     out = Path(args.out)
-    run_experiment(spec, DataSpec(synthetic=True), out=out, steps_dir=out.parent / "steps",
+    run_experiment(spec, DataSpec(synthetic=True, synthetic_sizes=DEMO_DATA), out=out,
+                   steps_dir=out.parent / "steps",
                    show_progress=not args.no_progress)
     return 0
 

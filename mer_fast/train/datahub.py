@@ -16,6 +16,7 @@ class DataHub:
     def __init__(self, *, data_root: str | Path | None = None,
                  overrides: Mapping[str, str | Path] | None = None,
                  synthetic: bool = False, synthetic_root: str | Path | None = None,
+                 synthetic_sizes: Mapping[str, int] | None = None,
                  cache_dir: str | Path | None = None, device: torch.device | str = "cpu",
                  decode_size: int = 112, options: Mapping[str, dict] | None = None,
                  skip_bad: bool = False, show_progress: bool = True):
@@ -25,7 +26,7 @@ class DataHub:
         self.overrides = dict(overrides or {})
         self.data_root = Path(data_root) if data_root else None
         if synthetic:
-            self.data_root = ensure_synthetic(synthetic_root)
+            self.data_root = ensure_synthetic(synthetic_root, sizes=synthetic_sizes)
         self.cache = ClipCache(cache_dir) if cache_dir is not None else ClipCache()
         self.device = torch.device(device)
         self.decode_size = decode_size
@@ -64,20 +65,25 @@ class DataHub:
         return self._stores[name]
 
 
-def ensure_synthetic(root: str | Path | None = None, seed: int = 0) -> Path:
-    """The built-in synthetic stand-in datasets (written once, then reused)."""
+def ensure_synthetic(root: str | Path | None = None, seed: int = 0,
+                     sizes: Mapping[str, int] | None = None) -> Path:
+    """The built-in synthetic stand-in datasets (written once, then reused). ``sizes`` are
+    ``write_synthetic``'s knobs (subjects, clips_per_subject, frames, frame_size); each setting
+    gets its own folder."""
     from mer_fast.data.synthetic import write_synthetic
 
-    root = Path(root) if root else default_synthetic_root(seed)
+    sizes = dict(sizes or {})
+    root = Path(root) if root else default_synthetic_root(seed, sizes)
     marker = root / "MER_FAST_SYNTHETIC.json"
     if not marker.exists():
         console.print(f"writing the synthetic stand-in datasets to {root} (seed {seed}) ...")
-        write_synthetic(root, seed=seed)
+        write_synthetic(root, seed=seed, **sizes)
     return root
 
 
-def default_synthetic_root(seed: int = 0) -> Path:
+def default_synthetic_root(seed: int = 0, sizes: Mapping[str, int] | None = None) -> Path:
     import os
 
     base = Path(os.environ.get("MER_FAST_CACHE", Path.home() / ".cache" / "mer_fast"))
-    return base / f"synthetic-seed{seed}"
+    tag = "".join(f"-{k}{v}" for k, v in sorted((sizes or {}).items()))
+    return base / f"synthetic-seed{seed}{tag}"

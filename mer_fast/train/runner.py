@@ -31,6 +31,7 @@ class DataSpec:
     synthetic: bool = False
     cache_dir: str | None = None
     skip_bad: bool = False
+    synthetic_sizes: dict = field(default_factory=dict)   # write_synthetic's knobs
 
 
 def default_name(spec: RunSpec, synthetic: bool) -> str:
@@ -64,7 +65,7 @@ def make_hub(spec: RunSpec, data: DataSpec, show_progress: bool = True):
 
     cfg = spec.cfg
     return DataHub(data_root=data.data_root, overrides=data.overrides, synthetic=data.synthetic,
-                   cache_dir=data.cache_dir, device=resolve_device(cfg.device),
+                   synthetic_sizes=data.synthetic_sizes, cache_dir=data.cache_dir, device=resolve_device(cfg.device),
                    decode_size=cfg.decode_size or cfg.size, options=spec.data_options,
                    skip_bad=data.skip_bad, show_progress=show_progress)
 

@@ -169,13 +169,7 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, *,
     and listed in ``ClipIndex.skipped``). The index's ``synthetic`` flag is True for data written
     by ``mer-fast synth``.
     """
-    adapter = get_adapter(name)
-    if root is None:
-        root = resolve_root(adapter.name, data_root, overrides)
-    if adapter.composite:
-        merged = parse_overrides(overrides)
-        merged.update(parse_overrides(options.pop("overrides", None)))
-        options["overrides"] = merged
+    adapter, root = _locate(name, root, data_root, overrides, options)
     return adapter.load(root, skip_bad=skip_bad, **options)
 
 
@@ -185,6 +179,13 @@ def scan_dataset(name: str, root: str | os.PathLike | None = None, *,
                  **options: Any) -> Scan:
     """Like :func:`load_dataset` but returns the :class:`Scan` with every problem, warning and
     exclusion (what ``mer-fast datasets check`` shows)."""
+    adapter, root = _locate(name, root, data_root, overrides, options)
+    return adapter.scan_folder(root, **options)
+
+
+def _locate(name, root, data_root, overrides, options: dict) -> tuple[Adapter, Path]:
+    """The adapter and folder of dataset ``name``; a composite also gets the overrides (in
+    ``options``) to find its parts."""
     adapter = get_adapter(name)
     if root is None:
         root = resolve_root(adapter.name, data_root, overrides)
@@ -192,7 +193,7 @@ def scan_dataset(name: str, root: str | os.PathLike | None = None, *,
         merged = parse_overrides(overrides)
         merged.update(parse_overrides(options.pop("overrides", None)))
         options["overrides"] = merged
-    return adapter.scan_folder(root, **options)
+    return adapter, Path(root)
 
 
 __all__ = ["DATASETS", "BASE_DATASETS", "COMPOSITES", "SYNTHETIC_MARKER", "Adapter", "Problem",

@@ -228,6 +228,27 @@ class Adapter(abc.ABC):
         return f"{self.title} ({self.name}): {self.layout}"
 
 
+class CompositeAdapter(Adapter):
+    """A dataset made of other datasets' folders under one data root (Macro, MEGC2019): its
+    layout is right when every part is found, and its folder checks are its parts' own."""
+
+    composite: ClassVar[bool] = True
+
+    def layout_problem(self, root: Path) -> str | None:
+        from mer_fast.data.datasets import resolve_root
+
+        for part in self.parts:
+            try:
+                resolve_root(part, root)
+            except DataError as exc:
+                return f"part {part} not found ({exc.reason})"
+        return None
+
+    def scan_folder(self, root: str | os.PathLike, **options: Any) -> Scan:
+        opts = self.check_options(options)
+        return self.scan(Path(root).expanduser(), **opts)
+
+
 # -- helpers the adapters share --------------------------------------------------------------------
 
 def is_synthetic(root: str | os.PathLike) -> bool:

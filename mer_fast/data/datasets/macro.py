@@ -10,17 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mer_fast.data.datasets.base import Adapter, Scan
-from mer_fast.errors import DataError
+from mer_fast.data.datasets.base import CompositeAdapter, Scan
 
 CLASSES = ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise")
 
 
-class Macro(Adapter):
+class Macro(CompositeAdapter):
     name = "macro"
     title = "Macro (CK+ + Oulu-CASIA, shared emotion labels)"
     folders = ()
-    composite = True
     parts = ("ckplus", "oulu")
     layout = "a data root holding the CK+ and Oulu-CASIA dataset folders"
     options = {"overrides": None, "oulu_lighting": "VL", "oulu_conditions": "Strong",
@@ -29,20 +27,6 @@ class Macro(Adapter):
                    "oulu_lighting": "Oulu-CASIA lighting: VL or NI",
                    "oulu_conditions": "Oulu-CASIA conditions: Strong, Weak, Dark or all",
                    "allow_gaps": "use sequences with gaps in their frame numbering (warn)"}
-
-    def layout_problem(self, root: Path) -> str | None:
-        from mer_fast.data.datasets import resolve_root
-
-        for part in self.parts:
-            try:
-                resolve_root(part, root)
-            except DataError as exc:
-                return f"part {part} not found ({exc.reason})"
-        return None
-
-    def scan_folder(self, root, **options: Any) -> Scan:
-        opts = self.check_options(options)
-        return self.scan(Path(root).expanduser(), **opts)
 
     def scan(self, root: Path, **opt: Any) -> Scan:
         from mer_fast.data.datasets import DATASETS, resolve_root

@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mer_fast.data.datasets.base import Adapter, Scan, child_dir
+from mer_fast.data.datasets.base import CompositeAdapter, Scan, child_dir
 from mer_fast.errors import DataError
 
 CLASSES = ("negative", "positive", "surprise")
@@ -37,11 +37,10 @@ SAMM_MAP = {"anger": "negative", "contempt": "negative", "disgust": "negative",
 MAPS = {"smic": SMIC_MAP, "casme2": CASME2_MAP, "samm": SAMM_MAP}
 
 
-class MEGC2019(Adapter):
+class MEGC2019(CompositeAdapter):
     name = "megc2019"
     title = "MEGC2019 composite (SMIC-HS + CASME II + SAMM, 3 classes)"
     folders = ()
-    composite = True
     parts = ("smic", "casme2", "samm")
     layout = ("a data root holding the SMIC, CASME2 and SAMM dataset folders (optionally "
               f"MEGC2019/{GT_CSV})")
@@ -50,20 +49,6 @@ class MEGC2019(Adapter):
                    "gt_csv": f"path of {GT_CSV} (default: looked for under the data root)",
                    "cropped": "the parts' cropped option (None: raw where present)",
                    "allow_gaps": "use clips with gaps in their frame numbering (warn)"}
-
-    def layout_problem(self, root: Path) -> str | None:
-        from mer_fast.data.datasets import resolve_root
-
-        for part in self.parts:
-            try:
-                resolve_root(part, root)
-            except DataError as exc:
-                return f"part {part} not found ({exc.reason})"
-        return None
-
-    def scan_folder(self, root, **options: Any) -> Scan:
-        opts = self.check_options(options)
-        return self.scan(Path(root).expanduser(), **opts)
 
     def scan(self, root: Path, **opt: Any) -> Scan:
         from mer_fast.data.datasets import DATASETS, resolve_root
