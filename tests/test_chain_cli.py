@@ -144,3 +144,27 @@ def test_unknown_target_and_option(tmp_path, capsys):
     assert "unknown target" in capsys.readouterr().err
     assert main(["train", "--target", "smic", "--set", "colour=red", *COMMON]) == 2
     assert "unknown option 'colour'" in capsys.readouterr().err
+
+
+def test_init_of_another_architecture_is_refused(tiny, tmp_path, capsys):
+    from mer_fast.models import create_model, save_checkpoint
+
+    ck = tmp_path / "r3d18.pth"
+    save_checkpoint(ck, create_model("r3d18", 400))
+    code = main(["train", "--chain", "kinetics", "--target", "smic", "--data-root", str(tiny),
+                 "--cache-dir", str(tmp_path / "cache"), "--init", f"kinetics={ck}",
+                 "--out", str(tmp_path / "run"), *COMMON])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "resnet-18" in err and "r3d10" in err and str(ck) in err
+
+
+def test_chain_step_without_data_says_where_it_looked(tmp_path, capsys):
+    root = tmp_path / "data"
+    write_synthetic(root, seed=2, datasets=["smic"], subjects=2, clips_per_subject=2, frames=6,
+                    frame_size=24)
+    code = main(["train", "--chain", "ucf", "--target", "smic", "--data-root", str(root),
+                 "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "run"), *COMMON])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "UCF101" in err and "--data ucf101=PATH" in err
