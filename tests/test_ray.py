@@ -107,8 +107,9 @@ def test_worker_death_is_retried_and_resumes(tiny, reference, ray_session, tmp_p
     (faults / "armed").touch()
     spec, data = spec_and_data(tiny, tmp_path / "cache")
     try:
-        [job] = run_on_ray([RunJob(spec, out=tmp_path / "run")], data, steps_dir=base / "steps",
-                           options=RayOptions(workers=2, cpus_per_fold=1), show_progress=False)
+        [job] = run_on_ray([RunJob(spec, out=tmp_path / "run", final_model=True)], data,
+                           steps_dir=base / "steps", options=RayOptions(workers=2, cpus_per_fold=1),
+                           show_progress=False)
     finally:
         (faults / "armed").unlink()
     died = (faults / "died").read_text()   # the fold whose worker died after its epoch
@@ -117,6 +118,9 @@ def test_worker_death_is_retried_and_resumes(tiny, reference, ray_session, tmp_p
     assert sorted(job.trained) == [0, 1, 2] and job.stored == []
     same_results(job.results, ref)
     assert predictions(tmp_path / "run") == predictions(base / "run")
+    # the final model (trained on every subject) ran as one more task, before the figures
+    assert job.results["final_model"] == str(tmp_path / "run" / "model.pt")
+    assert (tmp_path / "run" / "model.pt").is_file()
 
 
 def test_killed_driver_resumes_from_stored_folds(tiny, reference, ray_session, tmp_path):
@@ -186,6 +190,13 @@ def test_ray_options_are_checked(tiny, ray_session, tmp_path, capsys):
     argv = [a for a in base if a not in ("--device", "cpu")]
     assert main(argv + ["--workers", "2", "--device", "cuda:0"]) == 2
     assert "has no GPU" in capsys.readouterr().err
+    # an error in a worker (here the planner: no dataset there) reaches the user as itself
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    argv = [empty if a == str(tiny) else a for a in base]
+    assert main([str(a) for a in argv] + RAY) == 2
+    err = capsys.readouterr().err
+    assert str(empty) in err and "--data smic=PATH" in err
 
 
 def test_sequential_commands_do_not_import_ray():

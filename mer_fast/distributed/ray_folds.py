@@ -8,15 +8,17 @@ What happens:
 
 1. Ray: a local one started for the call (``workers`` fold processes), or an existing cluster
    (``address``), or the session this process already joined.
-2. A *planner* process (one whole GPU when folds use GPUs) plans every run in turn, as
-   :func:`mer_fast.train.runner.plan` does: it trains or reuses the chain's steps (stored once,
-   shared by rows) and claims each run folder. Planning off the driver means a driver without a
-   GPU (a cluster's head node) never trains on its CPU.
-3. ``workers`` *fold workers* (Ray actors declaring ``gpus_per_fold`` GPUs, fractions allowed,
-   and ``cpus_per_fold`` CPUs) take the unfinished folds of every run, longest work first. A
-   worker opens each run once and keeps its decoded clip store for the next folds. A fold writes
-   its result atomically into the run folder; a worker that dies is restarted and the fold
-   retried (``max_retries``), resuming from the fold's ``last.pt``.
+2. A *planner* process (one whole GPU when folds use GPUs) plans the runs one after another,
+   as :func:`mer_fast.train.runner.plan` does: it trains or reuses the chain's steps (stored
+   once, shared by rows) and claims each run folder. Planning off the driver means a driver
+   without a GPU (a cluster's head node) never trains on its CPU and holds no GPU memory.
+3. As soon as a run is planned, its unfinished folds go to ``workers`` *fold workers* (Ray
+   actors declaring ``gpus_per_fold`` GPUs, fractions allowed, and ``cpus_per_fold`` CPUs),
+   longest work first, while the planner goes on with the next run's chain (on the other GPUs;
+   when the last run is planned the planner's GPU is freed). A worker opens each run once and
+   keeps its decoded clip store for its next folds. A fold writes its result atomically into
+   the run folder; a worker that dies is restarted and the fold retried (``max_retries``),
+   resuming from the fold's ``last.pt``.
 4. The driver collects fold results as they come (a line per fold); when a run's folds are all
    in it pools them and writes ``results.json`` exactly as the sequential path does.
 
@@ -327,170 +329,260 @@ def _get(ray, ref, what: str):
                           f"/tmp/ray/session_latest/logs") from None
 
 
-def plan_on_ray(jobs: list[RunJob], data: DataSpec, *, steps_dir=None,
-                res: _Resources, show_progress: bool = True) -> list[tuple[Plan, Any, RunSpec]]:
-    """Plans ``jobs`` in turn in one planner process: [(plan, target index, original spec)]."""
-    ray = _ray()
-    from mer_fast.utils.progress import console
-
-    planner = _start(ray, Planner, 1, res, 1.0 if res.device == "cuda" else 0.0, 0)[0]
-    try:
-        _check_worker(_get(ray, planner.info.remote(), "the planner"))
-        out = []
-        for n, job in enumerate(jobs, 1):
-            spec, d, run_out, steps = _absolute(job, data, steps_dir)
-            if show_progress and len(jobs) > 1:
-                console.print(f"planning [{n}/{len(jobs)}] {spec.name or ''}")
-            p, index = _get(ray, planner.plan.remote(_on_device(spec, res.device), d, run_out,
-                                                     steps, show_progress),
-                            f"planning {spec.name or 'the run'}")
-            out.append((p, index, job.spec))
-        if res.gpus == "auto":
-            from mer_fast.distributed.gpu_share import FoldMemory, gpu_fraction
-
-            mem = FoldMemory(**_get(ray, planner.measure.remote(out[0][0]), "measuring memory"))
-            res.gpus = gpu_fraction(mem.folds())
-            gib = 2 ** 30
-            console.print(
-                f"GPU memory per fold on {mem.device_name}: step {mem.step_bytes / gib:.2f} GiB "
-                f"+ store {mem.store_bytes / gib:.2f} GiB + context {mem.context_bytes / gib:.2f}"
-                f" GiB of {mem.total_bytes / gib:.1f} GiB: {mem.folds(cap=10 ** 6)} fit, "
-                f"running {mem.folds()} per GPU (--gpus-per-fold {res.gpus})")
-        return out
-    finally:
-        ray.kill(planner)
-
-
 def run_on_ray(jobs: list[RunJob], data: DataSpec, *, steps_dir: str | Path | None = None,
                options: RayOptions | None = None, show_progress: bool = True,
                on_fold: Callable[[int, dict], None] | None = None) -> list[JobResult]:
     """Runs (or resumes) ``jobs`` with their folds spread over Ray workers; see the module
     docstring. ``on_fold(job number, fold result)`` is called in this process as each fold
     trained now comes in. Returns one :class:`JobResult` per job, in order."""
-    from mer_fast.train.loso import make_folds, pool
-    from mer_fast.train.runner import finish
-    from mer_fast.utils.progress import console
-
     opts = (options or RayOptions()).validate()
     ray = _ray()
     started = connect(opts)
-    actors: list = []
     try:
         res = _resources(opts, [j.spec for j in jobs])
-        t_start = time.perf_counter()
-        planned = plan_on_ray(jobs, data, steps_dir=steps_dir, res=res,
-                              show_progress=show_progress)
-        # the work: (job, fold number or None for the final model); stored folds read back
-        queue: deque = deque()
-        state = []
-        for j, (job, (p, index, spec)) in enumerate(zip(jobs, planned)):
-            folds = make_folds(index)
-            wanted = [f for f in folds if job.folds is None or f.number in job.folds]
-            results: dict[int, dict] = {}
-            todo = []
-            for f in wanted:
-                done = p.out / "folds" / f.name / "result.json"
-                if done.exists():
-                    results[f.number] = json.loads(done.read_text())
-                else:
-                    todo.append(f.number)
-            final = job.final_model and len(wanted) == len(folds)
-            if final and not (p.out / "model.pt").exists():
-                queue.appendleft((j, None))   # the longest task first
-            queue.extend((j, k) for k in todo)
-            state.append(SimpleNamespace(plan=p, index=index, spec=spec, folds=folds,
-                                         wanted=wanted, results=results, todo=set(todo),
-                                         final=final, final_pending=final and not
-                                         (p.out / "model.pt").exists(), trained=[],
-                                         stored=sorted(results), outcome=None))
-        gpus = float(res.gpus)
-        capacity = _capacity(ray, res, gpus)
-        n = min(opts.workers or capacity, len(queue))
-        if opts.workers and opts.workers > capacity:
-            console.print(f"note: the Ray cluster holds {capacity} fold(s) of {res.cpus} CPU and "
-                          f"{gpus} GPU at once; starting {min(capacity, n)} workers, not "
-                          f"{opts.workers}")
-            n = min(n, capacity)
-        total = len(queue)
-        if total:
-            console.print(f"Ray: {total} task(s) on {n} worker(s), {res.cpus} CPU and {gpus} GPU "
-                          f"each, {res.threads} thread(s); "
-                          f"{sum(len(s.stored) for s in state)} fold(s) already stored")
-        for s in state:  # runs with nothing left to train finish at once
-            _maybe_finish(s, finish, pool, show_progress)
-        actors = _start(ray, FoldWorker, n, res, gpus, opts.max_retries) if n else []
-        starting = {a.info.remote(): a for a in actors}
-        idle: list = []
-        inflight: dict = {}
-        done_count = 0
-        stats = {"open": [], "train": [], "wall": [], "workers": set()}
-        waited = time.perf_counter()
-        while queue or inflight:
-            while idle and queue:
-                j, k = queue.popleft()
-                actor = idle.pop()
-                p = state[j].plan
-                ref = actor.fold.remote(p, k) if k is not None else actor.final_model.remote(p)
-                inflight[ref] = (actor, j, k, time.perf_counter())
-            ready, _ = ray.wait(list(inflight) + list(starting), num_returns=1, timeout=60.0)
-            if not ready:
-                if not idle and not inflight and time.perf_counter() - waited > 60:
-                    console.print(f"still waiting for a Ray worker of {res.cpus} CPU and {gpus} "
-                                  f"GPU (cluster: {ray.cluster_resources()}, free: "
-                                  f"{ray.available_resources()})")
-                continue
-            ref = ready[0]
-            if ref in starting:
-                actor = starting.pop(ref)
-                info = _get(ray, ref, "starting a worker")
-                _check_worker(info)
-                stats["workers"].add((info["host"], info["pid"]))
-                idle.append(actor)
-                continue
-            actor, j, k, t0 = inflight.pop(ref)
-            s = state[j]
-            what = (f"{s.plan.name} " + (s.folds[k].name if k is not None else "final model"))
-            out = _get(ray, ref, what)
-            idle.append(actor)
-            done_count += 1
-            stats["open"].append(out["open_seconds"])
-            stats["train"].append(out["train_seconds"])
-            stats["wall"].append(time.perf_counter() - t0)
-            if k is None:
-                s.final_pending = False
-                console.print(f"  [{done_count}/{total}] {what}: {out['path']} "
-                              f"({out['train_seconds']:.1f} s)")
-            else:
-                r = out["result"]
-                s.results[k] = r
-                s.todo.discard(k)
-                s.trained.append(k)
-                sc = r["scores"]
-                resumed = (f", resumed after epoch {r['resumed_from_epoch']}"
-                           if r.get("resumed_from_epoch") else "")
-                console.print(f"  [{done_count}/{total}] {what}: UF1 {sc['uf1']:.4f}  "
-                              f"UAR {sc['uar']:.4f}  WAR {sc['war']:.4f}  (epoch "
-                              f"{r['selected_epoch']}{resumed}) {out['train_seconds']:.1f} s, "
-                              f"worker pid {out['pid']}")
-                for note in r["notes"]:
-                    console.print(f"    note: {note}")
-                if on_fold is not None:
-                    on_fold(j, r)
-            _maybe_finish(s, finish, pool, show_progress)
-        if total:
-            wall = time.perf_counter() - t_start
-            opened = [x for x in stats["open"] if x > 0]
-            over = [w - o - t for w, o, t in zip(stats["wall"], stats["open"], stats["train"])]
-            console.print(f"Ray: {total} task(s) in {wall:.1f} s on {len(stats['workers'])} "
-                          f"worker(s); training {sum(stats['train']):.1f} s in all; runs opened "
-                          f"{len(opened)} time(s) ({sum(opened):.1f} s); scheduling and transfer "
-                          f"{sum(over) / len(over):.2f} s per task")
-        return [s.outcome for s in state]
+        return _Driver(ray, jobs, data, steps_dir, opts, res, show_progress, on_fold).run()
     finally:
-        for a in actors:
-            ray.kill(a)
         if started:
             ray.shutdown()
+
+
+@dataclass
+class _Run:
+    """The driver's view of one job once planned."""
+
+    plan: Plan
+    index: Any                 # the target's ClipIndex (the clips actually decoded)
+    spec: RunSpec              # the job's own spec (device as asked), for results.json
+    folds: list                # every Fold of the target
+    wanted: list               # the folds asked for
+    results: dict[int, dict]   # fold number -> fold result
+    todo: set[int]
+    final: bool                # train the final model
+    final_pending: bool
+    stored: list[int]
+    trained: list[int] = field(default_factory=list)
+    outcome: JobResult | None = None
+
+
+class _Driver:
+    """The event loop: plans jobs one after another in the planner while the fold workers train
+    the folds of the jobs planned so far (rows whose chain is ready start at once on the other
+    GPUs), and writes each job's results when its folds are in."""
+
+    def __init__(self, ray, jobs, data, steps_dir, opts: RayOptions, res: _Resources,
+                 show_progress: bool, on_fold):
+        from mer_fast.utils.progress import console
+
+        self.ray, self.jobs, self.data, self.steps_dir = ray, jobs, data, steps_dir
+        self.opts, self.res, self.show_progress, self.on_fold = opts, res, show_progress, on_fold
+        self.console = console
+        self.runs: list[_Run | None] = [None] * len(jobs)
+        self.queue: deque = deque()     # (job, fold number or None for the final model)
+        self.actors: list = []
+        self.starting: dict = {}        # info ref -> actor
+        self.idle: list = []
+        self.inflight: dict = {}        # task ref -> (actor, job, fold, submitted at)
+        self.tasks = self.done = 0
+        self.stats: dict = {"open": [], "train": [], "wall": [], "workers": set()}
+
+    # -- planning ------------------------------------------------------------------------------
+    def _plan_call(self, planner, j: int):
+        spec, d, out, steps = _absolute(self.jobs[j], self.data, self.steps_dir)
+        if self.show_progress and len(self.jobs) > 1:
+            self.console.print(f"planning [{j + 1}/{len(self.jobs)}] {spec.name or ''}")
+        return planner.plan.remote(_on_device(spec, self.res.device), d, out, steps,
+                                   self.show_progress)
+
+    def _measure(self, planner, p: Plan) -> None:
+        from mer_fast.distributed.gpu_share import FoldMemory, gpu_fraction
+
+        mem = FoldMemory(**_get(self.ray, planner.measure.remote(p), "measuring GPU memory"))
+        self.res.gpus = gpu_fraction(mem.folds())
+        gib = 2 ** 30
+        self.console.print(
+            f"GPU memory per fold on {mem.device_name}: step {mem.step_bytes / gib:.2f} GiB + "
+            f"store {mem.store_bytes / gib:.2f} GiB + context {mem.context_bytes / gib:.2f} GiB "
+            f"of {mem.total_bytes / gib:.1f} GiB: {mem.folds(cap=10 ** 6)} fit, running "
+            f"{mem.folds()} per GPU (--gpus-per-fold {self.res.gpus})")
+
+    def _planned(self, j: int, p: Plan, index) -> None:
+        from mer_fast.train.loso import make_folds
+
+        job = self.jobs[j]
+        folds = make_folds(index)
+        wanted = [f for f in folds if job.folds is None or f.number in job.folds]
+        results, todo = {}, []
+        for f in wanted:
+            done = p.out / "folds" / f.name / "result.json"
+            if done.exists():
+                results[f.number] = json.loads(done.read_text())
+            else:
+                todo.append(f.number)
+        final = job.final_model and len(wanted) == len(folds)
+        final_pending = final and not (p.out / "model.pt").exists()
+        if final_pending:
+            self.queue.appendleft((j, None))   # the longest task first
+        self.queue.extend((j, k) for k in todo)
+        self.tasks += len(todo) + final_pending
+        run = _Run(plan=p, index=index, spec=job.spec, folds=folds, wanted=wanted,
+                   results=results, todo=set(todo), final=final, final_pending=final_pending,
+                   stored=sorted(results))
+        self.runs[j] = run
+        self.console.print(f"{p.name}: {len(todo)} fold(s) to train"
+                           f"{' and the final model' if final_pending else ''}, "
+                           f"{len(results)} stored")
+        self._maybe_finish(run)
+
+    # -- workers -------------------------------------------------------------------------------
+    def _grow(self) -> None:
+        """Starts fold workers up to --workers (or what the cluster holds), no more than there
+        are tasks so far."""
+        gpus = float(self.res.gpus)
+        capacity = _capacity(self.ray, self.res, gpus)
+        target = self.opts.workers or capacity
+        if self.opts.workers and self.opts.workers > capacity and not self.actors:
+            self.console.print(f"note: the Ray cluster holds {capacity} fold(s) of "
+                               f"{self.res.cpus} CPU and {gpus} GPU at once; {self.opts.workers}"
+                               f" workers asked for, the others wait for resources")
+        want = min(target, self.tasks)
+        if want > len(self.actors):
+            new = _start(self.ray, FoldWorker, want - len(self.actors), self.res, gpus,
+                         self.opts.max_retries)
+            self.actors += new
+            self.starting.update({a.info.remote(): a for a in new})
+            self.console.print(f"Ray: {len(self.actors)} fold worker(s) of {self.res.cpus} CPU, "
+                               f"{gpus} GPU and {self.res.threads} thread(s)")
+
+    def _dispatch(self) -> None:
+        while self.idle and self.queue:
+            j, k = self.queue.popleft()
+            actor = self.idle.pop()
+            p = self.runs[j].plan
+            ref = actor.fold.remote(p, k) if k is not None else actor.final_model.remote(p)
+            self.inflight[ref] = (actor, j, k, time.perf_counter())
+
+    def _finished_task(self, ref) -> None:
+        actor, j, k, t0 = self.inflight.pop(ref)
+        run = self.runs[j]
+        what = f"{run.plan.name} " + (run.folds[k].name if k is not None else "final model")
+        out = _get(self.ray, ref, what)
+        self.idle.append(actor)
+        self.done += 1
+        st = self.stats
+        st["open"].append(out["open_seconds"])
+        st["train"].append(out["train_seconds"])
+        st["wall"].append(time.perf_counter() - t0)
+        head = f"  [{self.done}/{self.tasks}] {what}"
+        if k is None:
+            run.final_pending = False
+            self.console.print(f"{head}: {out['path']} ({out['train_seconds']:.1f} s)")
+        else:
+            r = out["result"]
+            run.results[k] = r
+            run.todo.discard(k)
+            run.trained.append(k)
+            sc = r["scores"]
+            resumed = (f", resumed after epoch {r['resumed_from_epoch']}"
+                       if r.get("resumed_from_epoch") else "")
+            self.console.print(f"{head}: UF1 {sc['uf1']:.4f}  UAR {sc['uar']:.4f}  WAR "
+                               f"{sc['war']:.4f}  (epoch {r['selected_epoch']}{resumed}) "
+                               f"{out['train_seconds']:.1f} s, worker pid {out['pid']}")
+            for note in r["notes"]:
+                self.console.print(f"    note: {note}")
+            if self.on_fold is not None:
+                self.on_fold(j, r)
+        self._maybe_finish(run)
+
+    def _maybe_finish(self, run: _Run) -> None:
+        """Pools a run's folds and writes its results once all of them (and its final model)
+        are in, with the same code and order as the sequential path."""
+        from mer_fast.train.loso import pool
+        from mer_fast.train.runner import finish
+
+        if run.outcome is not None or run.todo or run.final_pending:
+            return
+        p = dataclasses.replace(run.plan, spec=run.spec)   # the run's own settings
+        jr = JobResult(name=p.name, out=p.out, results=None, trained=sorted(run.trained),
+                       stored=run.stored)
+        if len(run.wanted) < len(run.folds):
+            self.console.print(f"{p.name}: ran folds {[f.number for f in run.wanted]}; run all "
+                               f"folds for the pooled figures")
+        else:
+            pooled = pool([run.results[f.number] for f in run.folds], run.index.classes)
+            if run.final and not (p.out / "model.pt").exists():
+                raise WorkerError(f"{p.name}: the final model's task ended without writing "
+                                  f"{p.out / 'model.pt'}")
+            # finish() reads the index; the data and the network builder serve only to train
+            # the final model, which a worker has written already (finish records its path)
+            loso = SimpleNamespace(index=run.index, data=None, make_net=None)
+            jr.results = finish(p, loso, pooled, final_model=run.final,
+                                show_progress=self.show_progress)
+        run.outcome = jr
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self) -> list[JobResult]:
+        ray, res = self.ray, self.res
+        t_start = time.perf_counter()
+        planner = _start(ray, Planner, 1, res, 1.0 if res.device == "cuda" else 0.0, 0)[0]
+        try:
+            _check_worker(_get(ray, planner.info.remote(), "starting the planner"))
+            next_job = 0
+            plan_ref = self._plan_call(planner, next_job) if self.jobs else None
+            waited = time.perf_counter()
+            while plan_ref is not None or self.queue or self.inflight:
+                self._dispatch()
+                refs = list(self.inflight) + list(self.starting)
+                refs += [plan_ref] if plan_ref is not None else []
+                ready, _ = ray.wait(refs, num_returns=1, timeout=60.0)
+                if not ready:
+                    if not self.idle and not self.inflight and time.perf_counter() - waited > 60:
+                        self.console.print(
+                            f"still waiting for a Ray worker of {res.cpus} CPU and "
+                            f"{res.gpus} GPU (cluster: {ray.cluster_resources()}, free: "
+                            f"{ray.available_resources()})")
+                    continue
+                ref = ready[0]
+                if ref == plan_ref:
+                    name = self.jobs[next_job].spec.name or "the run"
+                    p, index = _get(ray, ref, f"planning {name}")
+                    if res.gpus == "auto":
+                        self._measure(planner, p)
+                    self._planned(next_job, p, index)
+                    next_job += 1
+                    if next_job < len(self.jobs):
+                        plan_ref = self._plan_call(planner, next_job)
+                    else:  # its GPU goes to the fold workers
+                        plan_ref = None
+                        ray.kill(planner)
+                        planner = None
+                    self._grow()
+                elif ref in self.starting:
+                    actor = self.starting.pop(ref)
+                    info = _get(ray, ref, "starting a fold worker")
+                    _check_worker(info)
+                    self.stats["workers"].add((info["host"], info["pid"]))
+                    self.idle.append(actor)
+                else:
+                    self._finished_task(ref)
+            self._summary(time.perf_counter() - t_start)
+            return [r.outcome for r in self.runs]
+        finally:
+            if planner is not None:
+                ray.kill(planner)
+            for a in self.actors:
+                ray.kill(a)
+
+    def _summary(self, wall: float) -> None:
+        st = self.stats
+        if not st["train"]:
+            return
+        opened = [x for x in st["open"] if x > 0]
+        over = [w - o - t for w, o, t in zip(st["wall"], st["open"], st["train"])]
+        self.console.print(
+            f"Ray: {len(st['train'])} task(s) in {wall:.1f} s on {len(st['workers'])} "
+            f"worker(s); training {sum(st['train']):.1f} s in all; runs opened {len(opened)} "
+            f"time(s) ({sum(opened):.1f} s); scheduling and transfer "
+            f"{sum(over) / len(over):.3f} s per task")
 
 
 def _capacity(ray, res: _Resources, gpus: float) -> int:
@@ -500,28 +592,3 @@ def _capacity(ray, res: _Resources, gpus: float) -> int:
     if gpus > 0:
         n = min(n, int(total.get("GPU", 0) / gpus + 1e-6))
     return max(1, n)
-
-
-def _maybe_finish(s, finish, pool, show_progress: bool) -> None:
-    """Pools a run's folds and writes its results once all of them (and its final model) are
-    in, with the same code and order as the sequential path."""
-    from mer_fast.utils.progress import console
-
-    if s.outcome is not None or s.todo or s.final_pending:
-        return
-    p = dataclasses.replace(s.plan, spec=s.spec)   # the run's own settings (device as asked)
-    jr = JobResult(name=p.name, out=p.out, results=None, trained=sorted(s.trained),
-                   stored=s.stored)
-    if len(s.wanted) < len(s.folds):
-        console.print(f"{p.name}: ran folds {[f.number for f in s.wanted]}; run all folds for "
-                      f"the pooled figures")
-    else:
-        pooled = pool([s.results[f.number] for f in s.folds], s.index.classes)
-        if s.final and not (p.out / "model.pt").exists():
-            raise WorkerError(f"{p.name}: the final model's task ended without writing "
-                              f"{p.out / 'model.pt'}")
-        # finish() reads the index; data and network builder are only used to train the final
-        # model, which a worker has already written (finish then only records its path)
-        loso = SimpleNamespace(index=s.index, data=None, make_net=None)
-        jr.results = finish(p, loso, pooled, final_model=s.final, show_progress=show_progress)
-    s.outcome = jr
