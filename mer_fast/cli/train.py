@@ -91,12 +91,12 @@ def add_shared_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     g = p.add_argument_group(
         "parallel folds (Ray)",
-        "Without these, folds run one after another in this process. With them, each fold is a "
-        "Ray task: finished folds are kept, a fold whose worker dies is retried, and a rerun "
-        "resumes; the results equal a sequential run's.")
+        "Without these, folds run one after another in this process. With them, each fold\n"
+        "is a Ray task: finished folds are kept, a fold whose worker dies is retried, a rerun\n"
+        "resumes, and the results equal a sequential run's.")
     g.add_argument("--workers", type=int, metavar="N",
                    help="train N folds at once in worker processes of a local Ray started for "
-                        "the run")
+                        "the run (one GPU each, unless --gpus-per-fold)")
     g.add_argument("--ray-address", metavar="ADDR",
                    help="use an existing Ray cluster (e.g. auto, ray://head:10001); mer-fast "
                         "must be installed on every node and the run, steps, data and cache "

@@ -23,10 +23,12 @@ What happens:
    in it pools them and writes ``results.json`` exactly as the sequential path does.
 
 A killed driver loses nothing stored: rerun the same command and finished folds are read back,
-unfinished ones resume. Results equal a sequential run's when each process uses the same number
-of CPU threads (on the CPU the threads' split of reductions changes the last bits; workers use
-``cpus_per_fold`` threads) and the same device kind. Runs on a cluster need mer-fast installed on
-every node and the run, steps, data and cache folders on a file system every node sees.
+unfinished ones resume. Every fold's seeds depend on the fold alone, not on the process or the
+order, so the results equal a sequential run's: bit for bit on the CPU when each process uses
+the same number of threads (the split of a reduction over threads changes the last bits; a
+worker uses ``cpus_per_fold`` threads), and on a GPU as far as training there repeats itself.
+Runs on a cluster need mer-fast installed on every node and the run, steps, data and cache
+folders on a file system every node sees.
 """
 from __future__ import annotations
 
@@ -524,6 +526,7 @@ class _Driver:
         ray, res = self.ray, self.res
         t_start = time.perf_counter()
         planner = _start(ray, Planner, 1, res, 1.0 if res.device == "cuda" else 0.0, 0)[0]
+        plan_ref = None
         try:
             _check_worker(_get(ray, planner.info.remote(), "starting the planner"))
             next_job = 0
@@ -571,6 +574,10 @@ class _Driver:
                 ray.kill(planner)
             for a in self.actors:
                 ray.kill(a)
+            # once the killed workers' tasks have failed, none of them writes any more
+            pending = list(self.inflight) + ([plan_ref] if plan_ref is not None else [])
+            if pending:
+                ray.wait(pending, num_returns=len(pending), timeout=30.0)
 
     def _summary(self, wall: float) -> None:
         st = self.stats
