@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from mer_fast.cli.train import build_config, data_spec
+    from mer_fast.cli.train import build_config, data_spec, ray_options
     from mer_fast.eval.report import write_report
     from mer_fast.experiments import presets
     from mer_fast.train.datahub import DataHub
@@ -50,31 +50,51 @@ def run(args: argparse.Namespace) -> int:
         return 0
     hubs: dict[tuple, DataHub] = {}
     finished = []
+    rows_left = []   # (n, preset, spec, out)
     for n, p in enumerate(rows, 1):
         out = root / p.id
         if (out / "results.json").exists():
             console.print(f"[{n}/{len(rows)}] {p.id}: finished, skipped")
             finished.append(out)
             continue
-        console.print(f"[bold][{n}/{len(rows)}] {p.id}[/]: table {p.table}, {p.row}")
         args.config, args.chain = str(p.path), None
         cfg, opts = build_config(args, target=p.target)
+        spec = RunSpec(cfg=cfg, target=opts["target"], chain=opts["chain"], inits=opts["init"],
+                       step_overrides=opts["steps"], data_options=opts["data"],
+                       force=args.force, name=p.id, meta=opts["meta"])
+        rows_left.append((n, p, spec, out))
+    steps_dir = args.steps_dir or Path(args.out) / "steps"
+    ray = ray_options(args)
+    if ray is not None:
+        # every row's folds go to the Ray workers together; each row's results are written
+        # as soon as its folds are in
+        from mer_fast.distributed.ray_folds import RunJob, run_on_ray
+
+        if rows_left:
+            jobs = [RunJob(spec, out=out, final_model=args.final_model)
+                    for _, _, spec, out in rows_left]
+            run_on_ray(jobs, data_spec(args), steps_dir=steps_dir, options=ray,
+                       show_progress=not args.no_progress)
+            finished += [out for _, _, _, out in rows_left]
+        rows_left = []
+    for n, p, spec, out in rows_left:
+        console.print(f"[bold][{n}/{len(rows)}] {p.id}[/]: table {p.table}, {p.row}")
+        cfg = spec.cfg
         key = (cfg.decode_size or cfg.size, str(resolve_device(cfg.device)))
         data = data_spec(args)
         if key not in hubs:  # decoded stores are shared by the rows
             hubs[key] = DataHub(data_root=data.data_root, overrides=data.overrides,
                                 synthetic=data.synthetic, cache_dir=data.cache_dir,
                                 device=key[1], decode_size=key[0],
-                                options=opts["data"], skip_bad=data.skip_bad,
+                                options=spec.data_options, skip_bad=data.skip_bad,
                                 show_progress=not args.no_progress)
-        spec = RunSpec(cfg=cfg, target=opts["target"], chain=opts["chain"], inits=opts["init"],
-                       step_overrides=opts["steps"], data_options=opts["data"],
-                       force=args.force, name=p.id, meta=opts["meta"])
-        run_experiment(spec, data, out=out, steps_dir=args.steps_dir or Path(args.out) / "steps",
+        run_experiment(spec, data, out=out, steps_dir=steps_dir,
                        show_progress=not args.no_progress, hub=hubs[key],
                        final_model=args.final_model)
         finished.append(out)
     if finished:
+        order = {p.id: n for n, p in enumerate(rows)}
+        finished.sort(key=lambda out: order[out.name])
         report = write_report(finished, root / "report", title=f"Table {args.table}")
         console.print(f"report: {report}")
     return 0

@@ -89,6 +89,25 @@ def add_shared_options(p: argparse.ArgumentParser) -> None:
                    help="after LOSO, train one model on every subject and save it as "
                         "OUT/model.pt (for mer-fast predict)")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g = p.add_argument_group(
+        "parallel folds (Ray)",
+        "Without these, folds run one after another in this process. With them, each fold\n"
+        "is a Ray task: finished folds are kept, a fold whose worker dies is retried, a rerun\n"
+        "resumes, and the results equal a sequential run's.")
+    g.add_argument("--workers", type=int, metavar="N",
+                   help="train N folds at once in worker processes of a local Ray started for "
+                        "the run (one GPU each, unless --gpus-per-fold)")
+    g.add_argument("--ray-address", metavar="ADDR",
+                   help="use an existing Ray cluster (e.g. auto, ray://head:10001); mer-fast "
+                        "must be installed on every node and the run, steps, data and cache "
+                        "folders visible to all of them")
+    g.add_argument("--gpus-per-fold", metavar="F|auto",
+                   help="share of a GPU one fold declares (default 1 on CUDA, 0 on the CPU); "
+                        "0.25 runs four folds on each GPU at once; auto measures one training "
+                        "step and packs as many folds as fit in memory (at most 8)")
+    g.add_argument("--cpus-per-fold", type=float, metavar="C",
+                   help="CPU cores one fold declares, also its torch threads (default: the "
+                        "local cores / --workers; 1 on a cluster)")
 
 
 def build_config(args: argparse.Namespace, target: str | None = None):
@@ -154,6 +173,30 @@ def data_spec(args: argparse.Namespace):
                     skip_bad=args.skip_bad)
 
 
+def ray_options(args: argparse.Namespace):
+    """RayOptions when --workers or --ray-address asks for Ray, else None (Ray not imported)."""
+    from mer_fast.errors import ConfigError
+
+    workers, address = getattr(args, "workers", None), getattr(args, "ray_address", None)
+    gpus, cpus = getattr(args, "gpus_per_fold", None), getattr(args, "cpus_per_fold", None)
+    if workers is None and not address:
+        if gpus is not None or cpus is not None:
+            raise ConfigError("--gpus-per-fold and --cpus-per-fold place folds on Ray workers",
+                              field="--gpus-per-fold / --cpus-per-fold",
+                              fix="add --workers N (or --ray-address ADDR)")
+        return None
+    if gpus is not None and gpus != "auto":
+        try:
+            gpus = float(gpus)
+        except ValueError:
+            raise ConfigError(f"not a number: {gpus!r}", field="--gpus-per-fold",
+                              fix="give e.g. 0.25, 1 or auto") from None
+    from mer_fast.distributed.ray_folds import RayOptions
+
+    return RayOptions(workers=workers, address=address, gpus_per_fold=gpus,
+                      cpus_per_fold=cpus).validate()
+
+
 def run(args: argparse.Namespace) -> int:
     from mer_fast.train.runner import RunSpec, run as run_experiment
 
@@ -162,6 +205,14 @@ def run(args: argparse.Namespace) -> int:
                    step_overrides=opts["steps"], data_options=opts["data"], force=args.force,
                    name=args.name or opts["name"], meta=opts["meta"])
     only = [int(x) for x in args.folds.split(",")] if args.folds else None
+    ray = ray_options(args)
+    if ray is not None:
+        from mer_fast.distributed.ray_folds import RunJob, run_on_ray
+
+        run_on_ray([RunJob(spec, out=args.out, folds=only, final_model=args.final_model)],
+                   data_spec(args), steps_dir=args.steps_dir, options=ray,
+                   show_progress=not args.no_progress)
+        return 0
     run_experiment(spec, data_spec(args), out=args.out, steps_dir=args.steps_dir, folds=only,
                    show_progress=not args.no_progress, final_model=args.final_model)
     return 0
