@@ -30,8 +30,8 @@ def free_port() -> int:
 class RecordingTrainer(Trainer):
     """Records, per optimiser step, the clips this process trained on (clip, augmentation and
     window start from the resident store; a digest of the decoded frames and the augmentation
-    when streamed); with ``kill_at`` the process exits at once (no clean-up, like a kill) when
-    that epoch (0-based) starts, after the previous epoch's state was saved."""
+    when streamed); with ``kill_at`` the processes exit at once (no clean-up, like a kill) when
+    that epoch (0-based) starts, once rank 0 has saved the previous epoch's state."""
 
     def __init__(self, *args, kill_at: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -41,6 +41,7 @@ class RecordingTrainer(Trainer):
 
     def _train_epoch(self, items, epoch, opt):
         if epoch == self.kill_at:
+            dist.barrier()  # rank 0 has saved the previous epoch: no race with its write
             os._exit(KILLED)
         return super()._train_epoch(items, epoch, opt)
 

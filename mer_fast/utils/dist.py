@@ -106,11 +106,15 @@ def init(device: str = "auto", timeout_minutes: float = 120.0) -> torch.device:
 
 
 def shutdown() -> None:
-    """Leaves the process group (every rank together: a rank tearing down its connections
-    while another still uses them aborts the other)."""
+    """Leaves the process group: every rank together (a rank tearing down its connections
+    while another still uses them aborts the other), after the DDP wrappers that hold the group
+    are freed (a group destroyed at interpreter exit aborts the process)."""
+    import gc
+
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         if dist.get_world_size() > 1:
             dist.barrier()
         dist.destroy_process_group()
