@@ -10,10 +10,11 @@ from mer_fast.train.trainer import ClipData
 
 
 class TinyNet(nn.Module):
-    def __init__(self, num_classes: int, channels: int = 3, width: int = 8):
+    def __init__(self, num_classes: int, channels: int = 3, width: int = 8, bn: bool = True):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv3d(channels, width, 3, padding=1), nn.BatchNorm3d(width), nn.ReLU(),
+            nn.Conv3d(channels, width, 3, padding=1),
+            nn.BatchNorm3d(width) if bn else nn.Identity(), nn.ReLU(),
             nn.AdaptiveAvgPool3d(1))
         self.num_features = width
         self.fc = nn.Linear(width, num_classes)

@@ -10,6 +10,7 @@ import sys
 COMMANDS = {
     "demo": "mer_fast.cli.demo",
     "train": "mer_fast.cli.train",
+    "pretrain": "mer_fast.cli.pretrain",
     "experiment": "mer_fast.cli.experiment",
     "report": "mer_fast.cli.report",
     "predict": "mer_fast.cli.predict",

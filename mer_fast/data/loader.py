@@ -29,6 +29,7 @@ from mer_fast.data.cache import ClipCache
 from mer_fast.data.decode import clip_length, decode_clip, normalize_channels, normalize_size
 from mer_fast.data.index import ClipIndex, ClipRecord
 from mer_fast.errors import ConfigError, DataError
+from mer_fast.utils.dist import share_bounds
 
 
 # -- temporal sampling (3D-ResNets-PyTorch) -----------------------------------------------------
@@ -149,6 +150,50 @@ class EpochSampler(Sampler):
         return iter(list(zip(order.tolist(), seeds.tolist())))
 
 
+class ShardBatchSampler(Sampler):
+    """One process's share of every global batch (DDP): the global batches of ``batch_size``
+    items follow ``sampler``'s order, which every process draws alike from (seed, epoch); each
+    process decodes only its ``share_bounds`` of each. Batches where the share is empty (a last
+    batch smaller than the number of processes) are skipped; the trainer knows them too."""
+
+    def __init__(self, sampler: EpochSampler, batch_size: int, rank: int, world: int,
+                 drop_last: bool = False):
+        if not 0 <= rank < world:
+            raise ConfigError(f"rank {rank} outside 0..{world - 1}", field="shard")
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self.rank = rank
+        self.world = world
+        self.drop_last = drop_last
+
+    def set_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)
+
+    def _sizes(self) -> list[int]:
+        n, b = len(self.sampler), self.batch_size
+        return [b] * (n // b) + ([n % b] if n % b and not self.drop_last else [])
+
+    def __len__(self) -> int:
+        bounds = (share_bounds(size, self.world, self.rank) for size in self._sizes())
+        return sum(1 for lo, hi in bounds if hi > lo)
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        items = list(self.sampler)
+        b0 = 0
+        for size in self._sizes():
+            lo, hi = share_bounds(size, self.world, self.rank)
+            if hi > lo:
+                yield items[b0 + lo:b0 + hi]
+            b0 += size
+
+
+def set_epoch(loader: DataLoader, epoch: int) -> None:
+    """Sets the epoch (the shuffling seed) of a loader made by :func:`make_loader`."""
+    target = loader.batch_sampler if isinstance(loader.batch_sampler, ShardBatchSampler) \
+        else loader.sampler
+    target.set_epoch(epoch)
+
+
 # -- collate -------------------------------------------------------------------------------------
 class PackedBatch(NamedTuple):
     """Clips packed along dim 0 (clip n is ``frames[offsets[n]:offsets[n + 1]]``), as
@@ -192,7 +237,8 @@ def make_loader(records: ClipIndex | Sequence[ClipRecord], batch_size: int, *, t
                 channels: int | None = None, cache: ClipCache | None = None,
                 backend: str = "auto", workers: int | None = None,
                 pin_memory: bool | None = None, prefetch_factor: int = 2, seed: int = 0,
-                drop_last: bool | None = None) -> DataLoader:
+                drop_last: bool | None = None,
+                shard: tuple[int, int] | None = None) -> DataLoader:
     """A DataLoader of :class:`PackedBatch` over ``records``.
 
     Training: shuffled (repeatably, from ``seed`` and the epoch), random temporal crops, last
@@ -200,6 +246,8 @@ def make_loader(records: ClipIndex | Sequence[ClipRecord], batch_size: int, *, t
     processes decode (default: the CPU count, at most 8; 0 decodes in the main process) and stay
     alive between epochs; batches are pinned when a GPU is present (``pin_memory=None``).
     Pass a ``size`` unless every clip has the same native frame size.
+    ``shard=(rank, world)`` (DDP): this process's share of every batch of ``batch_size``
+    (:class:`ShardBatchSampler`); the shuffling and crops are those of the unsharded loader.
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}", field="batch_size",
@@ -207,9 +255,12 @@ def make_loader(records: ClipIndex | Sequence[ClipRecord], batch_size: int, *, t
     dataset = ClipDataset(records, clip_len=clip_len, train=train, size=size, channels=channels,
                           cache=cache, backend=backend)
     workers = min(8, os.cpu_count() or 1) if workers is None else workers
+    sampler = EpochSampler(len(dataset), train, seed)
+    drop_last = train if drop_last is None else drop_last
+    batching: dict[str, Any] = dict(batch_size=batch_size, sampler=sampler, drop_last=drop_last)
+    if shard is not None:
+        batching = dict(batch_sampler=ShardBatchSampler(sampler, batch_size, *shard, drop_last))
     return DataLoader(
-        dataset, batch_size=batch_size, sampler=EpochSampler(len(dataset), train, seed),
-        collate_fn=collate_packed, num_workers=workers,
+        dataset, **batching, collate_fn=collate_packed, num_workers=workers,
         pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
-        drop_last=train if drop_last is None else drop_last,
         persistent_workers=workers > 0, prefetch_factor=prefetch_factor if workers > 0 else None)

@@ -37,12 +37,12 @@ class MERNet(nn.Module):
         v, n = x.shape[:2]
         flat = x.flatten(0, 1)
         if self.fusion is None:
-            return self.backbone(flat).view(v, n, -1)
+            return self.backbone(flat).unflatten(0, (v, n))
         if v != self.num_views:
             raise ValueError(f"the fusion head was built for {self.num_views} views, got {v}: "
                              f"a fusion head takes the same views at test time as in training")
-        feats = self.backbone.forward_features(flat).view(v, n, -1)
-        return self.fusion(feats.transpose(0, 1).reshape(n, -1)).unsqueeze(0)
+        feats = self.backbone.forward_features(flat).unflatten(0, (v, n))
+        return self.fusion(feats.transpose(0, 1).flatten(1)).unsqueeze(0)
 
 
 def sbml_loss(logits: torch.Tensor, labels: torch.Tensor, weights) -> torch.Tensor:

@@ -6,6 +6,10 @@ published checkpoint given with ``--init STEP=PATH`` (the paper used public Kine
 weights). Each finished step is stored once under ``steps_dir``, keyed by a hash of its
 configuration, its data (or init file) and the step before it, so another target or experiment
 with the same prefix reuses it; ``--force STEP`` redoes one.
+
+Under ``torchrun`` (``mer-fast pretrain``) the same code trains each step with DDP on every
+process: rank 0 alone decides (hashes, stored steps) and writes, the others receive its decisions
+by broadcast, so a step is stored under exactly the hash a one-process chain computes.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from mer_fast.models.heads import MERNet
 from mer_fast.train.batches import Items
 from mer_fast.train.config import RUNTIME_FIELDS, TrainConfig, apply_overrides
 from mer_fast.train.trainer import ClipData, StreamData, Trainer, seed_for
-from mer_fast.utils import atomic
+from mer_fast.utils import atomic, dist
 from mer_fast.utils.progress import console
 
 
@@ -170,41 +174,54 @@ class Chain:
         return digest, key
 
     def _step(self, step: str, prev: StepResult | None) -> StepResult:
-        from mer_fast.models import (create_model, load_checkpoint, load_imagenet_2d,
-                                     save_checkpoint)
-
         spec = STEPS[step]
         cfg = step_config(self.cfg, step, self.step_overrides)
-        digest, key = self.plan_hash(step, prev, cfg)
+        # under torchrun rank 0 reads the files (the previous step's weights, stored steps)
+        digest, key = dist.from_main(lambda: self.plan_hash(step, prev, cfg))
         sdir = self.steps_dir / f"{step}-{digest}"
+        done = sdir / "step.json"
+        stored = dist.from_main(lambda: self._stored(step, sdir))
+        if stored is not None:
+            return StepResult(step, digest, sdir / "model.pt", "reused", stored)
+        info: dict = {"step": step, "title": spec.title, "hash": digest, "key": key,
+                      "config": cfg.to_dict()}
+        if step in self.inits:
+            info.update(dist.from_main(lambda: self._published(step, spec, cfg, sdir, digest)))
+        else:
+            info.update(self._train(step, spec, cfg, prev, sdir, digest))
+            info["source"] = "trained"
+        dist.from_main(lambda: atomic.write_json(done, info))
+        return StepResult(step, digest, sdir / "model.pt", info["source"], info)
+
+    def _stored(self, step: str, sdir: Path) -> dict | None:
+        """The stored step's step.json (None: train it; ``--force`` removes a stored one)."""
         done = sdir / "step.json"
         if done.exists() and step in self.force:
             console.print(f"[bold]step {step}[/]: --force given, redoing {sdir}")
             shutil.rmtree(sdir)
         if done.exists():
-            info = json.loads(done.read_text())
-            console.print(f"[bold]step {step}[/] ({spec.title}): reusing {sdir}")
-            return StepResult(step, digest, sdir / "model.pt", "reused", info)
+            console.print(f"[bold]step {step}[/] ({STEPS[step].title}): reusing {sdir}")
+            return json.loads(done.read_text())
         sdir.mkdir(parents=True, exist_ok=True)
-        info: dict = {"step": step, "title": spec.title, "hash": digest, "key": key,
-                      "config": cfg.to_dict()}
-        if step in self.inits:
-            path = self.inits[step]
-            model = create_model(cfg.arch, spec.default_classes, **cfg.model_options)
-            if spec.kind == "imagenet":
-                report = load_imagenet_2d(model, path)
-            else:
-                report = load_checkpoint(model, path, head="auto")
-            console.print(f"[bold]step {step}[/] ({spec.title}): published weights "
-                          f"{report.summary()}")
-            info.update(source="published", init=str(path), provenance="published checkpoint",
-                        classes=model.num_classes, convention=report.convention.to_dict())
-            save_checkpoint(sdir / "model.pt", model, step=step, step_hash=digest)
+        return None
+
+    def _published(self, step: str, spec: StepSpec, cfg: TrainConfig, sdir: Path,
+                   digest: str) -> dict:
+        """A step taken from a published checkpoint (``--init STEP=PATH``)."""
+        from mer_fast.models import (create_model, load_checkpoint, load_imagenet_2d,
+                                     save_checkpoint)
+
+        path = self.inits[step]
+        model = create_model(cfg.arch, spec.default_classes, **cfg.model_options)
+        if spec.kind == "imagenet":
+            report = load_imagenet_2d(model, path)
         else:
-            info.update(self._train(step, spec, cfg, prev, sdir, digest))
-            info["source"] = "trained"
-        atomic.write_json(done, info)
-        return StepResult(step, digest, sdir / "model.pt", info["source"], info)
+            report = load_checkpoint(model, path, head="auto")
+        console.print(f"[bold]step {step}[/] ({spec.title}): published weights "
+                      f"{report.summary()}")
+        save_checkpoint(sdir / "model.pt", model, step=step, step_hash=digest)
+        return dict(source="published", init=str(path), provenance="published checkpoint",
+                    classes=model.num_classes, convention=report.convention.to_dict())
 
     def _train(self, step: str, spec: StepSpec, cfg: TrainConfig, prev: StepResult | None,
                sdir: Path, digest: str) -> dict:
@@ -218,8 +235,10 @@ class Chain:
             index = store.index  # the clips that were decoded
         torch.manual_seed(seed_for(cfg.seed, step, digest, "init"))
         model = create_model(cfg.arch, index.num_classes, **cfg.model_options)
-        if prev is not None:
-            load_checkpoint(model, prev.path, head="reset")  # a new FC for this step's classes
+        if prev is not None and dist.is_main():
+            # a new FC for this step's classes; under torchrun rank 0 loads the previous step
+            # and DDP copies its weights to the other ranks when the trainer wraps the network
+            load_checkpoint(model, prev.path, head="reset")
         conv = model.input_convention
         labels = torch.tensor([r.label_index for r in index.records], dtype=torch.int64)
         if spec.kind == "action":
@@ -255,11 +274,20 @@ class Chain:
             acc = float((trainer.predict(test).argmax(1) == labels[test]).float().mean())
             console.print(f"  step {step}: top-1 accuracy on the {len(test)} test clips: "
                           f"{acc:.4f}")
-        save_checkpoint(sdir / "model.pt", model.cpu(), epoch=cfg.epochs, step=step,
-                        step_hash=digest, classes=list(index.classes))
-        (sdir / "last.pt").unlink(missing_ok=True)
-        return {"dataset": spec.dataset, "classes": list(index.classes), "clips": len(index),
-                "train_clips": int(len(train)), "test_clips": int(len(test)),
-                "test_accuracy": acc, "frames": t_out, "epochs": cfg.epochs,
-                "provenance": index.provenance, "convention": conv.to_dict(),
-                "history": fit.history}
+
+        def save() -> None:
+            save_checkpoint(sdir / "model.pt", model.cpu(), epoch=cfg.epochs, step=step,
+                            step_hash=digest, classes=list(index.classes))
+            (sdir / "last.pt").unlink(missing_ok=True)
+
+        dist.from_main(save)
+        out = {"dataset": spec.dataset, "classes": list(index.classes), "clips": len(index),
+               "train_clips": int(len(train)), "test_clips": int(len(test)),
+               "test_accuracy": acc, "frames": t_out, "epochs": cfg.epochs,
+               "provenance": index.provenance, "convention": conv.to_dict(),
+               "history": fit.history}
+        if trainer.world > 1:
+            out["distributed"] = {"processes": trainer.world, "backend": dist.backend(),
+                                  "device": str(trainer.device).split(":")[0],
+                                  "sync_bn": trainer.sync_bn}
+        return out

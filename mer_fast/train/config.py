@@ -71,6 +71,8 @@ class TrainConfig:
     num_workers: int = 2
     log_every: int = 10
     checkpoint_seconds: float = 60.0    # save the resumable state at most this often (and last)
+    sync_bn: bool = True                # under torchrun on GPUs: SyncBatchNorm, so BatchNorm
+                                        # sees the global batch as in one process
 
     # -- checks ---------------------------------------------------------------------------------
     def validate(self, source: str | None = None) -> "TrainConfig":
@@ -164,7 +166,10 @@ class TrainConfig:
 
 
 # Fields that do not change what a run computes (only how fast or where): left out of hashes.
-RUNTIME_FIELDS = ("device", "num_workers", "log_every", "compile", "checkpoint_seconds")
+# sync_bn only acts under torchrun, where it keeps a DDP run equal to the one-process run; a
+# stored step records the number of processes and whether BatchNorm was synchronised.
+RUNTIME_FIELDS = ("device", "num_workers", "log_every", "compile", "checkpoint_seconds",
+                  "sync_bn")
 
 
 def _coerce(f: dataclasses.Field, value: Any, source: str | None) -> Any:

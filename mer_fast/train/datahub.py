@@ -9,6 +9,7 @@ from typing import Mapping
 import torch
 
 from mer_fast.data.index import ClipIndex
+from mer_fast.utils import dist
 from mer_fast.utils.progress import console
 
 
@@ -59,9 +60,12 @@ class DataHub:
 
         if name not in self._stores:
             ix = self.index(name)
-            self._stores[name] = ClipStore.build(
-                ix, self.decode_size, channels=3, cache=self.cache, device=self.device,
-                skip_bad=self.skip_bad, progress=self.show_progress)
+            # under torchrun: each node's first process decodes into the cache, then the others
+            # read it; each process keeps its store on its own device
+            with dist.local_main_first():
+                self._stores[name] = ClipStore.build(
+                    ix, self.decode_size, channels=3, cache=self.cache, device=self.device,
+                    skip_bad=self.skip_bad, progress=self.show_progress)
         return self._stores[name]
 
 

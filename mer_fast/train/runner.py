@@ -76,9 +76,14 @@ def plan(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
     from mer_fast.errors import ConfigError
     from mer_fast.models import convention_of
     from mer_fast.train.chain import TARGETS, Chain, parse_chain
-    from mer_fast.utils import atomic
+    from mer_fast.utils import atomic, dist
     from mer_fast.utils.progress import console
 
+    if dist.launched():  # every process would run the whole experiment into the same folder
+        raise ConfigError("a LOSO run goes in one process; under torchrun use `mer-fast "
+                          "pretrain` for the chain", field="torchrun",
+                          fix="run `mer-fast pretrain` under torchrun, then `mer-fast train` "
+                              "without torchrun (it reuses the stored steps)")
     cfg = spec.cfg.validate()
     target = spec.target.lower()
     if target not in TARGETS:

@@ -6,9 +6,18 @@ seeded and repeatable on the CPU.
 State is written atomically (``last.pt``) so a killed run resumes at its last saved epoch and,
 because every epoch's shuffling and augmentation are drawn from a generator seeded by
 (seed, run name, epoch), ends with exactly the weights of an uninterrupted run.
+
+Under ``torchrun`` (a process group of several processes, see :mod:`mer_fast.utils.dist`) the
+same trainer runs DistributedDataParallel: every rank draws the whole epoch's order and
+augmentation, takes its share of each global batch of ``batch_size`` clips, and the losses are
+weighted so that the averaged gradient is the one of the whole batch in one process. BatchNorm
+layers become SyncBatchNorm on GPUs (``sync_bn``), so their statistics too are the global
+batch's. Rank 0 alone writes the state, metrics and TensorBoard logs; a resumed run loads rank
+0's ``last.pt`` on every rank, and may resume with another number of processes.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -28,7 +37,7 @@ from mer_fast.models.heads import MERNet, predict_logits, sbml_loss
 from mer_fast.train.augment import random_theta
 from mer_fast.train.batches import Items, center_windows, make_input, random_windows
 from mer_fast.train.config import RUNTIME_FIELDS, TrainConfig
-from mer_fast.utils import atomic
+from mer_fast.utils import atomic, dist
 from mer_fast.utils.progress import console, progress
 
 
@@ -45,6 +54,10 @@ def generator(*keys) -> torch.Generator:
 
 
 def resolve_device(name: str) -> torch.device:
+    """The training device: ``auto`` is CUDA when present; under torchrun, the GPU of the
+    process's ``LOCAL_RANK``."""
+    if dist.active():
+        return dist.rank_device(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(name)
@@ -93,17 +106,19 @@ class StreamData:
     def __len__(self) -> int:
         return int(self.labels.numel())
 
-    def loader(self, clips: torch.Tensor, train: bool, batch_size: int):
-        """A persistent DataLoader of PackedBatch over ``clips`` (indices into ``index``)."""
+    def loader(self, clips: torch.Tensor, train: bool, batch_size: int,
+               shard: tuple[int, int] | None = None):
+        """A persistent DataLoader of PackedBatch over ``clips`` (indices into ``index``);
+        ``shard=(rank, world)``: only this rank's share of every batch of ``batch_size``."""
         from mer_fast.data.loader import make_loader
 
-        key = (train, batch_size, hash(clips.numpy().tobytes()))
+        key = (train, batch_size, shard, hash(clips.numpy().tobytes()))
         if key not in self._loaders:
             records = [self.index.records[i] for i in clips.tolist()]
             self._loaders[key] = make_loader(
                 records, batch_size, train=train, clip_len=self.window, size=self.size,
                 channels=3, cache=self.cache, workers=self.workers, seed=self.seed,
-                drop_last=False)
+                drop_last=False, shard=shard)
         return self._loaders[key]
 
 
@@ -124,6 +139,8 @@ class Trainer:
         self.name = name
         self.state_dir = Path(state_dir)
         self.device = resolve_device(cfg.device)
+        self.rank, self.world = dist.rank(), dist.world()
+        self.main = self.rank == 0
         self.net = net.to(self.device)
         self.channels_last = (cfg.channels_last == "on" or
                               (cfg.channels_last == "auto" and self.device.type == "cuda"))
@@ -131,10 +148,42 @@ class Trainer:
             self.net = self.net.to(memory_format=torch.channels_last_3d)
         self.autocast = (cfg.amp == "bf16" or (cfg.amp == "auto" and self.device.type == "cuda"))
         self.input_dtype = torch.bfloat16 if self.autocast else torch.float32
-        self.forward = torch.compile(self.net) if cfg.compile else self.net
-        self.show_progress = show_progress
+        self.sync_bn = False
+        self.ddp = None
+        train_module: torch.nn.Module = self.net
+        if self.world > 1:
+            train_module = self._wrap_ddp()
+        self.forward = torch.compile(train_module) if cfg.compile else train_module
+        # inference runs on the plain module: ranks predict different numbers of clips, and
+        # DDP's forward would wait for the others
+        self.eval_forward = (self.forward if train_module is self.net else
+                             torch.compile(self.net) if cfg.compile else self.net)
+        self.show_progress = show_progress and self.main
         self.weights = cfg.loss_weights()
         self.micro = cfg.micro_batch or cfg.batch_size
+
+    def _wrap_ddp(self) -> torch.nn.Module:
+        """DistributedDataParallel around the network (SyncBatchNorm first, on GPUs). Wrapping
+        copies rank 0's parameters and buffers to every rank."""
+        from torch.nn.parallel import DistributedDataParallel
+
+        has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                     for m in self.net.modules())
+        if self.cfg.sync_bn and has_bn:
+            if self.device.type == "cuda":
+                self.net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.net)
+                self.sync_bn = True
+            elif self.main:
+                console.print(f"  {self.name}: SyncBatchNorm needs GPUs; on the CPU each "
+                              f"process normalises with the statistics of its own share")
+        cuda = self.device.type == "cuda"
+        # a fusion head does not use the backbone's own FC layer
+        unused = getattr(self.net, "fusion", None) is not None
+        self.ddp = DistributedDataParallel(
+            self.net, device_ids=[self.device.index] if cuda else None,
+            output_device=self.device.index if cuda else None,
+            find_unused_parameters=unused)
+        return self.ddp
 
     # -- one batch ---------------------------------------------------------------------------
     def _input(self, items: Items, views: str, theta=None, starts=None) -> torch.Tensor:
@@ -144,12 +193,28 @@ class Trainer:
                        window=d.window, starts=starts)
         return x
 
+    def _empty_input(self, views: str) -> torch.Tensor:
+        """A batch of no clips: a rank whose share of a batch is empty still runs the forward
+        and backward passes (DDP and SyncBatchNorm wait for every rank)."""
+        d = self.data
+        channels = int(d.frames.shape[-1]) if isinstance(d, ClipData) else 3
+        return torch.zeros(len(views), 0, channels, d.t_out, self.cfg.size, self.cfg.size,
+                           dtype=self.input_dtype, device=self.device)
+
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Training forward pass (through DDP when distributed)."""
+        return self._run(self.forward, x)
+
+    def _eval_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(self.eval_forward, x)
+
+    def _run(self, module, x: torch.Tensor) -> torch.Tensor:
         if self.channels_last:
             v, n = x.shape[:2]
-            x = x.flatten(0, 1).contiguous(memory_format=torch.channels_last_3d).unflatten(0, (v, n))
+            x = x.flatten(0, 1).contiguous(memory_format=torch.channels_last_3d)
+            x = x.unflatten(0, (v, n))
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            return self.forward(x)
+            return module(x)
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         labels = labels.to(self.device, non_blocking=True)
@@ -172,18 +237,15 @@ class Trainer:
         start = 0
         last = self.state_dir / "last.pt"
         fingerprint = self._fingerprint(items)
-        if last.exists():
-            state = _load(last)
-            if state.get("fingerprint") != fingerprint:
-                raise ConfigError(
-                    "this run's saved state was made with another configuration or other data",
-                    file=last, fix="use another output folder, or delete the folder to start over")
+        # rank 0 reads the saved state; every rank resumes from it
+        state = dist.from_main(lambda: _resume_state(last, fingerprint))
+        if state is not None:
             self.net.load_state_dict(state["net"])
             opt.load_state_dict(state["optimizer"])
             sched.load_state_dict(state["scheduler"])
             history, best, start = state["history"], state["best"], state["epoch"]
         resumed_from = start
-        writer = self._writer()
+        writer = self._writer() if self.main else None
         saved_at = time.perf_counter()
         for epoch in range(start, cfg.epochs):
             t0 = time.perf_counter()
@@ -199,11 +261,14 @@ class Trainer:
                         raise RuntimeError("evaluate() must return select_score for selection")
                     if best is None or score > best["score"]:
                         best = {"epoch": epoch + 1, "score": score}
-                        atomic.torch_save(self.net.state_dict(), self.state_dir / "best.pt")
+                        if self.main:
+                            atomic.torch_save(self.net.state_dict(), self.state_dir / "best.pt")
             history.append(row)
-            self._log(writer, row)
+            if self.main:
+                self._log(writer, row)
             final = epoch + 1 == cfg.epochs
-            if final or time.perf_counter() - saved_at >= cfg.checkpoint_seconds:
+            # only rank 0 writes (and decides when: the ranks' clocks differ)
+            if self.main and (final or time.perf_counter() - saved_at >= cfg.checkpoint_seconds):
                 atomic.torch_save({"epoch": epoch + 1, "net": self.net.state_dict(),
                                    "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                                    "history": history, "best": best, "fingerprint": fingerprint},
@@ -213,8 +278,12 @@ class Trainer:
             writer.close()
         selected = cfg.epochs
         if selection != "final" and best is not None:
-            self.net.load_state_dict(_load(self.state_dir / "best.pt"))
+            self.net.load_state_dict(dist.from_main(lambda: _load(self.state_dir / "best.pt")))
             selected = best["epoch"]
+        if self.world > 1:
+            # without SyncBatchNorm the ranks' BatchNorm statistics differ: keep rank 0's (the
+            # ones it saved), so every rank predicts with the same network
+            dist.broadcast_module(self.net)
         return FitResult(history=history, selected_epoch=selected, selection=selection,
                          resumed_from=resumed_from)
 
@@ -234,6 +303,14 @@ class Trainer:
                         step = self._step(split(self.micro), size, opt)
                         break
                     except torch.cuda.OutOfMemoryError:
+                        if self.world > 1:  # the ranks would have to agree on a new split
+                            raise ConfigError(
+                                f"{self.name}: out of GPU memory on rank {self.rank} with "
+                                f"micro-batches of {self.micro} clips per process",
+                                field="micro_batch",
+                                fix="rerun with --set micro_batch=K (K clips per process and "
+                                    "forward pass); the run resumes from its last saved epoch"
+                            ) from None
                         # the batch does not fit: accumulate gradients over smaller pieces
                         if self.micro <= 1:
                             raise
@@ -246,6 +323,9 @@ class Trainer:
                     stats[k] += step[k]
                 bar.advance(size, loss=f"{stats['loss'] / max(stats['seen'], 1):.3f}")
         secs = time.perf_counter() - t0
+        if self.world > 1:  # every rank's share: the figures of the whole epoch
+            loss, correct, seen = dist.all_sum([stats["loss"], stats["correct"], stats["seen"]])
+            stats = {"loss": loss, "correct": int(correct), "seen": int(seen)}
         seen = max(stats["seen"], 1)
         if not math.isfinite(stats["loss"]):
             raise FloatingPointError(f"{self.name}: the training loss became {stats['loss']} in "
@@ -255,13 +335,23 @@ class Trainer:
                 "micro_batch": self.micro}
 
     def _step(self, chunks, size: int, opt: torch.optim.Optimizer) -> dict:
-        """One optimiser step over a batch given as micro-batches (input maker, labels)."""
+        """One optimiser step over a batch of ``size`` clips (all ranks together) given as this
+        rank's micro-batches (input maker, labels).
+
+        Each micro-batch's mean loss is weighted by its share of the global batch, times the
+        number of ranks because DDP averages the ranks' gradients: the step is the one of the
+        whole batch in one process. Gradients are exchanged once, after the last micro-batch."""
         opt.zero_grad(set_to_none=True)
         out = {"loss": 0.0, "correct": 0, "seen": 0}
-        for make_x, labels in chunks:
-            logits = self._logits(make_x())
-            loss = self._loss(logits, labels)
-            (loss * (len(labels) / size)).backward()
+        for k, (make_x, labels) in enumerate(chunks):
+            sync = self.ddp is None or k == len(chunks) - 1
+            with contextlib.nullcontext() if sync else self.ddp.no_sync():
+                logits = self._logits(make_x())
+                if len(labels) == 0:  # an empty share: zero gradients, same collectives
+                    (logits.float().sum() * 0.0).backward()
+                    continue
+                loss = self._loss(logits, labels)
+                (loss * (len(labels) * self.world / size)).backward()
             out["loss"] += float(loss.detach()) * len(labels)
             pred = predict_logits(logits.detach()).argmax(1).cpu()
             out["correct"] += int((pred == labels.cpu()).sum())
@@ -274,54 +364,82 @@ class Trainer:
         return random_theta(n, rotation=cfg.rotation, scale=cfg.scale, hflip=cfg.hflip,
                             generator=g)
 
+    def _pad_chunks(self, chunks: list, size: int, micro: int) -> list:
+        """Pads this rank's micro-batches with empty ones to the count of rank 0 (the largest
+        share), so that every rank runs as many forward passes (SyncBatchNorm and DDP's buffer
+        broadcast are collective)."""
+        lo, hi = dist.share_bounds(size, self.world, 0)
+        count = max(1, math.ceil((hi - lo) / micro))
+        empty = (lambda: self._empty_input(self.cfg.views), torch.empty(0, dtype=torch.int64))
+        return chunks + [empty] * (count - len(chunks))
+
     def _store_batches(self, items: Items, g: torch.Generator):
-        """Batches of the resident store as (size, split), where split(micro) gives the
-        micro-batches as (input maker, labels)."""
+        """Batches of the resident store as (size, split), where split(micro) gives this
+        rank's micro-batches as (input maker, labels)."""
         cfg, d = self.cfg, self.data
         m = len(items)
+        # the whole epoch's draws, the same on every rank
         perm = torch.randperm(m, generator=g)
         theta_all = self._theta(m, g)
         starts_all = random_windows(d.offsets, items.a, d.window, g) if d.window else None
 
         def split(bidx: torch.Tensor, micro: int):
+            lo, hi = dist.share_bounds(len(bidx), self.world, self.rank)
+            mine = bidx[lo:hi]
             chunks = []
-            for c0 in range(0, len(bidx), micro):
-                idx = bidx[c0:c0 + micro]
+            for c0 in range(0, len(mine), micro):
+                idx = mine[c0:c0 + micro]
                 sub = items.take(idx)
                 theta = None if theta_all is None else theta_all[idx]
                 starts = None if starts_all is None else starts_all[idx]
                 chunks.append((lambda sub=sub, theta=theta, starts=starts:
                                self._input(sub, cfg.views, theta, starts), sub.labels))
-            return chunks
+            return self._pad_chunks(chunks, len(bidx), micro)
 
         for b0 in range(0, m, cfg.batch_size):
             bidx = perm[b0:b0 + cfg.batch_size]
             yield len(bidx), (lambda micro, bidx=bidx: split(bidx, micro))
 
     def _stream_batches(self, items: Items, epoch: int, g: torch.Generator):
-        """Batches decoded by the streaming loader's workers (real clips only)."""
+        """Batches decoded by the streaming loader's workers (real clips only); under DDP the
+        loader decodes only this rank's share of each batch."""
+        from mer_fast.data.loader import set_epoch
+
         cfg, d = self.cfg, self.data
         if items.synthetic:
             raise ConfigError("SMOTE mixes decoded clips of the resident store; the streaming "
                               "path has none", field="smote", fix="set smote: false")
-        loader = d.loader(items.a, True, cfg.batch_size)
-        loader.sampler.set_epoch(epoch)
+        shard = (self.rank, self.world) if self.world > 1 else None
+        loader = d.loader(items.a, True, cfg.batch_size, shard)
+        set_epoch(loader, epoch)
 
-        def split(batch, theta, micro: int):
+        def split(batch, theta, size: int, micro: int):
             chunks = []
-            for c0 in range(0, len(batch.labels), micro):
-                c1 = min(c0 + micro, len(batch.labels))
+            count = 0 if batch is None else len(batch.labels)
+            for c0 in range(0, count, micro):
+                c1 = min(c0 + micro, count)
                 a, b = int(batch.offsets[c0]), int(batch.offsets[c1])
                 frames = batch.frames[a:b]
                 offsets = batch.offsets[c0:c1 + 1] - a
                 th = None if theta is None else theta[c0:c1]
                 chunks.append((lambda f=frames, o=offsets, th=th:
                                self._packed_input(f, o, cfg.views, th), batch.labels[c0:c1]))
-            return chunks
+            return self._pad_chunks(chunks, size, micro)
 
-        for batch in loader:
-            theta = self._theta(len(batch.labels), g)
-            yield len(batch.labels), (lambda micro, b=batch, t=theta: split(b, t, micro))
+        batches = iter(loader)
+        m = len(items)
+        for b0 in range(0, m, cfg.batch_size):
+            size = min(cfg.batch_size, m - b0)
+            theta = self._theta(size, g)  # drawn for the whole batch, as in one process
+            lo, hi = dist.share_bounds(size, self.world, self.rank)
+            batch = next(batches) if hi > lo else None
+            if batch is not None and len(batch.labels) != hi - lo:
+                raise RuntimeError(f"the streaming loader gave {len(batch.labels)} clips for a "
+                                   f"share of {hi - lo}")
+            theta = None if theta is None else theta[lo:hi]
+            yield size, (lambda micro, b=batch, t=theta, n=size: split(b, t, n, micro))
+        for _ in batches:
+            raise RuntimeError("the streaming loader gave more batches than the epoch holds")
 
     def _packed_input(self, frames, offsets, views, theta=None) -> torch.Tensor:
         d = self.data
@@ -335,13 +453,23 @@ class Trainer:
     @torch.no_grad()
     def predict(self, clips: torch.Tensor, views: str | None = None) -> torch.Tensor:
         """Logits ``[M, classes]`` (float32, CPU) of the real clips ``clips``, the test views'
-        logits summed; action clips use their centre window."""
+        logits summed; action clips use their centre window.
+
+        Under DDP every rank must call it: each predicts a contiguous share of ``clips`` and
+        every rank gets all ``M`` rows back, in the order of ``clips``."""
         views = views or self.cfg.eval_views()
         self.net.eval()
         clips = torch.as_tensor(clips, dtype=torch.int64)
+        if self.world > 1:
+            lo, hi = dist.share_bounds(len(clips), self.world, self.rank)
+            return dist.gather_cat(self._predict(clips[lo:hi], views))
+        return self._predict(clips, views)
+
+    def _predict(self, clips: torch.Tensor, views: str) -> torch.Tensor:
         if isinstance(self.data, StreamData):
-            out = [predict_logits(self._logits(self._packed_input(b.frames, b.offsets, views)))
-                   .cpu() for b in self.data.loader(clips, False, self.micro)]
+            out = [predict_logits(self._eval_logits(
+                       self._packed_input(b.frames, b.offsets, views))).cpu()
+                   for b in self.data.loader(clips, False, self.micro)]
             return torch.cat(out) if out else torch.empty(0, len(self.data.classes))
         items = Items.real(clips, self.data.labels[clips])
         out = []
@@ -351,7 +479,7 @@ class Trainer:
             sub = items.take(idx)
             starts = (center_windows(self.data.offsets, sub.a, self.data.window)
                       if self.data.window else None)
-            logits = self._logits(self._input(sub, views, None, starts))
+            logits = self._eval_logits(self._input(sub, views, None, starts))
             out.append(predict_logits(logits).cpu())
         if not out:
             return torch.empty(0, len(self.data.classes))
@@ -394,6 +522,18 @@ class Trainer:
                 if isinstance(v, (int, float)) and k != "epoch":
                     writer.add_scalar(f"{self.name}/{k}", v, row["epoch"])
             writer.flush()
+
+
+def _resume_state(last: Path, fingerprint: str) -> dict | None:
+    """The saved state of a run to resume (None: start afresh)."""
+    if not last.exists():
+        return None
+    state = _load(last)
+    if state.get("fingerprint") != fingerprint:
+        raise ConfigError(
+            "this run's saved state was made with another configuration or other data",
+            file=last, fix="use another output folder, or delete the folder to start over")
+    return state
 
 
 def _load(path: Path):
