@@ -30,6 +30,11 @@ What is measured:
   share of it spent waiting for the DataLoader.
 - Speed-up = baseline epoch time / mer-fast epoch time on fold 0, both the median of the epochs
   after the first (warm-up) one.
+- The input pipelines alone (no network), ``--input-epochs`` epochs of fold 0's batches made
+  on the training device by each path: clips/s. This is what decides whether a fast GPU waits
+  for data, and it is far less noisy on a shared CPU than the training figures.
+- On CUDA: peak GPU memory (how many folds could share one GPU) and the mean GPU utilisation
+  during the folds (NVML, through ``torch.cuda.utilization``; needs ``nvidia-ml-py``).
 
 Many GPUs: the folds run in this process one after the other (``run_folds``). When the Ray
 fan-out of issue 8 is in the tree, ``--workers N`` is one line there: hand the plan to it instead
@@ -45,8 +50,8 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -57,10 +62,10 @@ from common import machine, stamp, sync  # noqa: E402
 # the paper's run (section 4.1.3, Tables 2-5), and the smallest one that still runs every part
 FULL = dict(arch="rx3d101", widen=None, epochs=100, milestones=None, frames=34, size=112,
             batch_size=30, frame_size=128, subjects=None, clips_per_subject=None, folds=None,
-            baseline_epochs=3, baseline_workers=None)
+            baseline_epochs=3, baseline_workers=None, input_epochs=3)
 SMOKE = dict(arch="r3d10", widen=0.125, epochs=2, milestones=None, frames=6, size=16,
              batch_size=4, frame_size=20, subjects=2, clips_per_subject=3, folds=None,
-             baseline_epochs=2, baseline_workers=1)
+             baseline_epochs=2, baseline_workers=1, input_epochs=2)
 
 
 class StepTimer:
@@ -136,6 +141,47 @@ class StepTimer:
                 "epochs_counted": len(eps)}
 
 
+class GpuSampler:
+    """GPU utilisation (``torch.cuda.utilization``, NVML's "percent of time a kernel ran") polled
+    from a thread every ``every`` seconds while a ``with`` block runs; on the CPU, nothing."""
+
+    def __init__(self, device: torch.device, every: float = 0.5):
+        self.device, self.every = device, every
+        self.samples: list[int] = []
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.samples.append(int(torch.cuda.utilization(self.device)))
+            except Exception as exc:  # NVML missing (pip install nvidia-ml-py) or refused
+                self.error = f"{type(exc).__name__}: {exc}"
+                return
+
+    def __enter__(self) -> "GpuSampler":
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self._thread = threading.Thread(target=self._poll, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+
+    def figures(self) -> dict | None:
+        if self.device.type != "cuda":
+            return None
+        return {"peak_allocated_gib": torch.cuda.max_memory_allocated(self.device) / 2**30,
+                "peak_reserved_gib": torch.cuda.max_memory_reserved(self.device) / 2**30,
+                "utilisation_mean_pct": (statistics.mean(self.samples) if self.samples
+                                         else None),
+                "utilisation_samples": len(self.samples), "utilisation_error": self.error}
+
+
 def steady(values: list[float]) -> list[float]:
     """The values after the first (warm-up) one, or all of them if there is no other."""
     return values[1:] or values
@@ -194,6 +240,7 @@ def bench_mer_fast(args: argparse.Namespace, cfg, root: Path, work: Path) -> tup
     """The product's path (plan / open_loso / run_fold / finish), timed; (figures, LosoRun)."""
     from mer_fast.train.loso import pool
     from mer_fast.train.runner import DataSpec, RunSpec, finish, make_hub, open_loso, plan
+    from mer_fast.train.trainer import resolve_device
 
     spec = RunSpec(cfg=cfg, target="smic", chain="", name="bench_e2e")
     data = DataSpec(data_root=str(root), cache_dir=str(work / "cache"))
@@ -205,7 +252,7 @@ def bench_mer_fast(args: argparse.Namespace, cfg, root: Path, work: Path) -> tup
     loso, index = open_loso(p, hub=hub, show_progress=show)
     t_open = time.perf_counter()
     numbers = [f.number for f in loso.folds][:args.folds]
-    with StepTimer() as timer:
+    with StepTimer() as timer, GpuSampler(resolve_device(cfg.device)) as gpu:
         results = run_folds(loso, numbers)
     t_folds = time.perf_counter()
     finished = len(results) == len(loso.folds)
@@ -229,14 +276,16 @@ def bench_mer_fast(args: argparse.Namespace, cfg, root: Path, work: Path) -> tup
         "store_device": str(store.device),
         "plan_s": t_plan - t_start, "open_loso_s": t_open - t_plan,
         "folds_s": t_folds - t_open, "finish_s": (t_end - t_folds) if finished else None,
-        "total_s": t_end - t_start, "folds": folds,
-        "fold_wall_s_mean": statistics.mean(f["wall_s"] for f in folds),
-        "epoch_s_steady_median": statistics.median(
-            s for f in folds for s in steady(f["epoch_seconds"])),
-        "clips_per_s_steady_median": statistics.median(f["clips_per_s_steady"] for f in folds),
-        "steps": timer.share(), "step_epochs": timer.epochs,
-        "results": str(p.out / "results.json") if finished else None,
+        "total_s": t_end - t_start, "folds": folds, "step_epochs": timer.epochs,
+        "gpu": gpu.figures(), "results": str(p.out / "results.json") if finished else None,
     }
+    if folds:
+        figures.update(
+            fold_wall_s_mean=statistics.mean(f["wall_s"] for f in folds),
+            epoch_s_steady_median=statistics.median(
+                s for f in folds for s in steady(f["epoch_seconds"])),
+            clips_per_s_steady_median=statistics.median(f["clips_per_s_steady"] for f in folds),
+            steps=timer.share())
     if finished:
         figures["pooled"] = json.loads((p.out / "results.json").read_text()).get("pooled")
     return figures, loso
@@ -265,6 +314,63 @@ def bench_baseline(args: argparse.Namespace, cfg, loso) -> dict:
                 workers=args.baseline_workers)
 
 
+def bench_inputs(args: argparse.Namespace, cfg, loso) -> dict:
+    """The input pipelines alone, no network: ``--input-epochs`` epochs of fold 0's training
+    batches made on the training device. mer-fast: gather + ``clip_views`` from the resident
+    store (``batches.make_input``, as the trainer calls it, in its input dtype); baseline: the
+    DataLoader of the plain pipeline (Pillow decode ... normalise in its workers), each batch
+    copied to the device. clips/s = clips / epoch wall time."""
+    import baseline_pipeline as bp
+    from torch.utils.data import DataLoader
+
+    from mer_fast.train.augment import random_theta
+    from mer_fast.train.batches import Items, make_input
+    from mer_fast.train.trainer import generator, resolve_device
+
+    device = resolve_device(cfg.device)
+    dtype = (torch.bfloat16 if cfg.amp == "bf16" or (cfg.amp == "auto" and device.type == "cuda")
+             else torch.float32)
+    fold, d = loso.folds[0], loso.data
+    items = Items.real(fold.train, d.labels[fold.train])
+    out: dict = {"fold": fold.number, "clips": len(items), "input_dtype": str(dtype),
+                 "workers": args.baseline_workers}
+    mer, base = [], []
+    for epoch in range(args.input_epochs):
+        g = generator(cfg.seed, "bench-inputs", epoch)
+        perm = torch.randperm(len(items), generator=g)
+        theta = random_theta(len(items), rotation=cfg.rotation, scale=cfg.scale,
+                             hflip=cfg.hflip, generator=g)
+        sync(device)
+        t0 = time.perf_counter()
+        for b0 in range(0, len(items), cfg.batch_size):
+            idx = perm[b0:b0 + cfg.batch_size]
+            make_input(d.frames, d.offsets, items.take(idx), t_out=d.t_out, size=cfg.size,
+                       views=cfg.views, mean=d.mean, std=d.std, dtype=dtype,
+                       theta=None if theta is None else theta[idx])
+        sync(device)
+        mer.append(time.perf_counter() - t0)
+    mean, std = d.mean, d.std
+    if len(mean) == 1:
+        mean, std = mean * 3, std * 3
+    ds = bp.PlainClipDataset([loso.index.records[i] for i in fold.train.tolist()],
+                             t_out=d.t_out, size=cfg.size, views=cfg.views, mean=mean, std=std,
+                             rotation=cfg.rotation, scale=cfg.scale, hflip=cfg.hflip)
+    loader = DataLoader(ds, batch_size=cfg.batch_size, shuffle=True,
+                        num_workers=args.baseline_workers, pin_memory=device.type == "cuda")
+    for _ in range(args.input_epochs):
+        sync(device)
+        t0 = time.perf_counter()
+        for x, _y in loader:
+            x.to(device, non_blocking=True)
+        sync(device)
+        base.append(time.perf_counter() - t0)
+    out.update(mer_fast_epoch_s=mer, baseline_epoch_s=base,
+               mer_fast_clips_per_s=len(items) / statistics.median(steady(mer)),
+               baseline_clips_per_s=len(items) / statistics.median(steady(base)))
+    out["factor"] = out["mer_fast_clips_per_s"] / out["baseline_clips_per_s"]
+    return out
+
+
 def report(res: dict) -> str:
     """A markdown summary (the lines RESULTS.md takes)."""
     m, b = res["mer_fast"], res.get("baseline")
@@ -282,16 +388,28 @@ def report(res: dict) -> str:
         "|---|---:|",
         f"| total wall time | {m['total_s']:.1f} s |",
         f"| plan: index + decode into the store (cold cache) | {m['plan_s']:.1f} s |",
-        f"| folds ({m['folds_run']}) | {m['folds_s']:.1f} s |",
-        f"| per fold, mean wall time | {m['fold_wall_s_mean']:.1f} s |",
-        f"| epoch after warm-up, median | {m['epoch_s_steady_median']:.2f} s |",
-        f"| training clips/s after warm-up, median | {m['clips_per_s_steady_median']:.1f} |",
-        f"| step time preparing inputs (gather + clip_views) | "
-        f"{100 * m['steps']['input_share']:.1f} % |",
-        f"| step time in forward / loss / backward / optimiser | "
-        f"{100 * (1 - m['steps']['input_share']):.1f} % |",
     ]
-    if m["folds_run"] < m["folds_total"]:
+    if m["folds"]:
+        lines += [
+            f"| folds ({m['folds_run']}) | {m['folds_s']:.1f} s |",
+            f"| per fold, mean wall time | {m['fold_wall_s_mean']:.1f} s |",
+            f"| epoch after warm-up, median | {m['epoch_s_steady_median']:.2f} s |",
+            f"| training clips/s after warm-up, median | "
+            f"{m['clips_per_s_steady_median']:.1f} |",
+            f"| step time preparing inputs (gather + clip_views) | "
+            f"{100 * m['steps']['input_share']:.1f} % |",
+            f"| step time in forward / loss / backward / optimiser | "
+            f"{100 * (1 - m['steps']['input_share']):.1f} % |",
+        ]
+    if m.get("gpu"):
+        gpu = m["gpu"]
+        util = (f"{gpu['utilisation_mean_pct']:.0f} % ({gpu['utilisation_samples']} samples)"
+                if gpu["utilisation_mean_pct"] is not None else
+                f"not read ({gpu['utilisation_error']})")
+        lines += [f"| GPU utilisation during the folds, mean | {util} |",
+                  f"| GPU memory, peak allocated / reserved | {gpu['peak_allocated_gib']:.1f} / "
+                  f"{gpu['peak_reserved_gib']:.1f} GiB |"]
+    if m["folds"] and m["folds_run"] < m["folds_total"]:
         est = m["plan_s"] + m["fold_wall_s_mean"] * m["folds_total"]
         lines.append(f"| all {m['folds_total']} folds, extrapolated from the mean fold | "
                      f"{est:.0f} s |")
@@ -307,6 +425,20 @@ def report(res: dict) -> str:
             f"{res['speedup']['mer_fast_epoch_s']:.2f} | {res['speedup']['factor']:.2f}x |",
             f"| share waiting for data | {100 * b['data_wait_share_after_warmup']:.1f} % | "
             f"{100 * m['steps']['input_share']:.1f} % (inputs made in the step) | |",
+        ]
+    i = res.get("inputs")
+    if i:
+        lines += [
+            "",
+            f"Input pipelines alone (no network; fold {i['fold']}, {i['clips']} clips per epoch, "
+            f"median of epochs after the first of {len(i['mer_fast_epoch_s'])}):",
+            "",
+            "| input pipeline | clips/s | speed-up |",
+            "|---|---:|---:|",
+            f"| baseline: DataLoader, {i['workers']} workers (Pillow, F.interpolate, flip + cat, "
+            f"grid_sample) | {i['baseline_clips_per_s']:.1f} | |",
+            f"| mer-fast: resident store, gather + clip_views ({i['input_dtype']}) | "
+            f"{i['mer_fast_clips_per_s']:.1f} | {i['factor']:.1f}x |",
         ]
     return "\n".join(lines)
 
@@ -329,7 +461,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--subjects", type=int, help="synthetic subjects (default: SMIC-HS's 16)")
     g.add_argument("--clips-per-subject", type=float,
                    help="synthetic clips per subject (default: SMIC-HS's 164 clips in all)")
-    g.add_argument("--folds", type=int, help="run only the first N folds (default: all)")
+    g.add_argument("--folds", type=int,
+                   help="run only the first N folds (default: all; 0: no training, only the "
+                        "data preparation and the input pipelines)")
     g = p.add_argument_group("device")
     g.add_argument("--device", default="auto", help="cuda, cpu (default: cuda when available)")
     g.add_argument("--amp", default="auto", help="auto (bf16 on CUDA) | bf16 | off")
@@ -341,6 +475,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="epochs of the plain pipeline on fold 0 (default 3; 0: skip it)")
     g.add_argument("--baseline-workers", type=int,
                    help="its DataLoader workers (default: CPU count, at most 8)")
+    g.add_argument("--input-epochs", type=int,
+                   help="epochs of the input pipelines alone, both paths (default 3; 0: skip)")
     g = p.add_argument_group("files")
     g.add_argument("--data", metavar="DIR",
                    help="synthetic data root (written if it has no SMIC folder; default: in the "
@@ -372,11 +508,14 @@ def main(argv=None) -> dict:
         cfg = make_config(args)
         load_start = load_avg()
         mf, loso = bench_mer_fast(args, cfg, root, work)
-        base = bench_baseline(args, cfg, loso) if args.baseline_epochs > 0 else None
+        # the baseline is compared with fold 0 of the LOSO: without it, only the inputs
+        base = (bench_baseline(args, cfg, loso) if args.baseline_epochs > 0 and mf["folds"]
+                else None)
+        inputs = bench_inputs(args, cfg, loso) if args.input_epochs > 0 else None
         res = {"date": stamp(), "device": machine(), "command": " ".join(sys.argv),
                "args": vars(args), "config": cfg.to_dict(), "data": data_info,
                "load_start": load_start, "load_end": load_avg(), "mer_fast": mf,
-               "baseline": base}
+               "baseline": base, "inputs": inputs}
         if base is not None:
             fold0 = next(f for f in mf["folds"] if f["fold"] == base["fold"])
             res["speedup"] = {

@@ -85,13 +85,22 @@ def test_bench_e2e_smoke(tmp_path):
     assert len(b["epochs"]) == 2 and b["epochs"][0]["clips"] == b["train_clips"]
     assert b["train_clips"] == m["folds"][0]["train_clips"]   # same clips per epoch
     assert res["speedup"]["factor"] > 0
+    i = res["inputs"]
+    assert i["clips"] == b["train_clips"] and len(i["baseline_epoch_s"]) == 2
+    assert i["mer_fast_clips_per_s"] > 0 and i["baseline_clips_per_s"] > 0
+    assert m["gpu"] is None  # CPU run: no GPU figures
     saved = json.loads((tmp_path / "e2e.json").read_text())
     assert "| total wall time |" in saved["summary"]
     # a second run in the same work folder is timed from scratch, not resumed
     again = bench.main(["--smoke", "--no-progress", "--threads", "1", "--baseline-epochs", "0",
-                        "--workdir", str(tmp_path / "work")])
+                        "--input-epochs", "0", "--workdir", str(tmp_path / "work")])
     assert all(f["epoch_seconds"] and f["train_s"] > 0 for f in again["mer_fast"]["folds"])
-    assert again["baseline"] is None
+    assert again["baseline"] is None and again["inputs"] is None
+    # --folds 0: only the data preparation and the input pipelines (no training)
+    inputs_only = bench.main(["--smoke", "--no-progress", "--threads", "1", "--folds", "0",
+                              "--input-epochs", "1", "--workdir", str(tmp_path / "work")])
+    assert inputs_only["mer_fast"]["folds"] == [] and inputs_only["baseline"] is None
+    assert inputs_only["inputs"]["mer_fast_clips_per_s"] > 0
 
 
 def test_profile_e2e_smoke(tmp_path):
