@@ -36,10 +36,11 @@ What is measured:
 - On CUDA: peak GPU memory (how many folds could share one GPU) and the mean GPU utilisation
   during the folds (NVML, through ``torch.cuda.utilization``; needs ``nvidia-ml-py``).
 
-Many GPUs: the folds run in this process one after the other (``run_folds``). When the Ray
-fan-out of issue 8 is in the tree, ``--workers N`` is one line there: hand the plan to it instead
-of the loop; the per-fold epoch times are then read from each fold's ``result.json`` history,
-which this script already uses, while the input share (measured in this process) is left out.
+Many GPUs: without ``--workers`` the folds run in this process one after the other
+(``run_folds``). With ``--workers N`` they go to N Ray fold workers (``mer-fast train
+--workers N``'s path, ``--gpus-per-fold`` as there: 1 per fold by default on CUDA, fractions put
+several folds on one GPU, ``auto`` measures how many fit); the per-fold epoch times are then read
+from each fold's history, while the input share (measured in this process) is left out.
 """
 from __future__ import annotations
 
@@ -236,6 +237,21 @@ def run_folds(loso, numbers: list[int]) -> list[dict]:
     return out
 
 
+def run_ray_folds(args: argparse.Namespace, spec, data, work: Path, numbers: list[int],
+                  total: int, show: bool) -> list[dict]:
+    """The folds ``numbers`` spread over ``args.workers`` Ray fold workers (a local Ray started
+    for the call), as ``mer-fast train --workers`` runs them; the fold results as they came."""
+    from mer_fast.distributed.ray_folds import RayOptions, RunJob, run_on_ray
+
+    results: list[dict] = []
+    job = RunJob(spec, out=work / "run", folds=None if len(numbers) == total else numbers)
+    opts = RayOptions(workers=args.workers, gpus_per_fold=args.gpus_per_fold,
+                      cpus_per_fold=args.cpus_per_fold)
+    run_on_ray([job], data, steps_dir=work / "steps", options=opts, show_progress=show,
+               on_fold=lambda j, r: results.append(r))
+    return sorted(results, key=lambda r: r["fold"])
+
+
 def bench_mer_fast(args: argparse.Namespace, cfg, root: Path, work: Path) -> tuple[dict, object]:
     """The product's path (plan / open_loso / run_fold / finish), timed; (figures, LosoRun)."""
     from mer_fast.train.loso import pool
@@ -253,12 +269,13 @@ def bench_mer_fast(args: argparse.Namespace, cfg, root: Path, work: Path) -> tup
     t_open = time.perf_counter()
     numbers = [f.number for f in loso.folds][:args.folds]
     with StepTimer() as timer, GpuSampler(resolve_device(cfg.device)) as gpu:
-        # the one line the Ray fan-out changes: with --workers N, hand (p, numbers) to it
-        # instead; everything below reads only what its fold results carry
-        results = run_folds(loso, numbers)
+        if args.workers:  # everything below reads only what the fold results carry
+            results = run_ray_folds(args, spec, data, work, numbers, len(loso.folds), show)
+        else:
+            results = run_folds(loso, numbers)
     t_folds = time.perf_counter()
     finished = len(results) == len(loso.folds)
-    if finished:
+    if finished and not args.workers:  # the Ray driver wrote results.json itself
         finish(p, loso, pool(results, index.classes), show_progress=show)
     t_end = time.perf_counter()
 
@@ -387,6 +404,9 @@ def report(res: dict) -> str:
         f", {c['frames']} frames x {c['size']}x{c['size']} (frames stored at "
         f"{res['args']['frame_size']} px), views {c['views']} ({c['head']}), {c['epochs']} "
         f"epochs, batch {c['batch_size']}, amp {c['amp']}, channels_last {c['channels_last']}",
+        "- folds: " + (f"{res['args']['workers']} Ray fold workers (GPU share per fold "
+                       f"{res['args']['gpus_per_fold'] or 'default'})"
+                       if res["args"].get("workers") else "in this process, one after another"),
         "",
         "| mer-fast | value |",
         "|---|---:|",
@@ -479,6 +499,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--channels-last", default="auto", help="auto (on CUDA) | on | off")
     g.add_argument("--compile", action="store_true", help="torch.compile the network")
     g.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    g.add_argument("--workers", type=int,
+                   help="run the folds on N Ray fold workers (default: in this process)")
+    g.add_argument("--gpus-per-fold", type=lambda v: v if v == "auto" else float(v),
+                   help="with --workers: GPU share per fold (default 1 on CUDA; 0.25: four "
+                        "folds per GPU; auto: as many as fit)")
+    g.add_argument("--cpus-per-fold", type=float,
+                   help="with --workers: CPUs (torch threads) per fold worker")
     g = p.add_argument_group("baseline")
     g.add_argument("--baseline-epochs", type=int,
                    help="epochs of the plain pipeline on fold 0 (default 3; 0: skip it)")

@@ -117,3 +117,21 @@ def test_profile_e2e_smoke(tmp_path):
     assert res["step_speedup"] > 0
     assert json.loads((tmp_path / "p.json").read_text())["paths"].keys() == {"mer-fast",
                                                                             "baseline"}
+
+
+def test_bench_e2e_ray_workers(tmp_path):
+    """--workers 2: the folds go to two Ray fold workers; their figures come from the fold
+    results, the run's results.json from the Ray driver."""
+    pytest.importorskip("ray")
+    bench = load("bench_e2e")
+    res = bench.main(["--smoke", "--no-progress", "--threads", "1", "--workers", "2",
+                      "--cpus-per-fold", "1", "--baseline-epochs", "0", "--input-epochs", "0",
+                      "--workdir", str(tmp_path / "work")])
+    m = res["mer_fast"]
+    assert m["folds_run"] == m["folds_total"] == 2
+    assert [f["fold"] for f in m["folds"]] == [0, 1]
+    assert all(f["wall_s"] is None and f["train_s"] > 0 for f in m["folds"])
+    assert m["step_epochs"] == []  # trained in other processes: not timed here
+    assert m["pooled"] is not None
+    assert (tmp_path / "work" / "run" / "results.json").exists()
+    assert "2 Ray fold workers" in bench.report(res)
