@@ -73,6 +73,8 @@ class TrainConfig:
     checkpoint_seconds: float = 60.0    # save the resumable state at most this often (and last)
     sync_bn: bool = True                # under torchrun on GPUs: SyncBatchNorm, so BatchNorm
                                         # sees the global batch as in one process
+    cudnn_benchmark: bool = True        # on CUDA: cuDNN times its convolution algorithms once
+                                        # per shape and keeps the fastest (off: repeatable runs)
 
     # -- checks ---------------------------------------------------------------------------------
     def validate(self, source: str | None = None) -> "TrainConfig":
@@ -169,7 +171,7 @@ class TrainConfig:
 # sync_bn only acts under torchrun, where it keeps a DDP run equal to the one-process run; a
 # stored step records the number of processes and whether BatchNorm was synchronised.
 RUNTIME_FIELDS = ("device", "num_workers", "log_every", "compile", "checkpoint_seconds",
-                  "sync_bn")
+                  "sync_bn", "cudnn_benchmark")
 
 
 def _coerce(f: dataclasses.Field, value: Any, source: str | None) -> Any:

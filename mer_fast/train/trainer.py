@@ -23,6 +23,7 @@ import hashlib
 import io
 import math
 import time
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -122,6 +123,37 @@ class StreamData:
         return self._loaders[key]
 
 
+class Stopwatch:
+    """Sums the time of marked regions of one epoch without synchronising inside it: CUDA events
+    on the GPU (read once, at the end of the epoch), the host clock on the CPU. The trainer
+    marks the making of each batch's input (gather + ``clip_views``, or the copy of a decoded
+    batch and ``clip_views_packed``) and adds the host time spent waiting for the streaming
+    loader: an epoch's ``input_share`` is the part of its time spent on data, not training."""
+
+    def __init__(self, device: torch.device):
+        self.cuda = device.type == "cuda"
+        self.host = 0.0
+        self.events: list = []
+
+    @contextmanager
+    def region(self):
+        if self.cuda:
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            yield
+            end.record()
+            self.events.append((start, end))
+        else:
+            t0 = time.perf_counter()
+            yield
+            self.host += time.perf_counter() - t0
+
+    def seconds(self) -> float:
+        if self.events:
+            self.events[-1][1].synchronize()
+        return self.host + sum(a.elapsed_time(b) for a, b in self.events) / 1e3
+
+
 @dataclass
 class FitResult:
     history: list[dict]
@@ -142,6 +174,8 @@ class Trainer:
         self.rank, self.world = dist.rank(), dist.world()
         self.main = self.rank == 0
         self.net = net.to(self.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = cfg.cudnn_benchmark
         self.channels_last = (cfg.channels_last == "on" or
                               (cfg.channels_last == "auto" and self.device.type == "cuda"))
         if self.channels_last:
@@ -161,6 +195,10 @@ class Trainer:
         self.show_progress = show_progress and self.main
         self.weights = cfg.loss_weights()
         self.micro = cfg.micro_batch or cfg.batch_size
+        self.input_watch: Stopwatch | None = None   # set while an epoch trains
+
+    def _timed(self):
+        return nullcontext() if self.input_watch is None else self.input_watch.region()
 
     def _wrap_ddp(self) -> torch.nn.Module:
         """DistributedDataParallel around the network (SyncBatchNorm first, on GPUs). Wrapping
@@ -188,9 +226,10 @@ class Trainer:
     # -- one batch ---------------------------------------------------------------------------
     def _input(self, items: Items, views: str, theta=None, starts=None) -> torch.Tensor:
         d = self.data
-        x = make_input(d.frames, d.offsets, items, t_out=d.t_out, size=self.cfg.size,
-                       views=views, mean=d.mean, std=d.std, dtype=self.input_dtype, theta=theta,
-                       window=d.window, starts=starts)
+        with self._timed():
+            x = make_input(d.frames, d.offsets, items, t_out=d.t_out, size=self.cfg.size,
+                           views=views, mean=d.mean, std=d.std, dtype=self.input_dtype,
+                           theta=theta, window=d.window, starts=starts)
         return x
 
     def _empty_input(self, views: str) -> torch.Tensor:
@@ -229,8 +268,10 @@ class Trainer:
         "oracle", ``evaluate(epoch)`` scores each epoch and the best epoch's weights are kept
         (``best.pt``) and loaded at the end; "final" ends with the last epoch's weights."""
         cfg = self.cfg
+        # one fused kernel for the whole update on CUDA (the for-each loop on the CPU)
         opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, betas=tuple(cfg.betas),
-                               weight_decay=cfg.weight_decay)
+                               weight_decay=cfg.weight_decay,
+                               fused=True if self.device.type == "cuda" else None)
         sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.milestones), cfg.gamma)
         history: list[dict] = []
         best = None
@@ -292,6 +333,7 @@ class Trainer:
         g = generator(cfg.seed, self.name, "epoch", epoch)
         self.net.train()
         stats = {"loss": 0.0, "correct": 0, "seen": 0}
+        self.input_watch = Stopwatch(self.device)
         t0 = time.perf_counter()
         with progress(f"{self.name} epoch {epoch + 1}/{cfg.epochs}", len(items),
                       enabled=self.show_progress) as bar:
@@ -323,6 +365,7 @@ class Trainer:
                     stats[k] += step[k]
                 bar.advance(size, loss=f"{stats['loss'] / max(stats['seen'], 1):.3f}")
         secs = time.perf_counter() - t0
+        input_s, self.input_watch = self.input_watch.seconds(), None
         if self.world > 1:  # every rank's share: the figures of the whole epoch
             loss, correct, seen = dist.all_sum([stats["loss"], stats["correct"], stats["seen"]])
             stats = {"loss": loss, "correct": int(correct), "seen": int(seen)}
@@ -332,7 +375,8 @@ class Trainer:
                                      f"epoch {epoch + 1}; lower the learning rate")
         return {"loss": stats["loss"] / seen, "train_acc": stats["correct"] / seen,
                 "clips_per_s": stats["seen"] / max(secs, 1e-9), "train_clips": stats["seen"],
-                "micro_batch": self.micro}
+                "micro_batch": self.micro, "input_s": input_s,
+                "input_share": input_s / max(secs, 1e-9)}
 
     def _step(self, chunks, size: int, opt: torch.optim.Optimizer) -> dict:
         """One optimiser step over a batch of ``size`` clips (all ranks together) given as this
@@ -432,7 +476,10 @@ class Trainer:
             size = min(cfg.batch_size, m - b0)
             theta = self._theta(size, g)  # drawn for the whole batch, as in one process
             lo, hi = dist.share_bounds(size, self.world, self.rank)
+            t_wait = time.perf_counter()
             batch = next(batches) if hi > lo else None
+            if self.input_watch is not None:  # waiting for the loader's workers: host time
+                self.input_watch.host += time.perf_counter() - t_wait
             if batch is not None and len(batch.labels) != hi - lo:
                 raise RuntimeError(f"the streaming loader gave {len(batch.labels)} clips for a "
                                    f"share of {hi - lo}")
@@ -443,11 +490,12 @@ class Trainer:
 
     def _packed_input(self, frames, offsets, views, theta=None) -> torch.Tensor:
         d = self.data
-        frames = frames.to(self.device, non_blocking=True)
-        if theta is not None:
-            theta = theta.to(self.device, non_blocking=True)
-        return ops.clip_views_packed(frames, offsets, d.t_out, self.cfg.size, views, d.mean,
-                                     d.std, theta, self.input_dtype)
+        with self._timed():
+            frames = frames.to(self.device, non_blocking=True)
+            if theta is not None:
+                theta = theta.to(self.device, non_blocking=True)
+            return ops.clip_views_packed(frames, offsets, d.t_out, self.cfg.size, views, d.mean,
+                                         d.std, theta, self.input_dtype)
 
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
