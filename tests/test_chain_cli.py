@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import pytest
 
 from mer_fast.cli import main
 from mer_fast.data.synthetic import write_synthetic
-from mer_fast.errors import ConfigError
+from mer_fast.errors import ConfigError, DataError
 from mer_fast.train.chain import Chain
 from mer_fast.train.config import TrainConfig
 from mer_fast.train.datahub import DataHub
@@ -66,6 +67,32 @@ def test_streamed_step_trains(tiny, tmp_path):
     assert out[0].source == "trained"
     assert out[0].info["test_accuracy"] is not None
     assert out[0].info["train_clips"] > 0
+
+
+def test_streamed_step_skips_videos_that_do_not_decode(tiny, tmp_path):
+    """A corrupt video stops a streamed step with the file named; with skip_bad another clip
+    takes its place in training, the test accuracy leaves it out, and the step records it."""
+    root = tmp_path / "data"
+    shutil.copytree(tiny, root)
+    lists = root / "UCF101" / "ucfTrainTestlist"
+    train = (lists / "trainlist01.txt").read_text().split()[0]
+    test = (lists / "testlist01.txt").read_text().split()[0]
+    for rel in (train, test):
+        (root / "UCF101" / "UCF-101" / rel).write_bytes(b"RIFF not a video")
+    cfg = TrainConfig(**TINY, data_path="stream").validate()
+
+    def hub(skip_bad):
+        return DataHub(data_root=root, cache_dir=tmp_path / "cache", decode_size=16,
+                       skip_bad=skip_bad, show_progress=False)
+
+    with pytest.raises(DataError, match="cannot decode the video"):
+        Chain(["ucf"], cfg, hub(False), steps_dir=tmp_path / "s1", show_progress=False).run()
+    (out,) = Chain(["ucf"], cfg, hub(True), steps_dir=tmp_path / "s2", show_progress=False).run()
+    bad = out.info["bad_clips"]
+    assert len(bad) == 2 and all("cannot decode the video" in why for why in bad.values())
+    assert out.info["history"][-1]["bad_clips"] == 1  # the training clip (the test one later)
+    assert out.info["test_accuracy"] is not None
+    assert json.loads((out.path.parent / "bad_clips.json").read_text()).keys() <= bad.keys()
 
 
 def test_chain_bad_input(tiny, tmp_path):

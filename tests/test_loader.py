@@ -98,7 +98,8 @@ def test_dataset_crops_same_with_and_without_cache(tmp_path):
     plain = ClipDataset(records, clip_len=16, train=True)
     cached = ClipDataset(records, clip_len=16, train=True, cache=ClipCache(tmp_path / "c"))
     for i in range(len(records)):
-        x, label, idx, key = plain[(i, 1234 + i)]
+        x, label, idx, key, replaced = plain[(i, 1234 + i)]
+        assert replaced is None
         y = cached[(i, 1234 + i)][0]
         assert torch.equal(x, y) and x.shape == (16, 24, 32, 3)
         assert label == records[i].label_index and idx == i and key == records[i].key
@@ -167,3 +168,26 @@ def test_worker_errors_reach_the_main_process(tmp_path):
     loader = make_loader(records, 2, train=False, workers=2, clip_len=4)
     with pytest.raises(DataError, match="img3.bmp"):
         list(loader)
+
+
+def test_skip_bad_replaces_a_clip_that_does_not_decode(tmp_path):
+    """skip_bad: the broken clip's place in the batch goes to another clip (batch sizes stay as
+    planned), drawn from the item's seed; the batch names the clip it replaced and why."""
+    records = make_records(tmp_path / "data", lengths=(6, 6, 6, 6))
+    Path(records[1].frames[2]).write_bytes(b"BM broken")
+    ds = ClipDataset(records, clip_len=4, train=True, skip_bad=True)
+    a, b = ds[(1, 7)], ds[(1, 7)]
+    assert a.index != 1 and a.index == b.index and torch.equal(a.frames, b.frames)
+    assert a.replaced[0] == records[1].key and "img3.bmp" in a.replaced[1]
+    assert a.label == records[a.index].label_index and ds[(0, 7)].replaced is None
+    for workers in (0, 2):
+        loader = make_loader(records, 4, train=True, workers=workers, clip_len=4, skip_bad=True)
+        (batch,) = list(loader)
+        assert len(batch.labels) == 4 and 1 not in batch.indices.tolist()
+        assert [key for key, _ in batch.replaced] == [records[1].key]
+    # nothing decodes: a clear error after a bounded number of tries, not a hang
+    for r in records:
+        for f in r.frames:
+            Path(f).write_bytes(b"BM broken")
+    with pytest.raises(DataError, match="in a row could not be decoded"):
+        ds[(0, 1)]

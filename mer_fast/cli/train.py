@@ -66,7 +66,9 @@ def add_shared_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--skip-bad", action="store_true",
                    help="leave out clips with bad files (truncated images, unreadable videos, "
                         "frame gaps) instead of stopping; each is listed, and counted in "
-                        "results.json")
+                        "results.json. A streamed step (Kinetics, UCF) replaces a video that "
+                        "fails to decode by another clip and lists it in the step's "
+                        "bad_clips.json and step.json")
     g = p.add_argument_group("training (defaults: the paper's values)")
     g.add_argument("--arch", help="backbone: r3d10..r3d200, rx3d101 (default r3d50)")
     g.add_argument("--epochs", type=int, help="epochs of every step and of each fold")

@@ -79,35 +79,78 @@ class TemporalSampler:
 
 
 # -- dataset -------------------------------------------------------------------------------------
+class Sample(NamedTuple):
+    """One decoded clip. ``replaced``: when the clip asked for could not be decoded and the
+    dataset skips bad clips, ``(its key, why)`` (this sample is then another clip)."""
+
+    frames: torch.Tensor   # uint8 [T, H, W, C]
+    label: int
+    index: int             # position in the dataset's records
+    key: str
+    replaced: tuple[str, str] | None = None
+
+
+# tries before a skipping dataset gives up (every one of them a clip that does not decode)
+MAX_REPLACEMENTS = 10
+
+
 class ClipDataset(Dataset):
-    """Records -> ``(frames uint8 [T, H, W, C], label, index, key)`` decoded per item.
+    """Records -> :class:`Sample` ``(frames uint8 [T, H, W, C], label, index, key, replaced)``
+    decoded per item.
 
     With a ``cache`` the whole clip is cached at native length and the crop is taken from the
     memory map; without one only the sampled frames are decoded. An item is an index, or
     ``(index, seed)`` as :class:`EpochSampler` yields (the seed drives the random crop; a plain
     index uses the ``random`` module, which PyTorch seeds per worker).
+
+    A clip that does not decode (a truncated or corrupt video: Kinetics downloads have them)
+    raises its :class:`~mer_fast.errors.DataError`, unless ``skip_bad``: then another clip,
+    drawn from the item's own seed, takes its place in the batch (so batch sizes and the DDP
+    shards stay as planned) and the sample says which clip it replaced and why.
     """
 
     def __init__(self, records: ClipIndex | Sequence[ClipRecord], *, clip_len: int | None = 16,
                  train: bool = True, size: int | Sequence[int] | None = None,
                  channels: int | None = None, cache: ClipCache | None = None,
-                 backend: str = "auto"):
+                 backend: str = "auto", skip_bad: bool = False):
         self.records = list(records)
         self.sampler = TemporalSampler(clip_len, train)
         self.size = normalize_size(size)
         self.channels = normalize_channels(channels)
         self.cache = cache
         self.backend = backend
+        self.skip_bad = skip_bad
 
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, item: int | tuple[int, int]) -> tuple[torch.Tensor, int, int, str]:
+    def __getitem__(self, item: int | tuple[int, int]) -> Sample:
         rng: Any
         if isinstance(item, (tuple, list)):
             i, rng = int(item[0]), random.Random(int(item[1]))
         else:
             i, rng = int(item), random  # the module: seeded by PyTorch in each worker
+        if not self.skip_bad:
+            return self._decode(i, rng)
+        replaced = None
+        failures = []
+        for _ in range(MAX_REPLACEMENTS + 1):
+            try:
+                sample = self._decode(i, rng)
+            except DataError as exc:
+                why = str(exc).splitlines()[0]
+                failures.append((self.records[i].key, why))
+                replaced = replaced or failures[-1]
+                i = rng.randrange(len(self.records))
+                continue
+            return sample._replace(replaced=replaced)
+        raise DataError(f"{len(failures)} clips in a row could not be decoded (with skip_bad, "
+                        f"each is replaced by another): "
+                        + "; ".join(f"{key}: {why}" for key, why in failures),
+                        field="frames", fix="check the dataset with `mer-fast datasets check`; "
+                                            "many unreadable files point at a broken copy")
+
+    def _decode(self, i: int, rng: Any) -> Sample:
         record = self.records[i]
         if self.cache is not None:
             clip = self.cache.get(record, self.size, self.channels, self.backend)
@@ -120,7 +163,7 @@ class ClipDataset(Dataset):
                 positions = self.sampler(clip_length(record, self.backend), rng)
             clip = decode_clip(record, self.size, self.backend, "cpu", channels=self.channels,
                                indices=positions)
-        return clip, record.label_index, i, record.key
+        return Sample(clip, record.label_index, i, record.key)
 
 
 class EpochSampler(Sampler):
@@ -204,9 +247,11 @@ class PackedBatch(NamedTuple):
     labels: torch.Tensor   # int64 [n]
     indices: torch.Tensor  # int64 [n]: positions in the dataset's records
     keys: tuple[str, ...]  # the clips' keys ("dataset:clip_id")
+    replaced: tuple[tuple[str, str], ...] = ()  # (key, why) of clips that did not decode and
+                                                # were replaced (skip_bad)
 
 
-def collate_packed(samples: Sequence[tuple[torch.Tensor, int, int, str]]) -> PackedBatch:
+def collate_packed(samples: Sequence[Sample | tuple]) -> PackedBatch:
     """Packs ``(frames, label, index, key)`` samples; in a DataLoader worker the frames go
     straight into shared memory (one copy, as ``default_collate`` does)."""
     clips = [s[0] for s in samples]
@@ -229,7 +274,8 @@ def collate_packed(samples: Sequence[tuple[torch.Tensor, int, int, str]]) -> Pac
     return PackedBatch(frames, offsets,
                        torch.tensor([int(s[1]) for s in samples], dtype=torch.int64),
                        torch.tensor([int(s[2]) for s in samples], dtype=torch.int64),
-                       tuple(s[3] for s in samples))
+                       tuple(s[3] for s in samples),
+                       tuple(s[4] for s in samples if len(s) > 4 and s[4] is not None))
 
 
 def make_loader(records: ClipIndex | Sequence[ClipRecord], batch_size: int, *, train: bool,
@@ -238,7 +284,7 @@ def make_loader(records: ClipIndex | Sequence[ClipRecord], batch_size: int, *, t
                 backend: str = "auto", workers: int | None = None,
                 pin_memory: bool | None = None, prefetch_factor: int = 2, seed: int = 0,
                 drop_last: bool | None = None,
-                shard: tuple[int, int] | None = None) -> DataLoader:
+                shard: tuple[int, int] | None = None, skip_bad: bool = False) -> DataLoader:
     """A DataLoader of :class:`PackedBatch` over ``records``.
 
     Training: shuffled (repeatably, from ``seed`` and the epoch), random temporal crops, last
@@ -248,12 +294,14 @@ def make_loader(records: ClipIndex | Sequence[ClipRecord], batch_size: int, *, t
     Pass a ``size`` unless every clip has the same native frame size.
     ``shard=(rank, world)`` (DDP): this process's share of every batch of ``batch_size``
     (:class:`ShardBatchSampler`); the shuffling and crops are those of the unsharded loader.
+    ``skip_bad``: a clip that does not decode is replaced by another (``PackedBatch.replaced``
+    says which), instead of stopping the run.
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}", field="batch_size",
                           fix="pass a positive batch size")
     dataset = ClipDataset(records, clip_len=clip_len, train=train, size=size, channels=channels,
-                          cache=cache, backend=backend)
+                          cache=cache, backend=backend, skip_bad=skip_bad)
     workers = min(8, os.cpu_count() or 1) if workers is None else workers
     sampler = EpochSampler(len(dataset), train, seed)
     drop_last = train if drop_last is None else drop_last

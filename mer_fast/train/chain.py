@@ -256,7 +256,8 @@ class Chain:
             data = StreamData(index=index, labels=labels, classes=index.classes, t_out=t_out,
                               mean=conv.mean, std=conv.std, window=window,
                               size=cfg.decode_size or cfg.size, cache=self.hub.cache,
-                              workers=cfg.num_workers, seed=seed_for(cfg.seed, step, digest))
+                              workers=cfg.num_workers, seed=seed_for(cfg.seed, step, digest),
+                              skip_bad=self.hub.skip_bad)
         else:
             data = ClipData(frames=store.frames, offsets=store.offsets.cpu(), labels=labels,
                             classes=index.classes, t_out=t_out, mean=conv.mean, std=conv.std,
@@ -271,9 +272,12 @@ class Chain:
         fit = trainer.fit(Items.real(train, labels[train]))
         acc = None
         if len(test):
-            acc = float((trainer.predict(test).argmax(1) == labels[test]).float().mean())
-            console.print(f"  step {step}: top-1 accuracy on the {len(test)} test clips: "
-                          f"{acc:.4f}")
+            logits = trainer.predict(test)
+            ok = torch.isfinite(logits).all(1)  # NaN rows: clips that did not decode (skip_bad)
+            acc = float((logits[ok].argmax(1) == labels[test][ok]).float().mean())
+            left_out = f" ({int((~ok).sum())} could not be decoded)" if not ok.all() else ""
+            console.print(f"  step {step}: top-1 accuracy on the {int(ok.sum())} test clips"
+                          f"{left_out}: {acc:.4f}")
 
         def save() -> None:
             save_checkpoint(sdir / "model.pt", model.cpu(), epoch=cfg.epochs, step=step,
@@ -286,6 +290,8 @@ class Chain:
                "test_accuracy": acc, "frames": t_out, "epochs": cfg.epochs,
                "provenance": index.provenance, "convention": conv.to_dict(),
                "history": fit.history}
+        if trainer.bad_clips:
+            out["bad_clips"] = dict(sorted(trainer.bad_clips.items()))
         if trainer.world > 1:
             out["distributed"] = {"processes": trainer.world, "backend": dist.backend(),
                                   "device": str(trainer.device).split(":")[0],

@@ -21,6 +21,7 @@ import contextlib
 import csv
 import hashlib
 import io
+import json
 import math
 import time
 from contextlib import contextmanager, nullcontext
@@ -102,6 +103,7 @@ class StreamData:
     cache: object | None = None         # a ClipCache, or None to decode every time
     workers: int = 2
     seed: int = 0
+    skip_bad: bool = False              # a clip that does not decode is replaced by another
     _loaders: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -119,7 +121,7 @@ class StreamData:
             self._loaders[key] = make_loader(
                 records, batch_size, train=train, clip_len=self.window, size=self.size,
                 channels=3, cache=self.cache, workers=self.workers, seed=self.seed,
-                drop_last=False, shard=shard)
+                drop_last=False, shard=shard, skip_bad=self.skip_bad)
         return self._loaders[key]
 
 
@@ -196,6 +198,8 @@ class Trainer:
         self.weights = cfg.loss_weights()
         self.micro = cfg.micro_batch or cfg.batch_size
         self.input_watch: Stopwatch | None = None   # set while an epoch trains
+        # streamed clips that did not decode (skip_bad): key -> why; kept in bad_clips.json
+        self.bad_clips: dict[str, str] = {}
 
     def _timed(self):
         return nullcontext() if self.input_watch is None else self.input_watch.region()
@@ -286,11 +290,17 @@ class Trainer:
             sched.load_state_dict(state["scheduler"])
             history, best, start = state["history"], state["best"], state["epoch"]
         resumed_from = start
+        bad_file = self.state_dir / "bad_clips.json"
+        if isinstance(self.data, StreamData):
+            self.bad_clips.update(dist.from_main(
+                lambda: json.loads(bad_file.read_text()) if bad_file.exists() else {}))
         writer = self._writer() if self.main else None
         saved_at = time.perf_counter()
         for epoch in range(start, cfg.epochs):
             t0 = time.perf_counter()
             row = self._train_epoch(items, epoch, opt)
+            if isinstance(self.data, StreamData):
+                row["bad_clips"] = self._sync_bad_clips(bad_file)
             sched.step()
             row.update(epoch=epoch + 1, lr=sched.get_last_lr()[0],
                        seconds=time.perf_counter() - t0)
@@ -480,6 +490,8 @@ class Trainer:
             batch = next(batches) if hi > lo else None
             if self.input_watch is not None:  # waiting for the loader's workers: host time
                 self.input_watch.host += time.perf_counter() - t_wait
+            if batch is not None:
+                self._note_bad(batch.replaced)
             if batch is not None and len(batch.labels) != hi - lo:
                 raise RuntimeError(f"the streaming loader gave {len(batch.labels)} clips for a "
                                    f"share of {hi - lo}")
@@ -487,6 +499,26 @@ class Trainer:
             yield size, (lambda micro, b=batch, t=theta, n=size: split(b, t, n, micro))
         for _ in batches:
             raise RuntimeError("the streaming loader gave more batches than the epoch holds")
+
+    def _note_bad(self, replaced) -> None:
+        """Records streamed clips that did not decode (each replaced by another in its batch)."""
+        for key, why in replaced:
+            if key not in self.bad_clips:
+                self.bad_clips[key] = why
+                console.print(f"  [yellow]{self.name}: clip {key} could not be decoded; another "
+                              f"clip took its place (skip_bad)[/]: {why}")
+
+    def _sync_bad_clips(self, path: Path) -> int:
+        """Every rank's bad clips merged, written to ``path`` by rank 0 when it changed; their
+        number."""
+        merged: dict[str, str] = {}
+        for part in dist.all_gather(self.bad_clips):
+            merged.update(part)
+        changed = len(merged) != len(self.bad_clips)
+        self.bad_clips = merged
+        if self.main and merged and (changed or not path.exists()):
+            atomic.write_json(path, dict(sorted(merged.items())))
+        return len(merged)
 
     def _packed_input(self, frames, offsets, views, theta=None) -> torch.Tensor:
         d = self.data
@@ -504,7 +536,8 @@ class Trainer:
         logits summed; action clips use their centre window.
 
         Under DDP every rank must call it: each predicts a contiguous share of ``clips`` and
-        every rank gets all ``M`` rows back, in the order of ``clips``."""
+        every rank gets all ``M`` rows back, in the order of ``clips``. A streamed clip that
+        does not decode (``StreamData.skip_bad``) gets a row of NaN."""
         views = views or self.cfg.eval_views()
         self.net.eval()
         clips = torch.as_tensor(clips, dtype=torch.int64)
@@ -515,10 +548,14 @@ class Trainer:
 
     def _predict(self, clips: torch.Tensor, views: str) -> torch.Tensor:
         if isinstance(self.data, StreamData):
-            out = [predict_logits(self._eval_logits(
-                       self._packed_input(b.frames, b.offsets, views))).cpu()
-                   for b in self.data.loader(clips, False, self.micro)]
-            return torch.cat(out) if out else torch.empty(0, len(self.data.classes))
+            # rows by the clips' positions: a clip that did not decode (skip_bad) was replaced
+            # by another in its batch, and its row stays NaN
+            out = torch.full((len(clips), len(self.data.classes)), float("nan"))
+            for b in self.data.loader(clips, False, self.micro):
+                self._note_bad(b.replaced)
+                out[b.indices] = predict_logits(self._eval_logits(
+                    self._packed_input(b.frames, b.offsets, views))).float().cpu()
+            return out
         items = Items.real(clips, self.data.labels[clips])
         out = []
         step = self.micro

@@ -202,6 +202,17 @@ def gather_cat(t: torch.Tensor) -> torch.Tensor:
     return torch.cat(parts)
 
 
+def all_gather(obj: Any) -> list[Any]:
+    """Every rank's (picklable) ``obj``, in rank order, on every rank."""
+    import torch.distributed as dist
+
+    if not active():
+        return [obj]
+    parts: list[Any] = [None] * world()
+    dist.all_gather_object(parts, obj)
+    return parts
+
+
 def broadcast_module(module: torch.nn.Module) -> None:
     """Copies rank 0's parameters and buffers into every rank's ``module`` (in place)."""
     import torch.distributed as dist
