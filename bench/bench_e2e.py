@@ -437,9 +437,11 @@ def report(res: dict) -> str:
         util = (f"{gpu['utilisation_mean_pct']:.0f} % ({gpu['utilisation_samples']} samples)"
                 if gpu["utilisation_mean_pct"] is not None else
                 f"not read ({gpu['utilisation_error']})")
-        lines += [f"| GPU utilisation during the folds, mean | {util} |",
-                  f"| GPU memory, peak allocated / reserved | {gpu['peak_allocated_gib']:.1f} / "
-                  f"{gpu['peak_reserved_gib']:.1f} GiB |"]
+        whose = (" (this process only: the folds ran in Ray workers)"
+                 if res["args"].get("workers") else "")
+        lines += [f"| GPU utilisation during the folds, mean (whole GPU) | {util} |",
+                  f"| GPU memory, peak allocated / reserved{whose} | "
+                  f"{gpu['peak_allocated_gib']:.1f} / {gpu['peak_reserved_gib']:.1f} GiB |"]
     if m["folds"] and m["folds_run"] < m["folds_total"]:
         est = m["plan_s"] + m["fold_wall_s_mean"] * m["folds_total"]
         lines.append(f"| all {m['folds_total']} folds, extrapolated from the mean fold | "
