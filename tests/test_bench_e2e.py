@@ -135,3 +135,10 @@ def test_bench_e2e_ray_workers(tmp_path):
     assert m["pooled"] is not None
     assert (tmp_path / "work" / "run" / "results.json").exists()
     assert "2 Ray fold workers" in bench.report(res)
+
+
+def test_bench_compile_folds_smoke():
+    rows = load("bench_compile_folds").main(["--device", "cpu", "--folds", "2", "--frames", "3",
+                                             "--size", "16", "--batch", "2", "--widen", "0.125"])
+    assert [r["fold"] for r in rows] == [0, 1]
+    assert all(r["first_s"] > 0 and r["second_s"] > 0 for r in rows)
