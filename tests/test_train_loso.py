@@ -171,3 +171,38 @@ def test_full_disk_keeps_finished_folds(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("mer_fast.cli.demo.run", lambda args: full("runs/x", b""))
     assert main(["demo"]) == 28
     assert "disk is full" in capsys.readouterr().err
+
+
+def test_compile_reuses_per_shapes_and_resets_for_others(monkeypatch):
+    """compile_module resets dynamo's caches only when the network's parameter shapes change
+    (a new architecture), so LOSO folds keep reusing the compiled graph."""
+    import mer_fast.train.trainer as tr
+
+    resets = []
+    monkeypatch.setattr(tr, "_compiled_shapes", None)
+    monkeypatch.setattr(torch._dynamo, "reset", lambda: resets.append(1))
+    monkeypatch.setattr(torch, "compile", lambda m: m)
+    tr.compile_module(torch.nn.Linear(3, 4))
+    tr.compile_module(torch.nn.Linear(3, 4))   # the next fold: same shapes
+    assert resets == []
+    tr.compile_module(torch.nn.Linear(3, 5))   # another architecture
+    assert resets == [1]
+
+
+@pytest.mark.slow
+def test_compiling_another_width_after_one_works():
+    """Regression (torch 2.13, Inductor): compiling a 3D-ResNet of another width after one was
+    compiled in the same process failed to lower ("Invalid ranges"); compile_module resets."""
+    from mer_fast.models import create_model
+    from mer_fast.train.trainer import compile_module
+
+    torch._dynamo.reset()  # whatever earlier tests compiled
+    try:
+        small = compile_module(create_model("r3d10", 3, widen_factor=0.125))
+        small(torch.randn(2, 3, 3, 16, 16)).sum().backward()
+        model = create_model("r3d10", 3).eval()
+        x = torch.randn(2, 3, 4, 32, 32)
+        with torch.no_grad():
+            torch.testing.assert_close(compile_module(model)(x), model(x), atol=1e-4, rtol=1e-4)
+    finally:
+        torch._dynamo.reset()

@@ -55,6 +55,25 @@ def generator(*keys) -> torch.Generator:
     return g
 
 
+_compiled_shapes: tuple | None = None  # parameter shapes of the last network compiled here
+
+
+def compile_module(module: torch.nn.Module):
+    """``torch.compile(module)``. A new network with the parameter shapes of the one compiled
+    before in this process (the next LOSO fold) reuses its compiled graph: compilation is paid
+    once per process, not per fold (bench/bench_compile_folds.py). A network of other shapes (an
+    experiment row with another architecture) starts from a reset of dynamo's caches: compiling
+    it against the previous graph makes the parameter sizes symbolic, which Inductor (torch
+    2.13) failed to lower for some 3D-ResNet widths ("ValueRangeError: Invalid ranges")."""
+    global _compiled_shapes
+    shapes = (type(module).__name__,
+              tuple((n, tuple(p.shape)) for n, p in module.named_parameters()))
+    if _compiled_shapes is not None and shapes != _compiled_shapes:
+        torch._dynamo.reset()
+    _compiled_shapes = shapes
+    return torch.compile(module)
+
+
 def resolve_device(name: str) -> torch.device:
     """The training device: ``auto`` is CUDA when present; under torchrun, the GPU of the
     process's ``LOCAL_RANK``."""
@@ -189,11 +208,11 @@ class Trainer:
         train_module: torch.nn.Module = self.net
         if self.world > 1:
             train_module = self._wrap_ddp()
-        self.forward = torch.compile(train_module) if cfg.compile else train_module
+        self.forward = compile_module(train_module) if cfg.compile else train_module
         # inference runs on the plain module: ranks predict different numbers of clips, and
         # DDP's forward would wait for the others
         self.eval_forward = (self.forward if train_module is self.net else
-                             torch.compile(self.net) if cfg.compile else self.net)
+                             compile_module(self.net) if cfg.compile else self.net)
         self.show_progress = show_progress and self.main
         self.weights = cfg.loss_weights()
         self.micro = cfg.micro_batch or cfg.batch_size
