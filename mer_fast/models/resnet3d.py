@@ -84,13 +84,17 @@ class Bottleneck(nn.Module):
     expansion = 4
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1,
-                 downsample: nn.Module | None = None):
+                 downsample: nn.Module | None = None, *, mid: int | None = None,
+                 groups: int = 1):
+        """``mid``: channels of the inner 3x3x3 convolution (default ``planes``); ``groups``:
+        its groups (ResNeXt)."""
         super().__init__()
-        self.conv1 = conv1x1x1(in_planes, planes)
-        self.bn1 = nn.BatchNorm3d(planes)
-        self.conv2 = conv3x3x3(planes, planes, stride)
-        self.bn2 = nn.BatchNorm3d(planes)
-        self.conv3 = conv1x1x1(planes, planes * self.expansion)
+        mid = planes if mid is None else mid
+        self.conv1 = conv1x1x1(in_planes, mid)
+        self.bn1 = nn.BatchNorm3d(mid)
+        self.conv2 = conv3x3x3(mid, mid, stride, groups=groups)
+        self.bn2 = nn.BatchNorm3d(mid)
+        self.conv3 = conv1x1x1(mid, planes * self.expansion)
         self.bn3 = nn.BatchNorm3d(planes * self.expansion)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample

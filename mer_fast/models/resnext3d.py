@@ -13,41 +13,24 @@ issue #231), so it neither builds sensibly nor loads the published file. Use thi
 """
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from mer_fast.models.conventions import HARA_2018
 from mer_fast.models.registry import register
-from mer_fast.models.resnet3d import ResNet3d, conv1x1x1, conv3x3x3
+from mer_fast.models.resnet3d import Bottleneck, ResNet3d
 
 CARDINALITY = 32
 
 
-class ResNeXtBottleneck(nn.Module):
+class ResNeXtBottleneck(Bottleneck):
     """1x1x1 -> grouped 3x3x3 (carrying the stride) -> 1x1x1 with 2x expansion."""
 
     expansion = 2
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1,
                  downsample: nn.Module | None = None, cardinality: int = CARDINALITY):
-        super().__init__()
-        mid = cardinality * (planes // 32)
-        self.conv1 = conv1x1x1(in_planes, mid)
-        self.bn1 = nn.BatchNorm3d(mid)
-        self.conv2 = conv3x3x3(mid, mid, stride, groups=cardinality)
-        self.bn2 = nn.BatchNorm3d(mid)
-        self.conv3 = conv1x1x1(mid, planes * self.expansion)
-        self.bn3 = nn.BatchNorm3d(planes * self.expansion)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        out += identity
-        return self.relu(out)
+        super().__init__(in_planes, planes, stride, downsample,
+                         mid=cardinality * (planes // 32), groups=cardinality)
 
 
 @register("rx3d101", arch="resnext-101", convention=HARA_2018,
