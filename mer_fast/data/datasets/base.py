@@ -314,13 +314,9 @@ def subdirs(folder: Path) -> list[Path]:
                   key=lambda p: natural_key(p.name))
 
 
-def find_files(folder: Path, names: tuple[str, ...], depth: int = 1) -> list[Path]:
-    """Files under ``folder`` (to ``depth`` levels down) whose names match one of the glob
-    patterns ``names``, case-insensitively; Office lock files (``~$...``) are left out."""
-    import fnmatch
-
-    pats = [n.casefold() for n in names]
-    out: list[Path] = []
+def _files_below(folder: Path, depth: int):
+    """The files under ``folder`` to ``depth`` levels down (hidden folders skipped), level by
+    level and by name within a folder, as ``os.DirEntry``; unreadable folders are passed over."""
     level = [folder]
     for _ in range(depth + 1):
         nxt: list[Path] = []
@@ -332,31 +328,25 @@ def find_files(folder: Path, names: tuple[str, ...], depth: int = 1) -> list[Pat
             for e in entries:
                 if e.is_dir() and not e.name.startswith("."):
                     nxt.append(Path(e.path))
-                elif e.is_file() and not e.name.startswith("~$") and \
-                        any(fnmatch.fnmatch(e.name.casefold(), p) for p in pats):
-                    out.append(Path(e.path))
+                elif e.is_file():
+                    yield e
         level = nxt
-    return out
+
+
+def find_files(folder: Path, names: tuple[str, ...], depth: int = 1) -> list[Path]:
+    """Files under ``folder`` (to ``depth`` levels down) whose names match one of the glob
+    patterns ``names``, case-insensitively; Office lock files (``~$...``) are left out."""
+    import fnmatch
+
+    pats = [n.casefold() for n in names]
+    return [Path(e.path) for e in _files_below(folder, depth)
+            if not e.name.startswith("~$")
+            and any(fnmatch.fnmatch(e.name.casefold(), p) for p in pats)]
 
 
 def lock_files(folder: Path, depth: int = 1) -> list[Path]:
     """Office lock files (``~$name.xlsx``) under ``folder``."""
-    out: list[Path] = []
-    level = [folder]
-    for _ in range(depth + 1):
-        nxt: list[Path] = []
-        for d in level:
-            try:
-                entries = list(os.scandir(d))
-            except OSError:
-                continue
-            for e in entries:
-                if e.is_dir() and not e.name.startswith("."):
-                    nxt.append(Path(e.path))
-                elif e.is_file() and e.name.startswith("~$"):
-                    out.append(Path(e.path))
-        level = nxt
-    return sorted(out)
+    return sorted(Path(e.path) for e in _files_below(folder, depth) if e.name.startswith("~$"))
 
 
 def frames_of_clip(scan: Scan, clip: str, folder: Path, pattern: str, *,
