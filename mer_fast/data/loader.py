@@ -132,18 +132,17 @@ class ClipDataset(Dataset):
             i, rng = int(item), random  # the module: seeded by PyTorch in each worker
         if not self.skip_bad:
             return self._decode(i, rng)
-        replaced = None
-        failures = []
+        failures: list[tuple[str, str]] = []
         for _ in range(MAX_REPLACEMENTS + 1):
             try:
                 sample = self._decode(i, rng)
             except DataError as exc:
                 why = str(exc).splitlines()[0]
                 failures.append((self.records[i].key, why))
-                replaced = replaced or failures[-1]
                 i = rng.randrange(len(self.records))
                 continue
-            return sample._replace(replaced=replaced)
+            # the clip asked for; a replacement that failed too is reported when it is asked for
+            return sample._replace(replaced=failures[0] if failures else None)
         raise DataError(f"{len(failures)} clips in a row could not be decoded (with skip_bad, "
                         f"each is replaced by another): "
                         + "; ".join(f"{key}: {why}" for key, why in failures),

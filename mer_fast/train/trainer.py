@@ -17,7 +17,6 @@ batch's. Rank 0 alone writes the state, metrics and TensorBoard logs; a resumed 
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
@@ -418,7 +417,7 @@ class Trainer:
         out = {"loss": 0.0, "correct": 0, "seen": 0}
         for k, (make_x, labels) in enumerate(chunks):
             sync = self.ddp is None or k == len(chunks) - 1
-            with contextlib.nullcontext() if sync else self.ddp.no_sync():
+            with nullcontext() if sync else self.ddp.no_sync():
                 logits = self._logits(make_x())
                 if len(labels) == 0:  # an empty share: zero gradients, same collectives
                     (logits.float().sum() * 0.0).backward()
@@ -511,9 +510,9 @@ class Trainer:
                 self.input_watch.host += time.perf_counter() - t_wait
             if batch is not None:
                 self._note_bad(batch.replaced)
-            if batch is not None and len(batch.labels) != hi - lo:
-                raise RuntimeError(f"the streaming loader gave {len(batch.labels)} clips for a "
-                                   f"share of {hi - lo}")
+                if len(batch.labels) != hi - lo:
+                    raise RuntimeError(f"the streaming loader gave {len(batch.labels)} clips "
+                                       f"for a share of {hi - lo}")
             theta = None if theta is None else theta[lo:hi]
             yield size, (lambda micro, b=batch, t=theta, n=size: split(b, t, n, micro))
         for _ in batches:
@@ -527,17 +526,20 @@ class Trainer:
                 console.print(f"  [yellow]{self.name}: clip {key} could not be decoded; another "
                               f"clip took its place (skip_bad)[/]: {why}")
 
+    def _merge_bad_clips(self) -> bool:
+        """Every rank's bad clips, on every rank; whether this rank learnt of new ones."""
+        before = len(self.bad_clips)
+        for part in dist.all_gather(self.bad_clips):
+            self.bad_clips.update(part)
+        return len(self.bad_clips) != before
+
     def _sync_bad_clips(self, path: Path) -> int:
         """Every rank's bad clips merged, written to ``path`` by rank 0 when it changed; their
         number."""
-        merged: dict[str, str] = {}
-        for part in dist.all_gather(self.bad_clips):
-            merged.update(part)
-        changed = len(merged) != len(self.bad_clips)
-        self.bad_clips = merged
-        if self.main and merged and (changed or not path.exists()):
-            atomic.write_json(path, dict(sorted(merged.items())))
-        return len(merged)
+        changed = self._merge_bad_clips()
+        if self.main and self.bad_clips and (changed or not path.exists()):
+            atomic.write_json(path, dict(sorted(self.bad_clips.items())))
+        return len(self.bad_clips)
 
     def _packed_input(self, frames, offsets, views, theta=None) -> torch.Tensor:
         d = self.data
@@ -562,7 +564,9 @@ class Trainer:
         clips = torch.as_tensor(clips, dtype=torch.int64)
         if self.world > 1:
             lo, hi = dist.share_bounds(len(clips), self.world, self.rank)
-            return dist.gather_cat(self._predict(clips[lo:hi], views))
+            out = dist.gather_cat(self._predict(clips[lo:hi], views))
+            self._merge_bad_clips()  # test clips of other ranks' shares that did not decode
+            return out
         return self._predict(clips, views)
 
     def _predict(self, clips: torch.Tensor, views: str) -> torch.Tensor:
