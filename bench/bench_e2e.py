@@ -256,7 +256,7 @@ def bench_mer_fast(args: argparse.Namespace, cfg, root: Path, work: Path) -> tup
     """The product's path (plan / open_loso / run_fold / finish), timed; (figures, LosoRun)."""
     from mer_fast.train.loso import pool
     from mer_fast.train.runner import DataSpec, RunSpec, finish, make_hub, open_loso, plan
-    from mer_fast.train.trainer import resolve_device
+    from mer_fast.train.runtime import resolve_device
 
     spec = RunSpec(cfg=cfg, target="smic", chain="", name="bench_e2e")
     data = DataSpec(data_root=str(root), cache_dir=str(work / "cache"))
@@ -319,7 +319,7 @@ def bench_baseline(args: argparse.Namespace, cfg, loso) -> dict:
     """The plain pipeline on fold 0's training clips: same network, optimiser and clip count."""
     import baseline_pipeline as bp
 
-    from mer_fast.train.trainer import resolve_device
+    from mer_fast.train.runtime import resolve_device
 
     fold = loso.folds[0]
     records = [loso.index.records[i] for i in fold.train.tolist()]
@@ -349,7 +349,7 @@ def bench_inputs(args: argparse.Namespace, cfg, loso) -> dict:
 
     from mer_fast.train.augment import random_theta
     from mer_fast.train.batches import Items, make_input
-    from mer_fast.train.trainer import generator, resolve_device
+    from mer_fast.train.runtime import generator, resolve_device
 
     device = resolve_device(cfg.device)
     dtype = (torch.bfloat16 if cfg.amp == "bf16" or (cfg.amp == "auto" and device.type == "cuda")

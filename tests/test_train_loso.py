@@ -176,7 +176,7 @@ def test_full_disk_keeps_finished_folds(tmp_path, monkeypatch, capsys):
 def test_compile_reuses_per_shapes_and_resets_for_others(monkeypatch):
     """compile_module resets dynamo's caches only when the network's parameter shapes change
     (a new architecture), so LOSO folds keep reusing the compiled graph."""
-    import mer_fast.train.trainer as tr
+    import mer_fast.train.runtime as tr
 
     resets = []
     monkeypatch.setattr(tr, "_compiled_shapes", None)
@@ -194,7 +194,7 @@ def test_compiling_another_width_after_one_works():
     """Regression (torch 2.13, Inductor): compiling a 3D-ResNet of another width after one was
     compiled in the same process failed to lower ("Invalid ranges"); compile_module resets."""
     from mer_fast.models import create_model
-    from mer_fast.train.trainer import compile_module
+    from mer_fast.train.runtime import compile_module
 
     torch._dynamo.reset()  # whatever earlier tests compiled
     try:

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from mer_fast.data.index import ClipIndex, ClipRecord
-from mer_fast.train.trainer import ClipData
+from mer_fast.train.clipdata import ClipData
 
 
 class TinyNet(nn.Module):

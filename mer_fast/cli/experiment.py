@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from mer_fast.experiments import presets
     from mer_fast.train.datahub import DataHub
     from mer_fast.train.runner import RunSpec, run as run_experiment
-    from mer_fast.train.trainer import resolve_device
+    from mer_fast.train.runtime import resolve_device
     from mer_fast.utils.progress import console
 
     rows = [p for p in presets(args.table) if not args.target or p.target == args.target]

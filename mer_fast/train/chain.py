@@ -27,7 +27,9 @@ from mer_fast.errors import ConfigError
 from mer_fast.models.heads import MERNet
 from mer_fast.train.batches import Items
 from mer_fast.train.config import RUNTIME_FIELDS, TrainConfig, apply_overrides
-from mer_fast.train.trainer import ClipData, StreamData, Trainer, seed_for
+from mer_fast.train.clipdata import ClipData, StreamData
+from mer_fast.train.runtime import seed_for
+from mer_fast.train.trainer import Trainer
 from mer_fast.utils import atomic, dist
 from mer_fast.utils.progress import console
 

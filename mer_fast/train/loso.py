@@ -29,7 +29,9 @@ from mer_fast.models.heads import MERNet
 from mer_fast.train.batches import Items
 from mer_fast.train.config import TrainConfig
 from mer_fast.train.smote import smote_items
-from mer_fast.train.trainer import ClipData, Trainer, generator, seed_for
+from mer_fast.train.clipdata import ClipData
+from mer_fast.train.runtime import generator, seed_for
+from mer_fast.train.trainer import Trainer
 from mer_fast.utils import atomic
 from mer_fast.utils.progress import console
 

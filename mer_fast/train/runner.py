@@ -61,7 +61,7 @@ class Plan:
 
 def make_hub(spec: RunSpec, data: DataSpec, show_progress: bool = True):
     from mer_fast.train.datahub import DataHub
-    from mer_fast.train.trainer import resolve_device
+    from mer_fast.train.runtime import resolve_device
 
     cfg = spec.cfg
     return DataHub(data_root=data.data_root, overrides=data.overrides, synthetic=data.synthetic,
@@ -130,7 +130,7 @@ def open_loso(p: Plan, *, hub=None, show_progress: bool = True, folds: list[int]
     from mer_fast.models import get_convention
     from mer_fast.train.loso import LosoRun
     from mer_fast.train.network import make_net_factory
-    from mer_fast.train.trainer import ClipData
+    from mer_fast.train.clipdata import ClipData
 
     hub = hub or make_hub(p.spec, p.data, show_progress)
     cfg = p.spec.cfg

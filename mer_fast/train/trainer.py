@@ -23,7 +23,7 @@ import io
 import json
 import math
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -31,147 +31,20 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from mer_fast.data.index import ClipIndex
 from mer_fast.errors import ConfigError
 import mer_fast.ops as ops
 from mer_fast.models.heads import MERNet, predict_logits, sbml_loss
 from mer_fast.train.augment import random_theta
 from mer_fast.train.batches import Items, center_windows, make_input, random_windows
+from mer_fast.train.clipdata import ClipData, StreamData
 from mer_fast.train.config import RUNTIME_FIELDS, TrainConfig
+from mer_fast.train.runtime import (Stopwatch, compile_module, generator, resolve_device,
+                                    seed_for)
 from mer_fast.utils import atomic, dist
 from mer_fast.utils.progress import console, progress
 
-
-def seed_for(*keys) -> int:
-    """A 63-bit seed derived from any keys (stable across runs and machines)."""
-    digest = hashlib.sha256("/".join(map(str, keys)).encode()).digest()
-    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
-
-
-def generator(*keys) -> torch.Generator:
-    g = torch.Generator()
-    g.manual_seed(seed_for(*keys))
-    return g
-
-
-_compiled_shapes: tuple | None = None  # parameter shapes of the last network compiled here
-
-
-def compile_module(module: torch.nn.Module):
-    """``torch.compile(module)``. A new network with the parameter shapes of the one compiled
-    before in this process (the next LOSO fold) reuses its compiled graph: compilation is paid
-    once per process, not per fold (bench/bench_compile_folds.py). A network of other shapes (an
-    experiment row with another architecture) starts from a reset of dynamo's caches: compiling
-    it against the previous graph makes the parameter sizes symbolic, which Inductor (torch
-    2.13) failed to lower for some 3D-ResNet widths ("ValueRangeError: Invalid ranges")."""
-    global _compiled_shapes
-    shapes = (type(module).__name__,
-              tuple((n, tuple(p.shape)) for n, p in module.named_parameters()))
-    if _compiled_shapes is not None and shapes != _compiled_shapes:
-        torch._dynamo.reset()
-    _compiled_shapes = shapes
-    return torch.compile(module)
-
-
-def resolve_device(name: str) -> torch.device:
-    """The training device: ``auto`` is CUDA when present; under torchrun, the GPU of the
-    process's ``LOCAL_RANK``."""
-    if dist.active():
-        return dist.rank_device(name)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} asked for, but torch sees no CUDA GPU "
-                          f"(torch {torch.__version__}, CUDA build: {torch.version.cuda})",
-                          field="device", fix="use --device cpu, or install a CUDA build of torch")
-    return dev
-
-
-@dataclass
-class ClipData:
-    """The clips a run reads: a packed uint8 store, and how clips become network input."""
-
-    frames: torch.Tensor                # uint8 [sum_T, H, W, C] on the training device
-    offsets: torch.Tensor               # int64 [N + 1] on the CPU
-    labels: torch.Tensor                # int64 [N] on the CPU
-    classes: tuple[str, ...]
-    t_out: int                          # frames per clip fed to the network
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    window: int | None = None           # action clips: frames per sampled window
-
-    def __len__(self) -> int:
-        return int(self.labels.numel())
-
-
-@dataclass
-class StreamData:
-    """Clips decoded per batch by worker processes (datasets too big to hold decoded, such as
-    UCF101 and Kinetics-400): the same network input as :class:`ClipData`, streamed."""
-
-    index: ClipIndex
-    labels: torch.Tensor                # int64 [N] on the CPU
-    classes: tuple[str, ...]
-    t_out: int
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    window: int | None                  # frames sampled per clip (random / centre crop)
-    size: int                           # decode size
-    cache: object | None = None         # a ClipCache, or None to decode every time
-    workers: int = 2
-    seed: int = 0
-    skip_bad: bool = False              # a clip that does not decode is replaced by another
-    _loaders: dict = field(default_factory=dict, repr=False)
-
-    def __len__(self) -> int:
-        return int(self.labels.numel())
-
-    def loader(self, clips: torch.Tensor, train: bool, batch_size: int,
-               shard: tuple[int, int] | None = None):
-        """A persistent DataLoader of PackedBatch over ``clips`` (indices into ``index``);
-        ``shard=(rank, world)``: only this rank's share of every batch of ``batch_size``."""
-        from mer_fast.data.loader import make_loader
-
-        key = (train, batch_size, shard, hash(clips.numpy().tobytes()))
-        if key not in self._loaders:
-            records = [self.index.records[i] for i in clips.tolist()]
-            self._loaders[key] = make_loader(
-                records, batch_size, train=train, clip_len=self.window, size=self.size,
-                channels=3, cache=self.cache, workers=self.workers, seed=self.seed,
-                drop_last=False, shard=shard, skip_bad=self.skip_bad)
-        return self._loaders[key]
-
-
-class Stopwatch:
-    """Sums the time of marked regions of one epoch without synchronising inside it: CUDA events
-    on the GPU (read once, at the end of the epoch), the host clock on the CPU. The trainer
-    marks the making of each batch's input (gather + ``clip_views``, or the copy of a decoded
-    batch and ``clip_views_packed``) and adds the host time spent waiting for the streaming
-    loader: an epoch's ``input_share`` is the part of its time spent on data, not training."""
-
-    def __init__(self, device: torch.device):
-        self.cuda = device.type == "cuda"
-        self.host = 0.0
-        self.events: list = []
-
-    @contextmanager
-    def region(self):
-        if self.cuda:
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            yield
-            end.record()
-            self.events.append((start, end))
-        else:
-            t0 = time.perf_counter()
-            yield
-            self.host += time.perf_counter() - t0
-
-    def seconds(self) -> float:
-        if self.events:
-            self.events[-1][1].synchronize()
-        return self.host + sum(a.elapsed_time(b) for a, b in self.events) / 1e3
+__all__ = ["ClipData", "FitResult", "StreamData", "Trainer", "compile_module", "generator",
+           "resolve_device", "seed_for"]
 
 
 @dataclass

@@ -92,7 +92,7 @@ def init(device: str = "auto", timeout_minutes: float = 120.0) -> torch.device:
     import torch.distributed as dist
 
     if not launched():
-        from mer_fast.train.trainer import resolve_device
+        from mer_fast.train.runtime import resolve_device
 
         return resolve_device(device)
     dev = rank_device(device)
