@@ -51,7 +51,16 @@ MF_HD bool is_finite(float v) { return v - v == 0.f; }
 
 // Two source frames and their weights for output frame t (PyTorch's linear, align_corners=False:
 // src = (T / t_out) * (t + 0.5) - 0.5, clamped at 0; index1 = index0 + 1 unless at the end).
-// acc_t is the precision of the weights: float, or double for float64 tensors.
+// src is computed exactly, as the fraction (T * (2t + 1) - t_out) / (2 t_out) of two integers, so
+// its whole part is exact and each weight is one correctly rounded division (rem / den or
+// (den - rem) / den): the weights are within half an ulp of the true ones for every clip length
+// (the float32 rounding of src would grow with T), with the same integer and IEEE arithmetic on
+// the CPU and CUDA. acc_t is the precision of the weights: float, or double for float64 tensors.
+// Needs 1 <= t_out <= kMaxTimeLength and 1 <= T <= kMaxClipFrames (checks.cpp), which keeps
+// T * (2 t_out) below 2^62 and 2 t_out exact in a float.
+constexpr int64_t kMaxTimeLength = int64_t(1) << 20;
+constexpr int64_t kMaxClipFrames = int64_t(1) << 40;
+
 template <typename acc_t>
 struct TemporalTapsT {
   int64_t t0, t1;
@@ -61,18 +70,22 @@ using TemporalTaps = TemporalTapsT<float>;
 
 template <typename acc_t = float>
 MF_HD TemporalTapsT<acc_t> temporal_taps(int64_t T, int64_t t_out, int64_t t) {
-  const acc_t ratio = static_cast<acc_t>(T) / static_cast<acc_t>(t_out);
-  acc_t src = ratio * (static_cast<acc_t>(t) + acc_t(0.5)) - acc_t(0.5);
-  if (src < acc_t(0)) src = acc_t(0);
-  int64_t i0 = static_cast<int64_t>(src);
-  if (i0 > T - 1) i0 = T - 1;
-  acc_t l1 = src - static_cast<acc_t>(i0);
-  l1 = l1 < acc_t(0) ? acc_t(0) : (l1 > acc_t(1) ? acc_t(1) : l1);
+  const int64_t den = 2 * t_out;
+  const int64_t num = T * (2 * t + 1) - t_out;  // src = num / den
+  int64_t i0 = 0, rem = 0;
+  if (num > 0) {  // src < 0 is clamped to 0
+    i0 = num / den;
+    rem = num - i0 * den;
+  }
+  if (i0 > T - 1) {  // never for t < t_out (src < T - 1/2); a guard against any misuse
+    i0 = T - 1;
+    rem = 0;
+  }
   TemporalTapsT<acc_t> taps;
   taps.t0 = i0;
   taps.t1 = i0 + ((i0 < T - 1) ? 1 : 0);
-  taps.w1 = l1;
-  taps.w0 = acc_t(1) - l1;
+  taps.w1 = static_cast<acc_t>(rem) / static_cast<acc_t>(den);
+  taps.w0 = static_cast<acc_t>(den - rem) / static_cast<acc_t>(den);
   return taps;
 }
 
@@ -132,6 +145,11 @@ MF_HD int64_t mirror_column(int view, int64_t x, int64_t W) {
 }
 
 // Sampling position (in source pixels, after the padding's clip) of output pixel (y, x) of clip n.
+// A clip whose theta has a NaN or infinite entry gets NaN positions, so every pixel of it comes
+// out NaN (in every view and frame) on the CPU and on CUDA alike: defined, never a read outside
+// the frame, and no host-device sync to check theta. (Finite theta cannot give a NaN position:
+// |gx0|, |gy0| < 1, so the products are finite and a sum that overflows is +-inf, which the
+// padding's clip handles like any far position.)
 MF_HD void sample_position(const ClipViewsParams& p, int64_t n, int64_t y, int64_t x,
                            float* sx, float* sy) {
   const float gx0 = base_coord(x, p.w);
@@ -139,6 +157,12 @@ MF_HD void sample_position(const ClipViewsParams& p, int64_t n, int64_t y, int64
   float gx = gx0, gy = gy0;
   if (p.theta != nullptr) {
     const float* th = p.theta + n * 6;
+    for (int k = 0; k < 6; ++k) {
+      if (!is_finite(th[k])) {
+        *sx = *sy = th[k] - th[k];  // NaN
+        return;
+      }
+    }
     gx = th[0] * gx0 + th[1] * gy0 + th[2];
     gy = th[3] * gx0 + th[4] * gy0 + th[5];
   }

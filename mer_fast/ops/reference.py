@@ -7,6 +7,7 @@ and the "unfused" baseline of the benchmarks. Each step is a stock PyTorch call:
   c. space: F.grid_sample(F.affine_grid(theta), mode="bilinear", padding_mode=padding
             ("border" or "zeros"), align_corners=False), on each view image
   d. normalisation: (v / 255 - mean[c]) / std[c]
+and one rule of the ops' own: a clip whose theta has a NaN or infinite entry comes out all NaN.
 """
 from __future__ import annotations
 
@@ -63,13 +64,18 @@ def clip_views(frames: torch.Tensor, t_out: int, size: int | Sequence[int], view
     x = temporal_resize(x, t_out)                          # a.
     if theta is None:
         theta = identity_theta(n, compute_dtype, frames.device)
-    grid = F.affine_grid(theta.to(compute_dtype), [n, c, h, w], align_corners=False)
+    not_finite = ~torch.isfinite(theta).flatten(1).all(dim=1)  # [N]: these clips come out NaN
+    theta = theta.to(compute_dtype)
+    theta = torch.where(not_finite.view(n, 1, 1), identity_theta(n, compute_dtype, frames.device),
+                        theta)
+    grid = F.affine_grid(theta, [n, c, h, w], align_corners=False)
     out = []
     for v in views:
         xv = decalcomanie(x, v)                            # b.
         y = F.grid_sample(xv.reshape(n, c * t_out, height, width), grid, mode="bilinear",
                           padding_mode=padding, align_corners=False)  # c.
         y = y.reshape(n, c, t_out, h, w)
+        y = torch.where(not_finite.view(n, 1, 1, 1, 1), torch.nan, y)
         out.append(((y / 255.0 - mean_t) / std_t).to(dtype))  # d.
     return torch.stack(out)
 
