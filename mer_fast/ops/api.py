@@ -64,7 +64,19 @@ def clip_views(frames: torch.Tensor, t_out: int, size: int | Sequence[int], view
             ``RandomRotation(fill=0)`` fills an image.
 
     Returns:
-        ``[V, N, C, t_out, h, w]`` contiguous, in ``dtype``, on the frames' device.
+        ``[V, N, C, t_out, h, w]`` contiguous, in ``dtype``, on the frames' device. A clip whose
+        ``theta`` has a NaN or infinite entry comes out all NaN (every view, frame and pixel), on
+        the CPU and on CUDA alike; the op never reads outside the frames and does not check theta
+        for you (no host-device sync): ``torch.isfinite(theta).all()`` where an error is wanted.
+
+    Raises:
+        ValueError (``mer_fast.errors.OpArgumentError`` here, ``ValueError`` from the C++ checks)
+        naming the argument: ``t_out`` must be an integer in [1, 2^20], ``size`` integers in
+        [1, 32768], a clip at most 2^40 frames, every tensor on the frames' device.
+
+    Precision: the time weights are exact to half an ulp for every clip length; float32 output
+    is within 5e-5 of a float64 reference for frames up to 32 px, plus about
+    2e-7 * max(H, W) / std from the float32 sampling positions on larger frames.
     """
     return torch.ops.mer_fast.clip_views(
         frames, *_clip_views_args("clip_views", frames, t_out, size, views, mean, std, theta,
@@ -82,6 +94,7 @@ def clip_views_packed(frames: torch.Tensor, offsets: torch.Tensor, t_out: int,
     ``frames`` is uint8 ``[sum_T, H, W, C]``; clip n is ``frames[offsets[n]:offsets[n + 1]]``,
     ``offsets`` an int64 ``[N + 1]`` tensor starting at 0, strictly increasing, ending at sum_T
     (on the CPU, or on the frames' device: then it is copied to the host once to be checked).
+    A clip without frames (two equal offsets) is refused.
     """
     fn = "clip_views_packed"
     normalised = _clip_views_args(fn, frames, t_out, size, views, mean, std, theta, dtype,
@@ -108,7 +121,9 @@ def pack_clips(clips: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tenso
 def temporal_resize(x: torch.Tensor, t_out: int) -> torch.Tensor:
     """Linear interpolation of ``[N, C, T, H, W]`` along T to ``t_out`` frames (as
     ``F.interpolate(mode="trilinear", align_corners=False)`` with H, W unchanged).
-    Differentiable (CPU and CUDA kernels for forward and backward)."""
+    Differentiable (CPU and CUDA kernels for forward and backward). ``x`` needs at least one
+    frame; ``t_out`` is an integer in [1, 2^20]. The weights are exact to half an ulp for every
+    length: forward and backward stay within a few ulp of the values."""
     args.tensor("temporal_resize", "x", x, "a float tensor [N, C, T, H, W]")
     return torch.ops.mer_fast.temporal_resize(
         x, args.integer("temporal_resize", "t_out", t_out, 1, args.MAX_T_OUT))
