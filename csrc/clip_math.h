@@ -10,7 +10,6 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
-#include <limits>
 
 #if defined(__CUDACC__)
 #define MF_HD __host__ __device__ __forceinline__

@@ -69,13 +69,14 @@ def clip_views(frames: torch.Tensor, t_out: int, size: int | Sequence[int], view
     theta = torch.where(not_finite.view(n, 1, 1), identity_theta(n, compute_dtype, frames.device),
                         theta)
     grid = F.affine_grid(theta, [n, c, h, w], align_corners=False)
+    # NaN for those clips through their mean: no extra pass over the output, no sync
+    mean_t = mean_t + torch.where(not_finite, torch.nan, 0.0).to(compute_dtype).view(n, 1, 1, 1, 1)
     out = []
     for v in views:
         xv = decalcomanie(x, v)                            # b.
         y = F.grid_sample(xv.reshape(n, c * t_out, height, width), grid, mode="bilinear",
                           padding_mode=padding, align_corners=False)  # c.
         y = y.reshape(n, c, t_out, h, w)
-        y = torch.where(not_finite.view(n, 1, 1, 1, 1), torch.nan, y)
         out.append(((y / 255.0 - mean_t) / std_t).to(dtype))  # d.
     return torch.stack(out)
 
