@@ -52,8 +52,13 @@ class ScriptedDetector:
                 continue
             eyes = sorted(zip(ex.tolist(), ey.tolist()))
             box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
-            out.append([Face(box=box, score=score,
-                             landmarks=(eyes[0], eyes[1], (0.0, 0.0), (0.0, 0.0), (0.0, 0.0)))])
+            # nose and mouth corners placed so that the five points average to the box centre
+            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            ex, ey = (eyes[0][0] + eyes[1][0]) / 2, (eyes[0][1] + eyes[1][1]) / 2
+            rest = 5 * cx - 2 * ex, 5 * cy - 2 * ey
+            out.append([Face(box=box, score=score, landmarks=(
+                eyes[0], eyes[1], (rest[0] / 3, rest[1] / 3), (rest[0] / 3 - 5, rest[1] / 3),
+                (rest[0] / 3 + 5, rest[1] / 3)))])
         return out
 
 
@@ -80,13 +85,13 @@ def photographs() -> dict[str, np.ndarray]:
 
         path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
         if path.is_file():
-            out["grace_hopper"] = np.asarray(Image.open(path).convert("RGB"))
+            out["grace_hopper"] = np.array(Image.open(path).convert("RGB"))
     except ImportError:
         pass
     try:
         from skimage import data
 
-        out["astronaut"] = np.asarray(data.astronaut())
+        out["astronaut"] = np.array(data.astronaut())
     except Exception:  # noqa: BLE001 - not installed, or its data missing
         pass
     return out

@@ -16,12 +16,12 @@ from tests.faces_helpers import composite, map_points, photograph
 pytestmark = pytest.mark.skipif(not detector_available(),
                                 reason="the face detector is not installed (mer-fast[faces])")
 
-# Grace Hopper (matplotlib's sample_data/grace_hopper.jpg, 512x600): eye centres and face box
-# read off the photograph by hand (pixels of the photo)
-HOPPER_EYES = ((205.0, 268.0), (298.0, 268.0))
-HOPPER_BOX = (150.0, 170.0, 355.0, 435.0)
-EYE_TOLERANCE = 8.0    # pixels of the photo, at scale 1
-BOX_TOLERANCE = 30.0
+# Grace Hopper (matplotlib's sample_data/grace_hopper.jpg, 512 wide, 600 high): the pupils and
+# the face (hat brim to chin, cheek to cheek) read off the photograph by hand, in its pixels
+HOPPER_EYES = ((222.0, 189.0), (305.0, 187.0))
+HOPPER_FACE = (160.0, 140.0, 360.0, 330.0)
+EYE_TOLERANCE = 6.0    # pixels of the photo, at scale 1
+BOX_TOLERANCE = 20.0   # the box centre; its width within 30 % of the face's
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +42,16 @@ def test_the_photograph_itself(detector):
     face = detect_one(detector, photo)
     eyes = np.asarray(face.eyes)
     assert np.abs(eyes - np.asarray(HOPPER_EYES)).max() <= EYE_TOLERANCE
-    assert np.abs(np.asarray(face.box) - np.asarray(HOPPER_BOX)).max() <= BOX_TOLERANCE
+    check_box(face, np.eye(3)[:2], 1.0)
     assert face.score > 0.9
+
+
+def check_box(face, m: np.ndarray, scale: float) -> None:
+    f = HOPPER_FACE
+    want = map_points(m, [((f[0] + f[2]) / 2, (f[1] + f[3]) / 2)])[0]
+    got = np.asarray([(face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2])
+    assert np.abs(got - want).max() <= BOX_TOLERANCE * scale + 4
+    assert abs(face.width / ((f[2] - f[0]) * scale) - 1) <= 0.3
 
 
 @pytest.mark.parametrize("center,angle,scale", [
@@ -61,33 +69,44 @@ def test_found_where_it_was_placed(detector, center, angle, scale):
     # the eye line's angle follows the placement (screen y points down)
     d = got[1] - got[0]
     assert abs(math.degrees(math.atan2(-d[1], d[0])) - angle) <= 4.0
-    cx, cy = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
-    want_c = map_points(m, [((HOPPER_BOX[0] + HOPPER_BOX[2]) / 2,
-                             (HOPPER_BOX[1] + HOPPER_BOX[3]) / 2)])[0]
-    assert abs(cx - want_c[0]) <= BOX_TOLERANCE * scale + 4
-    assert abs(cy - want_c[1]) <= BOX_TOLERANCE * scale + 4
+    check_box(face, m, scale)
 
 
 def test_aligned_crop_has_level_eyes_and_does_not_depend_on_the_offset(detector):
+    """The same clip rendered at three offsets: the crops frame the face alike (the true eyes
+    land within 3 px of each other in 160x160 crops, and the crops correlate), and the eyes
+    of the aligned crop are level."""
     from mer_fast.data.index import ClipRecord
     from mer_fast.faces import FaceCropper
+    from mer_fast.faces.align import transform_points
 
     photo = photograph("grace_hopper")
     cropper = FaceCropper(None, detector=detector)
-    crops = []
-    for n, center in enumerate([(250, 250), (400, 230)]):
-        frame, _ = composite(photo, (480, 640), center, 10.0, 0.55, seed=3)
+    crops, eyes = [], []
+    for n, center in enumerate([(250, 250), (400, 230), (330, 260)]):
+        frame, m = composite(photo, (480, 640), center, 10.0, 0.55, seed=3)
         clip = torch.from_numpy(frame)[None].repeat(2, 1, 1, 1)
         rec = ClipRecord(dataset="test", clip_id=f"c{n}", subject="s", label="x",
                          label_index=0, frames=("a.png", "b.png"), num_frames=2,
                          frame_numbers=(0, 1))
         crops.append(cropper.crop(rec, clip, (160, 160)))
+        matrix = cropper.transform(cropper.locate(rec, clip), (160, 160))
+        eyes.append(transform_points(matrix, map_points(m, HOPPER_EYES)).numpy())
+    eyes = np.asarray(eyes)
+    assert (eyes.max(0) - eyes.min(0)).max() <= 3.0
+    assert np.abs(eyes[:, 0, 1] - eyes[:, 1, 1]).max() <= 3.0      # the true eyes are level
     again = detect_one(detector, crops[0][0].numpy())
     d = np.asarray(again.eyes[1]) - np.asarray(again.eyes[0])
-    assert abs(math.degrees(math.atan2(d[1], d[0]))) <= 3.0        # level after alignment
-    diff = (crops[0].float() - crops[1].float()).abs()
-    inner = diff[:, 30:130, 30:130]                                  # the face, not the margin
-    assert inner.mean() <= 8.0, f"mean difference {inner.mean():.1f} levels"
+    assert abs(math.degrees(math.atan2(d[1], d[0]))) <= 3.0        # and detected level again
+
+    def corr(a, b):
+        a, b = a.float().mean(-1).flatten(), b.float().mean(-1).flatten()
+        a, b = a - a.mean(), b - b.mean()
+        return float((a * b).sum() / (a.norm() * b.norm()))
+
+    inner = [c[0, 30:130, 30:130] for c in crops]                   # the face, not the margin
+    assert min(corr(inner[0], x) for x in inner[1:]) >= 0.6
+    assert corr(inner[0], crops[0][0, :100, :100].flip(0)) < 0.6   # what another place gives
 
 
 def test_a_frame_without_a_face(detector):

@@ -211,9 +211,13 @@ class FaceCropper:
         stored = self.records.read(record, on_warning) if self.records is not None else None
         if stored is not None and not self._still_valid(stored, record):
             stored = None
-        face = stored or self._detect(record, frames)
-        if stored is None and self.records is not None:
-            self.records.write(record, face)
+        if stored is None:
+            # as it will read back from its file (rounded), so that every process crops alike
+            face = ClipFace.from_dict(self._detect(record, frames).to_dict())
+            if self.records is not None:
+                self.records.write(record, face)
+        else:
+            face = stored
         with self._lock:
             self.located[record.key] = face
         return face
@@ -290,7 +294,8 @@ class FaceCropper:
             raise DataError(f"clip {face.clip}: no face found ({face.how})", field="faces",
                             fix=NO_FACE_FIX)
         f = face.face
-        return face_transform(f.box, f.eyes, out_size, self.margin)  # type: ignore[union-attr]
+        centre = tuple(sum(p[k] for p in f.landmarks) / 5 for k in (0, 1))  # type: ignore[union-attr]
+        return face_transform(f.box, f.eyes, out_size, self.margin, centre)  # type: ignore[union-attr]
 
     def cache_tag(self, face: ClipFace, out_size: tuple[int, int]) -> str:
         """What a cached crop depends on: the transform and the output size."""
