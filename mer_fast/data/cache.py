@@ -203,17 +203,21 @@ class ClipCache:
 
     def _get_face(self, record, size, channels, backend, threads, on_warning, faces):
         out = normalize_size(size) or faces.default_size
-        face = faces.locate(record, on_warning=on_warning)
-        path = self.entry_path(record, out, channels, tag=faces.cache_tag(face, out))
-        arr = self._open(path, on_warning)
-        if arr is not None:
-            with self._lock:
-                self.hits += 1
-            return torch.from_numpy(arr)
+        face = faces.known(record, on_warning=on_warning)
+        if face is not None:  # the face is known: the entry's key is known
+            path = self.entry_path(record, out, channels, tag=faces.cache_tag(face, out))
+            arr = self._open(path, on_warning)
+            if arr is not None:
+                with self._lock:
+                    self.hits += 1
+                return torch.from_numpy(arr)
         with self._lock:
             self.misses += 1
+        # decoded once, at the native size: the face is found on these frames if need be
         clip = decode_clip(record, None, backend, "cpu", channels=channels, threads=threads,
                            on_warning=on_warning)
+        face = faces.locate(record, clip, on_warning=on_warning)
+        path = self.entry_path(record, out, channels, tag=faces.cache_tag(face, out))
         clip = faces.crop(record, clip, out, on_warning=on_warning)
         self._store(path, clip, on_warning)
         return clip

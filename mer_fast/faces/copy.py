@@ -202,13 +202,17 @@ def _crop_clip(cropper: FaceCropper, record: ClipRecord, source: Path, out_root:
 
     frames_in = ordered_frames(record)
     targets = [out_root / Path(f).relative_to(source) for f in frames_in]
-    face = cropper.locate(record)  # a stored record, or detected on the onset frame(s)
+    face = cropper.known(record)  # a record of an earlier run
+    if face is not None and not face.found:
+        return face, False
+    if face is not None and face.extra.get("written") == _written_tag(cropper, face, out_size) \
+            and all(t.is_file() for t in targets):
+        return face, False
+    clip = decode_clip(record, None)
+    face = cropper.locate(record, clip)  # detected on the decoded frames if need be
     if not face.found:
         return face, False
     tag = _written_tag(cropper, face, out_size)
-    if face.extra.get("written") == tag and all(t.is_file() for t in targets):
-        return face, False
-    clip = decode_clip(record, None)
     crops = cropper.crop(record, clip, out_size)
     _write_clip(targets, crops)
     face.extra["written"] = tag

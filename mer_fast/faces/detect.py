@@ -174,14 +174,11 @@ class FaceDetector:
             raise ConfigError(f"thresholds must be three probabilities, got {thresholds}",
                               field="thresholds")
         self.pnet, self.rnet, self.onet = load_networks(self.device)
-
-    @property
-    def version(self) -> str:
-        """What made a detection: algorithm, weights package and the weights' digest."""
         from mer_fast.faces.mtcnn import installed_version, weights_digest
 
-        return (f"mer-fast mtcnn v{ALGORITHM_VERSION} (weights: mtcnn=={installed_version()}, "
-                f"sha256 {weights_digest()})")
+        # what made a detection: algorithm, weights package and the weights' digest
+        self.version = (f"mer-fast mtcnn v{ALGORITHM_VERSION} (weights: "
+                        f"mtcnn=={installed_version()}, sha256 {weights_digest()})")
 
     def settings(self) -> dict:
         return {"min_face": self.min_face, "min_face_fraction": self.min_face_fraction,

@@ -204,23 +204,30 @@ class FaceCropper:
         """The clip's face: from memory, from its record file if still valid, else detected
         (on ``frames``, the decoded clip ``[T, H, W, C]``, or on frames decoded now) and
         stored."""
-        with self._lock:
-            known = self.located.get(record.key)
-        if known is not None:
-            return known
-        stored = self.records.read(record, on_warning) if self.records is not None else None
-        if stored is not None and not self._still_valid(stored, record):
-            stored = None
-        if stored is None:
-            # as it will read back from its file (rounded), so that every process crops alike
-            face = ClipFace.from_dict(self._detect(record, frames).to_dict())
-            if self.records is not None:
-                self.records.write(record, face)
-        else:
-            face = stored
+        stored = self.known(record, on_warning=on_warning)
+        if stored is not None:
+            return stored
+        # as it will read back from its file (rounded), so that every process crops alike
+        face = ClipFace.from_dict(self._detect(record, frames).to_dict())
+        if self.records is not None:
+            self.records.write(record, face)
         with self._lock:
             self.located[record.key] = face
         return face
+
+    def known(self, record: ClipRecord, *,
+              on_warning: Callable[[str], None] | None = None) -> ClipFace | None:
+        """The clip's face if it is in memory or in a still valid record file (no detection)."""
+        with self._lock:
+            face = self.located.get(record.key)
+        if face is not None:
+            return face
+        stored = self.records.read(record, on_warning) if self.records is not None else None
+        if stored is None or not self._still_valid(stored, record):
+            return None
+        with self._lock:
+            self.located[record.key] = stored
+        return stored
 
     def _still_valid(self, stored: ClipFace, record: ClipRecord) -> bool:
         if stored.clip != record.key:
