@@ -180,3 +180,29 @@ def test_train_with_faces_detect(tmp_path):
     assert list(faces["detectors"])[0].startswith("mer-fast mtcnn")
     records = list((tmp_path / "cache" / "faces").rglob("*.json"))
     assert {p.parent.name for p in records} >= {"smic", "ckplus", "oulu"}
+
+
+@needs_detector
+@pytest.mark.slow
+def test_crop_the_macro_parts_and_samm(tmp_path):
+    """CK+ (gray and colour PNG) and Oulu-CASIA (every lighting and condition present), and
+    SAMM (grayscale JPEG) through `mer-fast crop`; the copies read back with every clip."""
+    from mer_fast.data.datasets import load_dataset
+
+    root = tmp_path / "data"
+    write_synthetic(root, seed=0, datasets=["macro", "samm"], subjects=2, clips_per_subject=1,
+                    frames=3, frame_size=24)
+    photo_frames(root, size=(150, 200), scale=0.22)
+    out = tmp_path / "faces"
+    for name in ("macro", "samm"):
+        assert main(["crop", name, "--data-root", str(root), "--out", str(out),
+                     "--size", "64x80", "--no-progress"]) == 0
+    for name, options in (("ckplus", {}), ("oulu", {"conditions": "all"}),
+                          ("oulu", {"lighting": "NI"}), ("samm", {"protocol": "all"})):
+        raw = load_dataset(name, data_root=root, **options)
+        copy = load_dataset(name, data_root=out, **options)
+        assert [r.clip_id for r in copy] == [r.clip_id for r in raw] and len(copy) > 0
+        assert all(r.meta["face_crop"]["status"] in ("detected", "fallback") for r in copy)
+        first = Image.open(copy.records[0].frames[0])
+        assert first.size == (64, 80)
+        assert first.mode == Image.open(raw.records[0].frames[0]).mode

@@ -38,11 +38,11 @@ RECORDS = "mer_fast_faces"
 RELEASE_CROP_SIZES: dict[str, tuple[int, int]] = {"casme2": (340, 280)}
 DEFAULT_SIZE = (256, 256)
 LABEL_SUFFIXES = (".xlsx", ".xls", ".csv", ".txt", ".json")
-# adapter options that read every clip of the raw release (the copy serves every protocol)
+# adapter options that read every clip of the raw release (the copy serves every protocol;
+# Oulu-CASIA: every lighting and condition folder present, see _variants)
 READ_ALL: dict[str, list[dict[str, Any]]] = {
     "casme2": [{"protocol": "all"}], "samm": [{"protocol": "all"}], "smic": [{}],
-    "ckplus": [{}], "oulu": [{"lighting": "VL", "conditions": "all"},
-                             {"lighting": "NI", "conditions": "all"}]}
+    "ckplus": [{}]}
 
 
 @dataclass
@@ -151,22 +151,37 @@ def _records(adapter, source: Path, skip_bad: bool) -> tuple[list[ClipRecord], d
     """Every clip of the raw release (all protocols and conditions), and the bad ones."""
     records: list[ClipRecord] = []
     bad: dict[str, str] = {}
-    for k, opts in enumerate(READ_ALL.get(adapter.name, [{}])):
-        opts = dict(opts)
+    for opts in _variants(adapter, source):
         if "cropped" in adapter.options:
             opts["cropped"] = False
-        try:
-            scan = adapter.scan_folder(source, **opts)
-        except DataError:
-            if k > 0:  # a later variant (Oulu-CASIA's NI images) may be absent
-                continue
-            raise
+        scan = adapter.scan_folder(source, **opts)
         if scan.problems and not skip_bad:
             raise scan.error()
         for p in scan.problems:
             bad.setdefault(p.clip, p.message)
         records += [r for r in scan.records if r.clip_id not in bad]
     return records, bad
+
+
+def _variants(adapter, source: Path) -> list[dict[str, Any]]:
+    """The option sets that together read every clip of the raw release."""
+    if adapter.name != "oulu":
+        return [dict(o) for o in READ_ALL.get(adapter.name, [{}])]
+    from mer_fast.data.datasets.base import child_dir, subdirs
+    from mer_fast.data.datasets.oulu import CONDITIONS, IMAGES, LIGHTINGS
+
+    images = adapter._images(source)  # OriginalImg (unpacked into a folder of its name too)
+    out = []
+    for lighting in LIGHTINGS:
+        folder = child_dir(images, lighting) if images is not None else None
+        present = [d.name for d in subdirs(folder)] if folder is not None else []
+        conditions = [c for c in CONDITIONS if c.casefold() in {p.casefold() for p in present}]
+        if conditions:
+            out.append({"lighting": lighting, "conditions": ",".join(conditions)})
+    if not out:
+        raise DataError(f"no {IMAGES}/<VL|NI>/<Strong|Weak|Dark> folders to crop", file=source,
+                        field="OriginalImg", fix="point at Oulu-CASIA's original release")
+    return out
 
 
 def _copy_label_files(source: Path, out_root: Path) -> None:
