@@ -16,7 +16,7 @@ from mer_fast.data.index import ClipIndex, ClipRecord
 from mer_fast.data.store import ClipStore
 from mer_fast.errors import DataError
 from mer_fast.faces import FaceCropper, onset_position
-from mer_fast.faces.stage import faces_of_index
+from mer_fast.faces.report import faces_of_index
 from tests.faces_helpers import ScriptedDetector, paint_face
 
 BOX, EYES = (20, 14, 60, 58), ((30, 30), (50, 33))
@@ -242,3 +242,19 @@ def test_crop_refuses_what_it_cannot_crop(tmp_path):
     with pytest.raises(ConfigError, match="already a cropped copy"):
         crop_dataset("smic", data_root=tmp_path / "faces", out=tmp_path / "again",
                      detector=ScriptedDetector())
+
+
+def test_locate_many_detects_onsets_in_batches(tmp_path):
+    recs = [write_clip(tmp_path / f"c{k}", [(BOX, EYES, 0.9)] * 2, seed=k) for k in range(5)]
+    late = write_clip(tmp_path / "late", [None, (BOX, EYES, 0.9)], seed=9)
+    det = ScriptedDetector()
+    cropper = FaceCropper(tmp_path / "faces", detector=det)
+    cropper.locate(recs[0])                                  # known: not detected again
+    done = []
+    cropper.locate_many(recs + [late], batch=2, advance=done.append)
+    assert sum(done) == 6
+    # 1 (the first locate) + 3 batches of onsets (2, 2, 1) + 1 for the late clip's next frames
+    assert det.calls == 1 + 3 + 1
+    assert all(cropper.located[r.key].status == "detected" for r in recs)
+    assert cropper.located[late.key].status == "fallback"
+    assert FaceCropper(tmp_path / "faces", detector=det).known(late).frame == 11

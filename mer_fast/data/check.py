@@ -111,7 +111,7 @@ def check_dataset(name: str, data_root: str | os.PathLike | None = None,
     report.warnings = scan.summary_warnings()
     report.problems = [p.describe() for p in problems]
     report.status = "problems" if problems else ("warnings" if report.warnings else "ok")
-    from mer_fast.faces.stage import faces_of_index
+    from mer_fast.faces.report import faces_of_index
 
     report.faces = faces_of_index(good)
     return report

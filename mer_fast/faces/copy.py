@@ -30,7 +30,8 @@ import torch
 from mer_fast.data.datasets.copies import MARKER, read_copy_marker
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import ConfigError, DataError
-from mer_fast.faces.stage import ACTION_DATASETS, NO_FACE_FIX, ClipFace, FaceCropper
+from mer_fast.faces.records import ClipFace
+from mer_fast.faces.stage import ACTION_DATASETS, NO_FACE_FIX, FaceCropper
 from mer_fast.utils import atomic
 
 RECORDS = "mer_fast_faces"
@@ -116,6 +117,9 @@ def crop_dataset(name: str, *, data_root: str | os.PathLike | None = None,
     no_face: list[ClipFace] = []
     from mer_fast.utils.progress import progress as progress_bar
 
+    with progress_bar(f"finding the faces of {adapter.title}", len(records), "clips",
+                      progress) as bar:
+        cropper.locate_many(records, advance=bar.advance)  # onset frames in batches
     with progress_bar(f"cropping {adapter.title}", len(records), "clips", progress) as bar:
         for record in records:
             try:

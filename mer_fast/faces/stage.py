@@ -20,11 +20,10 @@ A record made by another detector version, or for other frames, is detected agai
 from __future__ import annotations
 
 import json
-import re
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import torch
 
@@ -32,116 +31,12 @@ from mer_fast.data.index import ClipRecord
 from mer_fast.errors import ConfigError, DataError
 from mer_fast.faces.align import face_transform, warp_frames
 from mer_fast.faces.detect import LOWER_THRESHOLDS, Face
-from mer_fast.utils import atomic
+from mer_fast.faces.records import ClipFace, FaceRecords, _source_of, onset_position
 
-STATUSES = ("detected", "fallback", "manual", "none")
 # datasets of actions, not faces: the face stage leaves their clips alone
 ACTION_DATASETS = frozenset({"ucf101", "kinetics400"})
-RECORD_FORMAT = 1
 NO_FACE_FIX = ("pass --skip-bad to leave such clips out (they are listed), or write the face "
                "into the clip's record by hand (box and landmarks, \"status\": \"manual\")")
-
-
-@dataclass
-class ClipFace:
-    """Where one clip's face is, and how that was found."""
-
-    clip: str                                  # the record's key (dataset:clip id)
-    status: str                                # detected | fallback | manual | none
-    how: str                                   # in words, e.g. "onset frame 46"
-    face: Face | None = None
-    frame: int | None = None                   # the dataset's number of the frame used
-    position: int | None = None                # its position in the clip (0-based)
-    source: str | None = None                  # the file of that frame (or the video)
-    frame_size: tuple[int, int] | None = None  # (h, w) of the clip's frames
-    detector: str = ""
-    extra: dict = field(default_factory=dict)  # anything else kept in the file
-
-    @property
-    def found(self) -> bool:
-        return self.face is not None and self.status != "none"
-
-    def to_dict(self) -> dict:
-        d = {"format": RECORD_FORMAT, "clip": self.clip, "status": self.status, "how": self.how,
-             "face": self.face.to_dict() if self.face is not None else None,
-             "frame": self.frame, "position": self.position, "source": self.source,
-             "frame_size": list(self.frame_size) if self.frame_size else None,
-             "detector": self.detector}
-        d.update(self.extra)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ClipFace":
-        known = {"format", "clip", "status", "how", "face", "frame", "position", "source",
-                 "frame_size", "detector"}
-        status = str(d.get("status", ""))
-        if status not in STATUSES:
-            raise ValueError(f"status {status!r} is not one of {STATUSES}")
-        face = Face.from_dict(d["face"]) if d.get("face") else None
-        if status != "none" and face is None:
-            raise ValueError(f"status {status!r} but no face")
-        size = d.get("frame_size")
-        return cls(clip=str(d["clip"]), status=status, how=str(d.get("how", "")), face=face,
-                   frame=d.get("frame"), position=d.get("position"), source=d.get("source"),
-                   frame_size=tuple(int(s) for s in size) if size else None,  # type: ignore[arg-type]
-                   detector=str(d.get("detector", "")),
-                   extra={k: v for k, v in d.items() if k not in known})
-
-    def summary(self) -> dict:
-        """What a run records about the clip (results.json, datasets check)."""
-        return {"status": self.status, "how": self.how, "detector": self.detector}
-
-
-def safe_name(text: str) -> str:
-    """A clip id as a file name (``sub01/EP02_01f`` -> ``sub01__EP02_01f``)."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", text.replace("/", "__").replace("\\", "__")) or "_"
-
-
-def onset_position(record: ClipRecord) -> tuple[int, str]:
-    """The onset frame's position in the clip, and how it was chosen."""
-    numbers = list(record.frame_numbers)
-    if record.onset is not None and record.onset in numbers:
-        return numbers.index(record.onset), f"onset frame {record.onset}"
-    if record.onset is not None and numbers:
-        return 0, (f"first frame {numbers[0]} (the onset {record.onset} is not among the clip's "
-                   "frames)")
-    first = f" {numbers[0]}" if numbers else ""
-    return 0, f"first frame{first} (no onset given)"
-
-
-def _source_of(record: ClipRecord, position: int) -> str:
-    if record.video:
-        return str(record.video)
-    return str(record.frames[position]) if position < len(record.frames) else ""
-
-
-class FaceRecords:
-    """The per-clip JSON files under one folder."""
-
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-
-    def path(self, record: ClipRecord) -> Path:
-        from mer_fast.data.cache import dataset_folder
-
-        return self.root / dataset_folder(record.dataset) / f"{safe_name(record.clip_id)}.json"
-
-    def read(self, record: ClipRecord, on_warning: Callable[[str], None] | None = None
-             ) -> ClipFace | None:
-        path = self.path(record)
-        try:
-            text = path.read_text()
-        except FileNotFoundError:
-            return None
-        try:
-            return ClipFace.from_dict(json.loads(text))
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
-            if on_warning is not None:
-                on_warning(f"{path}: not a readable face record ({exc}); detecting again")
-            return None
-
-    def write(self, record: ClipRecord, face: ClipFace) -> None:
-        atomic.write_json(self.path(record), face.to_dict())
 
 
 class FaceCropper:
@@ -207,13 +102,7 @@ class FaceCropper:
         stored = self.known(record, on_warning=on_warning)
         if stored is not None:
             return stored
-        # as it will read back from its file (rounded), so that every process crops alike
-        face = ClipFace.from_dict(self._detect(record, frames).to_dict())
-        if self.records is not None:
-            self.records.write(record, face)
-        with self._lock:
-            self.located[record.key] = face
-        return face
+        return self._keep(record, self._detect(record, frames))
 
     def known(self, record: ClipRecord, *,
               on_warning: Callable[[str], None] | None = None) -> ClipFace | None:
@@ -247,13 +136,61 @@ class FaceCropper:
 
         return decode_clip(record, None, indices=list(positions))
 
-    def _detect(self, record: ClipRecord, frames: torch.Tensor | None) -> ClipFace:
+    def locate_many(self, records: Sequence[ClipRecord], batch: int = 16, *,
+                    on_warning: Callable[[str], None] | None = None,
+                    advance: Callable[[int], None] | None = None) -> None:
+        """Finds the faces of many clips ahead of cropping them, ``batch`` onset frames per
+        detector call (on a GPU one batch costs about as much as one frame); a clip whose onset
+        has no face falls back alone. Clips already known, of action datasets, or whose onset
+        frame does not decode are left to :meth:`locate` (which raises the error)."""
+        from mer_fast.data.decode import decode_clip
+        from mer_fast.errors import MerFastError
+
+        todo = [r for r in records if self.applies_to(r)
+                and self.known(r, on_warning=on_warning) is None]
+        if advance is not None and len(records) > len(todo):
+            advance(len(records) - len(todo))
+        for a in range(0, len(todo), batch):
+            chunk, onsets = [], []
+            for r in todo[a:a + batch]:
+                try:
+                    position = self._onset(r, None)[0]
+                    onsets.append(decode_clip(r, None, indices=[position])[0])
+                    chunk.append(r)
+                except MerFastError:
+                    continue
+            found = self.detector.detect(onsets) if onsets else []
+            for r, frame, faces in zip(chunk, onsets, found):
+                try:
+                    self._keep(r, self._detect(r, None, onset=(frame, faces)))
+                except MerFastError:
+                    continue
+            if advance is not None:
+                advance(len(todo[a:a + batch]))
+
+    def _keep(self, record: ClipRecord, face: ClipFace) -> ClipFace:
+        # as it will read back from its file (rounded), so that every process crops alike
+        face = ClipFace.from_dict(face.to_dict())
+        if self.records is not None:
+            self.records.write(record, face)
+        with self._lock:
+            self.located[record.key] = face
+        return face
+
+    def _onset(self, record: ClipRecord, frames: torch.Tensor | None) -> tuple[int, str, int]:
+        """(position of the onset frame, how it was chosen, the clip's length)."""
         from mer_fast.data.decode import clip_length
 
-        det = self.detector
         length = int(frames.shape[0]) if frames is not None else clip_length(record)
-        start, onset_how = onset_position(record)
-        start = min(start, max(0, length - 1))
+        start, how = onset_position(record)
+        return min(start, max(0, length - 1)), how, length
+
+    def _detect(self, record: ClipRecord, frames: torch.Tensor | None,
+                onset: tuple[torch.Tensor, list[Face]] | None = None) -> ClipFace:
+        """Looks for the clip's face (``onset``: its onset frame and the faces already found
+        there, from a batch)."""
+        det = self.detector
+        start, onset_how, length = self._onset(record, frames)
         later = list(range(start + 1, min(length, start + 1 + self.next_frames)))
         numbers = list(record.frame_numbers)
         base = dict(clip=record.key, detector=det.version)
@@ -268,9 +205,12 @@ class FaceCropper:
                             source=_source_of(record, position) if position is not None
                             else None, frame_size=size, **base)
 
-        first = self._frames_at(record, frames, [start])
+        if onset is not None:
+            first, found = onset[0][None], onset[1]
+        else:
+            first = self._frames_at(record, frames, [start])
+            found = det.detect(first)[0]
         size = (int(first.shape[1]), int(first.shape[2]))
-        found = det.detect(first)[0]
         if found:
             return result("detected", onset_how, found[0], start, size)
         tried = [start]
@@ -333,37 +273,3 @@ class FaceCropper:
 
 def _frame_words(number: int | None, position: int) -> str:
     return f"frame {number}" if number is not None else f"frame at position {position}"
-
-
-def summarize(summaries: Sequence[dict[str, Any]], skipped: Sequence[tuple[str, str]] = ()
-              ) -> dict:
-    """Counts per status and the detector versions of per-clip face summaries."""
-    counts: dict[str, int] = {}
-    detectors: dict[str, int] = {}
-    for s in summaries:
-        counts[s["status"]] = counts.get(s["status"], 0) + 1
-        if s.get("detector"):
-            detectors[s["detector"]] = detectors.get(s["detector"], 0) + 1
-    return {"counts": counts, "detectors": detectors,
-            "skipped": [list(s) for s in skipped if "no face" in s[1]]}
-
-
-def faces_of_index(index) -> dict | None:
-    """How the clips of an index got their faces, for a run's results.json: counts per status,
-    the detector versions, each clip's status and reason, and the clips left out for having
-    none. From the records' ``meta["face"]`` (cropped while decoding, ``faces=detect``) or
-    ``meta["face_crop"]`` (read from a copy written by ``mer-fast crop``); None when neither."""
-    per_clip: dict[str, dict] = {}
-    sources = set()
-    for r in index.records:
-        for key, source in (("face", "faces=detect"), ("face_crop", "mer-fast crop")):
-            s = r.meta.get(key)
-            if s:
-                per_clip[r.key] = s
-                sources.add(source)
-    if not per_clip:
-        return None
-    out = summarize(list(per_clip.values()), index.skipped)
-    out["cropped_by"] = sorted(sources)
-    out["clips"] = {k: f"{v['status']}: {v['how']}" for k, v in per_clip.items()}
-    return out

@@ -67,6 +67,13 @@ class DataHub:
             # under torchrun: each node's first process decodes into the cache, then the others
             # read it; each process keeps its store on its own device
             with dist.local_main_first():
+                cropper = self.face_cropper(name)
+                if cropper is not None:  # the faces first, onset frames in batches
+                    from mer_fast.utils.progress import progress
+
+                    with progress(f"finding the faces of {name}", len(ix), "clips",
+                                  self.show_progress) as bar:
+                        cropper.locate_many(ix.records, advance=bar.advance)
                 self._stores[name] = ClipStore.build(
                     ix, self.decode_size, channels=3, cache=self.cache, device=self.device,
                     skip_bad=self.skip_bad, progress=self.show_progress,

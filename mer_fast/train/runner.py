@@ -159,7 +159,7 @@ def finish(p: Plan, loso, pooled: dict, *, final_model: bool = False,
              "skipped_clips": [list(s) for s in index.skipped],
              "smote_added_total": sum((f["smote"] or {}).get("total_added", 0)
                                       for f in pooled["folds"])}
-    from mer_fast.faces.stage import faces_of_index
+    from mer_fast.faces.report import faces_of_index
 
     faces = faces_of_index(index)
     if faces is not None:
