@@ -206,3 +206,35 @@ def test_crop_the_macro_parts_and_samm(tmp_path):
         first = Image.open(copy.records[0].frames[0])
         assert first.size == (64, 80)
         assert first.mode == Image.open(raw.records[0].frames[0]).mode
+
+
+def test_without_the_detector_everything_says_what_to_install(monkeypatch, tmp_path):
+    import mer_fast.faces
+    import mer_fast.faces.mtcnn as mtcnn
+    from mer_fast.errors import ConfigError
+    from mer_fast.inference import Predictor
+    from mer_fast.train.datahub import DataHub
+
+    monkeypatch.setattr(mtcnn, "WEIGHTS_PACKAGE", "no_such_weights_package")
+    with pytest.raises(ConfigError, match=r"mer-fast\[faces\]"):
+        mtcnn.weights_dir()
+    assert not mtcnn.weights_available()
+    hub = DataHub(data_root=tmp_path, cache_dir=tmp_path / "cache", faces="detect",
+                  show_progress=False)
+    with pytest.raises(ConfigError, match=r"mer-fast\[faces\]"):
+        hub.face_cropper("smic")
+    assert hub.face_cropper("ucf101") is None           # action datasets are never cropped
+    # predict without the detector: not cropped, and says why
+    monkeypatch.setattr(mer_fast.faces, "detector_available", lambda: False)
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    for k in range(2):
+        Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(folder / f"f{k}.png")
+    p = Predictor.__new__(Predictor)
+    p.meta, p.faces, p.face_notes, p.device, p._cropper = {"size": 16}, "auto", {}, \
+        torch.device("cpu"), None
+    frames, note = p.frames(folder)
+    assert frames.shape == (2, 16, 16, 3) and "pip install 'mer-fast[faces]'" in note
+    p.faces = "detect"
+    with pytest.raises(ConfigError, match=r"mer-fast\[faces\]"):
+        p.frames(folder)
