@@ -27,8 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import machine, stamp, sync, time_fn  # noqa: E402
-from tests.faces_helpers import composite, map_points, photograph  # noqa: E402
-from tests.test_faces_detect import HOPPER_EYES  # noqa: E402
+from tests.faces_helpers import HOPPER_EYES, composite, map_points, photograph  # noqa: E402
 
 PLACEMENTS = [((0.5, 0.5), 0.0, 1.0), ((0.35, 0.55), 10.0, 0.9), ((0.65, 0.45), -12.0, 1.1),
               ((0.45, 0.5), 4.0, 0.8), ((0.55, 0.4), -5.0, 1.0)]

@@ -131,8 +131,10 @@ class Predictor:
                                 field="--faces", fix="pass --faces off to use whole frames")
             return resize_frames(frames, size), f"not cropped: no face found ({face.how})"
         fh, fw = frames.shape[1:3]
-        if self.faces == "auto" and (face.face.width >= ALREADY_FACE * fw  # type: ignore[union-attr]
-                                     or face.face.height >= ALREADY_FACE * fh):  # type: ignore[union-attr]
+        box = face.face
+        assert box is not None
+        if self.faces == "auto" and (box.width >= ALREADY_FACE * fw
+                                     or box.height >= ALREADY_FACE * fh):
             return resize_frames(frames, size), "not cropped: already a face"
         return (cropper.crop(record, frames, size),
                 f"cropped to the face ({face.status}: {face.how})")

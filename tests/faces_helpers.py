@@ -13,6 +13,10 @@ import torch
 from mer_fast.faces.detect import DEFAULT_THRESHOLDS, Face
 
 MARK = 255  # channel 0 of the painted face block; channel 2 marks the two eyes
+# Grace Hopper (matplotlib's sample_data/grace_hopper.jpg, 512 wide, 600 high): the pupils and
+# the face (hat brim to chin, cheek to cheek) read off the photograph by hand, in its pixels
+HOPPER_EYES = ((222.0, 189.0), (305.0, 187.0))
+HOPPER_FACE = (160.0, 140.0, 360.0, 330.0)
 
 
 class ScriptedDetector:

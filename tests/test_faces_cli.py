@@ -105,7 +105,7 @@ def test_oulu_cropped_release(tmp_path):
         load_dataset("oulu", data_root=root, cropped=False)
 
 
-# -- end to end with the real detector --------------------------------------------------------------
+# -- end to end with the real detector ------------------------------------------------------------
 def photo_frames(root: Path, size=(240, 320), scale=0.3) -> int:
     """Replaces every frame image under ``root`` by the photograph placed in a frame of
     ``size`` (a clip-dependent offset and angle, a little motion from frame to frame);

@@ -11,15 +11,11 @@ import torch
 
 from mer_fast.faces import detector_available
 from tests.conftest import devices
-from tests.faces_helpers import composite, map_points, photograph
+from tests.faces_helpers import HOPPER_EYES, HOPPER_FACE, composite, map_points, photograph
 
 pytestmark = pytest.mark.skipif(not detector_available(),
                                 reason="the face detector is not installed (mer-fast[faces])")
 
-# Grace Hopper (matplotlib's sample_data/grace_hopper.jpg, 512 wide, 600 high): the pupils and
-# the face (hat brim to chin, cheek to cheek) read off the photograph by hand, in its pixels
-HOPPER_EYES = ((222.0, 189.0), (305.0, 187.0))
-HOPPER_FACE = (160.0, 140.0, 360.0, 330.0)
 EYE_TOLERANCE = 6.0    # pixels of the photo, at scale 1
 BOX_TOLERANCE = 20.0   # the box centre; its width within 30 % of the face's
 

@@ -165,7 +165,7 @@ def test_action_clips_are_left_alone(tmp_path):
     assert out.shape == (2, 16, 16, 3) and det.calls == 0
 
 
-# -- the cropped copy (mer-fast crop) ---------------------------------------------------------------
+# -- the cropped copy (mer-fast crop) -------------------------------------------------------------
 def smic_release(root: Path, clips: dict[str, list]) -> Path:
     """A small SMIC-HS raw release: SMIC/SMIC_all_raw/HS/s1/micro/negative/<clip>/."""
     base = root / "SMIC" / "SMIC_all_raw" / "HS" / "s1" / "micro" / "negative"

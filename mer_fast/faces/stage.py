@@ -241,8 +241,9 @@ class FaceCropper:
             raise DataError(f"clip {face.clip}: no face found ({face.how})", field="faces",
                             fix=NO_FACE_FIX)
         f = face.face
-        centre = tuple(sum(p[k] for p in f.landmarks) / 5 for k in (0, 1))  # type: ignore[union-attr]
-        return face_transform(f.box, f.eyes, out_size, self.margin, centre)  # type: ignore[union-attr]
+        assert f is not None
+        centre = tuple(sum(p[k] for p in f.landmarks) / 5 for k in (0, 1))
+        return face_transform(f.box, f.eyes, out_size, self.margin, centre)
 
     def cache_tag(self, face: ClipFace, out_size: tuple[int, int]) -> str:
         """What a cached crop depends on: the transform and the output size."""
