@@ -144,6 +144,9 @@ def test_grayscale_and_a_2040x1088_clip(detector):
     for f in (frame, gray):
         face = detect_one(detector, f)
         assert np.abs(np.asarray(face.eyes) - map_points(m, HOPPER_EYES)).max() <= EYE_TOLERANCE
+    # gray and colour frames of one size go in one batch
+    both = detector.detect([torch.from_numpy(frame), torch.from_numpy(gray)])
+    assert len(both[0]) >= 1 and len(both[1]) >= 1
 
 
 @pytest.mark.parametrize("device", devices())

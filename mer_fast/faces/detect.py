@@ -201,10 +201,9 @@ class FaceDetector:
         for (h, w), members in by_size.items():
             if min(h, w) < 12:
                 continue  # smaller than P-Net's window: no face can be found
-            batch = torch.stack([frames[n] for n in members]).to(self.device)
+            # gray frames (C = 1) repeated to RGB, so that gray and colour frames batch together
+            batch = torch.stack([frames[n].expand(-1, -1, 3) for n in members]).to(self.device)
             x = batch.permute(0, 3, 1, 2).float()
-            if x.shape[1] == 1:
-                x = x.expand(-1, 3, -1, -1)
             for k, faces in enumerate(self._cascade(x.contiguous(), thr)):
                 out[members[k]] = faces
         return out
