@@ -80,14 +80,16 @@ def run(args: argparse.Namespace) -> int:
     for n, p, spec, out in rows_left:
         console.print(f"[bold][{n}/{len(rows)}] {p.id}[/]: table {p.table}, {p.row}")
         cfg = spec.cfg
-        key = (cfg.decode_size or cfg.size, str(resolve_device(cfg.device)))
+        key = (cfg.decode_size or cfg.size, str(resolve_device(cfg.device)), cfg.faces,
+               cfg.face_margin)
         data = data_spec(args)
         if key not in hubs:  # decoded stores are shared by the rows
             hubs[key] = DataHub(data_root=data.data_root, overrides=data.overrides,
                                 synthetic=data.synthetic, cache_dir=data.cache_dir,
                                 device=key[1], decode_size=key[0],
                                 options=spec.data_options, skip_bad=data.skip_bad,
-                                show_progress=not args.no_progress)
+                                show_progress=not args.no_progress, faces=cfg.faces,
+                                face_margin=cfg.face_margin)
         run_experiment(spec, data, out=out, steps_dir=steps_dir,
                        show_progress=not args.no_progress, hub=hubs[key],
                        final_model=args.final_model)

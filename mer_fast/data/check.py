@@ -59,6 +59,8 @@ class DatasetReport:
     problems: list[str] = field(default_factory=list)
     error: str | None = None
     files_verified: int = 0
+    faces: dict | None = None       # a copy written by `mer-fast crop`: how each clip's face
+                                    # was found, and by which detector
 
     @property
     def failed(self) -> bool:
@@ -109,6 +111,9 @@ def check_dataset(name: str, data_root: str | os.PathLike | None = None,
     report.warnings = scan.summary_warnings()
     report.problems = [p.describe() for p in problems]
     report.status = "problems" if problems else ("warnings" if report.warnings else "ok")
+    from mer_fast.faces.report import faces_of_index
+
+    report.faces = faces_of_index(good)
     return report
 
 

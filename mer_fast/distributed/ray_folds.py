@@ -110,7 +110,8 @@ class _Hubs:
 
         cfg = spec.cfg
         key = json.dumps([repr(data), cfg.decode_size or cfg.size, cfg.device,
-                          spec.data_options], sort_keys=True, default=str)
+                          spec.data_options, cfg.faces, cfg.face_margin], sort_keys=True,
+                         default=str)
         if key not in self._hubs:
             self._hubs[key] = make_hub(spec, data, show_progress=False)
         return self._hubs[key]

@@ -26,7 +26,7 @@ from mer_fast.data.index import ClipIndex
 from mer_fast.errors import ConfigError
 from mer_fast.models.heads import MERNet
 from mer_fast.train.batches import Items
-from mer_fast.train.config import RUNTIME_FIELDS, TrainConfig, apply_overrides
+from mer_fast.train.config import TrainConfig, apply_overrides
 from mer_fast.train.clipdata import ClipData, StreamData
 from mer_fast.train.runtime import seed_for
 from mer_fast.train.trainer import Trainer
@@ -78,6 +78,8 @@ def step_config(base: TrainConfig, step: str,
     overrides fields per step."""
     cfg = base.replace(views="O", head="sbml", test_views=None, lambdas=None, smote=False,
                        rotation=0.0, scale=1.0, hflip=False, epoch_selection="final")
+    if STEPS[step].kind != "expression":  # actions and ImageNet hold no faces to crop
+        cfg = cfg.replace(faces="off")
     return apply_overrides(cfg, dict((overrides or {}).get(step, {}))).validate()
 
 
@@ -169,8 +171,7 @@ class Chain:
                               fix=f"give --init {step}=PATH to a torchvision ResNet state dict "
                                   f"(e.g. resnet50-0676ba61.pth)")
         else:
-            keys = tuple(k for k in cfg.to_dict() if k not in RUNTIME_FIELDS)
-            key["config"] = cfg.fingerprint(keys)
+            key["config"] = cfg.fingerprint(cfg.hashed_keys())
             key["data"] = index_fingerprint(self.hub.index(spec.dataset))
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
         return digest, key
@@ -232,6 +233,10 @@ class Chain:
         index = self.hub.index(spec.dataset)
         stream = cfg.data_path == "stream" or (
             cfg.data_path == "auto" and spec.kind == "action" and len(index) > cfg.store_max_clips)
+        if stream and getattr(self.hub, "faces", "off") == "detect" and spec.kind == "expression":
+            raise ConfigError("faces=detect crops clips into the decoded store; streamed "
+                              f"{spec.dataset} clips are not cropped", field="data_path",
+                              fix="drop data_path=stream (face datasets fit the store)")
         store = None if stream else self.hub.store(spec.dataset)
         if store is not None:
             index = store.index  # the clips that were decoded

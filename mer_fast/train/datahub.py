@@ -20,7 +20,8 @@ class DataHub:
                  synthetic_sizes: Mapping[str, int] | None = None,
                  cache_dir: str | Path | None = None, device: torch.device | str = "cpu",
                  decode_size: int = 112, options: Mapping[str, dict] | None = None,
-                 skip_bad: bool = False, show_progress: bool = True):
+                 skip_bad: bool = False, show_progress: bool = True, faces: str = "off",
+                 face_margin: float = 0.1):
         from mer_fast.data.cache import ClipCache
 
         self.synthetic = synthetic
@@ -34,6 +35,9 @@ class DataHub:
         self.options = {k: dict(v) for k, v in (options or {}).items()}
         self.skip_bad = skip_bad
         self.show_progress = show_progress
+        self.faces = faces
+        self.face_margin = face_margin
+        self._cropper = None
         self._indexes: dict[str, ClipIndex] = {}
         self._stores: dict[str, object] = {}
 
@@ -63,10 +67,32 @@ class DataHub:
             # under torchrun: each node's first process decodes into the cache, then the others
             # read it; each process keeps its store on its own device
             with dist.local_main_first():
+                cropper = self.face_cropper(name)
+                if cropper is not None:  # the faces first, onset frames in batches
+                    from mer_fast.utils.progress import progress
+
+                    with progress(f"finding the faces of {name}", len(ix), "clips",
+                                  self.show_progress) as bar:
+                        cropper.locate_many(ix.records, advance=bar.advance)
                 self._stores[name] = ClipStore.build(
                     ix, self.decode_size, channels=3, cache=self.cache, device=self.device,
-                    skip_bad=self.skip_bad, progress=self.show_progress)
+                    skip_bad=self.skip_bad, progress=self.show_progress,
+                    faces=self.face_cropper(name))
         return self._stores[name]
+
+    def face_cropper(self, name: str):
+        """With ``faces="detect"``: the cropper of face datasets (None for action datasets),
+        its per-clip records beside the clip cache."""
+        from mer_fast.faces import ACTION_DATASETS, FaceCropper
+        from mer_fast.faces.mtcnn import weights_dir
+
+        if self.faces != "detect" or name in ACTION_DATASETS:
+            return None
+        if self._cropper is None:
+            weights_dir()  # a missing detector fails here, with the install command
+            self._cropper = FaceCropper(self.cache.root / "faces", margin=self.face_margin,
+                                        device=self.device)
+        return self._cropper
 
 
 def ensure_synthetic(root: str | Path | None = None, seed: int = 0,

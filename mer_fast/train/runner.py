@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mer_fast.train.config import RUNTIME_FIELDS, TrainConfig
+from mer_fast.train.config import TrainConfig
 
 
 @dataclass
@@ -67,7 +67,8 @@ def make_hub(spec: RunSpec, data: DataSpec, show_progress: bool = True):
     return DataHub(data_root=data.data_root, overrides=data.overrides, synthetic=data.synthetic,
                    synthetic_sizes=data.synthetic_sizes, cache_dir=data.cache_dir, device=resolve_device(cfg.device),
                    decode_size=cfg.decode_size or cfg.size, options=spec.data_options,
-                   skip_bad=data.skip_bad, show_progress=show_progress)
+                   skip_bad=data.skip_bad, show_progress=show_progress, faces=cfg.faces,
+                   face_margin=cfg.face_margin)
 
 
 def plan(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
@@ -105,7 +106,7 @@ def plan(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
             if last is not None else convention_of(cfg.arch).to_dict())
     t_out = cfg.frames_for(target)
     index = hub.store(target).index
-    fingerprint = {"config": {k: v for k, v in cfg.to_dict().items() if k not in RUNTIME_FIELDS},
+    fingerprint = {"config": {k: v for k, v in cfg.to_dict().items() if k in cfg.hashed_keys()},
                    "target": target, "chain": [r.hash for r in results], "frames": t_out,
                    "data": [(r.key, r.label) for r in index.records]}
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
@@ -158,6 +159,11 @@ def finish(p: Plan, loso, pooled: dict, *, final_model: bool = False,
              "skipped_clips": [list(s) for s in index.skipped],
              "smote_added_total": sum((f["smote"] or {}).get("total_added", 0)
                                       for f in pooled["folds"])}
+    from mer_fast.faces.report import faces_of_index
+
+    faces = faces_of_index(index)
+    if faces is not None:
+        extra["faces"] = faces
     if final_model:
         path = train_final_model(index, loso.data, cfg, loso.make_net, p.out,
                                  get_convention(p.convention), show_progress=show_progress)
