@@ -46,3 +46,11 @@ class ConfigError(MerFastError, ValueError):
 
     def __init__(self, message: str, *, file=None, field=None, fix: str | None = None):
         super().__init__(_describe(message, file, field, fix))
+
+
+def did_you_mean(name: str, known) -> str:
+    """`` (did you mean X?)`` for the closest of ``known`` to a misspelt ``name``, or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""

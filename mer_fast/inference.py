@@ -44,11 +44,13 @@ def clip_record(path: str | Path) -> ClipRecord:
 class Predictor:
     """A loaded model, ready for many clips."""
 
-    def __init__(self, checkpoint: str | Path, device: str | torch.device = "cpu"):
+    def __init__(self, checkpoint: str | Path, device: str | torch.device = "cpu", *,
+                 trusted: bool = False):
         from mer_fast.train.network import load_mer_model
+        from mer_fast.train.runtime import resolve_device
 
-        self.device = torch.device(device)
-        self.net, self.meta = load_mer_model(checkpoint, self.device)
+        self.device = resolve_device(str(device))  # a clear error for cuda without CUDA
+        self.net, self.meta = load_mer_model(checkpoint, self.device, trusted=trusted)
         self.classes: list[str] = self.meta["classes"]
 
     def views_for(self, tta: str | None) -> str:

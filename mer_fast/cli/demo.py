@@ -29,8 +29,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mer_fast.cli import checks
+
+    checks.device(args.device)
     if args.ops:
         return run_ops(args)
+    checks.folder(args.out, "--out", what="run folder")
     from pathlib import Path
 
     from mer_fast.train.config import PROFILES, TrainConfig, apply_overrides
