@@ -93,6 +93,20 @@ def test_a_damaged_resumable_state_is_set_aside(tmp_path, capsys):
     assert "setaside" in printed(capsys)
 
 
+def test_a_damaged_metrics_csv_is_set_aside(tmp_path, capsys):
+    from mer_fast.train.batches import Items
+    from mer_fast.train.trainer import Trainer
+
+    index, data = toy_dataset(subjects=2)
+    (tmp_path / "metrics.csv").write_text("epoch,loss\nnot a number,1\n")
+    trainer = Trainer(MERNet(TinyNet(3), 3), cfg(), data, tmp_path, name="t",
+                      show_progress=False)
+    trainer.fit(Items.real(torch.arange(len(index)), data.labels))
+    assert (tmp_path / "metrics.csv.damaged").exists()
+    assert (tmp_path / "metrics.csv").read_text().splitlines()[1].startswith("1,")
+    assert "setaside" in printed(capsys)
+
+
 def test_a_damaged_step_json_is_set_aside_and_the_step_redone(tiny, tmp_path, capsys):
     from mer_fast.train.chain import Chain
     from mer_fast.train.datahub import DataHub

@@ -86,7 +86,10 @@ def plot_curves(run: Path, r: dict, path: Path) -> bool:
     """Mean training loss / accuracy over the folds per epoch (and the selection metric)."""
     histories = []
     for f in sorted((run / "folds").glob("*/result.json")):
-        histories.append(json.loads(f.read_text()).get("history", []))
+        try:  # a damaged fold file (the run redoes it when rerun) is left out of the curves
+            histories.append(json.loads(f.read_text()).get("history", []))
+        except (OSError, ValueError, AttributeError):
+            continue
     histories = [h for h in histories if h]
     if not histories:
         return False

@@ -514,8 +514,15 @@ class Trainer:
         path = self.state_dir / "metrics.csv"
         rows = []
         if path.exists():
-            with open(path, newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < row["epoch"]]
+            try:
+                with open(path, newline="") as f:
+                    rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < row["epoch"]]
+            except (ValueError, KeyError, TypeError, csv.Error) as exc:  # damaged: start anew
+                aside = set_aside(path)
+                console.print(f"[yellow]{path}: damaged ({exc}); set aside as {aside.name}, "
+                              f"the epochs' figures are also in the run's results[/]",
+                              highlight=False)
+                rows = []
             keys = list(dict.fromkeys(list(rows[0].keys()) + keys)) if rows else keys
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=["epoch"] + [k for k in keys if k != "epoch"])
