@@ -255,3 +255,12 @@ def test_config_errors_are_config_errors():
         TrainConfig(frames=0).validate()
     with pytest.raises(ConfigError, match="did you mean r3d50"):
         TrainConfig(arch="r3d5O").validate()
+
+
+def test_a_gpu_number_beyond_those_present_is_refused(monkeypatch):
+    from mer_fast.train.runtime import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ConfigError, match=r"'cuda:3' asked for, but torch sees 1 GPU"):
+        resolve_device("cuda:3")

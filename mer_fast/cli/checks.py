@@ -87,14 +87,15 @@ def positive(value, option: str, *, integer: bool = True, zero: bool = False) ->
                           field=option, fix=f"give {option} {1 if integer else 0.5}, say")
 
 
-def device(name: str | None, option: str = "--device") -> None:
-    """``--device``: auto, cpu, cuda or cuda:N, and there."""
+def device(name: str | None, option: str = "--device", *, here: bool = True) -> None:
+    """``--device``: auto, cpu, cuda or cuda:N, and (``here``) present on this machine; folds
+    on Ray run where the cluster has the device (Ray's own check says when it has none)."""
     if name is None:
         return
     from mer_fast.train.runtime import resolve_device
 
     check_device_name(name, option)
-    if name != "auto":
+    if name != "auto" and here:
         resolve_device(name)
 
 
@@ -135,7 +136,8 @@ def shared_options(args: argparse.Namespace, *, run_folder: str | None = "--out"
         file(path.strip(), f"--init {step.strip()}", "published checkpoint")
     for step in args.force:
         parse_chain([step], "--force")
-    device(args.device)
+    ray = getattr(args, "workers", None) is not None or getattr(args, "ray_address", None)
+    device(args.device, here=not ray)
     name = getattr(args, "name", None)
     if name is not None and (not name.strip() or name.strip(".") == "" or "/" in name
                              or "\\" in name):

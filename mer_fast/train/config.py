@@ -147,7 +147,8 @@ class TrainConfig:
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise bad("betas", f"must be two numbers in [0, 1), got {self.betas}")
         if self.arch not in list_models():
-            raise bad("arch", f"unknown backbone {self.arch!r}{did_you_mean(self.arch, list_models())}",
+            hint = did_you_mean(self.arch, list_models())
+            raise bad("arch", f"unknown backbone {self.arch!r}{hint}",
                       f"one of {', '.join(list_models())}")
         if not isinstance(self.model_options, dict):
             raise bad("model_options", f"must be a mapping, got {self.model_options!r}")

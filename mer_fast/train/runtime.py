@@ -126,6 +126,10 @@ def resolve_device(name: str) -> torch.device:
         raise ConfigError(f"device {name!r} asked for, but torch sees no CUDA GPU "
                           f"(torch {torch.__version__}, CUDA build: {torch.version.cuda})",
                           field="device", fix="use --device cpu, or install a CUDA build of torch")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ConfigError(f"device {name!r} asked for, but torch sees "
+                          f"{torch.cuda.device_count()} GPU(s)", field="device",
+                          fix=f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}, or cuda")
     return dev
 
 
