@@ -51,3 +51,11 @@ class ConfigError(MerFastError, ValueError):
 class OpArgumentError(MerFastError, ValueError):
     """A bad argument to one of the ``torch.ops.mer_fast`` operators: names the op, the argument,
     the value and what is allowed."""
+
+
+def did_you_mean(name: str, known) -> str:
+    """`` (did you mean X?)`` for the closest of ``known`` to a misspelt ``name``, or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""

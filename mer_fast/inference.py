@@ -53,8 +53,9 @@ class Predictor:
     """A loaded model, ready for many clips."""
 
     def __init__(self, checkpoint: str | Path, device: str | torch.device = "cpu",
-                 faces: str = "auto"):
+                 faces: str = "auto", *, trusted: bool = False):
         from mer_fast.train.network import load_mer_model
+        from mer_fast.train.runtime import resolve_device
 
         if faces not in FACE_MODES:
             raise ConfigError(f"--faces must be one of {FACE_MODES}, got {faces!r}",
@@ -62,8 +63,8 @@ class Predictor:
         self.faces = faces
         self.face_notes: dict[str, str] = {}
         self._cropper = None
-        self.device = torch.device(device)
-        self.net, self.meta = load_mer_model(checkpoint, self.device)
+        self.device = resolve_device(str(device))  # a clear error for cuda without CUDA
+        self.net, self.meta = load_mer_model(checkpoint, self.device, trusted=trusted)
         self.classes: list[str] = self.meta["classes"]
 
     def views_for(self, tta: str | None) -> str:

@@ -79,13 +79,15 @@ def config(**changes) -> TrainConfig:
 
 
 def _data(job: dict):
-    """(data, items) of a job: 21 toy clips in the resident store with 4-frame windows (batches
-    of 5: the last one has a single clip, so one rank's share is empty), or 13 synthetic UCF101
-    clips streamed (batches of 4, 4, 4, 1)."""
+    """(data, items) of a job: 22 toy clips in the resident store with 4-frame windows (batches
+    of 5, 5, 5, 5, 2: the last one goes to rank 0 alone, whose share would otherwise be one
+    clip, so rank 1's share is empty), or 14 synthetic UCF101 clips streamed (batches of 4, 4,
+    4, 2). Job "lone": 22 clips in batches of 3 (3, ..., 3, 4): an even split would give rank 1
+    one clip of every batch of 3."""
     if job["data"] == "store":
         _, data = toy_dataset(subjects=4, per_class=2)
         data.t_out, data.window = 4, 4
-        clips = torch.arange(21)
+        clips = torch.arange(22)
         return data, Items.real(clips, data.labels[clips])
     from mer_fast.data.datasets import load_dataset
 
@@ -94,7 +96,7 @@ def _data(job: dict):
     data = StreamData(index=index, labels=labels, classes=index.classes, t_out=4,
                       mean=(0.5,), std=(0.25,), window=4, size=12, cache=None, workers=0,
                       seed=5)
-    clips = torch.arange(13)
+    clips = torch.arange(14)
     return data, Items.real(clips, labels[clips])
 
 
@@ -117,7 +119,8 @@ def run_job(job: dict, rank: int) -> None:
     torch.manual_seed(0)
     classes = len(data.classes)
     cfg = config(**job.get("config", {}))
-    net = MERNet(TinyNet(classes, bn=job["bn"]), classes, "sbml", len(cfg.views))
+    net = MERNet(TinyNet(classes, bn=job["bn"], pooled_bn=job.get("pooled_bn", False)),
+                 classes, "sbml", len(cfg.views))
     trainer = RecordingTrainer(net, cfg, data, job["state"], name="ddp-test",
                                show_progress=False, kill_at=job.get("kill_at"))
     fit = trainer.fit(items)

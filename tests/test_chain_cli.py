@@ -98,7 +98,7 @@ def test_streamed_step_skips_videos_that_do_not_decode(tiny, tmp_path):
 def test_chain_bad_input(tiny, tmp_path):
     cfg = TrainConfig(**TINY).validate()
     hub = hub_for(tiny, tmp_path)
-    with pytest.raises(ConfigError, match="unknown chain step"):
+    with pytest.raises(ConfigError, match="unknown step name"):
         Chain(["ucf", "imagenet21k"], cfg, hub, steps_dir=tmp_path)
     with pytest.raises(ConfigError, match="not in the chain"):
         Chain(["ucf"], cfg, hub, steps_dir=tmp_path, inits={"kinetics": tmp_path / "x.pth"})

@@ -37,13 +37,15 @@ def synth(tmp_path_factory):
 @pytest.fixture(scope="module")
 def runs(synth, tmp_path_factory):
     """One two-process job running: resident store and streaming without BatchNorm, an
-    uninterrupted run with BatchNorm (for the resume test), an error on rank 0."""
+    uninterrupted run with BatchNorm (for the resume test), an error on rank 0, and batches
+    of three through a BatchNorm that refuses one clip ("lone")."""
     base = tmp_path_factory.mktemp("ddp")
     jobs = {
         "store": dict(data="store", bn=False, config=dict(micro_batch=2)),
         "stream": dict(data="stream", bn=False, root=str(synth), config=dict(batch_size=4)),
         "full": dict(data="store", bn=True),
         "error": dict(data="error"),
+        "lone": dict(data="store", bn=True, pooled_bn=True, config=dict(batch_size=3)),
     }
     for name, job in jobs.items():
         job.update(out=str(base / name), state=str(base / name / "state"))
@@ -121,6 +123,18 @@ def test_ddp_killed_run_resumes_to_the_same_weights(runs, tmp_path):
         for key, w in full["state"].items():
             assert torch.equal(resumed["state"][key], w), key
         assert [r["loss"] for r in resumed["history"]] == [r["loss"] for r in full["history"]]
+
+
+def test_no_rank_trains_on_a_share_of_one_clip(runs):
+    """Batches of 3 on 2 processes: an even split gives rank 1 one clip, which a BatchNorm that
+    sees one value per channel refuses; rank 0 takes such a batch whole, and the last batch
+    (22 = 6 x 3 + 4) holds the clip that would have been left alone."""
+    base, _ = runs
+    r0, r1 = load(base, "lone", 0), load(base, "lone", 1)
+    epochs = len(r0["history"])
+    assert [len(s) for s in r0["steps"]] == ([3] * 6 + [2]) * epochs
+    assert [len(s) for s in r1["steps"]] == ([0] * 6 + [2]) * epochs
+    assert all(row["train_clips"] == 22 for row in r0["history"])
 
 
 def test_an_error_on_rank_0_reaches_every_rank(runs):

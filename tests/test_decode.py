@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from mer_fast.data.decode import (DecodeWarning, backend_available, clip_length, decode_clip,
+from mer_fast.data.decode import (backend_available, clip_length, decode_clip,
                                   resolve_backend)
 from mer_fast.data.decode._common import resize_frames, resize_frames_float
 from mer_fast.data.index import ClipRecord
@@ -217,25 +217,27 @@ def test_channels_option(tmp_path):
         decode_clip(record(cpaths), channels=2)
 
 
-def test_mixed_frame_sizes_warn_and_resize_to_first(tmp_path):
+def test_a_frame_of_another_size_in_a_clip_is_named(tmp_path):
+    """Real releases keep one frame size per clip: another size is bad input, named (issue 15;
+    it used to be resized to the first frame's size with a warning)."""
     paths, truth = write_clip(tmp_path, 4, "bmp")
     Image.fromarray(frame_array(7, 60, 80)).save(paths[2])
-    with pytest.warns(DecodeWarning, match="different sizes"):
-        x = decode_clip(record(paths))
-    assert x.shape == truth.shape
-    assert torch.equal(x[0], torch.from_numpy(truth[0]))
-    big = torch.from_numpy(frame_array(7, 60, 80))[None]
-    assert torch.equal(x[2], resize_frames(big, (48, 64))[0])
+    for size in (None, (24, 32)):
+        with pytest.raises(DataError, match=r"frame .* is 80x60, the clip's first frame .* is "
+                                            r"64x48") as err:
+            decode_clip(record(paths), size=size)
+        assert err.value.file == paths[2] and "skip_bad" in str(err.value)
+    # frames outside the ones asked for are not read
+    assert decode_clip(record(paths), indices=[0, 1, 3]).shape[0] == 3
 
 
-def test_mixed_gray_and_colour_frames_become_rgb(tmp_path):
+def test_a_grayscale_frame_among_colour_frames_is_named(tmp_path):
     paths, truth = write_clip(tmp_path, 3, "png", gray=True)
     Image.fromarray(frame_array(1)).save(paths[1])
-    seen: list[str] = []
-    x = decode_clip(record(paths), on_warning=seen.append)
-    assert x.shape[-1] == 3 and len(seen) == 1 and "mixed" in seen[0]
-    assert torch.equal(x[0], torch.from_numpy(truth[0]).expand(-1, -1, 3))
-    assert torch.equal(x[1], torch.from_numpy(frame_array(1)))
+    with pytest.raises(DataError, match="is colour, the clip's first frame .* is grayscale"):
+        decode_clip(record(paths))
+    with pytest.raises(DataError, match="is colour"):
+        decode_clip(record(paths), channels=3)
 
 
 def test_indices_select_frames_in_order(tmp_path):

@@ -10,12 +10,18 @@ from mer_fast.train.clipdata import ClipData
 
 
 class TinyNet(nn.Module):
-    def __init__(self, num_classes: int, channels: int = 3, width: int = 8, bn: bool = True):
+    """``pooled_bn``: a BatchNorm after the pooling too, which sees one value per channel and
+    clip, as the last layer of a 3D-ResNet does on small frames: it refuses a training forward
+    pass of one clip."""
+
+    def __init__(self, num_classes: int, channels: int = 3, width: int = 8, bn: bool = True,
+                 pooled_bn: bool = False):
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv3d(channels, width, 3, padding=1),
             nn.BatchNorm3d(width) if bn else nn.Identity(), nn.ReLU(),
-            nn.AdaptiveAvgPool3d(1))
+            nn.AdaptiveAvgPool3d(1),
+            nn.BatchNorm3d(width) if pooled_bn else nn.Identity())
         self.num_features = width
         self.fc = nn.Linear(width, num_classes)
 

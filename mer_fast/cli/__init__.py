@@ -47,16 +47,36 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         import errno
 
-        if exc.errno != errno.ENOSPC:
-            raise
-        print(f"mer-fast {args.command}: error: the disk is full ({exc.filename or exc}). "
-              "Every finished step and fold is kept; free some space and rerun the same "
-              "command to resume.", file=sys.stderr)
-        return 28
+        if exc.errno == errno.ENOSPC:
+            print(f"mer-fast {args.command}: error: the disk is full ({exc.filename or exc}). "
+                  "Every finished step and fold is kept; free some space and rerun the same "
+                  "command to resume.", file=sys.stderr)
+            return 28
+        # a file or folder the process cannot read or write, named like the other bad files
+        print(f"mer-fast {args.command}: error: {os_error_text(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"mer-fast {args.command}: interrupted; finished work is kept and a rerun resumes",
               file=sys.stderr)
         return 130
+
+
+def os_error_text(exc: OSError) -> str:
+    """``path: what went wrong`` plus the fix, for an OSError that reached the command line."""
+    import errno
+
+    where = exc.filename if exc.filename is not None else "(unknown file)"
+    why = exc.strerror or str(exc)
+    fixes = {errno.EACCES: "make it readable / writable for this user (chmod / chown), or "
+                           "give another path",
+             errno.EPERM: "make it readable / writable for this user (chmod / chown), or give "
+                          "another path",
+             errno.ENOENT: "check the path",
+             errno.ENOTDIR: "a file stands where a folder is expected: check the path",
+             errno.EISDIR: "a folder stands where a file is expected: check the path",
+             errno.EROFS: "give a path on a writable file system"}
+    fix = fixes.get(exc.errno, "check the path and its permissions")
+    return f"{where}: {why}\n  fix: {fix}"
 
 
 if __name__ == "__main__":  # pragma: no cover

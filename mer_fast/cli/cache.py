@@ -26,6 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from mer_fast.data.cache import ClipCache, dataset_folder, format_size_report, human_bytes
 
+    from mer_fast.cli import checks
+
+    checks.folder(args.root, "--root", what="cache folder")
     cache = ClipCache(args.root)
     if args.action == "info":
         report = cache.size_report()

@@ -3,6 +3,7 @@ ones on disk (``check``)."""
 from __future__ import annotations
 
 import argparse
+import os
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                       "and every problem found",
                         description="Scans every dataset found under the data root and lists "
                                     "what it holds and everything wrong with it. Exits with 1 "
-                                    "if a dataset that exists has problems.")
+                                    "if a dataset that exists (or one named with --datasets or "
+                                    "--data) has problems or cannot be read, and with 2 if the "
+                                    "root is not a folder.")
     c.add_argument("--root", "--data-root", dest="data_root", metavar="DIR",
                    help="folder holding the dataset folders (SMIC/, CASME2/, SAMM/, CK+/, "
                         "Oulu-CASIA/, UCF101/, Kinetics-400/)")
@@ -44,11 +47,28 @@ def run_check(args: argparse.Namespace) -> int:
     from mer_fast.data.check import check_datasets
     from mer_fast.errors import ConfigError
 
+    from mer_fast.cli import checks
+    from mer_fast.data.datasets import canonical_name, parse_overrides
+
     if not args.data_root and not args.data:
         raise ConfigError("nothing to check", field="--root",
                           fix="pass --root DIR (the folder holding the dataset folders) or "
                               "--data NAME=PATH")
+    checks.folder(args.data_root, "--root", must_exist=True, what="data root")
+    for name, path in parse_overrides(args.data).items():
+        checks.folder(path, f"--data {name}", must_exist=True, what=f"{name} dataset folder")
+    if args.json:
+        checks.folder(os.path.dirname(os.path.abspath(args.json)), "--json", what="folder")
+        if os.path.isdir(args.json):
+            raise ConfigError(f"{args.json!r} is a folder", field="--json",
+                              fix="give a file name for the JSON report, e.g. report.json")
     names = [n for n in (args.datasets or "").split(",") if n.strip()] or None
+    if args.datasets is not None and not names:
+        raise ConfigError("no dataset named", field="--datasets",
+                          fix="give names such as smic,casme2 (see mer-fast datasets list), or "
+                              "drop --datasets to check all")
+    for n in names or []:
+        canonical_name(n)
     console = Console()
     with console.status("scanning datasets ..."):
         reports = check_datasets(args.data_root, args.data, names, verify=args.verify)

@@ -1,20 +1,22 @@
 """``mer-fast demo``: the embedded default job (what ``make demo`` runs).
 
 It is ``mer-fast train --chain kinetics,ucf,macro --target smic`` on the built-in synthetic
-stand-in datasets, scaled to finish in minutes on two CPU cores: a narrow 3D-ResNet-10, 48x48
-frames, short clips and a few epochs, with a learning rate of 1e-3 instead of the paper's 1e-4
-(few epochs). Every figure it prints is labelled as synthetic. ``--ops`` instead compares the
-fused clip op with the plain PyTorch pipeline on random frames.
+stand-in datasets, scaled to end within 5 minutes on two idle CPU cores (bench/RESULTS.md, "make
+demo"): a 3D-ResNet-10 at a quarter of its width, 48x48 frames, 16-frame clips, 2 epochs per
+chain step and 12 per LOSO fold, with a learning rate of 1e-3 instead of the paper's 1e-4 (few
+epochs), and a SMIC stand-in of 8 subjects (8 folds, each shown in full). Every figure it
+prints is labelled as synthetic. ``--ops`` instead compares the fused clip op with the plain
+PyTorch pipeline on random frames.
 """
 from __future__ import annotations
 
 import argparse
 
-DEMO = dict(arch="r3d10", model_options={"widen_factor": 0.5}, size=48, frames=16,
-            action_frames=8, batch_size=16, lr=1e-3, epochs=20, milestones=(15,), num_workers=0)
-DEMO_STEPS = {step: {"epochs": 3, "milestones": (3,)} for step in ("kinetics", "ucf", "macro")}
-# the stand-in data: 12 subjects with about 6 clips each, 48-pixel frames
-DEMO_DATA = {"subjects": 12, "clips_per_subject": 6, "frame_size": 48}
+DEMO = dict(arch="r3d10", model_options={"widen_factor": 0.25}, size=48, frames=16,
+            action_frames=8, batch_size=16, lr=1e-3, epochs=12, milestones=(9,), num_workers=0)
+DEMO_STEPS = {step: {"epochs": 2, "milestones": (2,)} for step in ("kinetics", "ucf", "macro")}
+# the stand-in data: 8 subjects (8 LOSO folds) with about 6 clips each, 48-pixel frames
+DEMO_DATA = {"subjects": 8, "clips_per_subject": 6, "frame_size": 48}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,8 +31,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mer_fast.cli import checks
+
+    checks.device(args.device)
     if args.ops:
         return run_ops(args)
+    checks.folder(args.out, "--out", what="run folder")
     from pathlib import Path
 
     from mer_fast.train.config import PROFILES, TrainConfig, apply_overrides

@@ -35,8 +35,22 @@ def run(args: argparse.Namespace) -> int:
     from mer_fast.train.runner import RunSpec, run as run_experiment
     from mer_fast.train.runtime import resolve_device
     from mer_fast.utils.progress import console
+    from mer_fast.utils.stored import read_json
 
+    from mer_fast.cli import checks
+    from mer_fast.errors import ConfigError
+
+    if args.target is not None:
+        checks.target(args.target)
+    checks.shared_options(args)
+    if args.folds:
+        raise ConfigError("--folds picks folds of one run; an experiment runs whole rows",
+                          field="--folds", fix="drop --folds (a rerun resumes unfinished rows), "
+                                               "or run one row with mer-fast train --config")
     rows = [p for p in presets(args.table) if not args.target or p.target == args.target]
+    if not rows:
+        raise ConfigError(f"table {args.table} has no row for target {args.target}",
+                          field="--target", fix="see the rows with --list (without --target)")
     root = Path(args.out) / f"table{args.table}"
     if args.list:
         t = Table(title=f"Table {args.table}: {len(rows)} rows")
@@ -53,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     rows_left = []   # (n, preset, spec, out)
     for n, p in enumerate(rows, 1):
         out = root / p.id
-        if (out / "results.json").exists():
+        # a damaged results.json is set aside: the row's figures are made again from its folds
+        if read_json(out / "results.json", f"the figures of row {p.id}",
+                     keys=("uf1", "uar", "war")) is not None:
             console.print(f"[{n}/{len(rows)}] {p.id}: finished, skipped")
             finished.append(out)
             continue
@@ -61,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         cfg, opts = build_config(args, target=p.target)
         spec = RunSpec(cfg=cfg, target=opts["target"], chain=opts["chain"], inits=opts["init"],
                        step_overrides=opts["steps"], data_options=opts["data"],
-                       force=args.force, name=p.id, meta=opts["meta"])
+                       force=args.force, name=p.id, meta=opts["meta"],
+                       trust_checkpoints=args.trust_checkpoint)
         rows_left.append((n, p, spec, out))
     steps_dir = args.steps_dir or Path(args.out) / "steps"
     ray = ray_options(args)

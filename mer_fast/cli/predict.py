@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,10 +17,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", required=True, help="RUN/model.pt")
     p.add_argument("--tta", help="Décalcomanie test-time views, e.g. OLR (default: the "
                                  "model's test views)")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--faces", choices=("auto", "detect", "off"), default="auto",
                    help="crop each clip to its face: auto (default: when the detector is "
                         "installed and the clip is not already a face), detect (always), off")
+    p.add_argument("--trust-checkpoint", action="store_true",
+                   help="read a checkpoint that holds pickled Python objects besides tensors "
+                        "(this runs code stored in the file: only for files from a source you "
+                        "trust)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
 
@@ -28,9 +33,19 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from mer_fast.cli import checks
+    from mer_fast.errors import DataError
     from mer_fast.inference import Predictor
 
-    pred = Predictor(args.checkpoint, args.device, faces=args.faces)
+    checks.device(args.device)
+    checks.file(args.checkpoint, "--checkpoint", "model.pt of a trained run")
+    for p in args.paths:
+        if not os.path.exists(p):
+            raise DataError("no such clip folder or video file", file=p, field="PATHS",
+                            fix="give clip folders (numbered frames) or video files")
+    pred = Predictor(args.checkpoint, args.device, faces=args.faces,
+                     trusted=args.trust_checkpoint)
+    pred.views_for(args.tta)  # a bad --tta fails before any clip is decoded
     results = {str(p): pred(p, args.tta) for p in args.paths}
     import sys
 

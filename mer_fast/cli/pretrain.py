@@ -74,11 +74,17 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{flag} belongs to the LOSO fine-tuning; pretrain trains the "
                               f"chain only", field=flag,
                               fix="drop it here, and give it to `mer-fast train` afterwards")
+    from mer_fast.cli import checks
+
+    checks.shared_options(args, run_folder=None)
+    if args.target is not None:
+        checks.target(args.target)
+    checks.positive(args.dist_timeout, "--dist-timeout", integer=False)
     # the target does not enter the chain's hashes; build_config only needs one
     cfg, opts = build_config(args, target=args.target or "none")
     steps = parse_chain(opts["chain"])
     if args.upto:
-        upto = parse_chain([args.upto])[0]
+        upto = parse_chain([args.upto], "--upto")[0]
         if upto not in steps:
             raise ConfigError(f"--upto {upto} is not a step of the chain {steps}",
                               field="--upto", fix="name a step of --chain")
@@ -86,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     if not steps:
         raise ConfigError("no pre-training step to run", field="--chain",
                           fix="give e.g. --chain ucf or --chain kinetics,ucf")
-    inits = {k: v for k, v in opts["init"].items() if parse_chain([k])[0] in steps}
+    checks.steps_in_chain(args.force, steps, "--force")
+    inits = {k: v for k, v in opts["init"].items() if parse_chain([k], "--init")[0] in steps}
     steps_dir = Path(args.steps_dir or Path("runs") / "steps")
 
     device = dist.init(cfg.device, args.dist_timeout)
@@ -105,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
                       f"steps in {steps_dir}"
                       f"{' [SYNTHETIC DATA]' if args.synthetic else ''}")
         results = Chain(steps, cfg, hub, steps_dir=steps_dir, inits=inits, force=args.force,
-                        step_overrides=opts["steps"], show_progress=show).run()
+                        step_overrides=opts["steps"], show_progress=show,
+                        trusted=args.trust_checkpoint).run()
         for r in results:
             console.print(f"  {r.step}: {r.source}, {r.path}")
         console.print(f"`mer-fast train --chain {','.join(parse_chain(opts['chain']))} "

@@ -33,8 +33,16 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from mer_fast.data.synthetic import write_synthetic
+    from mer_fast.cli import checks
+    from mer_fast.data.synthetic import dataset_names, write_synthetic
 
+    checks.folder(args.root, "--root", what="folder to write the datasets to")
+    checks.positive(args.seed, "--seed", zero=True)
+    checks.positive(args.subjects, "--subjects")
+    checks.positive(args.clips_per_subject, "--clips-per-subject", integer=False)
+    checks.positive(args.frames, "--frames")
+    checks.positive(args.frame_size, "--frame-size")
+    dataset_names(args.datasets)
     console = Console()
     with console.status("writing synthetic datasets ..."):
         summary = write_synthetic(args.root, seed=args.seed, datasets=args.datasets,

@@ -49,6 +49,10 @@ def add_shared_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--init", action="append", default=[], metavar="STEP=PATH",
                    help="start STEP from a published checkpoint instead of training it "
                         "(e.g. kinetics=r3d50_K_200ep.pth, in=resnet50-0676ba61.pth)")
+    g.add_argument("--trust-checkpoint", action="store_true",
+                   help="read --init checkpoints that hold pickled Python objects besides "
+                        "tensors (this runs code stored in the file: only for files from a "
+                        "source you trust)")
     g.add_argument("--force", action="append", default=[], metavar="STEP",
                    help="redo this chain step even if a stored result exists")
     g.add_argument("--steps-dir", metavar="DIR",
@@ -157,7 +161,8 @@ def build_config(args: argparse.Namespace, target: str | None = None):
     from mer_fast.train.chain import parse_chain
 
     steps = parse_chain(chain)
-    inits = {k: v for k, v in inits.items() if parse_chain([k])[0] in steps}
+    # a preset's or experiment's inits for steps its chain does not have are left out
+    inits = {k: v for k, v in inits.items() if parse_chain([k], "--init")[0] in steps}
     meta = {k: run[k] for k in ("table", "row", "paper") if k in run}
     if getattr(args, "config", None):
         meta["preset"] = str(args.config)
@@ -200,13 +205,21 @@ def ray_options(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from mer_fast.cli import checks
+    from mer_fast.train.chain import parse_chain
     from mer_fast.train.runner import RunSpec, run as run_experiment
 
+    checks.shared_options(args)
+    only = checks.parse_folds(args.folds)
     cfg, opts = build_config(args)
+    checks.target(opts["target"])
+    steps = parse_chain(opts["chain"])
+    checks.steps_in_chain(args.init, steps, "--init")
+    checks.steps_in_chain(args.force, steps, "--force")
     spec = RunSpec(cfg=cfg, target=opts["target"], chain=opts["chain"], inits=opts["init"],
                    step_overrides=opts["steps"], data_options=opts["data"], force=args.force,
-                   name=args.name or opts["name"], meta=opts["meta"])
-    only = [int(x) for x in args.folds.split(",")] if args.folds else None
+                   name=args.name or opts["name"], meta=opts["meta"],
+                   trust_checkpoints=args.trust_checkpoint)
     ray = ray_options(args)
     if ray is not None:
         from mer_fast.distributed.ray_folds import RunJob, run_on_ray

@@ -170,30 +170,42 @@ def _verify_record(record: ClipRecord, full: bool) -> tuple[list[Problem], int]:
                          fix="restore the video from the release")] if why else []), 1
     problems: list[Problem] = []
     sizes: dict[tuple[int, int], str] = {}
+    modes: dict[str, str] = {}  # "grayscale" / "colour" -> the first file of that kind
     for path in record.frames:
-        why, size = _verify_image(Path(path), full)
+        why, size, gray = _verify_image(Path(path), full)
         if why:
             problems.append(Problem(record.key, why, file=path, field="frame",
                                     fix="restore the file from the release"))
         elif size is not None:
             sizes.setdefault(size, path)
-    if len(sizes) > 1:
-        listed = ", ".join(f"{w}x{h} ({Path(p).name})" for (w, h), p in sizes.items())
-        problems.append(Problem(record.key, f"frames of different sizes in one clip: {listed}",
-                                file=record.source, field="frame size",
-                                fix="restore the clip's frames from the release"))
+            modes.setdefault("grayscale" if gray else "colour", path)
+    # a clip's frames share one size and one colour mode in every release: name the odd file
+    for found, field, text in ((sizes, "frame size", lambda k: f"{k[0]}x{k[1]}"),
+                               (modes, "frame channels", str)):
+        if len(found) > 1:
+            (k0, p0), *others = found.items()
+            for k, p in others:
+                problems.append(Problem(
+                    record.key, f"frame {Path(p).name} is {text(k)}, the clip's first frame "
+                                f"{Path(p0).name} is {text(k0)} (a clip's frames are alike in "
+                                f"every release)", file=p, field=field,
+                    fix="restore the clip's frames from the release"))
     return problems, len(record.frames)
 
 
-def _verify_image(path: Path, full: bool) -> tuple[str | None, tuple[int, int] | None]:
+def _verify_image(path: Path, full: bool
+                  ) -> tuple[str | None, tuple[int, int] | None, bool]:
+    """(what is wrong or None, (width, height), whether the image is grayscale)."""
     from PIL import Image, UnidentifiedImageError
 
+    gray = False
     try:
         size_on_disk = path.stat().st_size
         if size_on_disk == 0:
-            return "zero-byte image", None
+            return "zero-byte image", None, gray
         with Image.open(path) as im:
             size, fmt = im.size, im.format
+            gray = im.mode in ("1", "L", "LA", "La")
             if full:
                 im.load()
             elif fmt == "PNG":
@@ -202,17 +214,17 @@ def _verify_image(path: Path, full: bool) -> tuple[str | None, tuple[int, int] |
                 with open(path, "rb") as f:
                     declared = int.from_bytes(f.read(6)[2:6], "little")
                 if declared and size_on_disk < declared:
-                    return f"truncated BMP: {size_on_disk} of {declared} bytes", None
+                    return f"truncated BMP: {size_on_disk} of {declared} bytes", None, gray
             elif fmt == "JPEG":
                 with open(path, "rb") as f:
                     f.seek(max(0, size_on_disk - 4096))
                     if b"\xff\xd9" not in f.read():
-                        return "truncated JPEG (no end-of-image marker)", None
-        return None, size
+                        return "truncated JPEG (no end-of-image marker)", None, gray
+        return None, size, gray
     except UnidentifiedImageError:
-        return "not a readable image", None
+        return "not a readable image", None, gray
     except (OSError, SyntaxError, ValueError) as exc:
-        return f"unreadable or truncated image ({exc})", None
+        return f"unreadable or truncated image ({exc})", None, gray
 
 
 def _verify_video(path: Path, full: bool) -> str | None:

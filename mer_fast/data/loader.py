@@ -29,6 +29,7 @@ from mer_fast.data.cache import ClipCache
 from mer_fast.data.decode import clip_length, decode_clip, normalize_channels, normalize_size
 from mer_fast.data.index import ClipIndex, ClipRecord
 from mer_fast.errors import ConfigError, DataError
+from mer_fast.utils.batching import batch_sizes
 from mer_fast.utils.dist import share_bounds
 
 
@@ -195,8 +196,10 @@ class EpochSampler(Sampler):
 class ShardBatchSampler(Sampler):
     """One process's share of every global batch (DDP): the global batches of ``batch_size``
     items follow ``sampler``'s order, which every process draws alike from (seed, epoch); each
-    process decodes only its ``share_bounds`` of each. Batches where the share is empty (a last
-    batch smaller than the number of processes) are skipped; the trainer knows them too."""
+    process decodes only its ``share_bounds`` of each. Batches where the share is empty (a
+    batch smaller than twice the number of processes) are skipped; the trainer knows them too.
+    Without ``drop_last`` the batches are :func:`mer_fast.utils.batching.batch_sizes`' (a last
+    batch of one clip joins the one before), as the trainer cuts the epoch."""
 
     def __init__(self, sampler: EpochSampler, batch_size: int, rank: int, world: int,
                  drop_last: bool = False):
@@ -213,7 +216,9 @@ class ShardBatchSampler(Sampler):
 
     def _sizes(self) -> list[int]:
         n, b = len(self.sampler), self.batch_size
-        return [b] * (n // b) + ([n % b] if n % b and not self.drop_last else [])
+        if self.drop_last:
+            return [b] * (n // b)
+        return batch_sizes(n, b)  # a last batch of one clip joins the one before
 
     def __len__(self) -> int:
         bounds = (share_bounds(size, self.world, self.rank) for size in self._sizes())

@@ -338,15 +338,22 @@ def run_on_ray(jobs: list[RunJob], data: DataSpec, *, steps_dir: str | Path | No
     """Runs (or resumes) ``jobs`` with their folds spread over Ray workers; see the module
     docstring. ``on_fold(job number, fold result)`` is called in this process as each fold
     trained now comes in. Returns one :class:`JobResult` per job, in order."""
+    import contextlib
+
+    from mer_fast.utils.runlock import FolderLock
+
     opts = (options or RayOptions()).validate()
-    ray = _ray()
-    started = connect(opts)
-    try:
-        res = _resources(opts, [j.spec for j in jobs])
-        return _Driver(ray, jobs, data, steps_dir, opts, res, show_progress, on_fold).run()
-    finally:
-        if started:
-            ray.shutdown()
+    with contextlib.ExitStack() as locks:
+        for job in jobs:  # one process at a time in a run folder: this driver
+            locks.enter_context(FolderLock(_absolute(job, data, steps_dir)[2]))
+        ray = _ray()
+        started = connect(opts)
+        try:
+            res = _resources(opts, [j.spec for j in jobs])
+            return _Driver(ray, jobs, data, steps_dir, opts, res, show_progress, on_fold).run()
+        finally:
+            if started:
+                ray.shutdown()
 
 
 @dataclass
@@ -409,16 +416,19 @@ class _Driver:
             f"{mem.folds()} per GPU (--gpus-per-fold {self.res.gpus})")
 
     def _planned(self, j: int, p: Plan, index) -> None:
-        from mer_fast.train.loso import make_folds
+        from mer_fast.train.loso import RESULT_KEYS, check_folds, make_folds
+        from mer_fast.utils.stored import read_json
 
         job = self.jobs[j]
         folds = make_folds(index)
+        check_folds(job.folds, len(folds), p.target)
         wanted = [f for f in folds if job.folds is None or f.number in job.folds]
         results, todo = {}, []
         for f in wanted:
-            done = p.out / "folds" / f.name / "result.json"
-            if done.exists():
-                results[f.number] = json.loads(done.read_text())
+            stored = read_json(p.out / "folds" / f.name / "result.json", f"fold {f.name}",
+                               keys=RESULT_KEYS)
+            if stored is not None:
+                results[f.number] = stored
             else:
                 todo.append(f.number)
         final = job.final_model and len(wanted) == len(folds)

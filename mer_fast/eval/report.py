@@ -37,7 +37,17 @@ def find_runs(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def _load(run: Path) -> dict:
-    r = json.loads((run / "results.json").read_text())
+    path = run / "results.json"
+    try:
+        r = json.loads(path.read_text(encoding="utf-8"))
+        missing = [k for k in ("name", "target", "provenance", "epoch_selection", *METRICS)
+                   if k not in r] if isinstance(r, dict) else ["(a JSON object)"]
+        if missing:
+            raise ValueError(f"has no {', '.join(missing)}")
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read this run's results ({exc})", file=path,
+                          fix="rerun the run's command (its folds are stored, so only the "
+                              "figures are redone), or leave the run out") from None
     r["_dir"] = run
     return r
 
@@ -76,7 +86,10 @@ def plot_curves(run: Path, r: dict, path: Path) -> bool:
     """Mean training loss / accuracy over the folds per epoch (and the selection metric)."""
     histories = []
     for f in sorted((run / "folds").glob("*/result.json")):
-        histories.append(json.loads(f.read_text()).get("history", []))
+        try:  # a damaged fold file (the run redoes it when rerun) is left out of the curves
+            histories.append(json.loads(f.read_text()).get("history", []))
+        except (OSError, ValueError, AttributeError):
+            continue
     histories = [h for h in histories if h]
     if not histories:
         return False
@@ -142,8 +155,8 @@ def write_report(runs: Iterable[str | Path], out: str | Path, title: str = "mer-
                  ) -> Path:
     """Writes ``out/report.md`` and ``out/report.html`` (+ PNGs); returns the Markdown path."""
     out = Path(out)
+    results = [_load(run) for run in find_runs(runs)]  # bad input fails before out/ is made
     out.mkdir(parents=True, exist_ok=True)
-    results = [_load(run) for run in find_runs(runs)]
     by_target: dict[str, list[dict]] = defaultdict(list)
     for r in results:
         meta = r.get("meta") or {}

@@ -111,8 +111,10 @@ def read_checkpoint(path: str | os.PathLike, *, map_location: Any = "cpu",
             raise CheckpointError(
                 "the file holds Python objects besides tensors and plain containers"
                 f"{detail}, so it cannot be read with weights_only=True", file=path,
-                fix="if you trust the source of the file, pass trusted=True (this runs the "
-                    "code pickled in it)") from exc
+                fix="if you trust the source of the file: on the command line add "
+                    "--trust-checkpoint (mer-fast train / experiment / pretrain for --init "
+                    "files, mer-fast predict for --checkpoint); in Python pass trusted=True. "
+                    "Either runs the code pickled in it") from exc
         weights_only = False
         try:
             obj = torch.load(path, map_location=map_location, weights_only=False)

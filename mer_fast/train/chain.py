@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -23,7 +24,7 @@ from typing import Iterable, Mapping
 import torch
 
 from mer_fast.data.index import ClipIndex
-from mer_fast.errors import ConfigError
+from mer_fast.errors import ConfigError, did_you_mean
 from mer_fast.models.heads import MERNet
 from mer_fast.train.batches import Items
 from mer_fast.train.config import TrainConfig, apply_overrides
@@ -32,6 +33,8 @@ from mer_fast.train.runtime import seed_for
 from mer_fast.train.trainer import Trainer
 from mer_fast.utils import atomic, dist
 from mer_fast.utils.progress import console
+from mer_fast.utils.runlock import LOCK_NAME, FolderLock
+from mer_fast.utils.stored import read_json
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,9 @@ STEPS: dict[str, StepSpec] = {
 TARGETS = ("smic", "casme2", "samm", "megc2019")
 
 
-def parse_chain(text: str | Iterable[str] | None) -> list[str]:
-    """``"kinetics,ucf,macro"`` (or ``->``-separated, or empty / ``scratch``) -> step names."""
+def parse_chain(text: str | Iterable[str] | None, field: str = "--chain") -> list[str]:
+    """``"kinetics,ucf,macro"`` (or ``->``-separated, or empty / ``scratch``) -> step names.
+    ``field``: the option that gave them, named in errors (``--init``, ``--force``, ...)."""
     if text is None:
         return []
     if isinstance(text, str):
@@ -63,11 +67,13 @@ def parse_chain(text: str | Iterable[str] | None) -> list[str]:
     parts = [p for p in parts if p and p not in ("scratch", "none")]
     for p in parts:
         if p not in STEPS:
-            raise ConfigError(f"unknown chain step {p!r}", field="--chain",
-                              fix=f"steps are {', '.join(STEPS)} (e.g. --chain kinetics,ucf,macro;"
-                                  f" an empty chain trains from scratch)")
+            example = ("e.g. --chain kinetics,ucf,macro; an empty chain trains from scratch"
+                       if field == "--chain" else f"e.g. {field} kinetics=PATH"
+                       if field == "--init" else f"e.g. {field} ucf")
+            raise ConfigError(f"unknown step name {p!r}{did_you_mean(p, STEPS)}", field=field,
+                              fix=f"step names are {', '.join(STEPS)} ({example})")
     if len(set(parts)) != len(parts):
-        raise ConfigError(f"a step appears twice in the chain {parts}", field="--chain")
+        raise ConfigError(f"a step appears twice in {parts}", field=field)
     return parts
 
 
@@ -130,21 +136,22 @@ class Chain:
     def __init__(self, steps: list[str], cfg: TrainConfig, hub, *, steps_dir: str | Path,
                  inits: Mapping[str, str | Path] | None = None, force: Iterable[str] = (),
                  step_overrides: Mapping[str, Mapping] | None = None,
-                 show_progress: bool = True):
+                 show_progress: bool = True, trusted: bool = False):
         self.steps = parse_chain(steps)
+        self.trusted = trusted  # --trust-checkpoint: --init files may hold pickled objects
         self.cfg = cfg
         self.hub = hub
         self.steps_dir = Path(steps_dir)
-        self.inits = {parse_chain([k])[0]: Path(v) for k, v in (inits or {}).items()}
+        self.inits = {parse_chain([k], "--init")[0]: Path(v) for k, v in (inits or {}).items()}
         for step in self.inits:
             if step not in self.steps:
                 raise ConfigError(f"--init {step}=... names a step that is not in the chain "
                                   f"{self.steps}", field="--init",
                                   fix=f"add {step} to --chain, or drop the --init")
-        self.force = {parse_chain([s])[0] for s in force}
+        self.force = {parse_chain([s], "--force")[0] for s in force}
         self.step_overrides = dict(step_overrides or {})
         for step in self.step_overrides:
-            parse_chain([step])
+            parse_chain([step], "steps")
         self.show_progress = show_progress
 
     def run(self) -> list[StepResult]:
@@ -182,6 +189,15 @@ class Chain:
         # under torchrun rank 0 reads the files (the previous step's weights, stored steps)
         digest, key = dist.from_main(lambda: self.plan_hash(step, prev, cfg))
         sdir = self.steps_dir / f"{step}-{digest}"
+        # one process at a time in a step's folder: another run that needs the same step waits
+        # for it, then reuses it (under torchrun rank 0 holds the lock for the job)
+        with (FolderLock(sdir, what="chain step folder", option="--steps-dir", wait=True)
+              if dist.is_main() else nullcontext()):
+            return self._locked_step(step, spec, cfg, prev, digest, key, sdir)
+
+    def _locked_step(self, step: str, spec: StepSpec, cfg: TrainConfig,
+                     prev: StepResult | None, digest: str, key: dict,
+                     sdir: Path) -> StepResult:
         done = sdir / "step.json"
         stored = dist.from_main(lambda: self._stored(step, sdir))
         if stored is not None:
@@ -201,10 +217,13 @@ class Chain:
         done = sdir / "step.json"
         if done.exists() and step in self.force:
             console.print(f"[bold]step {step}[/]: --force given, redoing {sdir}")
-            shutil.rmtree(sdir)
-        if done.exists():
+            for p in sdir.iterdir():  # all but the lock this process holds
+                if p.name != LOCK_NAME:
+                    shutil.rmtree(p) if p.is_dir() else p.unlink()
+        stored = read_json(done, f"chain step {step}", keys=("convention",))
+        if stored is not None:
             console.print(f"[bold]step {step}[/] ({STEPS[step].title}): reusing {sdir}")
-            return json.loads(done.read_text())
+            return stored
         sdir.mkdir(parents=True, exist_ok=True)
         return None
 
@@ -217,9 +236,9 @@ class Chain:
         path = self.inits[step]
         model = create_model(cfg.arch, spec.default_classes, **cfg.model_options)
         if spec.kind == "imagenet":
-            report = load_imagenet_2d(model, path)
+            report = load_imagenet_2d(model, path, trusted=self.trusted)
         else:
-            report = load_checkpoint(model, path, head="auto")
+            report = load_checkpoint(model, path, head="auto", trusted=self.trusted)
         console.print(f"[bold]step {step}[/] ({spec.title}): published weights "
                       f"{report.summary()}")
         save_checkpoint(sdir / "model.pt", model, step=step, step_hash=digest)

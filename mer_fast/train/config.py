@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
@@ -87,6 +88,7 @@ class TrainConfig:
 
         if self.epochs < 1:
             raise bad("epochs", f"must be >= 1, got {self.epochs}")
+        self._check_ranges(bad)
         if list(self.milestones) != sorted(self.milestones) or any(m < 1 for m in self.milestones):
             raise bad("milestones", f"must be increasing positive epochs, got {self.milestones}")
         if self.lr <= 0 or self.batch_size < 1:
@@ -126,6 +128,49 @@ class TrainConfig:
                                         f"{self.rotation}, {self.scale}")
         self.loss_weights(source)  # checks lambdas
         return self
+
+    def _check_ranges(self, bad) -> None:
+        """Counts, sizes, rates and names that no run can use (checked before any work)."""
+        from mer_fast.errors import did_you_mean
+        from mer_fast.models import list_models
+
+        for name, low in (("size", 1), ("action_frames", 1), ("num_workers", 0),
+                          ("log_every", 1), ("store_max_clips", 0)):
+            if getattr(self, name) < low:
+                raise bad(name, f"must be >= {low}, got {getattr(self, name)}")
+        for name in ("frames", "decode_size"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise bad(name, f"must be >= 1 (or unset), got {getattr(self, name)}",
+                          "frames: leave it unset for the target's mean length (SMIC 34, "
+                          "CASME II 66, SAMM 74)" if name == "frames" else None)
+        floats = {"lr": self.lr, "gamma": self.gamma, "weight_decay": self.weight_decay,
+                  "rotation": self.rotation, "scale": self.scale,
+                  "checkpoint_seconds": self.checkpoint_seconds}
+        for name, v in floats.items():
+            if not math.isfinite(v):
+                raise bad(name, f"must be a finite number, got {v}")
+        if self.gamma <= 0 or self.weight_decay < 0 or self.checkpoint_seconds < 0:
+            raise bad("gamma/weight_decay/checkpoint_seconds",
+                      f"gamma must be > 0, weight_decay and checkpoint_seconds >= 0; got "
+                      f"{self.gamma}, {self.weight_decay}, {self.checkpoint_seconds}")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise bad("betas", f"must be two numbers in [0, 1), got {self.betas}")
+        if self.arch not in list_models():
+            hint = did_you_mean(self.arch, list_models())
+            raise bad("arch", f"unknown backbone {self.arch!r}{hint}",
+                      f"one of {', '.join(list_models())}")
+        if not isinstance(self.model_options, dict):
+            raise bad("model_options", f"must be a mapping, got {self.model_options!r}")
+        if self.device != "auto":
+            import torch
+
+            try:
+                kind = torch.device(self.device).type
+            except (RuntimeError, ValueError):
+                kind = None
+            if kind not in ("cpu", "cuda"):
+                raise bad("device", f"unknown device {self.device!r}",
+                          "use cpu, cuda or cuda:N (or auto: cuda when there is one)")
 
     def loss_weights(self, source: str | None = None) -> tuple[float, ...]:
         """SBML weights, one per training view, summing to one (the paper's rule)."""
@@ -258,7 +303,11 @@ def load_preset(path: str | Path) -> tuple[TrainConfig, dict[str, Any]]:
     try:
         data = yaml.safe_load(path.read_text())
     except FileNotFoundError:
-        raise ConfigError("no such preset file", file=path,
+        raise ConfigError("no such preset file", file=path, field="--config",
+                          fix="give a path to a YAML file, e.g. one under configs/") from None
+    except OSError as exc:  # a folder, an unreadable file
+        raise ConfigError(f"cannot read the preset ({exc.strerror or exc})", file=path,
+                          field="--config",
                           fix="give a path to a YAML file, e.g. one under configs/") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", file=path) from None

@@ -13,7 +13,6 @@ unfinished one at its last saved epoch.
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -34,6 +33,10 @@ from mer_fast.train.runtime import generator, seed_for
 from mer_fast.train.trainer import Trainer
 from mer_fast.utils import atomic
 from mer_fast.utils.progress import console
+from mer_fast.utils.stored import read_json
+
+# what a stored fold result must hold to be used again (else it is set aside and redone)
+RESULT_KEYS = ("fold", "scores", "predictions", "notes", "selected_epoch", "history")
 
 
 def natural_key(text: str):
@@ -68,6 +71,16 @@ def make_folds(index: ClipIndex) -> list[Fold]:
                              dtype=torch.int64)
         folds.append(Fold(k, s, train, test))
     return folds
+
+
+def check_folds(folds: list[int] | None, count: int, target: str) -> None:
+    """Every fold asked for (``--folds``) exists: a target of ``count`` subjects has folds
+    0..count-1."""
+    bad = [k for k in folds or [] if not 0 <= k < count]
+    if bad:
+        raise ConfigError(f"no fold {', '.join(map(str, bad))}: {target} has {count} subjects, "
+                          f"so folds 0..{count - 1}", field="--folds",
+                          fix=f"give fold numbers from 0 to {count - 1}")
 
 
 def inner_split(index: ClipIndex, train: torch.Tensor, fraction: float,
@@ -106,8 +119,9 @@ class LosoRun:
         cfg, index = self.cfg, self.index
         fdir = self.fold_dir(fold)
         done = fdir / "result.json"
-        if done.exists():
-            return json.loads(done.read_text())
+        stored = read_json(done, f"fold {fold.name}", keys=RESULT_KEYS)
+        if stored is not None:
+            return stored
         labels = self.data.labels
         train = fold.train
         val = None
@@ -179,7 +193,8 @@ class LosoRun:
         for fold in self.folds:
             if self.only is not None and fold.number not in self.only:
                 continue
-            done = (self.fold_dir(fold) / "result.json").exists()
+            done = read_json(self.fold_dir(fold) / "result.json", f"fold {fold.name}",
+                             keys=RESULT_KEYS) is not None
             if not done:
                 console.print(f"[bold]{fold.name}[/]: test subject {fold.subject}, "
                               f"{len(fold.test)} test / {len(fold.train)} training clips")

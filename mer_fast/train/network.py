@@ -41,12 +41,13 @@ def save_mer_model(path: str | Path, net: MERNet, *, cfg: TrainConfig, classes, 
                     fusion=fusion, **extra)
 
 
-def load_mer_model(path: str | Path, device: str | torch.device = "cpu"
-                   ) -> tuple[MERNet, dict[str, Any]]:
+def load_mer_model(path: str | Path, device: str | torch.device = "cpu", *,
+                   trusted: bool = False) -> tuple[MERNet, dict[str, Any]]:
+    """A trained model (RUN/model.pt); ``trusted``: the file may hold pickled objects."""
     from mer_fast.models import create_model, load_checkpoint, read_checkpoint
 
     path = Path(path)
-    ck, _ = read_checkpoint(path)
+    ck, _ = read_checkpoint(path, trusted=trusted)
     missing = [k for k in MER_KEYS if k not in ck]
     if missing:
         raise CheckpointError(
@@ -55,7 +56,7 @@ def load_mer_model(path: str | Path, device: str | torch.device = "cpu"
             fix="use the model.pt of a run trained with --final-model (RUN/model.pt)")
     classes = list(ck["classes"])
     model = create_model(ck["model"], len(classes), **dict(ck.get("model_options", {})))
-    report = load_checkpoint(model, path, head="keep")
+    report = load_checkpoint(model, path, head="keep", trusted=trusted)
     views = ck["mer_views"]
     net = MERNet(model, len(classes), ck["mer_head"], len(views))
     if net.fusion is not None:

@@ -22,6 +22,7 @@ class RunSpec:
     force: list[str] = field(default_factory=list)
     name: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)   # table / row / paper of a preset
+    trust_checkpoints: bool = False   # --trust-checkpoint: --init files may hold pickled code
 
 
 @dataclass
@@ -72,11 +73,14 @@ def make_hub(spec: RunSpec, data: DataSpec, show_progress: bool = True):
 
 
 def plan(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
-         steps_dir: str | Path | None = None, show_progress: bool = True, hub=None) -> Plan:
-    """Checks the target's data, runs (or reuses) the chain, and claims the run folder."""
+         steps_dir: str | Path | None = None, show_progress: bool = True, hub=None,
+         folds: list[int] | None = None) -> Plan:
+    """Checks the target's data (and that ``folds`` exist), runs (or reuses) the chain, and
+    claims the run folder."""
     from mer_fast.errors import ConfigError
     from mer_fast.models import convention_of
     from mer_fast.train.chain import TARGETS, Chain, parse_chain
+    from mer_fast.train.loso import check_folds, make_folds
     from mer_fast.utils import atomic, dist
     from mer_fast.utils.progress import console
 
@@ -98,12 +102,17 @@ def plan(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
     console.print(f"[bold]{name}[/]: chain {' -> '.join(steps) or 'scratch'}, target {target}, "
                   f"{cfg.arch}, device {hub.device}"
                   f"{' [SYNTHETIC DATA]' if data.synthetic else ''}")
-    hub.index(target)  # a missing target dataset fails before hours of pre-training
+    # a missing target dataset, or a fold it does not have, fails before hours of pre-training
+    check_folds(folds, len(make_folds(hub.index(target))), target)
+    if cfg.frames_for(target) == 1:
+        console.print("  [yellow]note: --frames 1: every clip becomes one still frame, with no "
+                      "motion to learn from[/] (the paper uses the target's mean length: "
+                      "SMIC 34, CASME II 66, SAMM 74 frames)")
     results = Chain(steps, cfg, hub, steps_dir=steps_dir, inits=spec.inits, force=spec.force,
-                    step_overrides=spec.step_overrides, show_progress=show_progress).run()
+                    step_overrides=spec.step_overrides, show_progress=show_progress,
+                    trusted=spec.trust_checkpoints).run()
     last = results[-1] if results else None
-    conv = (json.loads((last.path.parent / "step.json").read_text())["convention"]
-            if last is not None else convention_of(cfg.arch).to_dict())
+    conv = last.info["convention"] if last is not None else convention_of(cfg.arch).to_dict()
     t_out = cfg.frames_for(target)
     index = hub.store(target).index
     fingerprint = {"config": {k: v for k, v in cfg.to_dict().items() if k in cfg.hashed_keys()},
@@ -112,7 +121,17 @@ def plan(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
     run_file = out / "run.json"
     if run_file.exists():
-        if json.loads(run_file.read_text()).get("fingerprint") != digest:
+        try:
+            stored = json.loads(run_file.read_text())
+            if not isinstance(stored, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"damaged ({exc}); it records which configuration, chain and data this "
+                f"folder's folds belong to", file=run_file,
+                fix="restore it, or delete the run folder (or give another --out) to start "
+                    "over") from None
+        if stored.get("fingerprint") != digest:
             raise ConfigError(
                 "this folder holds a run with another configuration, chain or data",
                 file=run_file, fix="give another --out (or --name), or delete the folder")
@@ -182,11 +201,21 @@ def run(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
         steps_dir: str | Path | None = None, folds: list[int] | None = None,
         show_progress: bool = True, hub=None, final_model: bool = False) -> dict | None:
     """Runs (or resumes) one experiment; returns its results.json content (None when only some
-    folds were asked for)."""
+    folds were asked for). Holds the run folder's lock (utils/runlock.py) while it works."""
+    from mer_fast.utils.runlock import FolderLock
+
+    out = Path(out or Path("runs") / (spec.name or default_name(spec, data.synthetic)))
+    with FolderLock(out):  # one process at a time in a run folder
+        return _run_locked(spec, data, out, steps_dir, folds, show_progress, hub, final_model)
+
+
+def _run_locked(spec: RunSpec, data: DataSpec, out: Path, steps_dir, folds, show_progress: bool,
+                hub, final_model: bool) -> dict | None:
     from mer_fast.utils.progress import console
 
     hub = hub or make_hub(spec, data, show_progress)
-    p = plan(spec, data, out=out, steps_dir=steps_dir, show_progress=show_progress, hub=hub)
+    p = plan(spec, data, out=out, steps_dir=steps_dir, show_progress=show_progress, hub=hub,
+             folds=folds)
     loso, index = open_loso(p, hub=hub, show_progress=show_progress, folds=folds)
     cfg = spec.cfg
     console.print(f"LOSO on {index.name}: {len(index)} clips, {len(loso.folds)} subjects, "

@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import math
 import time
 from contextlib import nullcontext
@@ -41,7 +40,9 @@ from mer_fast.train.config import TrainConfig
 from mer_fast.train.runtime import (Stopwatch, compile_module, generator, resolve_device,
                                     seed_for)
 from mer_fast.utils import atomic, dist
+from mer_fast.utils.batching import batch_sizes, micro_sizes
 from mer_fast.utils.progress import console, progress
+from mer_fast.utils.stored import read_json, set_aside
 
 __all__ = ["ClipData", "FitResult", "StreamData", "Trainer", "compile_module", "generator",
            "resolve_device", "seed_for"]
@@ -180,11 +181,14 @@ class Trainer:
             opt.load_state_dict(state["optimizer"])
             sched.load_state_dict(state["scheduler"])
             history, best, start = state["history"], state["best"], state["epoch"]
+            if self.main and start < cfg.epochs:
+                console.print(f"  {self.name}: resuming from epoch {start} of {cfg.epochs} "
+                              f"({last})", highlight=False)
         resumed_from = start
         bad_file = self.state_dir / "bad_clips.json"
         if isinstance(self.data, StreamData):
             self.bad_clips.update(dist.from_main(
-                lambda: json.loads(bad_file.read_text()) if bad_file.exists() else {}))
+                lambda: read_json(bad_file, "the list of clips that did not decode") or {}))
         writer = self._writer() if self.main else None
         saved_at = time.perf_counter()
         for epoch in range(start, cfg.epochs):
@@ -245,6 +249,8 @@ class Trainer:
                     try:
                         step = self._step(split(self.micro), size, opt)
                         break
+                    except ValueError as exc:
+                        raise self._one_clip_error(exc, len(items)) from None
                     except torch.cuda.OutOfMemoryError:
                         if self.world > 1:  # the ranks would have to agree on a new split
                             raise ConfigError(
@@ -278,6 +284,22 @@ class Trainer:
                 "clips_per_s": stats["seen"] / max(secs, 1e-9), "train_clips": stats["seen"],
                 "micro_batch": self.micro, "input_s": input_s,
                 "input_share": input_s / max(secs, 1e-9)}
+
+    def _one_clip_error(self, exc: ValueError, count: int) -> Exception:
+        """BatchNorm's refusal of a forward pass of one clip, explained. Batches, shares and
+        micro-batches never hold one clip (utils/batching.py) unless the training set has one
+        clip or micro_batch is 1; the refusal comes when the network's last feature map of one
+        clip is a single value per channel (small frames and few of them)."""
+        if "Expected more than 1 value per channel" not in str(exc):
+            return exc
+        if count == 1:
+            return ConfigError(f"{self.name}: the training set holds one clip, and BatchNorm "
+                               f"cannot train on one ({exc})", field="training clips",
+                               fix="train on more clips (more subjects or another split)")
+        return ConfigError(f"{self.name}: a micro-batch of one clip reached BatchNorm, which "
+                           f"cannot train on one at these input sizes ({exc})",
+                           field="micro_batch", fix="set micro_batch to 2 or more (or give "
+                                                    "more frames or a larger frame size)")
 
     def _step(self, chunks, size: int, opt: torch.optim.Optimizer) -> dict:
         """One optimiser step over a batch of ``size`` clips (all ranks together) given as this
@@ -314,7 +336,7 @@ class Trainer:
         share), so that every rank runs as many forward passes (SyncBatchNorm and DDP's buffer
         broadcast are collective)."""
         lo, hi = dist.share_bounds(size, self.world, 0)
-        count = max(1, math.ceil((hi - lo) / micro))
+        count = max(1, len(micro_sizes(hi - lo, micro)))
         empty = (lambda: self._empty_input(self.cfg.views), torch.empty(0, dtype=torch.int64))
         return chunks + [empty] * (count - len(chunks))
 
@@ -332,8 +354,10 @@ class Trainer:
             lo, hi = dist.share_bounds(len(bidx), self.world, self.rank)
             mine = bidx[lo:hi]
             chunks = []
-            for c0 in range(0, len(mine), micro):
-                idx = mine[c0:c0 + micro]
+            c0 = 0
+            for n in micro_sizes(len(mine), micro):
+                idx = mine[c0:c0 + n]
+                c0 += n
                 sub = items.take(idx)
                 theta = None if theta_all is None else theta_all[idx]
                 starts = None if starts_all is None else starts_all[idx]
@@ -341,9 +365,11 @@ class Trainer:
                                self._input(sub, cfg.views, theta, starts), sub.labels))
             return self._pad_chunks(chunks, len(bidx), micro)
 
-        for b0 in range(0, m, cfg.batch_size):
-            bidx = perm[b0:b0 + cfg.batch_size]
-            yield len(bidx), (lambda micro, bidx=bidx: split(bidx, micro))
+        b0 = 0
+        for size in batch_sizes(m, cfg.batch_size):  # a last batch of one joins the one before
+            bidx = perm[b0:b0 + size]
+            b0 += size
+            yield size, (lambda micro, bidx=bidx: split(bidx, micro))
 
     def _stream_batches(self, items: Items, epoch: int, g: torch.Generator):
         """Batches decoded by the streaming loader's workers (real clips only); under DDP the
@@ -361,8 +387,9 @@ class Trainer:
         def split(batch, theta, size: int, micro: int):
             chunks = []
             count = 0 if batch is None else len(batch.labels)
-            for c0 in range(0, count, micro):
-                c1 = min(c0 + micro, count)
+            c1 = 0
+            for n in micro_sizes(count, micro):
+                c0, c1 = c1, c1 + n
                 a, b = int(batch.offsets[c0]), int(batch.offsets[c1])
                 frames = batch.frames[a:b]
                 offsets = batch.offsets[c0:c1 + 1] - a
@@ -372,9 +399,7 @@ class Trainer:
             return self._pad_chunks(chunks, size, micro)
 
         batches = iter(loader)
-        m = len(items)
-        for b0 in range(0, m, cfg.batch_size):
-            size = min(cfg.batch_size, m - b0)
+        for size in batch_sizes(len(items), cfg.batch_size):  # as the loader cuts the epoch
             theta = self._theta(size, g)  # drawn for the whole batch, as in one process
             lo, hi = dist.share_bounds(size, self.world, self.rank)
             t_wait = time.perf_counter()
@@ -488,8 +513,15 @@ class Trainer:
         path = self.state_dir / "metrics.csv"
         rows = []
         if path.exists():
-            with open(path, newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < row["epoch"]]
+            try:
+                with open(path, newline="") as f:
+                    rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < row["epoch"]]
+            except (ValueError, KeyError, TypeError, csv.Error) as exc:  # damaged: start anew
+                aside = set_aside(path)
+                console.print(f"[yellow]{path}: damaged ({exc}); set aside as {aside.name}, "
+                              f"the epochs' figures are also in the run's results[/]",
+                              highlight=False)
+                rows = []
             keys = list(dict.fromkeys(list(rows[0].keys()) + keys)) if rows else keys
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=["epoch"] + [k for k in keys if k != "epoch"])
@@ -508,7 +540,13 @@ def _resume_state(last: Path, fingerprint: str) -> dict | None:
     """The saved state of a run to resume (None: start afresh)."""
     if not last.exists():
         return None
-    state = _load(last)
+    try:
+        state = _load(last)
+    except ConfigError as exc:  # a damaged file: set aside, and the run starts over
+        aside = set_aside(last)
+        console.print(f"[yellow]{exc}; set aside as {aside.name}, training starts again from "
+                      f"the first epoch[/]", highlight=False)
+        return None
     if state.get("fingerprint") != fingerprint:
         raise ConfigError(
             "this run's saved state was made with another configuration or other data",

@@ -141,10 +141,16 @@ def barrier() -> None:
 
 def share_bounds(n: int, world_size: int, rank_: int) -> tuple[int, int]:
     """Positions ``[lo, hi)`` of rank ``rank_``'s share of a batch of ``n`` items: the first
-    ``n % world_size`` ranks take one more (``torch.tensor_split``'s rule); rank 0 is never
-    empty when ``n > 0``, later ranks may be. The trainer (resident store) and the streaming
-    loader (:class:`mer_fast.data.loader.ShardBatchSampler`) both split batches by it."""
-    q, r = divmod(n, world_size)
+    ``n % world_size`` ranks take one more (``torch.tensor_split``'s rule), except that no rank
+    gets exactly one item when ``n >= 2``: a batch of fewer than ``2 * world_size`` items goes to
+    its first ``n // 2`` ranks (BatchNorm cannot train on one clip, see
+    :mod:`mer_fast.utils.batching`). Rank 0 has the largest share and is never empty when
+    ``n > 0``; later ranks may be. The trainer (resident store) and the streaming loader
+    (:class:`mer_fast.data.loader.ShardBatchSampler`) both split batches by it."""
+    ranks = world_size if n >= 2 * world_size else max(1, n // 2)
+    if rank_ >= ranks:
+        return n, n
+    q, r = divmod(n, ranks)
     lo = rank_ * q + min(rank_, r)
     return lo, lo + q + (1 if rank_ < r else 0)
 

@@ -307,13 +307,48 @@ def unnest(folder: Path, scan: Scan | None = None) -> Path:
         return folder
 
 
-def subdirs(folder: Path) -> list[Path]:
-    """Sub-folders of ``folder`` (hidden ones left out), in natural order."""
+UNREADABLE_FIX = "make it readable for this user (chmod / chown), or restore it from the release"
+
+
+def unreadable_folder(folder: Path, exc: OSError) -> DataError:
+    return DataError(f"cannot read this folder ({exc.strerror or exc})", file=folder,
+                     field="folder", fix=UNREADABLE_FIX)
+
+
+def subdirs(folder: Path, scan: Scan | None = None, what: str = "clip") -> list[Path]:
+    """Sub-folders of ``folder`` (hidden ones left out), in natural order. An unreadable
+    ``folder`` is a DataError naming it.
+
+    With ``scan``, ``folder`` is one of the folder tree's levels that holds only folders (the
+    ``what`` folders, say the clips of one emotion): what else is there is reported, not passed
+    over. A file without a suffix stands where a folder should (a clip replaced by a file): a
+    problem of the clip of that name; any other file is a warning; an unreadable ``folder`` is a
+    problem (the clips in it are left out with ``skip_bad``)."""
     from mer_fast.data.frames import natural_key
 
-    return sorted((Path(e.path) for e in os.scandir(folder)
-                   if e.is_dir() and not e.name.startswith(".")),
-                  key=lambda p: natural_key(p.name))
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: natural_key(e.name))
+    except OSError as exc:
+        if scan is None:
+            raise unreadable_folder(folder, exc) from None
+        scan.problem(folder.name, f"cannot read this folder ({exc.strerror or exc}); what it "
+                                  f"holds is not read", file=folder, field="folder",
+                     fix=UNREADABLE_FIX)
+        return []
+    out = []
+    for e in entries:
+        if e.name.startswith("."):
+            continue
+        if e.is_dir():
+            out.append(Path(e.path))
+        elif scan is not None and Path(e.name).suffix:
+            scan.warn(f"{e.path}: a file among the {what} folders; left out")
+        elif scan is not None:
+            scan.problem(e.name, f"a file where a {what} folder is expected (a {what} folder "
+                                 f"replaced by a file?)", file=e.path, field=f"{what} folder",
+                         fix=f"restore the {what} folder from the release, or move the file "
+                             f"out of {folder}")
+    return out
 
 
 def _files_below(folder: Path, depth: int):
@@ -359,7 +394,12 @@ def frames_of_clip(scan: Scan, clip: str, folder: Path, pattern: str, *,
     frame, a number spelled twice, or a gap in the numbering (unless ``allow_gaps``, which turns
     a gap into a warning). Image files off the dataset's pattern are left out and noted.
     """
-    listing = list_frames(folder, pattern)
+    try:
+        listing = list_frames(folder, pattern)
+    except OSError as exc:  # an unreadable clip folder is a bad clip like the others
+        scan.problem(clip, f"cannot read the clip folder ({exc.strerror or exc})", file=folder,
+                     field="frames", fix=UNREADABLE_FIX)
+        return None
     for name in listing.unmatched + listing.other:
         scan.ignored_files.append(str(folder / name))
     ok = True
@@ -368,6 +408,9 @@ def frames_of_clip(scan: Scan, clip: str, folder: Path, pattern: str, *,
                            f"(an empty clip)", file=folder, field="frames",
                      fix="restore the clip's frames from the release")
         return None
+    if len(listing) == 1:
+        scan.warn(f"{clip}: a clip of one frame ({Path(listing.files[0]).name}): no "
+                  f"micro-expression release has one, and a single frame shows no motion")
     if listing.empty:
         scan.problem(clip, f"{len(listing.empty)} zero-byte frame file(s), e.g. "
                            f"{Path(listing.empty[0]).name} (unreadable)",

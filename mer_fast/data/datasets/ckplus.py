@@ -69,7 +69,7 @@ class CKPlus(Adapter):
             if not SUBJECT_DIR.fullmatch(sdir.name):
                 scan.warn(f"{sdir}: not a subject folder (S<nnn>); left out")
                 continue
-            for qdir in subdirs(sdir):
+            for qdir in subdirs(sdir, scan, "sequence"):
                 seen.add((sdir.name, qdir.name))
                 if not self._sequence(scan, sdir.name, qdir, labels / sdir.name / qdir.name,
                                       opt["allow_gaps"]):

@@ -132,7 +132,7 @@ class Oulu(Adapter):
     def _subject(self, scan: Scan, lighting: str, condition: str, sdir: Path,
                  allow_gaps: bool, release: str) -> None:
         present = []
-        for edir in subdirs(sdir):
+        for edir in subdirs(sdir, scan, "emotion"):
             emotion = edir.name.casefold()
             clip = f"{lighting}/{condition}/{sdir.name}/{edir.name}"
             if emotion not in CLASSES:

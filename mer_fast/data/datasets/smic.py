@@ -75,8 +75,9 @@ class SMIC(Adapter):
                             f"asks for the {release} release)", file=root,
                             fix=f"unpack {release} here, or pass cropped={not opt['cropped']} "
                                 f"to read {other}")
-        subjects = [d for d in subdirs(hs) if SUBJECT.fullmatch(d.name)]
-        for d in subdirs(hs):
+        found = subdirs(hs, scan, "subject")
+        subjects = [d for d in found if SUBJECT.fullmatch(d.name)]
+        for d in found:
             if not SUBJECT.fullmatch(d.name):
                 scan.warn(f"{d}: not a subject folder (s<k>); left out")
         for sdir in subjects:
@@ -90,7 +91,7 @@ class SMIC(Adapter):
             scan.warn(f"{sdir}: subject has no 'micro' folder; no clips")
             return
         present = []
-        for edir in subdirs(micro):
+        for edir in subdirs(micro, scan, "emotion"):
             emotion = edir.name.casefold()
             if emotion not in CLASSES:
                 scan.problem(f"{subject}/{edir.name}",
@@ -100,7 +101,7 @@ class SMIC(Adapter):
                                  "of 'micro'")
                 continue
             present.append(emotion)
-            for cdir in subdirs(edir):
+            for cdir in subdirs(edir, scan):
                 self._clip(scan, subject, emotion, cdir, allow_gaps, release)
         lacking = [c for c in CLASSES if c not in present]
         if lacking:

@@ -159,8 +159,9 @@ def decode_clip(record: ClipRecord, size: int | Sequence[int] | None = None,
     Args:
         record: the clip (``frames``, already in frame-number order, or ``video``).
         size: ``(h, w)`` or an int: each frame is resized while decoding with an anti-aliased
-            bilinear filter (Pillow-like); None keeps the native size. Frames of another size
-            than the first one in the same clip are resized to it (with a :class:`DecodeWarning`).
+            bilinear filter (Pillow-like); None keeps the native size. In an image folder, a
+            frame of another size or colour mode than the first is a DataError naming it; in a
+            video it is resized to the first frame's size (with a :class:`DecodeWarning`).
         backend: see the module docstring; "auto" picks the fastest available for ``device``.
         device: where the result lives; GPU backends decode there directly, CPU backends decode
             on the host and copy.
@@ -212,7 +213,8 @@ def _decode_images(record, name, size, channels, device, indices, threads, on_wa
         positions, inverse = list(range(len(frames))), None
     else:
         positions, inverse = _unique_positions(indices, len(frames), record)
-    builder = ClipBuilder(len(positions), size, channels, device, record.key, on_warning)
+    builder = ClipBuilder(len(positions), size, channels, device, record.key, on_warning,
+                          strict=True)  # an image folder's frames: one size, one colour mode
     for s in range(0, len(positions), CHUNK):
         pos = positions[s:s + CHUNK]
         paths = [frames[i] for i in pos]

@@ -192,15 +192,19 @@ def _copy(dst: torch.Tensor, src: torch.Tensor) -> None:
 class ClipBuilder:
     """Collects decoded frames chunk by chunk into one uint8 ``[T, H, W, C]`` clip on ``device``.
 
-    The frame size is ``size`` if given, else the first frame's; a frame of another native size
-    (some real releases mix sizes within a clip) is resized on its own, with one warning per clip.
-    Channels are ``channels`` if given, else 1 while every frame is grayscale and 3 as soon as
+    The frame size is ``size`` if given, else the first frame's. ``strict`` (image folders):
+    every frame must have the first frame's native size and channels (gray or colour), as in
+    every real release; another one is a :class:`DataError` naming its file. Otherwise (videos)
+    a frame of another native size is resized on its own, with one warning per clip, and
+    channels are ``channels`` if given, else 1 while every frame is grayscale and 3 as soon as
     one is colour (earlier gray frames are then repeated to 3 channels, with a warning).
     """
 
     def __init__(self, num_frames: int | None, size: tuple[int, int] | None,
                  channels: int | None, device: torch.device, clip: str,
-                 on_warning: WarningSink | None, capacity: int = 0):
+                 on_warning: WarningSink | None, capacity: int = 0, strict: bool = False):
+        self.strict = strict
+        self.native_channels: int | None = None
         self.n = num_frames  # None: not known in advance (videos): the buffer then grows
         self.capacity = num_frames if num_frames is not None else capacity
         self.size = size
@@ -230,7 +234,10 @@ class ClipBuilder:
             return
         if self.native is None:
             self.native = (int(frames[0].shape[0]), int(frames[0].shape[1]))
+            self.native_channels = int(frames[0].shape[-1])
             self.first_source = sources[0]
+        if self.strict:
+            self._check_consistent(frames, sources)
         target = self.size or self.native
         frames = [f.to(self.device, non_blocking=True) for f in frames]
         if len({int(f.shape[-1]) for f in frames}) > 1:  # gray and colour in one chunk
@@ -261,6 +268,27 @@ class ClipBuilder:
             fixed = [f if tuple(f.shape[:2]) == tuple(target)
                      else resize_frames(f.unsqueeze(0), target)[0] for f in frames]
             self._write(to_channels(_stack(fixed), c))
+
+    def _check_consistent(self, frames: Sequence[torch.Tensor], sources: Sequence[str]) -> None:
+        """Strict mode: each frame has the first frame's native size and channels."""
+        first = Path(self.first_source or "").name
+        h0, w0 = self.native  # type: ignore[misc]
+        for f, src in zip(frames, sources):
+            h, w, c = (int(x) for x in f.shape)
+            if (h, w) != (h0, w0):
+                raise DataError(f"clip {self.clip}: frame {Path(src).name} is {w}x{h}, the "
+                                f"clip's first frame {first} is {w0}x{h0} (the frames of a clip "
+                                f"have one size in every release)", file=src,
+                                field="frame size",
+                                fix="restore the frame from the dataset archive; " + SKIP_HINT)
+            if c != self.native_channels:
+                kind = {1: "grayscale", 3: "colour"}
+                raise DataError(f"clip {self.clip}: frame {Path(src).name} is "
+                                f"{kind.get(c, f'{c}-channel')}, the clip's first frame {first} "
+                                f"is {kind.get(self.native_channels, '?')} (the frames of a "
+                                f"clip are all gray or all colour in every release)", file=src,
+                                field="frame channels",
+                                fix="restore the frame from the dataset archive; " + SKIP_HINT)
 
     def _write(self, chunk: torch.Tensor, channels: int | None = None) -> None:
         """Appends ``chunk`` ([k, h, w, C]); ``channels`` > C repeats gray while copying."""
