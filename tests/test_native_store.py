@@ -15,6 +15,7 @@ from mer_fast.data.store_plan import plan_store
 from mer_fast.data.synthetic import write_synthetic
 from mer_fast.errors import ConfigError
 from mer_fast.ops import reference
+from mer_fast.train.augment import random_theta
 from mer_fast.train.batches import Items, make_input
 from mer_fast.train.config import TrainConfig
 from mer_fast.train.datahub import DataHub
@@ -37,14 +38,14 @@ def hub(root, tmp_path, **kw):
                    **kw)
 
 
-def official_view(clip: torch.Tensor, side: str, t_out: int) -> torch.Tensor:
+def official_view(clip: torch.Tensor, side: str, t_out: int, theta=None) -> torch.Tensor:
     """The paper's order: mirror the half-face at the stored width (left half and its mirror
     image side by side), then interpolate and resize (here with the op's reference
-    resampling), then normalise."""
+    resampling, through the clip's augmentation ``theta``), then normalise."""
     w = clip.shape[2]
     half = clip[:, :, : w // 2] if side == "L" else clip[:, :, w // 2:]
     mirrored = torch.cat([half, half.flip(2)] if side == "L" else [half.flip(2), half], 2)
-    return reference.clip_views(mirrored[None], t_out, OUT, "O", MEAN, STD)[0, 0]
+    return reference.clip_views(mirrored[None], t_out, OUT, "O", MEAN, STD, theta)[0, 0]
 
 
 def test_native_store_mirrors_before_the_resize(root, tmp_path):
@@ -54,20 +55,22 @@ def test_native_store_mirrors_before_the_resize(root, tmp_path):
     assert tuple(squashed.frames.shape[1:3]) == (OUT, OUT)
     items = Items.real(torch.arange(2), native.labels[:2].cpu())
     t_out = 6
+    # without augmentation, and with a rotation + zoom + flip (the paper's Table 4)
+    rotated = random_theta(2, rotation=30.0, scale=1.1, hflip=True,
+                           generator=torch.Generator().manual_seed(1))
     for side in "LR":
-        got = make_input(native.frames, native.offsets.cpu(), items, t_out=t_out, size=OUT,
-                         views=side, mean=MEAN, std=STD)[0]
-        old = make_input(squashed.frames, squashed.offsets.cpu(), items, t_out=t_out,
-                         size=OUT, views=side, mean=MEAN, std=STD)[0]
-        for n in range(2):
-            want = official_view(native.clip(n), side, t_out)
-            assert torch.allclose(got[n], want, atol=1e-4), (side, n)
-            # resize first, mirror after (the old store): other columns near the middle
-            assert (old[n] - want).abs().max() > 0.05, (side, n)
-            # and with the same resampling, resize-then-mirror still differs: the order
-            resized = reference.clip_views(native.clip(n)[None], t_out, OUT, "O", MEAN, STD)
-            flipped = reference.decalcomanie(resized[0, 0], side)
-            assert (flipped - want).abs().max() > 0.05, (side, n)
+        for theta in (None, rotated):
+            got = make_input(native.frames, native.offsets.cpu(), items, t_out=t_out,
+                             size=OUT, views=side, mean=MEAN, std=STD, theta=theta)[0]
+            old = make_input(squashed.frames, squashed.offsets.cpu(), items, t_out=t_out,
+                             size=OUT, views=side, mean=MEAN, std=STD, theta=theta)[0]
+            for n in range(2):
+                th = None if theta is None else theta[n:n + 1]
+                want = official_view(native.clip(n), side, t_out, th)
+                assert torch.allclose(got[n], want, atol=1e-4), (side, n)
+                # today's store resized every frame to 16 x 16 first (anti-aliased), and
+                # mirrored the resized frames: other pixels
+                assert (old[n] - want).abs().max() > 0.05, (side, n)
 
 
 def test_auto_is_the_default_and_stores_natively(root, tmp_path):
