@@ -79,7 +79,9 @@ class Predictor:
         from mer_fast.data.decode import decode_clip
 
         record = clip_record(path)
-        frames = decode_clip(record, size=self.meta["size"], channels=3)
+        # at the native size, as training stores clips (decode_size=auto): the op mirrors the
+        # half-faces at the native width and then resizes
+        frames = decode_clip(record, size=None, channels=3)
         probs = torch.softmax(self.logits(frames, tta), 0)
         return {c: float(p) for c, p in zip(self.classes, probs)}
 

@@ -1,6 +1,8 @@
 """A whole (small) dataset decoded once into one packed uint8 tensor, resident on the CPU (pinned)
 or on the GPU: the fast path for micro-expression LOSO, where every fold and epoch draws batches
-from the same few hundred clips (SMIC-HS at 128x128 is about 0.3 GB).
+from the same few hundred clips (CASME II's cropped faces at their native 280x340 take 4.3 GiB,
+SMIC-HS at 128x128 about 0.3 GB). Which size a run stores at is decided by
+:mod:`mer_fast.data.store_plan` (native where it fits).
 
     store = ClipStore.build(index, size=128, cache=ClipCache(), device="cuda")
     frames, offsets = store.batch(torch.tensor([4, 17, 9]))   # -> ops.clip_views_packed
