@@ -171,3 +171,19 @@ def test_shortside_sizes():
     assert ShortSide(112).target((112, 150)) == (112, 150)
     with pytest.raises(ConfigError):
         ShortSide(0)
+
+
+def test_one_store_per_size(root, tmp_path, monkeypatch):
+    """Asking for the size decode_size resolved to gets the same store (the LOSO of a run opens
+    its store at the size the plan stored at, in whatever process)."""
+    h = hub(root, tmp_path)
+    store = h.store("casme2")
+    assert h.store("casme2", size=(FACE, FACE)) is store
+    assert h.store("casme2", size=OUT) is not store
+    # a process with less free memory: the planned native size fails loudly instead of
+    # silently storing other frames than the run's other folds
+    import mer_fast.data.store_plan as sp
+
+    monkeypatch.setattr(sp, "available_memory", lambda device: 1000)
+    with pytest.raises(ConfigError, match="decode_size"):
+        hub(root, tmp_path).store("casme2", size=(FACE, FACE))

@@ -182,8 +182,9 @@ class Chain:
             keys = tuple(k for k in cfg.to_dict() if k not in RUNTIME_FIELDS)
             key["config"] = cfg.fingerprint(keys)
             key["data"] = index_fingerprint(self.hub.index(spec.dataset))
-            if spec.kind != "action" and cfg.data_path != "stream":
-                # decode_size=auto resolves per device and memory: the size actually stored
+            if spec.kind != "action" and cfg.data_path != "stream" and \
+                    cfg.decode_size == "auto":
+                # auto resolves per device and free memory: the size it stores at
                 key["stored_at"] = self.hub.stored_at(spec.dataset)
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
         return digest, key

@@ -81,17 +81,20 @@ class DataHub:
     def store(self, name: str, size=None):
         """All clips of ``name`` decoded (3 channels) on the device: at the hub's
         ``decode_size``, or at ``size`` if given (an int, ``(h, w)`` or a
-        :class:`~mer_fast.data.decode.ShortSide`, as the action steps use)."""
-        from mer_fast.data.decode import ShortSide
+        :class:`~mer_fast.data.decode.ShortSide`, as the action steps use). A store is built
+        once per size: asking for the size the hub's decode_size resolved to gets that store.
+        Every store passes the memory guard (``store_memory`` of what is free)."""
+        from mer_fast.data.decode import ShortSide, normalize_size
         from mer_fast.data.store import ClipStore
 
-        key = (name, repr(size) if size is not None else self.decode_size)
+        ix = self.index(name)
+        if size is None:
+            size, common, max_bytes = self._plan(name, ix)
+        else:
+            size = normalize_size(size)
+            common, max_bytes = isinstance(size, ShortSide), self._budget()
+        key = (name, repr(size))
         if key not in self._stores:
-            ix = self.index(name)
-            common = isinstance(size, ShortSide)
-            max_bytes = None
-            if size is None:
-                size, common, max_bytes = self._plan(name, ix)
             # under torchrun: each node's first process decodes into the cache, then the others
             # read it; each process keeps its store on its own device
             with dist.local_main_first():
@@ -100,10 +103,16 @@ class DataHub:
                     skip_bad=self.skip_bad, progress=self.show_progress, common_size=common,
                     max_bytes=max_bytes)
             store = self._stores[key]
-            if name in self.store_plans:
+            if name in self._plans and key == (name, repr(self._plans[name][0])):
                 h, w = (int(v) for v in store.frames.shape[1:3])
                 self.store_plans[name].update(stored_at=f"{w}x{h}", bytes=store.nbytes)
         return self._stores[key]
+
+    def _budget(self) -> int | None:
+        from mer_fast.data.store_plan import available_memory
+
+        free = available_memory(self.device)
+        return None if free is None else int(free * self.store_memory)
 
     def stored_at(self, name: str) -> str:
         """The frame size (``"WxH"``) the store of ``name`` keeps at the hub's decode_size

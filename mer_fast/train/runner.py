@@ -150,7 +150,10 @@ def open_loso(p: Plan, *, hub=None, show_progress: bool = True, folds: list[int]
 
     hub = hub or make_hub(p.spec, p.data, show_progress)
     cfg = p.spec.cfg
-    store = hub.store(p.target)
+    # the size the plan stored at (decode_size=auto decides per process and free memory: every
+    # fold of a run, in whatever process, reads the same frames, or fails saying why)
+    planned = (p.data_read.get("store") or {}).get("frame_size")
+    store = hub.store(p.target, size=tuple(planned[:2]) if planned else None)
     index = store.index
     conv = get_convention(p.convention)
     clip_data = ClipData(frames=store.frames, offsets=store.offsets.cpu(),
