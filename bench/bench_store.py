@@ -40,15 +40,16 @@ DATASETS = [
     ("CASME II", "Cropped", 246, 66, (280, 340), 3, "5-class 246 clips, faces 280x340 (paper)"),
     ("CASME II", "CASME2_RAW_selected", 246, 66, (640, 480), 3, "full frames 640x480"),
     ("SAMM", "SAMM", 136, 74, (2040, 1088), 1, "5-class 136 clips, 2040x1088 gray (paper)"),
-    ("MEGC2019 (raw parts)", "raw", 442, 57, None, 3,
-     "164 SMIC + 145 CASME II + 133 SAMM clips"),
+    ("MEGC2019 (raw parts)", "raw", 442, None, (640, 480), 3,
+     "164 SMIC + 145 CASME II + 133 SAMM clips; SAMM's resized to the common 640x480"),
 ]
+MEGC_FRAMES = 164 * 34 + 145 * 66 + 133 * 74   # each part's clips x its mean length
 
 
 def memory_table() -> list[dict]:
     rows = []
     for name, release, clips, mean, wh, channels, source in DATASETS:
-        frames = clips * mean
+        frames = clips * mean if mean is not None else MEGC_FRAMES
         row = {"dataset": name, "release": release, "clips": clips, "mean_frames": mean,
                "frames": frames, "frame_size": None if wh is None else f"{wh[0]}x{wh[1]}",
                "source": source, "bytes_112": frames * 112 * 112 * 3}
@@ -56,12 +57,6 @@ def memory_table() -> list[dict]:
             row["bytes_native"] = frames * wh[0] * wh[1] * 3
             row["bytes_native_gray"] = frames * wh[0] * wh[1] if channels == 1 else None
         rows.append(row)
-    megc = rows[-1]
-    # its parts at their raw sizes: SMIC 640x480, CASME II 640x480, SAMM 2040x1088
-    megc["bytes_native"] = (164 * 34 * 640 * 480 + 145 * 66 * 640 * 480
-                            + 133 * 74 * 2040 * 1088) * 3
-    megc["frame_size"] = "2040x1088 (the most common size of the parts' clips is 640x480: " \
-                         "the store resizes the others to it)"
     return rows
 
 
@@ -80,6 +75,7 @@ def make_data(root: Path, args: argparse.Namespace) -> None:
 
 
 def run_mode(decode_size: str, args: argparse.Namespace, root: Path, work: Path) -> dict:
+    from mer_fast.train.augment import random_theta
     from mer_fast.train.batches import Items, make_input
     from mer_fast.train.config import PROFILES, TrainConfig, apply_overrides
     from mer_fast.train.runner import DataSpec, RunSpec, make_hub, open_loso, plan
@@ -113,8 +109,6 @@ def run_mode(decode_size: str, args: argparse.Namespace, root: Path, work: Path)
     for epoch in range(args.input_epochs):
         g = generator(cfg.seed, "bench-store", epoch)
         perm = torch.randperm(len(items), generator=g)
-        from mer_fast.train.augment import random_theta
-
         theta = random_theta(len(items), rotation=cfg.rotation, scale=cfg.scale,
                              hflip=cfg.hflip, generator=g)
         sync(device)
@@ -144,7 +138,8 @@ def report(res: dict) -> str:
     for r in res["memory"]:
         gray = (f" ({gib(r['bytes_native_gray'])} if kept gray)"
                 if r.get("bytes_native_gray") else "")
-        lines.append(f"| {r['dataset']} | {r['release']} | {r['clips']} x {r['mean_frames']} "
+        mean = r["mean_frames"] if r["mean_frames"] is not None else "(34, 66, 74)"
+        lines.append(f"| {r['dataset']} | {r['release']} | {r['clips']} x {mean} "
                      f"= {r['frames']:,} | {r['frame_size']} | {gib(r['bytes_native'])}{gray} | "
                      f"{gib(r['bytes_112'])} |")
     if res.get("epochs"):

@@ -140,7 +140,10 @@ def plan_store(index: ClipIndex, decode_size: str | int, *, size: int,
     asked = str(decode_size).strip().lower()
     if asked not in ("auto", "native"):
         n = int(asked)
-        return StorePlan(index.name, asked, (n, n), None, None, None)
+        frames = sum(len(r.frames) for r in index.records)
+        known = all(r.frames for r in index.records)
+        return StorePlan(index.name, asked, (n, n), None,
+                         frames * n * n * channels if known else None, None)
     if budget is None:
         free = available_memory(device)
         budget = None if free is None else int(free * share)
@@ -173,7 +176,3 @@ def plan_store(index: ClipIndex, decode_size: str | int, *, size: int,
 
 def _scaled_bytes(probe: NativeSizes, hw: tuple[int, int], channels: int) -> int:
     return probe.frames * hw[0] * hw[1] * channels
-
-
-def estimate_bytes(frames: int, hw: tuple[int, int], channels: int = CHANNELS) -> int:
-    return frames * hw[0] * hw[1] * channels

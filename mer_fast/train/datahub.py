@@ -137,7 +137,8 @@ class DataHub:
         if plan.decode is None:  # the native size is known only once decoded (videos)
             return None, True, plan.budget
         h, w = plan.decode
-        how = "native size" if plan.is_native else f"{self.decode_size}"
+        how = ("native size" if plan.is_native else "instead of the native size"
+               if plan.note else f"decode_size={self.decode_size}")
         size_text = human_bytes(plan.bytes) if plan.bytes is not None else "?"
         console.print(f"  {name}: storing frames at {w}x{h} ({how}, {size_text} on "
                       f"{self.device.type})")
