@@ -165,7 +165,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--subjects", type=int, default=None)
     p.add_argument("--clips-per-subject", type=float, default=None)
     p.add_argument("--arch", default="r3d10")
-    p.add_argument("--widen", type=float, default=0.25)
+    p.add_argument("--widen", type=float, default=None, help="widen_factor of an r3d backbone")
     p.add_argument("--frames", type=int, default=34, help="frames fed to the network")
     p.add_argument("--size", type=int, default=112)
     p.add_argument("--batch-size", type=int, default=30)
