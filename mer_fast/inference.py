@@ -2,6 +2,12 @@
 frames, any of the datasets' naming schemes) or a video file -> class probabilities, with
 optional Décalcomanie test-time augmentation (logits of the views summed before the softmax).
 
+Faces (``faces="auto"``, the default): when the face detector is installed (``mer-fast[faces]``)
+each clip is cropped to its face (found on its first frame, eyes levelled, one transform for
+every frame) unless it already is a face (the face fills most of the frame); ``"detect"`` always
+crops (a clip without a face is an error), ``"off"`` never does. ``Predictor.face_notes`` says
+per clip what was done.
+
     from mer_fast.inference import predict
     probs = predict("runs/smic/model.pt", "/data/new_clip/", tta="OLR")   # {"negative": ..}
 """
@@ -15,7 +21,9 @@ import torch
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import ConfigError, DataError
 
-
+FACE_MODES = ("auto", "detect", "off")
+# a face box at least this share of the frame's width or height: the clip is already a face
+ALREADY_FACE = 0.5
 
 
 def clip_record(path: str | Path) -> ClipRecord:
@@ -44,9 +52,16 @@ def clip_record(path: str | Path) -> ClipRecord:
 class Predictor:
     """A loaded model, ready for many clips."""
 
-    def __init__(self, checkpoint: str | Path, device: str | torch.device = "cpu"):
+    def __init__(self, checkpoint: str | Path, device: str | torch.device = "cpu",
+                 faces: str = "auto"):
         from mer_fast.train.network import load_mer_model
 
+        if faces not in FACE_MODES:
+            raise ConfigError(f"--faces must be one of {FACE_MODES}, got {faces!r}",
+                              field="--faces")
+        self.faces = faces
+        self.face_notes: dict[str, str] = {}
+        self._cropper = None
         self.device = torch.device(device)
         self.net, self.meta = load_mer_model(checkpoint, self.device)
         self.classes: list[str] = self.meta["classes"]
@@ -76,17 +91,57 @@ class Predictor:
         return self.net(x).float().sum(0)[0].cpu()
 
     def __call__(self, path: str | Path, tta: str | None = None) -> dict[str, float]:
-        from mer_fast.data.decode import decode_clip
-
-        record = clip_record(path)
-        # at the native size, as training stores clips (decode_size=auto): the op mirrors the
-        # half-faces at the native width and then resizes
-        frames = decode_clip(record, size=None, channels=3)
+        frames, note = self.frames(path)
+        self.face_notes[str(path)] = note
         probs = torch.softmax(self.logits(frames, tta), 0)
         return {c: float(p) for c, p in zip(self.classes, probs)}
 
+    def _face_cropper(self):
+        if self.faces == "off":
+            return None
+        from mer_fast.faces import FaceCropper, detector_available
+        from mer_fast.faces.mtcnn import weights_dir
+
+        if not detector_available():
+            if self.faces == "detect":
+                weights_dir()  # the error with the install command
+            return None
+        if self._cropper is None:
+            self._cropper = FaceCropper(None, device=self.device)
+        self._cropper.located.clear()  # inputs are not dataset clips: keys may repeat
+        return self._cropper
+
+    def frames(self, path: str | Path) -> tuple[torch.Tensor, str]:
+        """The clip's uint8 frames (cropped to the face as ``faces`` says), and a note on what
+        was done. At their native size, or the face cropper's, as training stores clips
+        (``decode_size=auto``): the op then mirrors the half-faces at that width and resizes
+        to the model's size."""
+        from mer_fast.data.decode import decode_clip
+
+        record = clip_record(path)
+        cropper = self._face_cropper()
+        if cropper is None:
+            why = "--faces off" if self.faces == "off" else \
+                "the face detector is not installed: pip install 'mer-fast[faces]'"
+            return decode_clip(record, size=None, channels=3), f"not cropped ({why})"
+        frames = decode_clip(record, None, channels=3)
+        face = cropper.locate(record, frames)
+        if not face.found:
+            if self.faces == "detect":
+                raise DataError(f"no face found in the clip ({face.how})", file=path,
+                                field="--faces", fix="pass --faces off to use whole frames")
+            return frames, f"not cropped: no face found ({face.how})"
+        fh, fw = frames.shape[1:3]
+        box = face.face
+        assert box is not None
+        if self.faces == "auto" and (box.width >= ALREADY_FACE * fw
+                                     or box.height >= ALREADY_FACE * fh):
+            return frames, "not cropped: already a face"
+        return (cropper.crop(record, frames, cropper.default_size),
+                f"cropped to the face ({face.status}: {face.how})")
+
 
 def predict(checkpoint: str | Path, path: str | Path, tta: str | None = None,
-            device: str = "cpu") -> dict[str, Any]:
+            device: str = "cpu", faces: str = "auto") -> dict[str, Any]:
     """Class probabilities of one clip folder or video (see :class:`Predictor` for many)."""
-    return Predictor(checkpoint, device)(path, tta)
+    return Predictor(checkpoint, device, faces)(path, tta)

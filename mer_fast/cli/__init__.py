@@ -17,6 +17,7 @@ COMMANDS = {
     "synth": "mer_fast.cli.synth",
     "datasets": "mer_fast.cli.datasets",
     "cache": "mer_fast.cli.cache",
+    "crop": "mer_fast.cli.crop",
 }
 
 

@@ -92,6 +92,11 @@ def run_check(args: argparse.Namespace) -> int:
                           f"{human_bytes(r.store_bytes['native'])} at the native size, "
                           f"{human_bytes(r.store_bytes['112x112'])} at 112x112",
                           highlight=False)
+        if r.faces:
+            counts = ", ".join(f"{v} {k}" for k, v in sorted(r.faces["counts"].items()))
+            console.print(f"  faces: cropped by {', '.join(r.faces['cropped_by'])}: {counts}; "
+                          f"detector {_esc('; '.join(r.faces['detectors']) or '?')} (per clip: "
+                          "--json)", highlight=False)
         for p in r.problems:
             console.print(f"  [red]problem[/] {_esc(p)}", highlight=False)
         shown = r.warnings if args.all_warnings else r.warnings[:10]

@@ -17,6 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tta", help="Décalcomanie test-time views, e.g. OLR (default: the "
                                  "model's test views)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--faces", choices=("auto", "detect", "off"), default="auto",
+                   help="crop each clip to its face: auto (default: when the detector is "
+                        "installed and the clip is not already a face), detect (always), off")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
 
@@ -27,8 +30,12 @@ def run(args: argparse.Namespace) -> int:
 
     from mer_fast.inference import Predictor
 
-    pred = Predictor(args.checkpoint, args.device)
+    pred = Predictor(args.checkpoint, args.device, faces=args.faces)
     results = {str(p): pred(p, args.tta) for p in args.paths}
+    import sys
+
+    for path, note in pred.face_notes.items():
+        print(f"{path}: faces: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps(results, indent=2))
         return 0

@@ -100,13 +100,15 @@ class ClipCache:
         return ordered_frames(record)
 
     def entry_path(self, record: ClipRecord, size: int | Sequence[int] | None = None,
-                   channels: int | None = None) -> Path:
-        """Where the entry for these sources and settings lives (whether or not it exists)."""
+                   channels: int | None = None, tag: str | None = None) -> Path:
+        """Where the entry for these sources and settings lives (whether or not it exists);
+        ``tag``: anything else the decoded pixels depend on (a face crop's transform)."""
         size = normalize_size(size)
         channels = normalize_channels(channels)
         sources = self._sources(record)
         ident = json.dumps({"format": FORMAT_VERSION, "sources": sources,
-                            "size": size_key(size), "channels": channels})
+                            "size": size_key(size), "channels": channels,
+                            **({"tag": tag} if tag else {})})
         h = hashlib.sha256()
         for i, src in enumerate(sources):
             try:
@@ -177,10 +179,17 @@ class ClipCache:
 
     def get(self, record: ClipRecord, size: int | Sequence[int] | None = None,
             channels: int | None = None, backend: str = "auto", *, threads: int = 1,
-            on_warning: WarningSink | None = None) -> torch.Tensor:
+            on_warning: WarningSink | None = None, faces=None) -> torch.Tensor:
         """The clip as uint8 ``[T, H, W, C]`` on the CPU: memory-mapped from the cache on a hit,
         decoded (see :func:`mer_fast.data.decode.decode_clip`) and stored on a miss.
-        A hit returns a tensor over a copy-on-write map: writing to it never changes the file."""
+        A hit returns a tensor over a copy-on-write map: writing to it never changes the file.
+
+        ``faces``: a :class:`mer_fast.faces.FaceCropper`; the clip is then decoded at its native
+        size and every frame cropped to its face at ``size`` (the face is found once and kept
+        beside the cache; the entry's key includes the crop's transform). A clip without a face
+        raises a DataError."""
+        if faces is not None and faces.applies_to(record):
+            return self._get_face(record, size, channels, backend, threads, on_warning, faces)
         path = self.entry_path(record, size, channels)
         arr = self._open(path, on_warning)
         if arr is not None:
@@ -191,6 +200,27 @@ class ClipCache:
             self.misses += 1
         clip = decode_clip(record, size, backend, "cpu", channels=channels, threads=threads,
                            on_warning=on_warning)
+        self._store(path, clip, on_warning)
+        return clip
+
+    def _get_face(self, record, size, channels, backend, threads, on_warning, faces):
+        out = normalize_size(size) or faces.default_size
+        face = faces.known(record, on_warning=on_warning)
+        if face is not None:  # the face is known: the entry's key is known
+            path = self.entry_path(record, out, channels, tag=faces.cache_tag(face, out))
+            arr = self._open(path, on_warning)
+            if arr is not None:
+                with self._lock:
+                    self.hits += 1
+                return torch.from_numpy(arr)
+        with self._lock:
+            self.misses += 1
+        # decoded once, at the native size: the face is found on these frames if need be
+        clip = decode_clip(record, None, backend, "cpu", channels=channels, threads=threads,
+                           on_warning=on_warning)
+        face = faces.locate(record, clip, on_warning=on_warning)
+        path = self.entry_path(record, out, channels, tag=faces.cache_tag(face, out))
+        clip = faces.crop(record, clip, out, on_warning=on_warning)
         self._store(path, clip, on_warning)
         return clip
 

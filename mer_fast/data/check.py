@@ -65,6 +65,8 @@ class DatasetReport:
     frames: int = 0
     frame_sizes: dict[str, int] = field(default_factory=dict)   # "WxH" -> clips
     store_bytes: dict[str, int] = field(default_factory=dict)   # "native" / "112x112" -> bytes
+    faces: dict | None = None       # a copy written by `mer-fast crop`: how each clip's face
+                                    # was found, and by which detector
 
     @property
     def failed(self) -> bool:
@@ -118,6 +120,9 @@ def check_dataset(name: str, data_root: str | os.PathLike | None = None,
     report.warnings = scan.summary_warnings()
     report.problems = [p.describe() for p in problems]
     report.status = "problems" if problems else ("warnings" if report.warnings else "ok")
+    from mer_fast.faces.report import faces_of_index
+
+    report.faces = faces_of_index(good)
     return report
 
 

@@ -156,7 +156,7 @@ class ClipStore:
               device: str | torch.device = "cpu", pin_memory: bool | None = None,
               backend: str = "auto", skip_bad: bool = False, workers: int | None = None,
               progress: bool = True, common_size: bool = False,
-              max_bytes: int | None = None) -> "ClipStore":
+              max_bytes: int | None = None, faces=None) -> "ClipStore":
         """Decodes every clip (through ``cache`` if given) and packs them on ``device``.
 
         Args:
@@ -177,6 +177,9 @@ class ClipStore:
                 instead of raising the DataError.
             workers: decoding threads (default: the CPU count, at most 8).
             progress: a rich progress bar on the terminal.
+            faces: a :class:`mer_fast.faces.FaceCropper`: every clip of a face dataset is
+                cropped to its face at ``size`` (each record's ``meta["face"]`` says how the
+                face was found; a clip without one is a DataError, skipped with ``skip_bad``).
         """
         size = normalize_size(size)
         channels = normalize_channels(channels)
@@ -196,7 +199,13 @@ class ClipStore:
 
         def load(record: ClipRecord) -> torch.Tensor:
             if cache is not None:
-                return cache.get(record, size, channels, backend, on_warning=warnings.append)
+                return cache.get(record, size, channels, backend, on_warning=warnings.append,
+                                 faces=faces)
+            if faces is not None and faces.applies_to(record):
+                clip = decode_clip(record, None, backend, "cpu", channels=channels,
+                                   on_warning=warnings.append)
+                return faces.crop(record, clip, size or faces.default_size,
+                                  on_warning=warnings.append)
             return decode_clip(record, size, backend, "cpu", channels=channels,
                                on_warning=warnings.append)
 
@@ -234,6 +243,8 @@ class ClipStore:
                             warnings)
         _check_bytes(kept, channels, max_bytes, index.name)
         records = [index.records[n] for n in keep]
+        if faces is not None:
+            records = [faces.annotate(r) for r in records]
         sub = replace(index, records=records, warnings=list(index.warnings) + warnings,
                       skipped=list(index.skipped) + skipped)
         return cls._pack(kept, records, sub, size, skipped, warnings, device, pin_memory)

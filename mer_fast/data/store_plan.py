@@ -134,9 +134,12 @@ class StorePlan:
 
 def plan_store(index: ClipIndex, decode_size: str | int, *, size: int,
                device: torch.device, share: float, channels: int = CHANNELS,
-               budget: int | None = None) -> StorePlan:
+               budget: int | None = None,
+               native: tuple[int, int] | None = None) -> StorePlan:
     """Decides the store's frame size for ``decode_size`` (auto | native | N). ``budget``
-    overrides the memory the store may take (default: ``share`` of what is free)."""
+    overrides the memory the store may take (default: ``share`` of what is free); ``native``
+    gives the clips' own size instead of reading it from the files (the face crops of
+    ``faces=detect``)."""
     asked = str(decode_size).strip().lower()
     if asked not in ("auto", "native"):
         n = int(asked)
@@ -147,7 +150,11 @@ def plan_store(index: ClipIndex, decode_size: str | int, *, size: int,
     if budget is None:
         free = available_memory(device)
         budget = None if free is None else int(free * share)
-    probe = native_sizes(index)
+    if native is not None:
+        probe = NativeSizes(sizes={r.key: tuple(native) for r in index.records},
+                            frames=sum(len(r.frames) for r in index.records))
+    else:
+        probe = native_sizes(index)
     common = probe.common
     if common is None or probe.unknown:
         # videos (or unreadable headers): the size is known only after decoding; the store

@@ -30,7 +30,7 @@ from mer_fast.models.heads import MERNet
 from mer_fast.train.action_eval import evaluate_action
 from mer_fast.train.action_protocol import ActionSpatial
 from mer_fast.train.batches import Items
-from mer_fast.train.config import RUNTIME_FIELDS, TrainConfig, apply_overrides
+from mer_fast.train.config import TrainConfig, apply_overrides
 from mer_fast.train.clipdata import ClipData, StreamData
 from mer_fast.train.runtime import seed_for
 from mer_fast.train.trainer import Trainer
@@ -83,6 +83,8 @@ def step_config(base: TrainConfig, step: str,
     overrides fields per step."""
     cfg = base.replace(views="O", head="sbml", test_views=None, lambdas=None, smote=False,
                        rotation=0.0, scale=1.0, hflip=False, epoch_selection="final")
+    if STEPS[step].kind != "expression":  # actions and ImageNet hold no faces to crop
+        cfg = cfg.replace(faces="off")
     return apply_overrides(cfg, dict((overrides or {}).get(step, {}))).validate()
 
 
@@ -179,8 +181,7 @@ class Chain:
                               fix=f"give --init {step}=PATH to a torchvision ResNet state dict "
                                   f"(e.g. resnet50-0676ba61.pth)")
         else:
-            keys = tuple(k for k in cfg.to_dict() if k not in RUNTIME_FIELDS)
-            key["config"] = cfg.fingerprint(keys)
+            key["config"] = cfg.fingerprint(cfg.hashed_keys())
             key["data"] = index_fingerprint(self.hub.index(spec.dataset))
             if spec.kind != "action" and cfg.data_path != "stream" and \
                     cfg.decode_size == "auto":
@@ -247,6 +248,10 @@ class Chain:
         stream = cfg.data_path == "stream" or (
             cfg.data_path == "auto" and spec.kind == "action" and len(index) > cfg.store_max_clips)
         action = spec.kind == "action"
+        if stream and getattr(self.hub, "faces", "off") == "detect" and spec.kind == "expression":
+            raise ConfigError("faces=detect crops clips into the decoded store; streamed "
+                              f"{spec.dataset} clips are not cropped", field="data_path",
+                              fix="drop data_path=stream (face datasets fit the store)")
         # action clips keep their aspect ratio (the crops come from the op's theta); the others
         # are stored at the run's decode size (native where it fits)
         decode = ShortSide(cfg.action_short_side) if action else None

@@ -51,6 +51,10 @@ class TrainConfig:
     data_path: str = "auto"             # store (decoded once, resident) | stream (decoded per
                                         # batch by workers) | auto: stream action datasets with
     store_max_clips: int = 2000         # more clips than this, store everything else
+    # faces (mer_fast.faces; needs `pip install 'mer-fast[faces]'`)
+    faces: str = "off"                  # off | detect: crop each clip of a face dataset to its
+                                        # face (found once, on the onset frame) while decoding
+    face_margin: float = 0.1            # added around the face box on each side (fraction)
     # Décalcomanie (section 3.3)
     views: str = "O"                    # training views, an ordered subset of "OLR"
     lambdas: tuple[float, ...] | None = None  # SBML weights; None = the paper's for `views`
@@ -132,6 +136,11 @@ class TrainConfig:
             raise bad("inner_val_fraction", f"must be in (0, 1), got {self.inner_val_fraction}")
         if self.data_path not in ("auto", "store", "stream"):
             raise bad("data_path", f"must be auto, store or stream, got {self.data_path!r}")
+        if self.faces not in ("off", "detect"):
+            raise bad("faces", f"must be off or detect, got {self.faces!r}")
+        if not 0 <= self.face_margin <= 2:
+            raise bad("face_margin", f"must be in 0..2 (a fraction of the face box per side), "
+                                     f"got {self.face_margin}")
         if self.amp not in ("auto", "bf16", "off"):
             raise bad("amp", f"must be auto, bf16 or off, got {self.amp!r}")
         if self.channels_last not in ("auto", "on", "off"):
@@ -209,6 +218,13 @@ class TrainConfig:
             d = {k: d[k] for k in keys}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
+    def hashed_keys(self) -> tuple[str, ...]:
+        """The fields stored steps and runs are keyed by: all but RUNTIME_FIELDS, and the face
+        fields only when faces are on (so steps and runs stored before they existed still
+        match)."""
+        skip = set(RUNTIME_FIELDS) | (set(FACE_FIELDS) if self.faces == "off" else set())
+        return tuple(k for k in self.to_dict() if k not in skip)
+
     def replace(self, **changes: Any) -> "TrainConfig":
         return apply_overrides(self, changes)
 
@@ -216,6 +232,7 @@ class TrainConfig:
 # Fields that do not change what a run computes (only how fast or where): left out of hashes.
 # sync_bn only acts under torchrun, where it keeps a DDP run equal to the one-process run; a
 # stored step records the number of processes and whether BatchNorm was synchronised.
+FACE_FIELDS = ("faces", "face_margin")
 RUNTIME_FIELDS = ("device", "num_workers", "log_every", "compile", "checkpoint_seconds",
                   "sync_bn", "cudnn_benchmark", "store_memory")
 

@@ -31,7 +31,7 @@ class DataHub:
                  decode_size: int | str = "auto", size: int = 112,
                  options: Mapping[str, dict] | None = None, release: str = "cropped",
                  store_memory: float = 0.6, skip_bad: bool = False,
-                 show_progress: bool = True):
+                 show_progress: bool = True, faces: str = "off", face_margin: float = 0.1):
         from mer_fast.data.cache import ClipCache
         from mer_fast.data.releases import parse_release
 
@@ -50,6 +50,9 @@ class DataHub:
         self.store_memory = float(store_memory)
         self.skip_bad = skip_bad
         self.show_progress = show_progress
+        self.faces = faces
+        self.face_margin = face_margin
+        self._cropper = None
         self._indexes: dict[str, ClipIndex] = {}
         self._stores: dict[tuple[str, str], object] = {}
         self._plans: dict[str, tuple] = {}
@@ -98,10 +101,17 @@ class DataHub:
             # under torchrun: each node's first process decodes into the cache, then the others
             # read it; each process keeps its store on its own device
             with dist.local_main_first():
+                cropper = self.face_cropper(name)
+                if cropper is not None:  # the faces first, onset frames in batches
+                    from mer_fast.utils.progress import progress
+
+                    with progress(f"finding the faces of {name}", len(ix), "clips",
+                                  self.show_progress) as bar:
+                        cropper.locate_many(ix.records, advance=bar.advance)
                 self._stores[key] = ClipStore.build(
                     ix, size, channels=3, cache=self.cache, device=self.device,
                     skip_bad=self.skip_bad, progress=self.show_progress, common_size=common,
-                    max_bytes=max_bytes)
+                    max_bytes=max_bytes, faces=cropper)
             store = self._stores[key]
             if name in self._plans and key == (name, repr(self._plans[name][0])):
                 h, w = (int(v) for v in store.frames.shape[1:3])
@@ -131,8 +141,11 @@ class DataHub:
         from mer_fast.data.cache import human_bytes
         from mer_fast.data.store_plan import plan_store
 
+        cropper = self.face_cropper(name)
+        # faces=detect: the clips are the cropper's face crops, whose own size is its default
         plan = plan_store(ix, self.decode_size, size=self.size, device=self.device,
-                          share=self.store_memory)
+                          share=self.store_memory,
+                          native=None if cropper is None else cropper.default_size)
         self.store_plans[name] = plan.summary()
         if plan.decode is None:  # the native size is known only once decoded (videos)
             return None, True, plan.budget
@@ -156,6 +169,20 @@ class DataHub:
     def describe_stores(self) -> dict[str, dict]:
         """How each store was sized (for results.json)."""
         return {k: dict(v) for k, v in self.store_plans.items()}
+
+    def face_cropper(self, name: str):
+        """With ``faces="detect"``: the cropper of face datasets (None for action datasets),
+        its per-clip records beside the clip cache."""
+        from mer_fast.faces import ACTION_DATASETS, FaceCropper
+        from mer_fast.faces.mtcnn import weights_dir
+
+        if self.faces != "detect" or name in ACTION_DATASETS:
+            return None
+        if self._cropper is None:
+            weights_dir()  # a missing detector fails here, with the install command
+            self._cropper = FaceCropper(self.cache.root / "faces", margin=self.face_margin,
+                                        device=self.device)
+        return self._cropper
 
 
 def ensure_synthetic(root: str | Path | None = None, seed: int = 0,

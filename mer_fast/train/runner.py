@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mer_fast.train.config import RUNTIME_FIELDS, TrainConfig
+from mer_fast.train.config import TrainConfig
 
 
 @dataclass
@@ -69,14 +69,16 @@ def make_hub(spec: RunSpec, data: DataSpec, show_progress: bool = True):
                    synthetic_sizes=data.synthetic_sizes, cache_dir=data.cache_dir, device=resolve_device(cfg.device),
                    decode_size=cfg.decode_size, size=cfg.size, options=spec.data_options,
                    release=cfg.release, store_memory=cfg.store_memory,
-                   skip_bad=data.skip_bad, show_progress=show_progress)
+                   skip_bad=data.skip_bad, show_progress=show_progress, faces=cfg.faces,
+                   face_margin=cfg.face_margin)
 
 
 def hub_key(spec: RunSpec, data: DataSpec) -> str:
     """Runs whose hub keys are equal can share one DataHub (its indexes and decoded stores)."""
     cfg = spec.cfg
     return json.dumps([repr(data), cfg.decode_size, cfg.size, cfg.release, cfg.store_memory,
-                       cfg.device, spec.data_options], sort_keys=True, default=str)
+                       cfg.device, spec.data_options, cfg.faces, cfg.face_margin],
+                      sort_keys=True, default=str)
 
 
 def plan(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
@@ -115,7 +117,7 @@ def plan(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
     t_out = cfg.frames_for(target)
     store = hub.store(target)
     index = store.index
-    fingerprint = {"config": {k: v for k, v in cfg.to_dict().items() if k not in RUNTIME_FIELDS},
+    fingerprint = {"config": {k: v for k, v in cfg.to_dict().items() if k in cfg.hashed_keys()},
                    "target": target, "chain": [r.hash for r in results], "frames": t_out,
                    "data": [(r.key, r.label) for r in index.records],
                    "stored_at": list(store.frames.shape[1:])}
@@ -177,6 +179,11 @@ def finish(p: Plan, loso, pooled: dict, *, final_model: bool = False,
              "skipped_clips": [list(s) for s in index.skipped],
              "smote_added_total": sum((f["smote"] or {}).get("total_added", 0)
                                       for f in pooled["folds"])}
+    from mer_fast.faces.report import faces_of_index
+
+    faces = faces_of_index(index)
+    if faces is not None:
+        extra["faces"] = faces
     if final_model:
         path = train_final_model(index, loso.data, cfg, loso.make_net, p.out,
                                  get_convention(p.convention), show_progress=show_progress)

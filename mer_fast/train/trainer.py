@@ -37,7 +37,7 @@ from mer_fast.models.heads import MERNet, predict_logits, sbml_loss
 from mer_fast.train.augment import random_theta
 from mer_fast.train.batches import Items, center_windows, make_input, random_windows
 from mer_fast.train.clipdata import ClipData, StreamData
-from mer_fast.train.config import RUNTIME_FIELDS, TrainConfig
+from mer_fast.train.config import TrainConfig
 from mer_fast.train.runtime import (Stopwatch, compile_module, generator, resolve_device,
                                     seed_for)
 from mer_fast.utils import atomic, dist
@@ -478,8 +478,7 @@ class Trainer:
     # -- bookkeeping --------------------------------------------------------------------------
     def _fingerprint(self, items: Items) -> str:
         h = hashlib.sha256()
-        h.update(self.cfg.fingerprint(tuple(k for k in self.cfg.to_dict()
-                                            if k not in RUNTIME_FIELDS)).encode())
+        h.update(self.cfg.fingerprint(self.cfg.hashed_keys()).encode())
         for t in (items.a, items.b, items.lam, items.labels):
             h.update(t.numpy().tobytes())
         h.update(repr((self.data.t_out, self.data.window, self.data.mean, self.data.std,

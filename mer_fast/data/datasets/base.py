@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
+from mer_fast.data.datasets.copies import annotate_copy
 from mer_fast.data.frames import FrameListing, format_ranges, list_frames
 from mer_fast.data.index import ClipIndex, ClipRecord
 from mer_fast.errors import ConfigError, DataError
@@ -220,6 +221,7 @@ class Adapter(abc.ABC):
                                 f"{self.title} files as their owners distribute them")
         scan = self.scan(root, **opts)
         scan.synthetic = scan.synthetic or is_synthetic(root)
+        annotate_copy(scan, root)  # a copy written by `mer-fast crop`: how its faces were found
         return scan
 
     def load(self, root: str | os.PathLike, *, skip_bad: bool = False,

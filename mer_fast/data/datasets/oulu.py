@@ -4,6 +4,13 @@ Layout::
 
     Oulu-CASIA/                                <- the dataset folder (--data oulu=PATH)
       OriginalImg/{VL,NI}/{Strong,Weak,Dark}/P<nnn>/<Emotion>/<NNN>.jpeg
+      PreProcessImg/{VL,NI}/...            <- the cropped faces (read by default when present;
+                                              cropped=False or --set release=raw reads
+                                              OriginalImg), same names
+
+The cropped copy is looked for as ``PreProcessImg`` (also ``PreprocessImg``, ``CroppedImg``,
+``Cropped``): the folder name was not checked against a copy of the release; its sub-layout is
+the one of ``OriginalImg``.
 
 ``VL`` is visible light, ``NI`` near infrared; ``Strong``/``Weak``/``Dark`` the illumination.
 Emotion folders: Anger, Disgust, Fear, Happiness, Sadness, Surprise. Each sequence runs from
@@ -17,7 +24,15 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from mer_fast.data.datasets.base import Adapter, Scan, child_dir, frames_of_clip, subdirs, unnest
+from mer_fast.data.datasets.base import (
+    Adapter,
+    Scan,
+    child_dir,
+    choose_release,
+    frames_of_clip,
+    subdirs,
+    unnest,
+)
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import ConfigError, DataError
 
@@ -25,6 +40,7 @@ CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
 LIGHTINGS = ("VL", "NI")
 CONDITIONS = ("Strong", "Weak", "Dark")
 IMAGES = "OriginalImg"
+CROPPED = ("PreProcessImg", "PreprocessImg", "CroppedImg", "Cropped")
 FRAME_PATTERN = r"(\d+)\.jpe?g"
 SUBJECT_DIR = re.compile(r"P\d+", re.IGNORECASE)
 
@@ -61,37 +77,49 @@ class Oulu(Adapter):
     title = "Oulu-CASIA"
     folders = ("Oulu-CASIA", "OuluCASIA", "Oulu_CASIA", "OULU-CASIA", "Oulu", "OULU")
     fps = 25.0
-    layout = f"{IMAGES}/{{VL,NI}}/{{Strong,Weak,Dark}}/P<nnn>/<Emotion>/<NNN>.jpeg"
-    options = {"lighting": "VL", "conditions": "Strong", "allow_gaps": False}
+    layout = (f"{IMAGES}/{{VL,NI}}/{{Strong,Weak,Dark}}/P<nnn>/<Emotion>/<NNN>.jpeg (or the "
+              f"cropped faces, {CROPPED[0]}/...)")
+    options = {"lighting": "VL", "conditions": "Strong", "cropped": None, "allow_gaps": False}
     option_help = {"lighting": "VL (visible light) or NI (near infrared)",
+                   "cropped": f"True: read {CROPPED[0]}/ (the cropped faces), False: {IMAGES}/; "
+                              f"None: {CROPPED[0]}/ if present, else {IMAGES}/",
                    "conditions": "Strong, Weak, Dark (comma-separated) or all",
                    "allow_gaps": "use sequences with gaps in their frame numbering (warn)"}
 
-    def _images(self, root: Path, scan: Scan | None = None) -> Path | None:
-        images = child_dir(root, IMAGES)
-        return None if images is None else unnest(images, scan)
+    def _images(self, root: Path, scan: Scan | None = None,
+                cropped: bool = False) -> Path | None:
+        for name in CROPPED if cropped else (IMAGES,):
+            images = child_dir(root, name)
+            if images is not None:
+                images = unnest(images, scan)
+                if any(child_dir(images, v) for v in LIGHTINGS):
+                    return images
+        return None
 
     def layout_problem(self, root: Path) -> str | None:
-        images = self._images(root)
-        if images is None:
-            return f"no {IMAGES}/ folder"
-        if not any(child_dir(images, v) for v in LIGHTINGS):
-            return f"no {IMAGES}/VL or {IMAGES}/NI folder"
+        if self._images(root) is None and self._images(root, cropped=True) is None:
+            return f"no {IMAGES}/VL or {IMAGES}/NI folder (nor {CROPPED[0]}/VL or /NI)"
         return None
 
     def scan(self, root: Path, **opt: Any) -> Scan:
         lighting = parse_lighting(opt["lighting"])
         conditions = parse_conditions(opt["conditions"])
         scan = Scan(name=self.name, classes=CLASSES, root=str(root))
-        images = self._images(root, scan)
+        cropped = choose_release(scan, opt["cropped"], self._images(root) is not None,
+                                 self._images(root, cropped=True) is not None, IMAGES,
+                                 CROPPED[0])
+        images = self._images(root, scan, cropped)
+        release = images.name if images is not None else (CROPPED[0] if cropped else IMAGES)
         light_dir = child_dir(images, lighting) if images is not None else None
         if light_dir is None:
-            raise DataError(f"no {IMAGES}/{lighting} folder (lighting={lighting!r})", file=root,
-                            fix="unpack OriginalImg here or choose the other lighting")
+            raise DataError(f"no {release}/{lighting} folder (lighting={lighting!r}, "
+                            f"cropped={cropped})", file=root,
+                            fix=f"unpack {release} here, choose the other lighting, or pass "
+                                f"cropped={not cropped}")
         for condition in conditions:
             cdir = child_dir(light_dir, condition)
             if cdir is None:
-                raise DataError(f"no {IMAGES}/{lighting}/{condition} folder", file=light_dir,
+                raise DataError(f"no {release}/{lighting}/{condition} folder", file=light_dir,
                                 field="conditions",
                                 fix=f"choose conditions among the folders present: "
                                     f"{[d.name for d in subdirs(light_dir)]}")
@@ -99,11 +127,11 @@ class Oulu(Adapter):
                 if not SUBJECT_DIR.fullmatch(sdir.name):
                     scan.warn(f"{sdir}: not a subject folder (P<nnn>); left out")
                     continue
-                self._subject(scan, lighting, condition, sdir, opt["allow_gaps"])
+                self._subject(scan, lighting, condition, sdir, opt["allow_gaps"], release)
         return scan
 
     def _subject(self, scan: Scan, lighting: str, condition: str, sdir: Path,
-                 allow_gaps: bool) -> None:
+                 allow_gaps: bool, release: str) -> None:
         present = []
         for edir in subdirs(sdir):
             emotion = edir.name.casefold()
@@ -123,7 +151,7 @@ class Oulu(Adapter):
                 label_index=CLASSES.index(emotion), frames=listing.files,
                 num_frames=len(listing), fps=self.fps, frame_numbers=listing.numbers,
                 onset=listing.first, apex=listing.last,
-                meta={"lighting": lighting, "condition": condition,
+                meta={"release": release, "lighting": lighting, "condition": condition,
                       "apex": "last frame (sequences run from neutral to the peak)"}))
         lacking = [c for c in CLASSES if c not in present]
         if lacking:
