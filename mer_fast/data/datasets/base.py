@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
-from mer_fast.data.datasets.copies import annotate_copy
+from mer_fast.data.datasets.copies import annotate_copy, read_copy_marker
 from mer_fast.data.frames import FrameListing, format_ranges, list_frames
 from mer_fast.data.index import ClipIndex, ClipRecord
 from mer_fast.errors import ConfigError, DataError
@@ -411,7 +411,8 @@ def choose_release(scan: Scan, cropped: bool | None, raw_present: bool, cropped_
             scan.warn(f"only the cropped release {crop}/ is here (no {raw}/); reading it")
         chosen = True
     else:
-        if raw_present:
+        # (a copy written by `mer-fast crop` keeps the raw layout, its frames are faces)
+        if raw_present and read_copy_marker(scan.root) is None:
             scan.warn(f"only the raw release {raw}/ is here (no {crop}/, the cropped faces the "
                       f"paper trains on); reading the full frames (put {crop}/ next to it to "
                       "read the cropped release)")
