@@ -113,31 +113,32 @@ class Predictor:
         return self._cropper
 
     def frames(self, path: str | Path) -> tuple[torch.Tensor, str]:
-        """The clip's uint8 frames at the model's size (cropped to the face as ``faces``
-        says), and a note on what was done."""
-        from mer_fast.data.decode import decode_clip, resize_frames
+        """The clip's uint8 frames (cropped to the face as ``faces`` says), and a note on what
+        was done. At their native size, or the face cropper's, as training stores clips
+        (``decode_size=auto``): the op then mirrors the half-faces at that width and resizes
+        to the model's size."""
+        from mer_fast.data.decode import decode_clip
 
         record = clip_record(path)
-        size = (self.meta["size"], self.meta["size"])
         cropper = self._face_cropper()
         if cropper is None:
             why = "--faces off" if self.faces == "off" else \
                 "the face detector is not installed: pip install 'mer-fast[faces]'"
-            return decode_clip(record, size=size, channels=3), f"not cropped ({why})"
+            return decode_clip(record, size=None, channels=3), f"not cropped ({why})"
         frames = decode_clip(record, None, channels=3)
         face = cropper.locate(record, frames)
         if not face.found:
             if self.faces == "detect":
                 raise DataError(f"no face found in the clip ({face.how})", file=path,
                                 field="--faces", fix="pass --faces off to use whole frames")
-            return resize_frames(frames, size), f"not cropped: no face found ({face.how})"
+            return frames, f"not cropped: no face found ({face.how})"
         fh, fw = frames.shape[1:3]
         box = face.face
         assert box is not None
         if self.faces == "auto" and (box.width >= ALREADY_FACE * fw
                                      or box.height >= ALREADY_FACE * fh):
-            return resize_frames(frames, size), "not cropped: already a face"
-        return (cropper.crop(record, frames, size),
+            return frames, "not cropped: already a face"
+        return (cropper.crop(record, frames, cropper.default_size),
                 f"cropped to the face ({face.status}: {face.how})")
 
 

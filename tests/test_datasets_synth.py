@@ -68,7 +68,7 @@ def test_frames_sorted_by_number_not_string(synth):
     assert crossing, "the synthetic CASME II should have a clip crossing frame 99 -> 100"
     r = crossing[0]
     names = [Path(f).name for f in r.frames]
-    assert names == [f"img{n}.jpg" for n in r.frame_numbers]
+    assert names == [f"reg_img{n}.jpg" for n in r.frame_numbers]  # the cropped release
     assert names != sorted(names)  # string order would be wrong here
     assert list(r.frame_numbers) == list(range(r.frame_numbers[0], r.frame_numbers[-1] + 1))
 
@@ -238,7 +238,7 @@ def test_check_reports_truncated_files(synth, tmp_path, capsys):
         shutil.copytree(root / folder, data / folder, symlinks=True)
     bmp = sorted((data / "SMIC").rglob("*.bmp"))[3]
     bmp.write_bytes(bmp.read_bytes()[:200])
-    jpg = sorted((data / "CASME2" / "CASME2_RAW_selected").rglob("*.jpg"))[5]
+    jpg = sorted((data / "CASME2" / "Cropped").rglob("*.jpg"))[5]   # the release read
     jpg.write_bytes(jpg.read_bytes()[: len(jpg.read_bytes()) // 2])
     avi = sorted((data / "UCF101").rglob("*.avi"))[0]
     avi.write_bytes(b"RIFF\x00\x00\x00\x00garbage")

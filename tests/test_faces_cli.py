@@ -74,7 +74,8 @@ def test_predict_faces_modes(tmp_path):
     full = clip("full", (10, 5, 150, 118), ((50, 40), (110, 40)))
     empty = clip("empty", None, None)
     frames, note = predictor("auto").frames(small)
-    assert frames.shape == (3, 32, 32, 3) and note.startswith("cropped to the face")
+    # the cropper's own size (the store's native size under faces=detect); the op resizes
+    assert frames.shape == (3, 224, 224, 3) and note.startswith("cropped to the face")
     assert predictor("auto").frames(full)[1] == "not cropped: already a face"
     assert predictor("detect").frames(full)[1].startswith("cropped")
     assert predictor("off").frames(small)[1] == "not cropped (--faces off)"
@@ -141,9 +142,11 @@ def test_mer_fast_crop_end_to_end(tmp_path, capsys):
     frames = sorted(copy.rglob("*.jpg"))
     assert frames and all(Image.open(f).size == (280, 340) for f in frames[:3])
     rowless = ("EP02_02f", "EP02_07")  # image folders without a sheet row: not clips
+    # the copy is of the raw release (the synthetic data also holds the cropped one)
     assert sorted(p.relative_to(copy) for p in frames) == \
         sorted(p.relative_to(root / "CASME2") for p in (root / "CASME2").rglob("*.jpg")
-               if p.parent.name not in rowless)
+               if p.parent.name not in rowless
+               and p.relative_to(root / "CASME2").parts[0] == "CASME2_RAW_selected")
     report = json.loads((tmp_path / "crop.json").read_text())["reports"][0]
     assert report["written"] == report["clips"] > 0 and not report["skipped"]
     assert main(args) == 0                           # a rerun keeps everything
@@ -234,7 +237,8 @@ def test_without_the_detector_everything_says_what_to_install(monkeypatch, tmp_p
     p.meta, p.faces, p.face_notes, p.device, p._cropper = {"size": 16}, "auto", {}, \
         torch.device("cpu"), None
     frames, note = p.frames(folder)
-    assert frames.shape == (2, 16, 16, 3) and "pip install 'mer-fast[faces]'" in note
+    # native size (the op resizes to the model's 16 x 16)
+    assert frames.shape == (2, 40, 50, 3) and "pip install 'mer-fast[faces]'" in note
     p.faces = "detect"
     with pytest.raises(ConfigError, match=r"mer-fast\[faces\]"):
         p.frames(folder)

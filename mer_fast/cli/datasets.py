@@ -98,6 +98,20 @@ def run_check(args: argparse.Namespace) -> int:
                       highlight=False)
         console.print("  classes: " + _esc(", ".join(f"{k} {v}" for k, v in r.classes.items())),
                       highlight=False)
+        for part, rel in r.releases.items():
+            others = [x for x in rel["present"] if x != rel["read"]]
+            also = f" (also here: {', '.join(others)}/)" if others else " (the only one here)"
+            console.print(f"  release read{' for ' + part if part != r.name else ''}: "
+                          f"{_esc(rel['read'])}/{_esc(also)}", highlight=False)
+        if r.frame_sizes:
+            from mer_fast.data.cache import human_bytes
+
+            sizes = ", ".join(f"{k} ({v} clips)" for k, v in list(r.frame_sizes.items())[:4])
+            more = f" and {len(r.frame_sizes) - 4} more sizes" if len(r.frame_sizes) > 4 else ""
+            console.print(f"  frames: {r.frames}, {sizes}{more}; a decoded store takes "
+                          f"{human_bytes(r.store_bytes['native'])} at the native size, "
+                          f"{human_bytes(r.store_bytes['112x112'])} at 112x112",
+                          highlight=False)
         if r.faces:
             counts = ", ".join(f"{v} {k}" for k, v in sorted(r.faces["counts"].items()))
             console.print(f"  faces: cropped by {', '.join(r.faces['cropped_by'])}: {counts}; "

@@ -32,8 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from mer_fast.eval.report import write_report
     from mer_fast.experiments import presets
     from mer_fast.train.datahub import DataHub
-    from mer_fast.train.runner import RunSpec, run as run_experiment
-    from mer_fast.train.runtime import resolve_device
+    from mer_fast.train.runner import RunSpec, hub_key, make_hub, run as run_experiment
     from mer_fast.utils.progress import console
     from mer_fast.utils.stored import read_json
 
@@ -62,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
                       f"{p.paper.get('uf1', float('nan')):.4f}", "yes" if done else "")
         console.print(t)
         return 0
-    hubs: dict[tuple, DataHub] = {}
+    hubs: dict[str, DataHub] = {}
     finished = []
     rows_left = []   # (n, preset, spec, out)
     for n, p in enumerate(rows, 1):
@@ -96,17 +95,10 @@ def run(args: argparse.Namespace) -> int:
         rows_left = []
     for n, p, spec, out in rows_left:
         console.print(f"[bold][{n}/{len(rows)}] {p.id}[/]: table {p.table}, {p.row}")
-        cfg = spec.cfg
-        key = (cfg.decode_size or cfg.size, str(resolve_device(cfg.device)), cfg.faces,
-               cfg.face_margin)
         data = data_spec(args)
+        key = hub_key(spec, data)
         if key not in hubs:  # decoded stores are shared by the rows
-            hubs[key] = DataHub(data_root=data.data_root, overrides=data.overrides,
-                                synthetic=data.synthetic, cache_dir=data.cache_dir,
-                                device=key[1], decode_size=key[0],
-                                options=spec.data_options, skip_bad=data.skip_bad,
-                                show_progress=not args.no_progress, faces=cfg.faces,
-                                face_margin=cfg.face_margin)
+            hubs[key] = make_hub(spec, data, show_progress=not args.no_progress)
         run_experiment(spec, data, out=out, steps_dir=steps_dir,
                        show_progress=not args.no_progress, hub=hubs[key],
                        final_model=args.final_model)

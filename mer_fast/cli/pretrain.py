@@ -115,7 +115,11 @@ def run(args: argparse.Namespace) -> int:
                         step_overrides=opts["steps"], show_progress=show,
                         trusted=args.trust_checkpoint).run()
         for r in results:
-            console.print(f"  {r.step}: {r.source}, {r.path}")
+            acc = ""
+            if r.info.get("video_accuracy") is not None:
+                acc = (f", clip accuracy {r.info['clip_accuracy']:.4f}, video accuracy "
+                       f"{r.info['video_accuracy']:.4f}")
+            console.print(f"  {r.step}: {r.source}, {r.path}{acc}")
         console.print(f"`mer-fast train --chain {','.join(parse_chain(opts['chain']))} "
                       f"--steps-dir {steps_dir}` with the same options reuses "
                       f"{'them' if len(results) > 1 else 'it'}")

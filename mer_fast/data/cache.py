@@ -6,8 +6,9 @@ are used). Layout::
 
     <root>/clips/<dataset>/<clip hash>-<source hash>.npy
 
-The clip hash covers the source files' paths (in frame order), the decode size and channels and
-the cache format; the source hash covers the files' sizes and modification times. Changing,
+The clip hash covers the source files' paths (in frame order), the decode size (native, ``(h, w)``
+or a shorter side, so that a native-size store and a 112x112 one never share an entry) and
+channels and the cache format; the source hash covers the files' sizes and modification times. Changing,
 replacing or touching a source file therefore misses, the clip is decoded again and the stale
 entry is deleted. The decoding backend is not part of the key: CPU backends give the same pixels
 (see :mod:`mer_fast.data.decode`).
@@ -33,7 +34,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from mer_fast.data.decode import decode_clip, normalize_channels, normalize_size, ordered_frames
+from mer_fast.data.decode import (decode_clip, normalize_channels, normalize_size, ordered_frames,
+                                  size_key)
 from mer_fast.data.decode._common import WarningSink, emit
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import DataError
@@ -105,7 +107,7 @@ class ClipCache:
         channels = normalize_channels(channels)
         sources = self._sources(record)
         ident = json.dumps({"format": FORMAT_VERSION, "sources": sources,
-                            "size": list(size) if size else None, "channels": channels,
+                            "size": size_key(size), "channels": channels,
                             **({"tag": tag} if tag else {})})
         h = hashlib.sha256()
         for i, src in enumerate(sources):

@@ -59,6 +59,12 @@ class DatasetReport:
     problems: list[str] = field(default_factory=list)
     error: str | None = None
     files_verified: int = 0
+    # which release is read where a dataset ships two: {dataset: {"read", "present"}}
+    releases: dict[str, dict] = field(default_factory=dict)
+    # frame sizes (from one header per clip; not for videos) and what a decoded store takes
+    frames: int = 0
+    frame_sizes: dict[str, int] = field(default_factory=dict)   # "WxH" -> clips
+    store_bytes: dict[str, int] = field(default_factory=dict)   # "native" / "112x112" -> bytes
     faces: dict | None = None       # a copy written by `mer-fast crop`: how each clip's face
                                     # was found, and by which detector
 
@@ -102,8 +108,11 @@ def check_dataset(name: str, data_root: str | os.PathLike | None = None,
         problems.extend(found)
         report.files_verified = count
     report.synthetic = index.synthetic
+    report.releases = dict(scan.releases)
     bad = {p.clip for p in problems}
     good = index.filter(lambda r: r.key not in bad and r.clip_id not in bad)
+    if verify != "none" and not adapter.composite:
+        _store_sizes(report, good)
     report.clips = len(good)
     report.subjects = len(good.subjects())
     report.classes = good.class_counts()
@@ -115,6 +124,23 @@ def check_dataset(name: str, data_root: str | os.PathLike | None = None,
 
     report.faces = faces_of_index(good)
     return report
+
+
+def _store_sizes(report: DatasetReport, index) -> None:
+    """Frame sizes of the clips and the memory a decoded store of them takes (RGB uint8)."""
+    import collections
+
+    from mer_fast.data.store_plan import CHANNELS, native_sizes
+
+    probe = native_sizes(index)
+    if not probe.sizes:
+        return
+    counts = collections.Counter(probe.sizes.values())
+    report.frames = probe.frames
+    report.frame_sizes = {f"{w}x{h}": n for (h, w), n in counts.most_common()}
+    h, w = probe.common
+    report.store_bytes = {"native": probe.frames * h * w * CHANNELS,
+                          "112x112": probe.frames * 112 * 112 * CHANNELS}
 
 
 def check_datasets(data_root: str | os.PathLike | None = None,

@@ -1,13 +1,16 @@
 """The streaming path for datasets too big to hold decoded (UCF101, Kinetics-400): a Dataset that
-decodes per item, the temporal sampling of 3D-ResNets-PyTorch, a collate that packs clips for
+decodes per item, temporal windows, a collate that packs clips for
 ``mer_fast.ops.clip_views_packed``, and a DataLoader factory (worker processes, pinned memory,
 seeded shuffling).
 
-Temporal sampling follows kenshohara/3D-ResNets-PyTorch (``temporal_transforms.py``): training
-takes ``clip_len`` consecutive frames from a random start in ``[0, max(0, T - clip_len - 1)]``
-(their bound, one short of the last possible start, is kept so that results are comparable);
-testing takes them centred at ``T // 2``; a clip shorter than ``clip_len`` is loop-padded
-(``0, 1, .., T-1, 0, 1, ..``). ``clip_len=None`` keeps whole clips.
+Temporal windows: training takes ``clip_len`` consecutive frames from a random start in
+``[0, max(0, T - clip_len - 1)]`` (3D-ResNets-PyTorch's ``TemporalRandomCrop``, including its
+bound, one short of the last possible start); ``train=False`` takes them centred at ``T // 2``
+(its ``TemporalCenterCrop``); a clip shorter than ``clip_len`` is loop-padded
+(``0, 1, .., T-1, 0, 1, ..``). ``clip_len=None`` keeps whole clips: the action steps test on
+those, cutting 3D-ResNets' evenly spaced and sliding windows out of each decoded video (see
+:mod:`mer_fast.train.action_eval`); their spatial crops and flips are applied later, by the op
+(:mod:`mer_fast.train.action_protocol`).
 
 Randomness is repeatable: :class:`EpochSampler` draws the order and one seed per item from
 ``(seed, epoch)`` in the main process, and the item's crop comes from its own seed, so results do
@@ -17,6 +20,7 @@ For micro-expression LOSO on small datasets use :class:`mer_fast.data.store.Clip
 """
 from __future__ import annotations
 
+import functools
 import os
 import random
 from typing import Any, Iterator, NamedTuple, Sequence
@@ -26,7 +30,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 
 from mer_fast.data.cache import ClipCache
-from mer_fast.data.decode import clip_length, decode_clip, normalize_channels, normalize_size
+from mer_fast.data.decode import (ShortSide, clip_length, decode_clip, normalize_channels,
+                                  normalize_size)
 from mer_fast.data.index import ClipIndex, ClipRecord
 from mer_fast.errors import ConfigError, DataError
 from mer_fast.utils.batching import batch_sizes
@@ -111,7 +116,7 @@ class ClipDataset(Dataset):
     """
 
     def __init__(self, records: ClipIndex | Sequence[ClipRecord], *, clip_len: int | None = 16,
-                 train: bool = True, size: int | Sequence[int] | None = None,
+                 train: bool = True, size: int | Sequence[int] | ShortSide | None = None,
                  channels: int | None = None, cache: ClipCache | None = None,
                  backend: str = "auto", skip_bad: bool = False):
         self.records = list(records)
@@ -253,42 +258,68 @@ class PackedBatch(NamedTuple):
     keys: tuple[str, ...]  # the clips' keys ("dataset:clip_id")
     replaced: tuple[tuple[str, str], ...] = ()  # (key, why) of clips that did not decode and
                                                 # were replaced (skip_bad)
+    sizes: torch.Tensor | None = None  # int64 [n, 2]: each clip's own (h, w); smaller than
+                                       # (H, W) in a canvas, in its top-left corner
 
 
-def collate_packed(samples: Sequence[Sample | tuple]) -> PackedBatch:
+def collate_packed(samples: Sequence[Sample | tuple], canvas: bool = False) -> PackedBatch:
     """Packs ``(frames, label, index, key)`` samples; in a DataLoader worker the frames go
-    straight into shared memory (one copy, as ``default_collate`` does)."""
+    straight into shared memory (one copy, as ``default_collate`` does).
+
+    Clips must share their frame size, unless ``canvas``: then every clip sits in the top-left
+    corner of a canvas as high and as wide as the largest, its last column and row repeated
+    into the rest (so that sampling it with border padding through a ``theta`` that addresses
+    its own pixels gives what sampling the clip alone gives)."""
     clips = [s[0] for s in samples]
     first = tuple(clips[0].shape[1:])
     for s, c in zip(samples, clips):
-        if tuple(c.shape[1:]) != first:
+        if tuple(c.shape[1:]) != first and (not canvas or c.shape[-1] != first[-1]):
             (h0, w0, c0), (h1, w1, c1) = first, tuple(c.shape[1:])
             raise DataError(f"clips in one batch differ in frame size: {samples[0][3]} is "
                             f"{w0}x{h0}x{c0}, {s[3]} is {w1}x{h1}x{c1}", field="size",
                             fix="pass a decode size to the loader (e.g. size=112 or "
                                 "size=(112, 112)), and channels=3 if gray and colour clips mix")
+    sizes = torch.tensor([[int(c.shape[1]), int(c.shape[2])] for c in clips], dtype=torch.int64)
+    shape = (int(sizes[:, 0].max()), int(sizes[:, 1].max()), int(first[-1]))
     lengths = torch.tensor([0] + [int(c.shape[0]) for c in clips], dtype=torch.int64)
     offsets = torch.cumsum(lengths, 0)
     out = None
     if get_worker_info() is not None:
-        numel = sum(c.numel() for c in clips)
+        numel = int(offsets[-1]) * shape[0] * shape[1] * shape[2]
         storage = clips[0]._typed_storage()._new_shared(numel, device="cpu")
-        out = clips[0].new(storage).resize_(int(offsets[-1]), *first)
-    frames = torch.cat(clips, 0, out=out)
+        out = clips[0].new(storage).resize_(int(offsets[-1]), *shape)
+    if all(tuple(c.shape[1:]) == shape for c in clips):
+        frames = torch.cat(clips, 0, out=out)
+    else:
+        frames = out if out is not None else torch.empty((int(offsets[-1]), *shape),
+                                                         dtype=torch.uint8)
+        for c, a, b in zip(clips, offsets[:-1].tolist(), offsets[1:].tolist()):
+            pad_into(frames[a:b], c)
     return PackedBatch(frames, offsets,
                        torch.tensor([int(s[1]) for s in samples], dtype=torch.int64),
                        torch.tensor([int(s[2]) for s in samples], dtype=torch.int64),
                        tuple(s[3] for s in samples),
-                       tuple(s[4] for s in samples if len(s) > 4 and s[4] is not None))
+                       tuple(s[4] for s in samples if len(s) > 4 and s[4] is not None),
+                       sizes)
+
+
+def pad_into(dst: torch.Tensor, clip: torch.Tensor) -> None:
+    """``clip`` [T, h, w, C] into the top-left of ``dst`` [T, H, W, C], its last column and
+    then its last row repeated over the rest."""
+    h, w = int(clip.shape[1]), int(clip.shape[2])
+    dst[:, :h, :w] = clip
+    dst[:, :h, w:] = clip[:, :, w - 1:w]
+    dst[:, h:] = dst[:, h - 1:h]
 
 
 def make_loader(records: ClipIndex | Sequence[ClipRecord], batch_size: int, *, train: bool,
-                clip_len: int | None = 16, size: int | Sequence[int] | None = None,
+                clip_len: int | None = 16, size: int | Sequence[int] | ShortSide | None = None,
                 channels: int | None = None, cache: ClipCache | None = None,
                 backend: str = "auto", workers: int | None = None,
                 pin_memory: bool | None = None, prefetch_factor: int = 2, seed: int = 0,
                 drop_last: bool | None = None,
-                shard: tuple[int, int] | None = None, skip_bad: bool = False) -> DataLoader:
+                shard: tuple[int, int] | None = None, skip_bad: bool = False,
+                canvas: bool = False) -> DataLoader:
     """A DataLoader of :class:`PackedBatch` over ``records``.
 
     Training: shuffled (repeatably, from ``seed`` and the epoch), random temporal crops, last
@@ -299,7 +330,9 @@ def make_loader(records: ClipIndex | Sequence[ClipRecord], batch_size: int, *, t
     ``shard=(rank, world)`` (DDP): this process's share of every batch of ``batch_size``
     (:class:`ShardBatchSampler`); the shuffling and crops are those of the unsharded loader.
     ``skip_bad``: a clip that does not decode is replaced by another (``PackedBatch.replaced``
-    says which), instead of stopping the run.
+    says which), instead of stopping the run. ``canvas``: clips of different frame sizes share
+    a batch in a padded canvas (see :func:`collate_packed`; ``PackedBatch.sizes`` gives each
+    clip's own size), e.g. Kinetics decoded at ``ShortSide(128)``.
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}", field="batch_size",
@@ -312,7 +345,8 @@ def make_loader(records: ClipIndex | Sequence[ClipRecord], batch_size: int, *, t
     batching: dict[str, Any] = dict(batch_size=batch_size, sampler=sampler, drop_last=drop_last)
     if shard is not None:
         batching = dict(batch_sampler=ShardBatchSampler(sampler, batch_size, *shard, drop_last))
+    collate = functools.partial(collate_packed, canvas=True) if canvas else collate_packed
     return DataLoader(
-        dataset, **batching, collate_fn=collate_packed, num_workers=workers,
+        dataset, **batching, collate_fn=collate, num_workers=workers,
         pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
         persistent_workers=workers > 0, prefetch_factor=prefetch_factor if workers > 0 else None)

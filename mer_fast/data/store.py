@@ -1,6 +1,8 @@
 """A whole (small) dataset decoded once into one packed uint8 tensor, resident on the CPU (pinned)
 or on the GPU: the fast path for micro-expression LOSO, where every fold and epoch draws batches
-from the same few hundred clips (SMIC-HS at 128x128 is about 0.3 GB).
+from the same few hundred clips (CASME II's cropped faces at their native 280x340 take 4.3 GiB,
+SMIC-HS at 128x128 about 0.3 GB). Which size a run stores at is decided by
+:mod:`mer_fast.data.store_plan` (native where it fits).
 
     store = ClipStore.build(index, size=128, cache=ClipCache(), device="cuda")
     frames, offsets = store.batch(torch.tensor([4, 17, 9]))   # -> ops.clip_views_packed
@@ -11,6 +13,7 @@ decoded; with ``skip_bad=True`` the others are in ``store.skipped`` and ``store.
 """
 from __future__ import annotations
 
+import collections
 import concurrent.futures as futures
 import os
 import sys
@@ -20,8 +23,8 @@ from typing import Sequence
 import torch
 
 from mer_fast.data.cache import ClipCache, human_bytes
-from mer_fast.data.decode import decode_clip, normalize_channels, normalize_size
-from mer_fast.data.decode._common import _copy, to_channels
+from mer_fast.data.decode import ShortSide, decode_clip, normalize_channels, normalize_size
+from mer_fast.data.decode._common import _copy, resize_frames, to_channels
 from mer_fast.data.index import ClipIndex, ClipRecord
 from mer_fast.errors import ConfigError, DataError
 
@@ -44,7 +47,7 @@ class ClipStore:
     lengths: torch.Tensor
     labels: torch.Tensor
     index: ClipIndex
-    size: tuple[int, int] | None = None
+    size: tuple[int, int] | ShortSide | None = None   # the decode size asked for
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -147,17 +150,25 @@ class ClipStore:
 
     # -- building ----------------------------------------------------------------------------------
     @classmethod
-    def build(cls, index: ClipIndex | Sequence[ClipRecord], size: int | Sequence[int] | None,
+    def build(cls, index: ClipIndex | Sequence[ClipRecord],
+              size: int | Sequence[int] | ShortSide | None,
               *, channels: int | None = None, cache: ClipCache | None = None,
               device: str | torch.device = "cpu", pin_memory: bool | None = None,
               backend: str = "auto", skip_bad: bool = False, workers: int | None = None,
-              progress: bool = True, faces=None) -> "ClipStore":
+              progress: bool = True, common_size: bool = False,
+              max_bytes: int | None = None, faces=None) -> "ClipStore":
         """Decodes every clip (through ``cache`` if given) and packs them on ``device``.
 
         Args:
             index: a ClipIndex, or records (then a ClipIndex named "records" is made).
-            size: decode size ``(h, w)`` or an int; None keeps the native size, which must then
-                be the same for every clip.
+            size: decode size ``(h, w)`` or an int; ``ShortSide(n)`` keeps each clip's aspect
+                ratio; None keeps the native size, which must then be the same for every clip
+                (or see ``common_size``).
+            common_size: clips whose frames come out at another size than the most common one
+                are resized to it (anti-aliased bilinear), with a warning naming them, instead
+                of raising.
+            max_bytes: the packed frames may take at most this many bytes (a ConfigError
+                before anything is allocated on ``device`` otherwise).
             channels: None: as stored, and 3 for all if gray and colour clips are mixed (with a
                 warning); 1 or 3 forces it.
             cache: a :class:`ClipCache`; without one every clip is decoded now.
@@ -228,7 +239,9 @@ class ClipStore:
             raise DataError(f"no clip of {index.name} could be decoded", file=index.root or None,
                             field="clips", fix="see the skipped list above")
         kept = [clips[n] for n in keep]
-        kept = _same_layout(kept, [index.records[n] for n in keep], channels, size, warnings)
+        kept = _same_layout(kept, [index.records[n] for n in keep], channels, common_size,
+                            warnings)
+        _check_bytes(kept, channels, max_bytes, index.name)
         records = [index.records[n] for n in keep]
         if faces is not None:
             records = [faces.annotate(r) for r in records]
@@ -264,17 +277,20 @@ def _want_pinned(pin_memory: bool | None) -> bool:
 
 
 def _same_layout(clips: list[torch.Tensor], records: list[ClipRecord], channels: int | None,
-                 size: tuple[int, int] | None, warnings: list[str]) -> list[torch.Tensor]:
-    """All clips must share H, W (else: pass a size) and C (mixed gray/colour -> RGB)."""
-    hw = {tuple(c.shape[1:3]) for c in clips}
-    if len(hw) > 1:
-        first = tuple(clips[0].shape[1:3])
-        other = next(n for n, c in enumerate(clips) if tuple(c.shape[1:3]) != first)
-        raise DataError(f"clips have different frame sizes ({records[0].key}: "
-                        f"{first[1]}x{first[0]}, {records[other].key}: "
-                        f"{clips[other].shape[2]}x{clips[other].shape[1]}); a packed store needs "
-                        "one size", file=records[other].source, field="size",
-                        fix="pass a decode size, e.g. size=128 or size=(128, 128)")
+                 common_size: bool, warnings: list[str]) -> list[torch.Tensor]:
+    """All clips must share H, W (else: pass a size, or ``common_size``: the others are
+    resized to the most common size) and C (mixed gray/colour -> RGB)."""
+    hw = [tuple(int(v) for v in c.shape[1:3]) for c in clips]
+    if len(set(hw)) > 1:
+        first = hw[0]
+        other = next(n for n, s in enumerate(hw) if s != first)
+        if not common_size:
+            raise DataError(f"clips have different frame sizes ({records[0].key}: "
+                            f"{first[1]}x{first[0]}, {records[other].key}: "
+                            f"{hw[other][1]}x{hw[other][0]}); a packed store needs one size",
+                            file=records[other].source, field="size",
+                            fix="pass a decode size, e.g. size=128 or size=(128, 128)")
+        clips = _to_common_size(clips, records, hw, warnings)
     cs = {int(c.shape[-1]) for c in clips}
     if len(cs) > 1:
         warnings.append(f"{sum(int(c.shape[-1]) == 1 for c in clips)} grayscale clips stored "
@@ -282,6 +298,46 @@ def _same_layout(clips: list[torch.Tensor], records: list[ClipRecord], channels:
                         "channels=1 or 3 to choose")
         clips = [to_channels(c, 3) for c in clips]
     return clips
+
+
+def most_common_size(sizes: Sequence[tuple[int, int]]) -> tuple[int, int]:
+    """The (h, w) most clips have (ties: the one met first)."""
+    counts = collections.Counter(sizes)
+    best = max(counts.values())
+    return next(s for s in sizes if counts[s] == best)
+
+
+def _to_common_size(clips: list[torch.Tensor], records: list[ClipRecord],
+                    hw: list[tuple[int, int]], warnings: list[str]) -> list[torch.Tensor]:
+    common = most_common_size(hw)
+    odd = [n for n, s in enumerate(hw) if s != common]
+    listed = ", ".join(f"{records[n].key} ({hw[n][1]}x{hw[n][0]})" for n in odd[:10])
+    more = f" and {len(odd) - 10} more" if len(odd) > 10 else ""
+    warnings.append(f"{len(odd)} of {len(clips)} clips have another frame size than the "
+                    f"dataset's most common {common[1]}x{common[0]} and were resized to it "
+                    f"(one frame size per store): {listed}{more}")
+    out = list(clips)
+    for n in odd:
+        out[n] = resize_frames(torch.as_tensor(clips[n]).contiguous(), common)
+    return out
+
+
+def _check_bytes(clips: list[torch.Tensor], channels: int | None, max_bytes: int | None,
+                 name: str) -> None:
+    """The memory guard: the packed frames must fit in ``max_bytes``."""
+    if max_bytes is None:
+        return
+    c = channels or max(int(x.shape[-1]) for x in clips)
+    frames = sum(int(x.shape[0]) for x in clips)
+    h, w = (int(v) for v in clips[0].shape[1:3])
+    need = frames * h * w * c
+    if need > max_bytes:
+        raise ConfigError(
+            f"{name}: {frames} frames of {w}x{h}x{c} take {human_bytes(need)}, more than the "
+            f"{human_bytes(max_bytes)} allowed for a decoded store here", field="decode_size",
+            fix="store smaller frames (--set decode_size=112: Décalcomanie is then applied "
+                "after the resize), allow more memory (--set store_memory=0.8), or use a "
+                "device with more memory")
 
 
 class _Progress:

@@ -106,12 +106,9 @@ class _Hubs:
         self._hubs: dict[str, Any] = {}
 
     def get(self, spec: RunSpec, data: DataSpec):
-        from mer_fast.train.runner import make_hub
+        from mer_fast.train.runner import hub_key, make_hub
 
-        cfg = spec.cfg
-        key = json.dumps([repr(data), cfg.decode_size or cfg.size, cfg.device,
-                          spec.data_options, cfg.faces, cfg.face_margin], sort_keys=True,
-                         default=str)
+        key = hub_key(spec, data)
         if key not in self._hubs:
             self._hubs[key] = make_hub(spec, data, show_progress=False)
         return self._hubs[key]

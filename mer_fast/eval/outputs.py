@@ -122,6 +122,14 @@ def print_summary(results: dict, console: Console | None = None) -> None:
     m = results["mean_of_folds"]
     t.add_row("mean of per-fold figures", *(f"{m[k]:.4f}" for k in ("uf1", "uar", "war")))
     console.print(t)
+    for step in results.get("chain") or []:
+        if step.get("video_accuracy") is not None:
+            console.print(f"chain step {step['step']} ({step.get('source', '')}): clip accuracy "
+                          f"{step['clip_accuracy']:.4f}, video accuracy "
+                          f"{step['video_accuracy']:.4f} on its test videos")
+    if results.get("releases"):
+        console.print("data read: " + ", ".join(f"{k} {v}" for k, v in
+                                                results["releases"].items()))
     console.print(f"epoch selection: {results['epoch_selection']}"
                   + (f"  [bold red]{ORACLE_LABEL}[/]" if results['epoch_selection'] == "oracle"
                      else ""))

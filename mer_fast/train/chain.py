@@ -23,9 +23,13 @@ from typing import Iterable, Mapping
 
 import torch
 
+from mer_fast.data.decode import ShortSide
 from mer_fast.data.index import ClipIndex
+from mer_fast.data.releases import releases_read
 from mer_fast.errors import ConfigError, did_you_mean
 from mer_fast.models.heads import MERNet
+from mer_fast.train.action_eval import evaluate_action
+from mer_fast.train.action_protocol import ActionSpatial
 from mer_fast.train.batches import Items
 from mer_fast.train.config import TrainConfig, apply_overrides
 from mer_fast.train.clipdata import ClipData, StreamData
@@ -80,7 +84,8 @@ def parse_chain(text: str | Iterable[str] | None, field: str = "--chain") -> lis
 def step_config(base: TrainConfig, step: str,
                 overrides: Mapping[str, Mapping] | None = None) -> TrainConfig:
     """A pre-training step trains plainly (original view, cross-entropy, no SMOTE, no geometric
-    augmentation) with the run's optimiser settings; ``steps: {STEP: {...}}`` in a preset
+    augmentation of the paper's Table 4; the action steps crop and flip as 3D-ResNets does, see
+    ``action_*`` fields) with the run's optimiser settings; ``steps: {STEP: {...}}`` in a preset
     overrides fields per step."""
     cfg = base.replace(views="O", head="sbml", test_views=None, lambdas=None, smote=False,
                        rotation=0.0, scale=1.0, hflip=False, epoch_selection="final")
@@ -90,9 +95,13 @@ def step_config(base: TrainConfig, step: str,
 
 
 def index_fingerprint(index: ClipIndex) -> str:
+    """A hash of the clips (and, for datasets with two releases, the release read)."""
     h = hashlib.sha256(f"{index.name}|{','.join(index.classes)}|{index.provenance}".encode())
     for r in index.records:
         h.update(f"{r.key}\t{r.label}\t{r.num_frames}\t{r.split}\n".encode())
+    releases = releases_read(index)
+    if any(v != "its only release" for v in releases.values()):
+        h.update(json.dumps(releases, sort_keys=True).encode())
     return h.hexdigest()[:16]
 
 
@@ -128,8 +137,9 @@ class StepResult:
         return {"step": self.step, "hash": self.hash, "path": str(self.path),
                 "source": self.source, **{k: v for k, v in self.info.items()
                                            if k in ("title", "dataset", "classes", "provenance",
-                                                    "test_accuracy", "init", "convention",
-                                                    "epochs", "clips")}}
+                                                    "test_accuracy", "clip_accuracy",
+                                                    "video_accuracy", "releases", "stored_at",
+                                                    "init", "convention", "epochs", "clips")}}
 
 
 class Chain:
@@ -180,6 +190,10 @@ class Chain:
         else:
             key["config"] = cfg.fingerprint(cfg.hashed_keys())
             key["data"] = index_fingerprint(self.hub.index(spec.dataset))
+            if spec.kind != "action" and cfg.data_path != "stream" and \
+                    cfg.decode_size == "auto":
+                # auto resolves per device and free memory: the size it stores at
+                key["stored_at"] = self.hub.stored_at(spec.dataset)
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
         return digest, key
 
@@ -252,11 +266,17 @@ class Chain:
         index = self.hub.index(spec.dataset)
         stream = cfg.data_path == "stream" or (
             cfg.data_path == "auto" and spec.kind == "action" and len(index) > cfg.store_max_clips)
+        action = spec.kind == "action"
         if stream and getattr(self.hub, "faces", "off") == "detect" and spec.kind == "expression":
             raise ConfigError("faces=detect crops clips into the decoded store; streamed "
                               f"{spec.dataset} clips are not cropped", field="data_path",
                               fix="drop data_path=stream (face datasets fit the store)")
-        store = None if stream else self.hub.store(spec.dataset)
+        # action clips keep their aspect ratio (the crops come from the op's theta); the others
+        # are stored at the run's decode size (native where it fits)
+        decode = ShortSide(cfg.action_short_side) if action else None
+        spatial = ActionSpatial(crop=cfg.action_crop, hflip=cfg.action_hflip,
+                                out=cfg.size) if action else None
+        store = None if stream else self.hub.store(spec.dataset, size=decode)
         if store is not None:
             index = store.index  # the clips that were decoded
         torch.manual_seed(seed_for(cfg.seed, step, digest, "init"))
@@ -267,7 +287,7 @@ class Chain:
             load_checkpoint(model, prev.path, head="reset")
         conv = model.input_convention
         labels = torch.tensor([r.label_index for r in index.records], dtype=torch.int64)
-        if spec.kind == "action":
+        if action:
             window = t_out = cfg.action_frames
             split = [r.split for r in index.records]
             train = torch.tensor([i for i, s in enumerate(split) if s in (None, "train")],
@@ -281,29 +301,37 @@ class Chain:
         if stream:
             data = StreamData(index=index, labels=labels, classes=index.classes, t_out=t_out,
                               mean=conv.mean, std=conv.std, window=window,
-                              size=cfg.decode_size or cfg.size, cache=self.hub.cache,
+                              size=decode if action else _square(cfg), cache=self.hub.cache,
                               workers=cfg.num_workers, seed=seed_for(cfg.seed, step, digest),
-                              skip_bad=self.hub.skip_bad)
+                              skip_bad=self.hub.skip_bad, spatial=spatial)
         else:
             data = ClipData(frames=store.frames, offsets=store.offsets.cpu(), labels=labels,
                             classes=index.classes, t_out=t_out, mean=conv.mean, std=conv.std,
-                            window=window)
+                            window=window, spatial=spatial)
         console.print(f"[bold]step {step}[/] ({spec.title}): training {cfg.arch} from "
                       f"{'step ' + prev.step if prev else 'scratch'} on {len(train)} clips, "
                       f"{index.num_classes} classes, {t_out} frames, {cfg.epochs} epochs, "
                       f"{'streamed' if stream else 'resident'} [{index.provenance} data]")
+        if action:
+            console.print(f"  step {step}: 3D-ResNets protocol: frames decoded with the shorter "
+                          f"side at {cfg.action_short_side}, training crop {cfg.action_crop}"
+                          f"{' + flip' if cfg.action_hflip else ''}, testing on "
+                          f"{cfg.action_val_windows} even windows (clip accuracy) and windows "
+                          f"every {cfg.action_infer_stride} frames (video accuracy), centre crop")
         net = MERNet(model, index.num_classes, "sbml", 1)
         trainer = Trainer(net, cfg, data, sdir, name=f"step-{step}",
                           show_progress=self.show_progress)
         fit = trainer.fit(Items.real(train, labels[train]))
-        acc = None
+        scores: dict = {}
         if len(test):
-            logits = trainer.predict(test)
-            ok = torch.isfinite(logits).all(1)  # NaN rows: clips that did not decode (skip_bad)
-            acc = float((logits[ok].argmax(1) == labels[test][ok]).float().mean())
-            left_out = f" ({int((~ok).sum())} could not be decoded)" if not ok.all() else ""
-            console.print(f"  step {step}: top-1 accuracy on the {int(ok.sum())} test clips"
-                          f"{left_out}: {acc:.4f}")
+            scores = evaluate_action(trainer, test, val_windows=cfg.action_val_windows,
+                                     stride=cfg.action_infer_stride)
+            left_out = (f" ({scores['videos_not_decoded']} could not be decoded)"
+                        if scores["videos_not_decoded"] else "")
+            console.print(f"  step {step}: on the {scores['test_videos']} test videos"
+                          f"{left_out}: clip accuracy {_pct(scores['clip_accuracy'])} "
+                          f"({scores['val_windows']} windows), video accuracy "
+                          f"{_pct(scores['video_accuracy'])}")
 
         def save() -> None:
             save_checkpoint(sdir / "model.pt", model.cpu(), epoch=cfg.epochs, step=step,
@@ -313,7 +341,13 @@ class Chain:
         dist.from_main(save)
         out = {"dataset": spec.dataset, "classes": list(index.classes), "clips": len(index),
                "train_clips": int(len(train)), "test_clips": int(len(test)),
-               "test_accuracy": acc, "frames": t_out, "epochs": cfg.epochs,
+               # test_accuracy: the video accuracy (3D-ResNets' reported top-1)
+               "test_accuracy": scores.get("video_accuracy"),
+               "clip_accuracy": scores.get("clip_accuracy"),
+               "video_accuracy": scores.get("video_accuracy"), "evaluation": scores or None,
+               "frames": t_out, "epochs": cfg.epochs, "releases": releases_read(index),
+               "stored_at": (None if store is None else
+                             "x".join(str(int(v)) for v in store.frames.shape[2:0:-1])),
                "provenance": index.provenance, "convention": conv.to_dict(),
                "history": fit.history}
         if trainer.bad_clips:
@@ -323,3 +357,12 @@ class Chain:
                                   "device": str(trainer.device).split(":")[0],
                                   "sync_bn": trainer.sync_bn}
         return out
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def _square(cfg: TrainConfig) -> int:
+    """The decode size of a streamed expression step (decode_size N, else size)."""
+    return int(cfg.decode_size) if str(cfg.decode_size).isdigit() else cfg.size

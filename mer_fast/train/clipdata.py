@@ -21,6 +21,8 @@ class ClipData:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     window: int | None = None           # action clips: frames per sampled window
+    spatial: object | None = None       # action clips: crops and flips as theta
+                                        # (mer_fast.train.action_protocol.ActionSpatial)
 
     def __len__(self) -> int:
         return int(self.labels.numel())
@@ -38,30 +40,34 @@ class StreamData:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     window: int | None                  # frames sampled per clip (random / centre crop)
-    size: int                           # decode size
+    size: object                        # decode size: an int, (h, w) or a ShortSide
     cache: object | None = None         # a ClipCache, or None to decode every time
     workers: int = 2
     seed: int = 0
     skip_bad: bool = False              # a clip that does not decode is replaced by another
+    spatial: object | None = None       # crops and flips as theta (ActionSpatial); clips of
+                                        # different frame sizes then share a padded canvas
     _loaders: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return int(self.labels.numel())
 
     def loader(self, clips: torch.Tensor, train: bool, batch_size: int,
-               shard: tuple[int, int] | None = None):
+               shard: tuple[int, int] | None = None, whole: bool = False):
         """A persistent DataLoader of PackedBatch over ``clips`` (indices into ``index``);
-        ``shard=(rank, world)``: only this rank's share of every batch of ``batch_size``."""
+        ``shard=(rank, world)``: only this rank's share of every batch of ``batch_size``;
+        ``whole``: every frame of each clip instead of one window."""
         from mer_fast.data.loader import make_loader
 
         if train and shard is None:
             # the batches of the trainer's epoch (a last batch of one clip joins the one before)
             shard = (0, 1)
-        key = (train, batch_size, shard, hash(clips.numpy().tobytes()))
+        key = (train, batch_size, shard, whole, hash(clips.numpy().tobytes()))
         if key not in self._loaders:
             records = [self.index.records[i] for i in clips.tolist()]
             self._loaders[key] = make_loader(
-                records, batch_size, train=train, clip_len=self.window, size=self.size,
-                channels=3, cache=self.cache, workers=self.workers, seed=self.seed,
-                drop_last=False, shard=shard, skip_bad=self.skip_bad)
+                records, batch_size, train=train, clip_len=None if whole else self.window,
+                size=self.size, channels=3, cache=self.cache, workers=self.workers,
+                seed=self.seed, drop_last=False, shard=shard, skip_bad=self.skip_bad,
+                canvas=self.spatial is not None)
         return self._loaders[key]

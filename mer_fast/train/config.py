@@ -22,6 +22,7 @@ PAPER_LAMBDAS = {"OLR": (0.4, 0.4, 0.2), "OL": (0.5, 0.5), "OR": (0.5, 0.5), "LR
                  "O": (1.0,), "L": (1.0,), "R": (1.0,)}
 EPOCH_SELECTION = ("final", "inner-val", "oracle")
 HEADS = ("sbml", "fsb", "fsb-mlp")
+ACTION_CROPS = ("random", "corner", "center", "none")
 
 
 @dataclass
@@ -43,7 +44,10 @@ class TrainConfig:
     # clips
     frames: int | None = None           # t_out; None = the target's mean length (TARGET_FRAMES)
     size: int = 112                     # frames resized to size x size
-    decode_size: int | None = None      # size frames are decoded/cached at; None = size
+    decode_size: str = "auto"           # size clips are stored at: native (each dataset's
+                                        # own frame size, Décalcomanie before the resize, as
+                                        # the paper's code), N (N x N: mirrored after a resize
+                                        # to N) or auto (native where it fits: see DATA_FIELDS)
     action_frames: int = 16             # 16-frame windows for the action datasets (UCF, Kinetics)
     data_path: str = "auto"             # store (decoded once, resident) | stream (decoded per
                                         # batch by workers) | auto: stream action datasets with
@@ -80,6 +84,26 @@ class TrainConfig:
                                         # sees the global batch as in one process
     cudnn_benchmark: bool = True        # on CUDA: cuDNN times its convolution algorithms once
                                         # per shape and keeps the fastest (off: repeatable runs)
+    # data: the release read, how much memory a native-size store may take, and the
+    # pre-training protocol of the action steps (UCF101, Kinetics-400), which follows
+    # kenshohara/3D-ResNets-PyTorch (master, the code of its 2020 checkpoints)
+    release: str = "cropped"            # cropped (the cropped faces where a dataset ships them,
+                                        # else the full frames) | raw; per dataset:
+                                        # "raw,smic=cropped"
+    store_memory: float = 0.6           # share of the free GPU memory (or available RAM) a
+                                        # decoded store may take: beyond it decode_size=auto
+                                        # stores at `size`, and native stops with an error
+    action_crop: str = "random"         # training crop: random (RandomResizedCrop, area
+                                        # 0.25-1, ratio 3/4-4/3) | corner (5 scales x 4 corners
+                                        # + centre, the CVPR2018 code's) | center | none (the
+                                        # whole frame squashed to size x size, no crop)
+    action_hflip: bool = True           # random horizontal flip of training clips (p = 0.5)
+    action_short_side: int = 128        # action frames are decoded with their shorter side at
+                                        # this many pixels (aspect kept; crops come from these)
+    action_val_windows: int = 3         # evenly spaced 16-frame windows per test video: clip
+                                        # accuracy (TemporalEvenCrop)
+    action_infer_stride: int = 16       # stride of the sliding windows whose mean softmax
+                                        # gives video accuracy (SlidingWindow)
 
     # -- checks ---------------------------------------------------------------------------------
     def validate(self, source: str | None = None) -> "TrainConfig":
@@ -126,6 +150,7 @@ class TrainConfig:
         if self.rotation < 0 or self.scale < 1:
             raise bad("rotation/scale", f"rotation must be >= 0 degrees and scale >= 1, got "
                                         f"{self.rotation}, {self.scale}")
+        self._validate_data(bad)
         self.loss_weights(source)  # checks lambdas
         return self
 
@@ -138,11 +163,10 @@ class TrainConfig:
                           ("log_every", 1), ("store_max_clips", 0)):
             if getattr(self, name) < low:
                 raise bad(name, f"must be >= {low}, got {getattr(self, name)}")
-        for name in ("frames", "decode_size"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise bad(name, f"must be >= 1 (or unset), got {getattr(self, name)}",
-                          "frames: leave it unset for the target's mean length (SMIC 34, "
-                          "CASME II 66, SAMM 74)" if name == "frames" else None)
+        if self.frames is not None and self.frames < 1:
+            raise bad("frames", f"must be >= 1 (or unset), got {self.frames}",
+                      "leave it unset for the target's mean length (SMIC 34, CASME II 66, "
+                      "SAMM 74)")
         floats = {"lr": self.lr, "gamma": self.gamma, "weight_decay": self.weight_decay,
                   "rotation": self.rotation, "scale": self.scale,
                   "checkpoint_seconds": self.checkpoint_seconds}
@@ -171,6 +195,27 @@ class TrainConfig:
             if kind not in ("cpu", "cuda"):
                 raise bad("device", f"unknown device {self.device!r}",
                           "use cpu, cuda or cuda:N (or auto: cuda when there is one)")
+
+    def _validate_data(self, bad) -> None:
+        """The data group's fields (release, decode_size, store_memory, action_*)."""
+        from mer_fast.data.releases import parse_release
+
+        parse_release(self.release)
+        ds = str(self.decode_size).strip().lower()
+        if ds not in ("auto", "native") and not (ds.isdigit() and int(ds) >= 1):
+            raise bad("decode_size", f"must be auto, native or a size in pixels, got "
+                                     f"{self.decode_size!r}",
+                      "write e.g. --set decode_size=native or --set decode_size=112")
+        self.decode_size = ds
+        if not 0 < self.store_memory <= 1:
+            raise bad("store_memory", f"must be a share in (0, 1], got {self.store_memory}")
+        if self.action_crop not in ACTION_CROPS:
+            raise bad("action_crop", f"must be one of {ACTION_CROPS}, got {self.action_crop!r}")
+        if self.action_short_side < 16:
+            raise bad("action_short_side", f"must be >= 16 pixels, got {self.action_short_side}")
+        if self.action_val_windows < 1 or self.action_infer_stride < 1:
+            raise bad("action_val_windows/action_infer_stride",
+                      f"must be >= 1, got {self.action_val_windows}, {self.action_infer_stride}")
 
     def loss_weights(self, source: str | None = None) -> tuple[float, ...]:
         """SBML weights, one per training view, summing to one (the paper's rule)."""
@@ -233,7 +278,7 @@ class TrainConfig:
 # stored step records the number of processes and whether BatchNorm was synchronised.
 FACE_FIELDS = ("faces", "face_margin")
 RUNTIME_FIELDS = ("device", "num_workers", "log_every", "compile", "checkpoint_seconds",
-                  "sync_bn", "cudnn_benchmark")
+                  "sync_bn", "cudnn_benchmark", "store_memory")
 
 
 def _coerce(f: dataclasses.Field, value: Any, source: str | None) -> Any:
@@ -260,7 +305,7 @@ def _coerce(f: dataclasses.Field, value: Any, source: str | None) -> Any:
             return dict(value)
         if isinstance(default, float):
             return float(value)
-        if isinstance(default, int) or f.name in ("frames", "decode_size", "micro_batch"):
+        if isinstance(default, int) or f.name in ("frames", "micro_batch"):
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError(value)
             return int(value)

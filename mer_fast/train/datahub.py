@@ -14,15 +14,26 @@ from mer_fast.utils.progress import console
 
 
 class DataHub:
+    """Dataset indexes and decoded stores of one process.
+
+    ``release`` (cropped | raw, per dataset ``"raw,smic=cropped"``) chooses which release of
+    SMIC / CASME II / SAMM is read (see :mod:`mer_fast.data.releases`). ``decode_size`` is the
+    size stores keep their frames at: ``"native"`` (each dataset's own frame size, so that
+    Décalcomanie mirrors before the resize, as the paper's code), an int N (N x N) or
+    ``"auto"`` (native where it fits in ``store_memory`` of the device's free memory, else
+    ``size`` x ``size``; see :mod:`mer_fast.data.store_plan`)."""
+
     def __init__(self, *, data_root: str | Path | None = None,
                  overrides: Mapping[str, str | Path] | None = None,
                  synthetic: bool = False, synthetic_root: str | Path | None = None,
                  synthetic_sizes: Mapping[str, int] | None = None,
                  cache_dir: str | Path | None = None, device: torch.device | str = "cpu",
-                 decode_size: int = 112, options: Mapping[str, dict] | None = None,
-                 skip_bad: bool = False, show_progress: bool = True, faces: str = "off",
-                 face_margin: float = 0.1):
+                 decode_size: int | str = "auto", size: int = 112,
+                 options: Mapping[str, dict] | None = None, release: str = "cropped",
+                 store_memory: float = 0.6, skip_bad: bool = False,
+                 show_progress: bool = True, faces: str = "off", face_margin: float = 0.1):
         from mer_fast.data.cache import ClipCache
+        from mer_fast.data.releases import parse_release
 
         self.synthetic = synthetic
         self.overrides = dict(overrides or {})
@@ -31,22 +42,34 @@ class DataHub:
             self.data_root = ensure_synthetic(synthetic_root, sizes=synthetic_sizes)
         self.cache = ClipCache(cache_dir) if cache_dir is not None else ClipCache()
         self.device = torch.device(device)
-        self.decode_size = decode_size
+        self.decode_size = str(decode_size).strip().lower()
+        self.size = int(size)
         self.options = {k: dict(v) for k, v in (options or {}).items()}
+        parse_release(release)  # a bad value fails here, before any dataset is read
+        self.release = release
+        self.store_memory = float(store_memory)
         self.skip_bad = skip_bad
         self.show_progress = show_progress
         self.faces = faces
         self.face_margin = face_margin
         self._cropper = None
         self._indexes: dict[str, ClipIndex] = {}
-        self._stores: dict[str, object] = {}
+        self._stores: dict[tuple[str, str], object] = {}
+        self._plans: dict[str, tuple] = {}
+        self.store_plans: dict[str, dict] = {}   # dataset -> how its store was sized
 
     def index(self, name: str) -> ClipIndex:
         from mer_fast.data.datasets import load_dataset
+        from mer_fast.data.releases import release_options, releases_read
 
         if name not in self._indexes:
+            options = release_options(self.release, name, self.options.get(name, {}))
             ix = load_dataset(name, data_root=self.data_root, overrides=self.overrides,
-                              skip_bad=self.skip_bad, **self.options.get(name, {}))
+                              skip_bad=self.skip_bad, **options)
+            read = {k: v for k, v in releases_read(ix).items() if v != "its only release"}
+            if read:
+                console.print(f"  {name}: reading " + ", ".join(
+                    f"{k} {v}/" for k, v in read.items()))
             if ix.skipped:
                 console.print(f"  {name}: {len(ix.skipped)} clip(s) left out (listed in the "
                               f"run's results.json)")
@@ -58,12 +81,23 @@ class DataHub:
             self._indexes[name] = ix
         return self._indexes[name]
 
-    def store(self, name: str):
-        """All clips of ``name`` decoded at ``decode_size`` (3 channels) on the device."""
+    def store(self, name: str, size=None):
+        """All clips of ``name`` decoded (3 channels) on the device: at the hub's
+        ``decode_size``, or at ``size`` if given (an int, ``(h, w)`` or a
+        :class:`~mer_fast.data.decode.ShortSide`, as the action steps use). A store is built
+        once per size: asking for the size the hub's decode_size resolved to gets that store.
+        Every store passes the memory guard (``store_memory`` of what is free)."""
+        from mer_fast.data.decode import ShortSide, normalize_size
         from mer_fast.data.store import ClipStore
 
-        if name not in self._stores:
-            ix = self.index(name)
+        ix = self.index(name)
+        if size is None:
+            size, common, max_bytes = self._plan(name, ix)
+        else:
+            size = normalize_size(size)
+            common, max_bytes = isinstance(size, ShortSide), self._budget()
+        key = (name, repr(size))
+        if key not in self._stores:
             # under torchrun: each node's first process decodes into the cache, then the others
             # read it; each process keeps its store on its own device
             with dist.local_main_first():
@@ -74,11 +108,67 @@ class DataHub:
                     with progress(f"finding the faces of {name}", len(ix), "clips",
                                   self.show_progress) as bar:
                         cropper.locate_many(ix.records, advance=bar.advance)
-                self._stores[name] = ClipStore.build(
-                    ix, self.decode_size, channels=3, cache=self.cache, device=self.device,
-                    skip_bad=self.skip_bad, progress=self.show_progress,
-                    faces=self.face_cropper(name))
-        return self._stores[name]
+                self._stores[key] = ClipStore.build(
+                    ix, size, channels=3, cache=self.cache, device=self.device,
+                    skip_bad=self.skip_bad, progress=self.show_progress, common_size=common,
+                    max_bytes=max_bytes, faces=cropper)
+            store = self._stores[key]
+            if name in self._plans and key == (name, repr(self._plans[name][0])):
+                h, w = (int(v) for v in store.frames.shape[1:3])
+                self.store_plans[name].update(stored_at=f"{w}x{h}", bytes=store.nbytes)
+        return self._stores[key]
+
+    def _budget(self) -> int | None:
+        from mer_fast.data.store_plan import available_memory
+
+        free = available_memory(self.device)
+        return None if free is None else int(free * self.store_memory)
+
+    def stored_at(self, name: str) -> str:
+        """The frame size (``"WxH"``) the store of ``name`` keeps at the hub's decode_size
+        (``"native"`` when only decoding tells, as for videos)."""
+        size = self._plan(name, self.index(name))[0]
+        return "native" if size is None else f"{size[1]}x{size[0]}"
+
+    def _plan(self, name: str, ix: ClipIndex):
+        """(decode size, common_size, max_bytes) of the store of ``name`` at the hub's
+        decode_size, after the memory guard; printed once, and kept in ``store_plans``."""
+        if name not in self._plans:
+            self._plans[name] = self._make_plan(name, ix)
+        return self._plans[name]
+
+    def _make_plan(self, name: str, ix: ClipIndex):
+        from mer_fast.data.cache import human_bytes
+        from mer_fast.data.store_plan import plan_store
+
+        cropper = self.face_cropper(name)
+        # faces=detect: the clips are the cropper's face crops, whose own size is its default
+        plan = plan_store(ix, self.decode_size, size=self.size, device=self.device,
+                          share=self.store_memory,
+                          native=None if cropper is None else cropper.default_size)
+        self.store_plans[name] = plan.summary()
+        if plan.decode is None:  # the native size is known only once decoded (videos)
+            return None, True, plan.budget
+        h, w = plan.decode
+        how = ("native size" if plan.is_native else "instead of the native size"
+               if plan.note else f"decode_size={self.decode_size}")
+        size_text = human_bytes(plan.bytes) if plan.bytes is not None else "?"
+        console.print(f"  {name}: storing frames at {w}x{h} ({how}, {size_text} on "
+                      f"{self.device.type})")
+        if plan.note:
+            console.print(f"  [yellow]{name}: {plan.note}[/]")
+        if plan.odd:
+            shown = ", ".join(f"{k} ({s[1]}x{s[0]})" for k, s in plan.odd[:5])
+            more = f" and {len(plan.odd) - 5} more" if len(plan.odd) > 5 else ""
+            note = (f"{len(plan.odd)} clip(s) of another frame size resized to {w}x{h} at "
+                    f"decode: {shown}{more}")
+            console.print(f"  {name}: note: {note}")
+            self.store_plans[name]["resized"] = [k for k, _ in plan.odd]
+        return (h, w), False, plan.budget
+
+    def describe_stores(self) -> dict[str, dict]:
+        """How each store was sized (for results.json)."""
+        return {k: dict(v) for k, v in self.store_plans.items()}
 
     def face_cropper(self, name: str):
         """With ``faces="detect"``: the cropper of face datasets (None for action datasets),

@@ -58,6 +58,7 @@ class Plan:
     init_path: str | None             # the last step's model.pt (None: from scratch)
     convention: dict
     frames: int
+    data_read: dict = field(default_factory=dict)   # releases read and how the store was sized
 
 
 def make_hub(spec: RunSpec, data: DataSpec, show_progress: bool = True):
@@ -67,9 +68,18 @@ def make_hub(spec: RunSpec, data: DataSpec, show_progress: bool = True):
     cfg = spec.cfg
     return DataHub(data_root=data.data_root, overrides=data.overrides, synthetic=data.synthetic,
                    synthetic_sizes=data.synthetic_sizes, cache_dir=data.cache_dir, device=resolve_device(cfg.device),
-                   decode_size=cfg.decode_size or cfg.size, options=spec.data_options,
+                   decode_size=cfg.decode_size, size=cfg.size, options=spec.data_options,
+                   release=cfg.release, store_memory=cfg.store_memory,
                    skip_bad=data.skip_bad, show_progress=show_progress, faces=cfg.faces,
                    face_margin=cfg.face_margin)
+
+
+def hub_key(spec: RunSpec, data: DataSpec) -> str:
+    """Runs whose hub keys are equal can share one DataHub (its indexes and decoded stores)."""
+    cfg = spec.cfg
+    return json.dumps([repr(data), cfg.decode_size, cfg.size, cfg.release, cfg.store_memory,
+                       cfg.device, spec.data_options, cfg.faces, cfg.face_margin],
+                      sort_keys=True, default=str)
 
 
 def plan(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
@@ -114,10 +124,12 @@ def plan(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
     last = results[-1] if results else None
     conv = last.info["convention"] if last is not None else convention_of(cfg.arch).to_dict()
     t_out = cfg.frames_for(target)
-    index = hub.store(target).index
+    store = hub.store(target)
+    index = store.index
     fingerprint = {"config": {k: v for k, v in cfg.to_dict().items() if k in cfg.hashed_keys()},
                    "target": target, "chain": [r.hash for r in results], "frames": t_out,
-                   "data": [(r.key, r.label) for r in index.records]}
+                   "data": [(r.key, r.label) for r in index.records],
+                   "stored_at": list(store.frames.shape[1:])}
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
     run_file = out / "run.json"
     if run_file.exists():
@@ -139,10 +151,15 @@ def plan(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
         atomic.write_json(run_file, {"fingerprint": digest, "name": name, "target": target,
                                      "chain": [r.as_dict() for r in results], "meta": spec.meta,
                                      "config": cfg.to_dict(), "frames": t_out})
+    from mer_fast.data.releases import releases_read
+
+    h, w, c = (int(v) for v in store.frames.shape[1:])
+    data_read = {"releases": releases_read(index),
+                 "store": {**hub.describe_stores().get(target, {}), "frame_size": [h, w, c]}}
     return Plan(spec=spec, data=data, name=name, target=target, out=out, steps_dir=steps_dir,
                 chain=[r.as_dict() for r in results],
                 init_path=str(last.path) if last is not None else None, convention=conv,
-                frames=t_out)
+                frames=t_out, data_read=data_read)
 
 
 def open_loso(p: Plan, *, hub=None, show_progress: bool = True, folds: list[int] | None = None):
@@ -154,7 +171,10 @@ def open_loso(p: Plan, *, hub=None, show_progress: bool = True, folds: list[int]
 
     hub = hub or make_hub(p.spec, p.data, show_progress)
     cfg = p.spec.cfg
-    store = hub.store(p.target)
+    # the size the plan stored at (decode_size=auto decides per process and free memory: every
+    # fold of a run, in whatever process, reads the same frames, or fails saying why)
+    planned = (p.data_read.get("store") or {}).get("frame_size")
+    store = hub.store(p.target, size=tuple(planned[:2]) if planned else None)
     index = store.index
     conv = get_convention(p.convention)
     clip_data = ClipData(frames=store.frames, offsets=store.offsets.cpu(),
@@ -174,7 +194,7 @@ def finish(p: Plan, loso, pooled: dict, *, final_model: bool = False,
     from mer_fast.utils.progress import console
 
     index, cfg = loso.index, p.spec.cfg
-    extra = {"frames": p.frames, "device": cfg.device, "meta": p.spec.meta,
+    extra = {"frames": p.frames, "device": cfg.device, "meta": p.spec.meta, **p.data_read,
              "skipped_clips": [list(s) for s in index.skipped],
              "smote_added_total": sum((f["smote"] or {}).get("total_added", 0)
                                       for f in pooled["folds"])}

@@ -122,6 +122,8 @@ class Trainer:
     # -- one batch ---------------------------------------------------------------------------
     def _input(self, items: Items, views: str, theta=None, starts=None) -> torch.Tensor:
         d = self.data
+        if theta is not None and theta.dim() == 2:  # action crops drawn by _theta
+            theta = d.spatial.train_theta(theta, torch.tensor([d.frames.shape[1:3]]))
         with self._timed():
             x = make_input(d.frames, d.offsets, items, t_out=d.t_out, size=self.cfg.size,
                            views=views, mean=d.mean, std=d.std, dtype=self.input_dtype,
@@ -327,6 +329,10 @@ class Trainer:
         return out
 
     def _theta(self, n: int, g: torch.Generator):
+        if getattr(self.data, "spatial", None) is not None:
+            # action steps: the crops' random numbers; theta needs each clip's frame size,
+            # which a streamed clip has only once decoded (see _input and _stream_batches)
+            return self.data.spatial.draw(n, g)
         cfg = self.cfg
         return random_theta(n, rotation=cfg.rotation, scale=cfg.scale, hflip=cfg.hflip,
                             generator=g)
@@ -394,6 +400,9 @@ class Trainer:
                 frames = batch.frames[a:b]
                 offsets = batch.offsets[c0:c1 + 1] - a
                 th = None if theta is None else theta[c0:c1]
+                if th is not None and d.spatial is not None:  # crops in the batch's canvas
+                    th = d.spatial.train_theta(th, batch.sizes[c0:c1],
+                                               tuple(batch.frames.shape[1:3]))
                 chunks.append((lambda f=frames, o=offsets, th=th:
                                self._packed_input(f, o, cfg.views, th), batch.labels[c0:c1]))
             return self._pad_chunks(chunks, size, micro)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
-from mer_fast.data.datasets.copies import annotate_copy
+from mer_fast.data.datasets.copies import annotate_copy, read_copy_marker
 from mer_fast.data.frames import FrameListing, format_ranges, list_frames
 from mer_fast.data.index import ClipIndex, ClipRecord
 from mer_fast.errors import ConfigError, DataError
@@ -66,6 +66,9 @@ class Scan:
     excluded: list[tuple[str, str]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     ignored_files: list[str] = field(default_factory=list)
+    # datasets that ship a cropped and a raw release: {dataset: {"read": folder, "present":
+    # [folders]}} (set by choose_release, kept through composites)
+    releases: dict[str, dict] = field(default_factory=dict)
     _keys: set[str] = field(default_factory=set, repr=False)
 
     def warn(self, message: str) -> None:
@@ -152,6 +155,7 @@ class Scan:
                 continue
             self.add(r.with_label(label, self.classes.index(label)))
         self.synthetic = self.synthetic or other.synthetic
+        self.releases.update(other.releases)
         self.warnings.extend(w if w.startswith(f"{other.name}:") else f"{other.name}: {w}"
                              for w in other.summary_warnings())
         self.excluded.extend(
@@ -438,15 +442,33 @@ def frames_of_clip(scan: Scan, clip: str, folder: Path, pattern: str, *,
 
 def choose_release(scan: Scan, cropped: bool | None, raw_present: bool, cropped_present: bool,
                    raw: str, crop: str) -> bool:
-    """Resolves the ``cropped`` option: None means the raw release if it is here, else the
-    cropped one (with a warning saying so)."""
+    """Resolves the ``cropped`` option: True / False ask for that release; None (the default)
+    means the cropped release, the paper's input (the faces cut out by the owners), and the
+    raw release only when no cropped one is here (with a note; so too when only the cropped
+    one is here). ``--set release=raw`` (config field ``release``) passes False."""
+    present = [name for name, here in ((crop, cropped_present), (raw, raw_present)) if here]
     if cropped is not None:
-        return bool(cropped)
-    if not raw_present and cropped_present:
-        scan.warn(f"only the cropped release {crop}/ is here (no {raw}/); reading it "
-                  "(pass cropped=True or cropped=False to choose explicitly)")
-        return True
-    return False
+        chosen = bool(cropped)
+    elif cropped_present:
+        if not raw_present:
+            scan.warn(f"only the cropped release {crop}/ is here (no {raw}/); reading it")
+        chosen = True
+    else:
+        # (a copy written by `mer-fast crop` keeps the raw layout, its frames are faces)
+        if raw_present and read_copy_marker(scan.root) is None:
+            scan.warn(f"only the raw release {raw}/ is here (no {crop}/, the cropped faces the "
+                      f"paper trains on); reading the full frames (put {crop}/ next to it to "
+                      "read the cropped release)")
+        chosen = False
+    scan.releases[scan.name] = {"read": crop if chosen else raw, "present": present}
+    return chosen
+
+
+def release_fix(asked: str, other: str, cropped: bool) -> str:
+    """The fix for a release that was asked for and is not here."""
+    return (f"unpack {asked} here, or read {other} instead (--set release="
+            f"{'raw' if cropped else 'cropped'}, or the dataset option "
+            f"cropped={not cropped})")
 
 
 def parse_frame_number(value: Any) -> tuple[int | None, str | None]:

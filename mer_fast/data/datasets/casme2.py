@@ -4,9 +4,10 @@ Layout::
 
     CASME2/                                    <- the dataset folder (--data casme2=PATH)
       CASME2-coding-20140508.xlsx              <- the owners' coding sheet
-      CASME2_RAW_selected/sub<NN>/<Filename>/img<N>.jpg
-      Cropped/sub<NN>/<Filename>/reg_img<N>.jpg  <- the cropped release (cropped=True; by
-                                                    default read when RAW_selected is absent)
+      Cropped/sub<NN>/<Filename>/reg_img<N>.jpg  <- the cropped faces (read by default)
+      CASME2_RAW_selected/sub<NN>/<Filename>/img<N>.jpg  <- the full 640x480 frames
+                                    (cropped=False, or --set release=raw; read by default only
+                                    when Cropped/ is absent)
 
 The sheet (``Sheet1``, header on row 1) has the columns Subject, Filename, (blank), OnsetFrame,
 ApexFrame, OffsetFrame, (blank), Action Units, Estimated Emotion. ``Subject`` is zero-padded
@@ -31,6 +32,7 @@ from mer_fast.data.datasets.base import (
     cell_text,
     child_dir,
     choose_release,
+    release_fix,
     find_files,
     frames_of_clip,
     lock_files,
@@ -62,13 +64,13 @@ class CASME2(Adapter):
     title = "CASME II"
     folders = ("CASME2", "CASME II", "CASME_II", "CASMEII")
     fps = 200.0
-    layout = (f"{SHEET_2014} and {RAW}/sub<NN>/<Filename>/img<N>.jpg "
-              f"(or {CROPPED}/sub<NN>/<Filename>/reg_img<N>.jpg)")
+    layout = (f"{SHEET_2014} and {CROPPED}/sub<NN>/<Filename>/reg_img<N>.jpg and/or "
+              f"{RAW}/sub<NN>/<Filename>/img<N>.jpg")
     options = {"protocol": "5class", "cropped": None, "coding": None, "allow_gaps": False}
     option_help = {
         "protocol": "5class (happiness, surprise, disgust, repression, others) or all",
-        "cropped": f"True: read {CROPPED}/, False: {RAW}/; None: {RAW}/ if present, else "
-                   f"{CROPPED}/",
+        "cropped": f"True: read {CROPPED}/ (the cropped faces), False: {RAW}/; None: "
+                   f"{CROPPED}/ if present, else {RAW}/",
         "coding": "which coding sheet: 2014 (default when present), 2019, or a path",
         "allow_gaps": "use clips with gaps in their frame numbering (warn)",
     }
@@ -93,7 +95,9 @@ class CASME2(Adapter):
         frames_dir = child_dir(root, release)
         if frames_dir is None:
             raise DataError(f"no {release}/ folder (cropped={opt['cropped']})", file=root,
-                            fix=f"unpack {release} here, or pass cropped={not opt['cropped']}")
+                            field="release",
+                            fix=release_fix(release, RAW if opt["cropped"] else CROPPED,
+                                            opt["cropped"]))
         frames_dir = unnest(frames_dir, scan)
         sheet = self._sheet(root, opt["coding"], scan)
         table = read_table(sheet, REQUIRED, prefer_sheets=("Sheet1",),

@@ -47,19 +47,22 @@ class MEGC2019(CompositeAdapter):
     options = {"overrides": None, "gt_csv": None, "cropped": None, "allow_gaps": False}
     option_help = {"overrides": "{name: path} for parts that are not under the data root",
                    "gt_csv": f"path of {GT_CSV} (default: looked for under the data root)",
-                   "cropped": "the parts' cropped option (None: raw where present)",
+                   "cropped": "the parts' cropped option (None: cropped where present), or "
+                              "{part: option} per part",
                    "allow_gaps": "use clips with gaps in their frame numbering (warn)"}
 
     def scan(self, root: Path, **opt: Any) -> Scan:
         from mer_fast.data.datasets import DATASETS, resolve_root
 
         scan = Scan(name=self.name, classes=CLASSES, root=str(root))
-        common = {"cropped": opt["cropped"], "allow_gaps": opt["allow_gaps"]}
+        cropped = opt["cropped"]
         parts = {}
         for part in self.parts:
             part_root = resolve_root(part, root, opt["overrides"])
             extra = {} if part == "smic" else {"protocol": "all"}
-            parts[part] = DATASETS[part].scan_folder(part_root, **common, **extra)
+            choice = cropped.get(part) if isinstance(cropped, dict) else cropped
+            parts[part] = DATASETS[part].scan_folder(part_root, cropped=choice,
+                                                     allow_gaps=opt["allow_gaps"], **extra)
         for record in list(parts["casme2"].records):
             if record.label in ("disgust", "repression", "happiness", "surprise") and \
                     (record.apex is None or record.apex == record.onset):

@@ -4,8 +4,9 @@ Layout::
 
     Oulu-CASIA/                                <- the dataset folder (--data oulu=PATH)
       OriginalImg/{VL,NI}/{Strong,Weak,Dark}/P<nnn>/<Emotion>/<NNN>.jpeg
-      PreProcessImg/{VL,NI}/...            <- the cropped faces (cropped=True; by default read
-                                              when OriginalImg is absent), same names
+      PreProcessImg/{VL,NI}/...            <- the cropped faces (read by default when present;
+                                              cropped=False or --set release=raw reads
+                                              OriginalImg), same names
 
 The cropped copy is looked for as ``PreProcessImg`` (also ``PreprocessImg``, ``CroppedImg``,
 ``Cropped``): the folder name was not checked against a copy of the release; its sub-layout is
@@ -81,7 +82,7 @@ class Oulu(Adapter):
     options = {"lighting": "VL", "conditions": "Strong", "cropped": None, "allow_gaps": False}
     option_help = {"lighting": "VL (visible light) or NI (near infrared)",
                    "cropped": f"True: read {CROPPED[0]}/ (the cropped faces), False: {IMAGES}/; "
-                              f"None: {IMAGES}/ if present, else {CROPPED[0]}/",
+                              f"None: {CROPPED[0]}/ if present, else {IMAGES}/",
                    "conditions": "Strong, Weak, Dark (comma-separated) or all",
                    "allow_gaps": "use sequences with gaps in their frame numbering (warn)"}
 

@@ -4,9 +4,10 @@ Layout::
 
     SAMM/                                      <- the dataset folder (--data samm=PATH)
       SAMM_Micro_FACS_Codes_v2.xlsx            <- the owners' coding sheet
-      SAMM/<SSS>/<SSS>_<i>_<k>/<SSS>_<NNNNN>.jpg
-      SAMM_CROP/...                            <- a cropped copy (cropped=True; by default
-                                                  read when SAMM/ is absent), same names
+      SAMM_CROP/<SSS>/<SSS>_<i>_<k>/<SSS>_<NNNNN>.jpg  <- the cropped faces (read by default)
+      SAMM/...                                 <- the full 2040x1088 frames, same names
+                                                  (cropped=False, or --set release=raw; read
+                                                  by default only when SAMM_CROP/ is absent)
 
 (subject folders directly in the dataset folder, next to the sheet, are read too.)
 
@@ -36,6 +37,7 @@ from mer_fast.data.datasets.base import (
     frames_of_clip,
     lock_files,
     parse_frame_number,
+    release_fix,
     subdirs,
     unnest,
 )
@@ -60,13 +62,13 @@ class SAMM(Adapter):
     title = "SAMM"
     folders = ("SAMM", "samm")
     fps = 200.0
-    layout = (f"{SHEET} and SAMM/<SSS>/<SSS>_<i>_<k>/<SSS>_<NNNNN>.jpg "
-              "(subject folders may also sit next to the sheet)")
+    layout = (f"{SHEET} and SAMM_CROP/<SSS>/<SSS>_<i>_<k>/<SSS>_<NNNNN>.jpg and/or "
+              "SAMM/<SSS>/... (subject folders may also sit next to the sheet)")
     options = {"protocol": "5class", "cropped": None, "sheet": None, "allow_gaps": False}
     option_help = {
         "protocol": "5class (anger, contempt, happiness, surprise, other) or all",
-        "cropped": "True: read SAMM_CROP/, False: SAMM/; None: SAMM/ if present, else "
-                   "SAMM_CROP/",
+        "cropped": "True: read SAMM_CROP/ (the cropped faces), False: SAMM/; None: "
+                   "SAMM_CROP/ if present, else SAMM/",
         "sheet": f"path of the coding sheet (default: {SHEET} in the dataset folder)",
         "allow_gaps": "use clips with gaps in their frame numbering (warn)",
     }
@@ -103,9 +105,9 @@ class SAMM(Adapter):
         frames_dir = self._frames_dir(root, opt["cropped"], scan)
         if frames_dir is None:
             want = "SAMM_CROP" if opt["cropped"] else "SAMM"
-            raise DataError(f"no {want}/<SSS>/ subject folders", file=root,
-                            fix=f"unpack the {want} frames here, or pass "
-                                f"cropped={not opt['cropped']}")
+            raise DataError(f"no {want}/<SSS>/ subject folders", file=root, field="release",
+                            fix=release_fix(want, "SAMM" if opt["cropped"] else "SAMM_CROP",
+                                            opt["cropped"]))
         sheet = self._sheet(root, opt["sheet"], scan)
         table = read_table(sheet, REQUIRED, prefer_sheets=("MICRO_ONLY",),
                            what="SAMM coding sheet")

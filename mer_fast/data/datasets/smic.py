@@ -3,11 +3,11 @@
 Layout (as the owners distribute it; no spreadsheet, the label is the folder)::
 
     SMIC/                                  <- the dataset folder (--data smic=PATH)
-      SMIC_all_raw/HS/s<k>/micro/{negative,positive,surprise}/s<k>_<ne|po|sur>_<NN>/
-          image<6-digit absolute frame number>.bmp
-      SMIC_all_cropped/HS/...              <- the cropped release (cropped=True; by default
-                                              read when SMIC_all_raw is absent):
-          reg_image<6 digits>.bmp
+      SMIC_all_cropped/HS/s<k>/micro/{negative,positive,surprise}/s<k>_<ne|po|sur>_<NN>/
+          reg_image<6-digit absolute frame number>.bmp   <- the cropped faces (read by default)
+      SMIC_all_raw/HS/...                  <- the full 640x480 frames, image<6 digits>.bmp
+                                              (cropped=False, or --set release=raw; read by
+                                              default only when SMIC_all_cropped is absent)
 
 ``non_micro`` folders hold non-micro-expression clips and are skipped. Subjects are not
 zero-padded on disk (``s1``). Real data: 164 clips of 16 subjects (negative 70, positive 51,
@@ -26,6 +26,7 @@ from mer_fast.data.datasets.base import (
     child_dir,
     choose_release,
     frames_of_clip,
+    release_fix,
     subdirs,
     unnest,
 )
@@ -43,11 +44,11 @@ class SMIC(Adapter):
     title = "SMIC-HS"
     folders = ("SMIC", "SMIC-HS", "smic")
     fps = 100.0
-    layout = (f"{RAW}/HS/s<k>/micro/{{negative,positive,surprise}}/s<k>_<ne|po|sur>_<NN>/"
-              f"image<NNNNNN>.bmp (or {CROPPED}/HS/... with reg_image<NNNNNN>.bmp)")
+    layout = (f"{CROPPED}/HS/s<k>/micro/{{negative,positive,surprise}}/s<k>_<ne|po|sur>_<NN>/"
+              f"reg_image<NNNNNN>.bmp and/or {RAW}/HS/... with image<NNNNNN>.bmp")
     options = {"cropped": None, "allow_gaps": False}
     option_help = {"cropped": f"True: read {CROPPED} (the cropped faces), False: {RAW}; "
-                              "None: the raw release if present, else the cropped one",
+                              "None: the cropped release if present, else the raw one",
                    "allow_gaps": "use clips with gaps in their frame numbering (warn)"}
 
     def _hs(self, root: Path, cropped: bool, scan: Scan | None = None) -> Path | None:
@@ -72,9 +73,8 @@ class SMIC(Adapter):
 
             other = RAW if opt["cropped"] else CROPPED
             raise DataError(f"no {release}/HS folder (the option cropped={opt['cropped']} "
-                            f"asks for the {release} release)", file=root,
-                            fix=f"unpack {release} here, or pass cropped={not opt['cropped']} "
-                                f"to read {other}")
+                            f"asks for the {release} release)", file=root, field="release",
+                            fix=release_fix(release, other, opt["cropped"]))
         found = subdirs(hs, scan, "subject")
         subjects = [d for d in found if SUBJECT.fullmatch(d.name)]
         for d in found:

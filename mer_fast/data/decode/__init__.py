@@ -34,6 +34,7 @@ import torch
 from mer_fast.data.decode._common import (
     ClipBuilder,
     DecodeWarning,
+    ShortSide,
     WarningSink,
     emit,
     frame_number,
@@ -43,6 +44,7 @@ from mer_fast.data.decode._common import (
     ordered_frames,
     resize_frames,
     rgb_to_gray,
+    size_key,
 )
 from mer_fast.data.decode.images import decode_images
 from mer_fast.data.decode.videos import VIDEO_DECODERS, declared_frames, video_length
@@ -159,9 +161,10 @@ def decode_clip(record: ClipRecord, size: int | Sequence[int] | None = None,
     Args:
         record: the clip (``frames``, already in frame-number order, or ``video``).
         size: ``(h, w)`` or an int: each frame is resized while decoding with an anti-aliased
-            bilinear filter (Pillow-like); None keeps the native size. In an image folder, a
-            frame of another size or colour mode than the first is a DataError naming it; in a
-            video it is resized to the first frame's size (with a :class:`DecodeWarning`).
+            bilinear filter (Pillow-like); ``ShortSide(n)``: the shorter side to n pixels,
+            aspect kept; None keeps the native size. In an image folder, a frame of another size
+            or colour mode than the first is a DataError naming it; in a video it is resized to
+            the first frame's size (with a :class:`DecodeWarning`).
         backend: see the module docstring; "auto" picks the fastest available for ``device``.
         device: where the result lives; GPU backends decode there directly, CPU backends decode
             on the host and copy.
@@ -256,6 +259,6 @@ def _decode_video(record, name, size, channels, device, indices, threads, on_war
 
 __all__ = [
     "decode_clip", "clip_length", "resolve_backend", "available_backends", "backend_available",
-    "DecodeWarning", "IMAGE_BACKENDS", "VIDEO_BACKENDS", "frame_number", "ordered_frames",
+    "DecodeWarning", "ShortSide", "size_key", "IMAGE_BACKENDS", "VIDEO_BACKENDS", "frame_number", "ordered_frames",
     "resize_frames", "rgb_to_gray",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -37,15 +38,60 @@ def emit(message: str, sink: WarningSink | None) -> None:
         warnings.warn(message, DecodeWarning, stacklevel=3)
 
 
-def normalize_size(size: int | Sequence[int] | None) -> tuple[int, int] | None:
-    """``None``, an int (square) or ``(h, w)`` -> ``(h, w)`` or None."""
+@dataclass(frozen=True)
+class ShortSide:
+    """A decode size that keeps the aspect ratio: the shorter side becomes ``pixels`` and the
+    longer one ``int(pixels * long / short)`` (torchvision's ``Resize(int)``, which
+    3D-ResNets-PyTorch applies before its crops)."""
+
+    pixels: int
+
+    def __post_init__(self) -> None:
+        if int(self.pixels) < 1:
+            raise ConfigError(f"short side must be >= 1 pixel, got {self.pixels}", field="size",
+                              fix="pass e.g. ShortSide(128)")
+
+    def target(self, native: tuple[int, int]) -> tuple[int, int]:
+        h, w = native
+        if h <= w:
+            return self.pixels, int(self.pixels * w / h)
+        return int(self.pixels * h / w), self.pixels
+
+    def key(self) -> str:
+        return f"short{self.pixels}"
+
+
+def target_size(size: tuple[int, int] | ShortSide | None,
+                native: tuple[int, int]) -> tuple[int, int]:
+    """The ``(h, w)`` a frame of ``native`` size is resized to."""
+    if size is None:
+        return native
+    if isinstance(size, ShortSide):
+        return size.target(native)
+    return size
+
+
+def size_key(size: tuple[int, int] | ShortSide | None) -> list[int] | str | None:
+    """A JSON-able key of a decode size (the cache keys its entries on it)."""
     if size is None:
         return None
+    if isinstance(size, ShortSide):
+        return size.key()
+    return list(size)
+
+
+def normalize_size(size: int | Sequence[int] | ShortSide | None
+                   ) -> tuple[int, int] | ShortSide | None:
+    """``None``, an int (square), ``(h, w)`` or a :class:`ShortSide` -> ``(h, w)``, the
+    ShortSide, or None."""
+    if size is None or isinstance(size, ShortSide):
+        return size
     if isinstance(size, (int, np.integer)):
         size = (int(size), int(size))
     size = tuple(int(s) for s in size)
     if len(size) != 2 or min(size) < 1:
-        raise ConfigError(f"decode size must be None, a positive int or (h, w), got {size!r}",
+        raise ConfigError(f"decode size must be None, a positive int, (h, w) or ShortSide(n), "
+                          f"got {size!r}",
                           field="size", fix="pass e.g. size=128 or size=(128, 128)")
     return size  # type: ignore[return-value]
 
@@ -200,7 +246,7 @@ class ClipBuilder:
     one is colour (earlier gray frames are then repeated to 3 channels, with a warning).
     """
 
-    def __init__(self, num_frames: int | None, size: tuple[int, int] | None,
+    def __init__(self, num_frames: int | None, size: tuple[int, int] | ShortSide | None,
                  channels: int | None, device: torch.device, clip: str,
                  on_warning: WarningSink | None, capacity: int = 0, strict: bool = False):
         self.strict = strict
@@ -226,7 +272,7 @@ class ClipBuilder:
             return
         frames = frames.to(self.device, non_blocking=True)
         c = self.channels or int(frames.shape[-1])
-        self._write(resize_frames(to_channels(frames, c), self.size or self.native))
+        self._write(resize_frames(to_channels(frames, c), target_size(self.size, self.native)))
 
     def add(self, frames: Sequence[torch.Tensor], sources: Sequence[str]) -> None:
         """Appends decoded frames, each uint8 ``[H, W, C]`` (C = 1 or 3), on any device."""
@@ -238,7 +284,7 @@ class ClipBuilder:
             self.first_source = sources[0]
         if self.strict:
             self._check_consistent(frames, sources)
-        target = self.size or self.native
+        target = target_size(self.size, self.native)
         frames = [f.to(self.device, non_blocking=True) for f in frames]
         if len({int(f.shape[-1]) for f in frames}) > 1:  # gray and colour in one chunk
             if self.channels is None:

@@ -3,10 +3,12 @@
 ``write_synthetic(root)`` (CLI: ``mer-fast synth --root DIR``) writes, under ``root``, the same
 folders, file names, spreadsheets, label files and video containers as the real releases::
 
-    root/SMIC/SMIC_all_raw/HS/s<k>/micro/<emotion>/s<k>_<ne|po|sur>_<NN>/image<NNNNNN>.bmp
+    root/SMIC/SMIC_all_cropped/HS/s<k>/micro/<emotion>/s<k>_<ne|po|sur>_<NN>/reg_image<NNNNNN>.bmp
+    root/SMIC/SMIC_all_raw/HS/... (the same clips in full frames: image<NNNNNN>.bmp)
     root/CASME2/CASME2-coding-20140508.xlsx (+ the 2019 revision, a ~$ lock file)
-    root/CASME2/CASME2_RAW_selected/sub<NN>/<Filename>/img<N>.jpg
-    root/SAMM/SAMM_Micro_FACS_Codes_v2.xlsx (notes above the header on row 14), SAMM/<SSS>/...
+    root/CASME2/Cropped/sub<NN>/<Filename>/reg_img<N>.jpg, CASME2_RAW_selected/.../img<N>.jpg
+    root/SAMM/SAMM_Micro_FACS_Codes_v2.xlsx (notes above the header on row 14),
+        SAMM_CROP/<SSS>/... and SAMM/<SSS>/... (cropped faces and full frames)
     root/CK+/cohn-kanade-images/..., root/CK+/Emotion/... (part of the sequences labelled)
     root/Oulu-CASIA/OriginalImg/{VL,NI}/{Strong,Weak,Dark}/P<nnn>/<Emotion>/<NNN>.jpeg
     root/UCF101/UCF-101/<Class>/v_<Class>_gNN_cNN.avi, root/UCF101/ucfTrainTestlist/...
@@ -111,7 +113,8 @@ def write_synthetic(root: str | os.PathLike, seed: int = 0,
     ``datasets``: names (default all seven; ``megc2019``/``macro`` mean their parts).
     ``preset``: ``small`` (default) or ``smic164`` (SMIC-HS-shaped SMIC). The knobs override the
     preset for the face datasets (``subjects``, ``clips_per_subject``, ``frames``: mean frames
-    per clip, ``frame_size``: the shorter side in pixels) and, for ``frames``/``frame_size``,
+    per clip, ``frame_size``: the side of the cropped faces in pixels; the full frames of the
+    raw releases are 1.5x as high, 4:3) and, for ``frames``/``frame_size``,
     the video datasets.
     """
     import numpy as np

@@ -45,10 +45,13 @@ def action_clip(rng: np.random.Generator, cls: int, n_classes: int, n_frames: in
     return np.stack(frames)
 
 
-def _size(frame_size: int) -> tuple[int, int]:
-    """(height, width): 5:4, both multiples of 4 (4:2:0 video)."""
+def _size(frame_size: int, aspect: float = 1.25) -> tuple[int, int]:
+    """(height, width): ``aspect`` (5:4 by default), both multiples of 4 (4:2:0 video)."""
     h = max(16, frame_size // 4 * 4)
-    return h, max(16, int(round(h * 1.25 / 4)) * 4)
+    return h, max(16, int(round(h * aspect / 4)) * 4)
+
+
+WIDE_EVERY = 3   # every third Kinetics video is 16:9 (the real videos mix aspect ratios)
 
 
 def write_ucf101(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> dict[str, int]:
@@ -90,11 +93,12 @@ def write_kinetics400(folder: Path, rng: np.random.Generator,
     [, is_cc]) and videos as the ActivityNet downloader names them: ``train/<label>/<id>_<start
     :06d>_<end:06d>.mp4`` (label folders keep spaces and parentheses), ``val/<label>/...``, and
     ``test/<id>_...mp4`` flat. A few videos are left out on purpose: real downloads always miss
-    some."""
+    some. Every third video is 16:9, the others 5:4 (real Kinetics videos differ in shape)."""
     n = max(2, k["classes"])
     classes = sorted(KINETICS_CLASS_POOL[:n])
     codec = "libx264" if h264_available() else "mpeg4"
     size = _size(k["frame_size"])
+    wide = _size(k["frame_size"], 16 / 9)
     per_split = {"train": k["train_per_class"], "val": k["val_per_class"],
                  "test": k["test_per_class"]}
     rows: dict[str, list[dict[str, Any]]] = {s: [] for s in per_split}
@@ -119,8 +123,9 @@ def write_kinetics400(folder: Path, rng: np.random.Generator,
             stem = f"{row['youtube_id']}_{row['time_start']:06d}_{row['time_end']:06d}"
             sub = folder / split / (row["label"] if split != "test" else "")
             sub.mkdir(parents=True, exist_ok=True)
+            shape = wide if written % WIDE_EVERY == WIDE_EVERY - 1 else size
             write_video(sub / f"{stem}.mp4",
-                        action_clip(rng, row["class"], n, k["frames"], size), 25, codec)
+                        action_clip(rng, row["class"], n, k["frames"], shape), 25, codec)
             written += 1
     ann = folder / "annotations"
     ann.mkdir()

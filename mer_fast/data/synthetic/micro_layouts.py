@@ -1,7 +1,13 @@
 """Synthetic SMIC-HS, CASME II and SAMM in their owners' layouts, with the quirks of the real
-releases (see /work/shared/DATASETS.md), and the MEGC2019 ground-truth csv over them."""
+releases (see /work/shared/DATASETS.md), and the MEGC2019 ground-truth csv over them.
+
+Each dataset is written in both of its releases, as the owners ship them: the cropped faces
+(``SMIC_all_cropped``, ``Cropped``, ``SAMM_CROP``: the rendered ``frame_size`` face) and the full
+frames (``SMIC_all_raw``, ``CASME2_RAW_selected``, ``SAMM``: the same face placed in a larger
+4:3 frame, at a place of its own per subject), so that tests cover the release choice."""
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +43,8 @@ def write_smic(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
     labels = plan.assign_labels(rng, subjects, counts, SMIC_CLASSES,
                                 weights=(70, 51, 43), totals=totals, forbidden=forbidden,
                                 required=SMIC_CLASSES)
-    hs = folder / "SMIC_all_raw" / "HS"
+    raw_hs = folder / "SMIC_all_raw" / "HS"
+    crop_hs = folder / "SMIC_all_cropped" / "HS"
     size = (k["frame_size"], k["frame_size"])
     truth = Truth("smic")
     for subject in subjects:
@@ -47,20 +54,18 @@ def write_smic(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
                                                                   k["frames"])):
             numbers[label] += 1
             clip = f"{subject}_{SMIC_SHORT[label]}_{numbers[label]:02d}"
-            cdir = hs / subject / "micro" / label / clip
-            cdir.mkdir(parents=True)
+            rel = Path(subject) / "micro" / label / clip
             frames, apex = plan.micro_clip(rng, app, label, n_frames, size)
             first = int(rng.integers(1000, 60000))
-            for i, frame in enumerate(frames):
-                write_image(cdir / f"image{first + i:06d}.bmp", frame)
+            _write_both(crop_hs / rel, raw_hs / rel, frames, subject, first,
+                        "reg_image{:06d}.bmp", "image{:06d}.bmp", None)
             truth.clips.append({"subject": subject, "clip": clip, "label": label,
                                 "frames": n_frames})
     # a non-micro clip (not a micro-expression; the adapter skips these folders)
-    ndir = hs / subjects[0] / "non_micro" / f"{subjects[0]}_nm_01"
-    ndir.mkdir(parents=True)
+    rel = Path(subjects[0]) / "non_micro" / f"{subjects[0]}_nm_01"
     app = faces.random_appearance(rng)
-    for i, frame in enumerate(plan.macro_clip(rng, app, "happiness", 6, size)):
-        write_image(ndir / f"image{500 + i:06d}.bmp", frame)
+    _write_both(crop_hs / rel, raw_hs / rel, plan.macro_clip(rng, app, "happiness", 6, size),
+                subjects[0], 500, "reg_image{:06d}.bmp", "image{:06d}.bmp", None)
     return truth
 
 
@@ -85,6 +90,7 @@ def write_casme2(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> T
     names = _casme2_filenames(rng, subjects, labels)
     size = (k["frame_size"], k["frame_size"])
     raw = folder / "CASME2_RAW_selected"
+    cropped = folder / "Cropped"
     truth = Truth("casme2")
     rows = []
     apex_offset_rows = 0
@@ -103,7 +109,8 @@ def write_casme2(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> T
                 apex = onset                    # apex equal to onset
             elif apex_offset_rows < 2 and label == "others":
                 apex, apex_offset_rows = offset, apex_offset_rows + 1
-            _write_frames(raw / subject / filename, frames, onset, "img{}.jpg", 90)
+            _write_both(cropped / subject / filename, raw / subject / filename, frames,
+                        subject, onset, "reg_img{}.jpg", "img{}.jpg", 90)
             au = AU_EXAMPLES[int(rng.integers(len(AU_EXAMPLES)))]
             rows.append([subject[3:], filename, None, onset, apex, offset, None, au, label])
             truth.clips.append({"subject": subject, "clip": filename, "label": label,
@@ -113,7 +120,8 @@ def write_casme2(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> T
     for subject, filename in (("sub09", "EP02_02f"), ("sub24", "EP02_07")):
         owner = subject if subject in subjects else subjects[-1]
         frames, _ = plan.micro_clip(rng, faces.random_appearance(rng), "others", 8, size)
-        _write_frames(raw / owner / filename, frames, 30, "img{}.jpg", 90)
+        _write_both(cropped / owner / filename, raw / owner / filename, frames, owner, 30,
+                    "reg_img{}.jpg", "img{}.jpg", 90)
     _casme2_sheet(folder / "CASME2-coding-20140508.xlsx", rows, revision=False)
     _casme2_sheet(folder / "CASME2-coding-20190701.xlsx", rows, revision=True)
     write_lock_file(folder / "~$CASME2-coding-20140508.xlsx")
@@ -218,6 +226,7 @@ def write_samm(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
     labels["025"] = ["Other"] * counts[1]
     size = (k["frame_size"], k["frame_size"])
     frames_dir = folder / "SAMM"
+    crop_dir = folder / "SAMM_CROP"
     truth = Truth("samm")
     rows = []
     quirks = iter(("apex_after_offset", "apex_far_outside"))
@@ -236,8 +245,9 @@ def write_samm(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
                     apex = offset + 7
                 elif quirk == "apex_far_outside":
                     apex = max(1, onset - 2966)
-            _write_frames(frames_dir / subject / filename, frames, onset,
-                          subject + "_{:05d}.jpg", 90)
+            _write_both(crop_dir / subject / filename, frames_dir / subject / filename,
+                        frames, subject, onset, subject + "_{:05d}.jpg",
+                        subject + "_{:05d}.jpg", 90)
             rows.append([subject, filename, int(rng.integers(1, 8)), onset, apex, offset,
                          offset - onset + 1, "Micro", SAMM_AUS[int(rng.integers(len(SAMM_AUS)))],
                          label, int(rng.integers(1, 8)),
@@ -311,7 +321,49 @@ def write_megc2019_csv(path: Path, smic: Truth, casme2: Truth, samm: Truth) -> i
 
 
 def _write_frames(cdir: Path, frames: np.ndarray, first: int, pattern: str,
-                  quality: int) -> None:
+                  quality: int | None) -> None:
     cdir.mkdir(parents=True, exist_ok=True)
     for i, frame in enumerate(frames):
-        write_image(cdir / pattern.format(first + i), frame, quality=quality)
+        if quality is None:
+            write_image(cdir / pattern.format(first + i), frame)
+        else:
+            write_image(cdir / pattern.format(first + i), frame, quality=quality)
+
+
+def _write_both(crop_dir: Path, raw_dir: Path, faces_: np.ndarray, subject: str, first: int,
+                crop_pattern: str, raw_pattern: str, quality: int | None) -> None:
+    """A clip in both releases: the face frames as the cropped release, the same frames placed
+    in a full frame as the raw release."""
+    _write_frames(crop_dir, faces_, first, crop_pattern, quality)
+    _write_frames(raw_dir, full_frames(faces_, subject), first, raw_pattern, quality)
+
+
+def raw_frame_size(face: tuple[int, int]) -> tuple[int, int]:
+    """(height, width) of the full frames around a ``face`` (h, w): 4:3, 1.5x the face's
+    height, both even."""
+    h = (face[0] * 3 // 2 + 1) // 2 * 2
+    return h, (h * 4 // 3 + 1) // 2 * 2
+
+
+def face_box(subject: str, face: tuple[int, int]) -> tuple[int, int]:
+    """(top, left) of the face in a subject's full frames: a place of its own per subject
+    (from a hash of the name, so that no random draw of the other data changes)."""
+    h, w = raw_frame_size(face)
+    code = zlib.crc32(subject.encode())
+    return code % (h - face[0] + 1), (code // 7919) % (w - face[1] + 1)
+
+
+def full_frames(faces_: np.ndarray, subject: str) -> np.ndarray:
+    """The raw release's frames: ``faces_`` [T, h, w, C] (or [T, h, w]) on a background of the face's border
+    colour, darkening towards the bottom."""
+    if faces_.ndim == 3:  # gray subjects
+        return full_frames(faces_[..., None], subject)[..., 0]
+    t, fh, fw, c = faces_.shape
+    h, w = raw_frame_size((fh, fw))
+    top, left = face_box(subject, (fh, fw))
+    border = np.concatenate([faces_[0, 0], faces_[0, -1], faces_[0, :, 0], faces_[0, :, -1]])
+    shade = np.linspace(1.0, 0.8, h).reshape(1, h, 1, 1)
+    out = np.broadcast_to(border.mean(0).reshape(1, 1, 1, c) * shade, (t, h, w, c))
+    out = np.clip(np.round(out), 0, 255).astype(np.uint8)
+    out[:, top:top + fh, left:left + fw] = faces_
+    return out
