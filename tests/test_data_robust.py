@@ -41,7 +41,8 @@ def copy_of(src: Path, tmp_path: Path) -> Path:
 
 
 def a_clip(root: Path) -> Path:
-    return sorted((root / "SMIC").glob("SMIC_all_raw/HS/s*/micro/*/s*"))[0]
+    """A clip of the release that is read: the synthetic SMIC holds both, the cropped one first."""
+    return sorted((root / "SMIC").glob("SMIC_all_cropped/HS/s*/micro/*/s*"))[0]
 
 
 def check(root: Path, capsys, *more) -> tuple[int, str]:
