@@ -29,7 +29,7 @@ def extension():
     sanitize = os.environ.get("MER_FAST_SANITIZE", "0") == "1"
     san = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-sanitize=vptr",
            "-fno-omit-frame-pointer"] if sanitize else []
-    opt = ["-O0", "-g"] if debug else ["-O1", "-g"] if sanitize else ["-O3"]
+    opt = ["-O0", "-g"] if debug else ["-O1", "-g1"] if sanitize else ["-O3"]
     cxx = opt + san + ["-std=c++17", "-fopenmp", "-fvisibility=hidden"]
     sources = _rel("csrc/*.cpp") + _rel("csrc/cpu/*.cpp")
     kwargs = dict(

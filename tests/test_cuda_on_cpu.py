@@ -44,9 +44,12 @@ def ex():
 
 
 @pytest.fixture(autouse=True)
-def _ops_run_the_cuda_source(ex):
+def _ops_run_the_cuda_source(ex, request):
+    before = sum(ex.calls.values())
     with checked_ops(ex):
         yield
+    if request.node.name.startswith("test_cuda_source__"):
+        assert sum(ex.calls.values()) > before, "the op test called no op: nothing was checked"
 
 
 # -- 2. cases the op tests lack ---------------------------------------------------------------------

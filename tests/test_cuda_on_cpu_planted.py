@@ -18,6 +18,9 @@ def ex():
 
 
 def planted(name: str) -> str:
+    stale = executor().stale_planted
+    assert name not in stale, (f"the planted bug {name!r} no longer applies to the CUDA source "
+                               f"({stale.get(name)}): update PLANTED in tests/cuda_on_cpu.py")
     return PLANTED[name].op_namespace
 
 

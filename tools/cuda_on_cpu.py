@@ -215,7 +215,7 @@ def build(out: Path, variants: list[Variant] = (), sanitize: bool = False,
         sources.append(str(target))
     spec = dict(name=library_name(sanitize), sources=sources,
                 include_dirs=[str(EXECUTOR / "include"), str(CSRC)],
-                cflags=["-O1", "-g"] + SANITIZE_FLAGS if sanitize else ["-O2"],
+                cflags=["-O1", "-g1"] + SANITIZE_FLAGS if sanitize else ["-O2", "-g0"],
                 ldflags=SANITIZE_FLAGS if sanitize else [],
                 build_lib=str(out / "lib"), build_temp=str(out / "tmp"))
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "_setup",
