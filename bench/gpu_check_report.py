@@ -37,7 +37,7 @@ def _rows(parts: dict, targets: dict, smoke: bool) -> list[list[str]]:
     o = parts.get("ops", {})
     if o.get("copy_bandwidth_bytes_per_s"):
         rows.append(["ops", "device copy bandwidth (read + write)",
-                     f"{o['copy_bandwidth_bytes_per_s'] / 1e12:.2f} TB/s", "", ""])
+                     f"{o['copy_bandwidth_bytes_per_s'] / 1e9:,.0f} GB/s", "", ""])
     for r in o.get("rows", []):
         share, speed = r["copy_bandwidth_share"], r.get("speedup")
         ref = (f"{speed:.1f}x the unfused ({r['ref_ms']:.1f} ms)" if speed
@@ -45,7 +45,8 @@ def _rows(parts: dict, targets: dict, smoke: bool) -> list[list[str]]:
         ok = share >= targets["copy_bandwidth_share"] and (speed is None or
                                                            speed >= targets["speedup"])
         rows.append(["ops", f"{r['case']} {r['dtype']}",
-                     f"{r['fused_ms']:.2f} ms, {r['gbps']:.0f} GB/s = {_pct(share)} of copy; {ref}",
+                     f"{r['fused_ms']:.2f} ms, {r['gbps']:,.1f} GB/s = {_pct(share)} of copy; "
+                     f"{ref}",
                      f">= {_pct(targets['copy_bandwidth_share'])} of copy, >= "
                      f"{targets['speedup']:.0f}x", _verdict(ok, smoke)])
     for r in parts.get("decode", {}).get("rows", []):

@@ -44,12 +44,18 @@ def ex():
 
 
 @pytest.fixture(autouse=True)
-def _ops_run_the_cuda_source(ex, request):
-    before = sum(ex.calls.values())
+def _ops_run_the_cuda_source(ex):
     with checked_ops(ex):
         yield
-    if request.node.name.startswith("test_cuda_source__"):
-        assert sum(ex.calls.values()) > before, "the op test called no op: nothing was checked"
+
+
+def test_op_tests_reach_the_cuda_source(ex, gen):
+    """The routing works: an op test run here checks the CUDA source, forward and backward."""
+    before = dict(ex.calls)
+    test_ops_float.test_temporal_resize_backward_matches_reference("cpu", (1, 2, 5, 3, 2, 4), gen)
+    test_ops_clip_views.test_packed_equals_per_clip("cpu", True, gen)
+    for op in ("temporal_resize", "temporal_resize_backward", "clip_views", "clip_views_packed"):
+        assert ex.calls[op] > before.get(op, 0), op
 
 
 # -- 2. cases the op tests lack ---------------------------------------------------------------------

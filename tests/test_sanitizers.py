@@ -29,9 +29,10 @@ def libraries() -> tuple[Path, Path]:
     return sanitize.build()
 
 
-def _in_sanitized_process(libraries, *args, timeout=1800) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          env=sanitize.environment(*libraries), timeout=timeout)
+def _in_sanitized_process(libraries, reports, *args, timeout=1800) -> tuple:
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          env=sanitize.environment(*libraries, reports), timeout=timeout)
+    return proc, sanitize.read_reports(reports)
 
 
 @pytest.mark.skipif(shutil.which("nm") is None, reason="no nm to list symbols")
@@ -43,20 +44,20 @@ def test_libraries_are_instrumented(libraries):
         assert "__ubsan_handle_" in symbols, lib
 
 
-def test_the_runtime_reports_a_heap_overflow(libraries):
+def test_the_runtime_reports_a_heap_overflow(libraries, tmp_path):
     """The preloaded runtime is live: one byte written past a tensor's allocation is reported."""
     code = ("import ctypes, torch; t = torch.zeros(16, dtype=torch.uint8); "
             "ctypes.memset(t.data_ptr() + 16, 0, 1)")
-    proc = _in_sanitized_process(libraries, "-c", code, timeout=300)
+    proc, reports = _in_sanitized_process(libraries, tmp_path, "-c", code, timeout=300)
     assert proc.returncode == sanitize.SANITIZER_EXIT, proc.stderr[-2000:]
-    assert "heap-buffer-overflow" in proc.stderr
+    assert "heap-buffer-overflow" in reports
 
 
-def test_op_tests_under_sanitizers(libraries):
-    proc = _in_sanitized_process(libraries, str(ROOT / "tools" / "sanitize.py"), "_pytest", "-q",
-                                 "-p", "no:cacheprovider", *OP_TESTS)
-    tail = (proc.stdout[-4000:] + proc.stderr[-6000:]).strip()
-    assert proc.returncode == 0, tail
+def test_op_tests_under_sanitizers(libraries, tmp_path):
+    proc, reports = _in_sanitized_process(libraries, tmp_path, str(ROOT / "tools" / "sanitize.py"),
+                                          "_pytest", "-q", "-p", "no:cacheprovider", *OP_TESTS)
+    assert not reports, reports[-8000:]
+    assert proc.returncode == 0, (proc.stdout[-4000:] + proc.stderr[-4000:]).strip()
     summary = proc.stdout.strip().splitlines()[-1]
     passed = re.search(r"(\d+) passed", summary)
     assert passed and int(passed.group(1)) > 300 and "failed" not in summary, summary

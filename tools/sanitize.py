@@ -65,22 +65,42 @@ def build(out: Path = OUT, verbose: bool = False) -> tuple[Path, Path]:
     return ext, executor
 
 
-def environment(ext: Path, executor: Path) -> dict:
+def environment(ext: Path, executor: Path, reports: Path) -> dict:
+    """The environment of a sanitized process; its sanitizer reports go to files in
+    ``reports`` (pytest captures stderr, and a report ends the process before it is shown)."""
     asan = runtime()
     if asan is None:
         raise RuntimeError("no AddressSanitizer runtime (libasan.so) found for "
                            f"{os.environ.get('CXX', 'g++')}; install the compiler's libasan")
-    env = dict(os.environ, LD_PRELOAD=str(asan), ASAN_OPTIONS=ASAN_OPTIONS,
-               UBSAN_OPTIONS=UBSAN_OPTIONS, MER_FAST_SANITIZED_EXTENSION=str(ext),
+    # libstdc++ right after the runtime: loaded later (with torch), ASan's interceptor of
+    # __cxa_throw would find no real one, and the first C++ exception would abort
+    preload = [str(asan)] + [str(p) for p in [runtime("libstdc++.so")] if p is not None]
+    reports.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, LD_PRELOAD=":".join(preload),
+               ASAN_OPTIONS=f"{ASAN_OPTIONS}:log_path={reports / 'asan'}",
+               UBSAN_OPTIONS=f"{UBSAN_OPTIONS}:log_path={reports / 'ubsan'}",
+               MER_FAST_SANITIZED_EXTENSION=str(ext),
                MER_FAST_CUDA_ON_CPU_LIB=str(executor))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
 
+def read_reports(reports: Path) -> str:
+    """The sanitizer reports written to ``reports`` (empty if none)."""
+    files = sorted(reports.glob("*")) if reports.is_dir() else []
+    return "\n".join(f"== {f.name}\n{f.read_text(errors='replace')}" for f in files)
+
+
 def run(pytest_args: list[str], out: Path = OUT, verbose: bool = False) -> int:
     ext, executor = build(out, verbose)
+    reports = out / "reports"
+    shutil.rmtree(reports, ignore_errors=True)
     cmd = [sys.executable, str(Path(__file__).resolve()), "_pytest", *pytest_args]
-    return subprocess.run(cmd, cwd=ROOT, env=environment(ext, executor)).returncode
+    rc = subprocess.run(cmd, cwd=ROOT, env=environment(ext, executor, reports)).returncode
+    text = read_reports(reports)
+    if text:
+        print(text, file=sys.stderr)
+    return rc
 
 
 def _pytest(args: list[str]) -> int:
@@ -112,21 +132,19 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--verbose", action="store_true")
     r.add_argument("pytest_args", nargs=argparse.REMAINDER,
                    help="after --: pytest's arguments (default: the op tests)")
-    p = sub.add_parser("_pytest")
-    p.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_pytest"]:  # in the preloaded process: everything after it is pytest's
+        return _pytest(argv[1:])
     args = ap.parse_args(argv)
     try:
         if args.cmd == "build":
             for path in build(args.out, args.verbose):
                 print(path)
             return 0
-        if args.cmd == "run":
-            rest = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
-            rest = rest or [
-                "-q", "-p", "no:cacheprovider", "tests/test_ops_clip_views.py",
-                "tests/test_ops_float.py", "tests/test_cuda_on_cpu.py"]
-            return run(rest, args.out, args.verbose)
-        return _pytest(args.pytest_args)
+        rest = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+        rest = rest or ["-q", "-p", "no:cacheprovider", "tests/test_ops_clip_views.py",
+                        "tests/test_ops_float.py", "tests/test_cuda_on_cpu.py"]
+        return run(rest, args.out, args.verbose)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
