@@ -1,8 +1,10 @@
 #include "checks.h"
 
 #include <c10/util/irange.h>
+#include <c10/util/safe_numerics.h>
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 namespace mer_fast {
@@ -21,7 +23,7 @@ PreparedClipViews prepare_clip_views(const at::Tensor& frames,
                                      at::IntArrayRef size, std::string_view views,
                                      at::ArrayRef<double> mean, at::ArrayRef<double> std,
                                      const std::optional<at::Tensor>& theta,
-                                     at::ScalarType dtype) {
+                                     at::ScalarType dtype, std::string_view padding) {
   const bool packed = offsets.has_value();
   const char* fn = packed ? "clip_views_packed" : "clip_views";
   const int64_t want_dim = packed ? 4 : 5;
@@ -35,11 +37,18 @@ PreparedClipViews prepare_clip_views(const at::Tensor& frames,
   TORCH_CHECK_VALUE(C == 1 || C == 3, fn, ": frames must have 1 or 3 channels (last dim), got ",
                     C, " in shape ", shape_str(frames), "; frames are channels-last");
   const int64_t H = frames.size(-3), W = frames.size(-2);
-  TORCH_CHECK_VALUE(t_out >= 1, fn, ": t_out must be >= 1, got ", t_out);
+  TORCH_CHECK_VALUE(t_out >= 1 && t_out <= kMaxTimeLength, fn, ": t_out must be between 1 and ",
+                    kMaxTimeLength, " (frames per output clip), got ", t_out);
   TORCH_CHECK_VALUE(size.size() == 2, fn, ": size must be (h, w), got ", size.size(),
                     " values");
-  TORCH_CHECK_VALUE(size[0] >= 1 && size[1] >= 1, fn, ": size must be positive, got (", size[0],
-                    ", ", size[1], ")");
+  TORCH_CHECK_VALUE(size[0] >= 1 && size[1] >= 1 && size[0] <= kMaxOutputSide &&
+                        size[1] <= kMaxOutputSide,
+                    fn, ": size must be (h, w) with 1 <= h, w <= ", kMaxOutputSide, ", got (",
+                    size[0], ", ", size[1], ")");
+  TORCH_CHECK_VALUE(H <= kMaxFrameSide && W <= kMaxFrameSide, fn,
+                    ": frames may be at most ", kMaxFrameSide,
+                    " pixels high and wide (sampling positions are float32), got shape ",
+                    shape_str(frames));
   TORCH_CHECK_VALUE(!views.empty(), fn,
                     ": views must name at least one of 'O', 'L', 'R', got an empty string");
   TORCH_CHECK_VALUE(views.size() <= 3, fn,
@@ -77,12 +86,18 @@ PreparedClipViews prepare_clip_views(const at::Tensor& frames,
   TORCH_CHECK_VALUE(dtype == at::kFloat || dtype == at::kHalf || dtype == at::kBFloat16, fn,
                     ": dtype must be torch.float32, torch.float16 or torch.bfloat16, got ", dtype);
   prep.dtype = dtype;
+  TORCH_CHECK_VALUE(padding == "border" || padding == "zeros", fn,
+                    ": padding must be 'border' (a sample outside the frame repeats the edge) or "
+                    "'zeros' (it reads 0, black), got '",
+                    std::string(padding), "'");
+  p.padding = padding == "zeros" ? kPadZeros : kPadBorder;
 
   int64_t N;
   if (packed) {
     const at::Tensor& off = *offsets;
     TORCH_CHECK_VALUE(off.dim() == 1 && off.size(0) >= 1, fn,
-                      ": offsets must be a 1-D tensor of N+1 clip starts, got shape ",
+                      ": offsets must be a 1-D tensor of N+1 clip starts (offsets = [0] for no "
+                      "clips), got shape ",
                       shape_str(off));
     TORCH_CHECK_VALUE(off.scalar_type() == at::kLong || off.scalar_type() == at::kInt, fn,
                       ": offsets must be int64 (or int32), got ", off.scalar_type());
@@ -98,6 +113,10 @@ PreparedClipViews prepare_clip_views(const at::Tensor& frames,
                         ": offsets must be strictly increasing (every clip needs a frame), got "
                         "offsets[",
                         i, "] = ", o[i], " and offsets[", i + 1, "] = ", o[i + 1]);
+      TORCH_CHECK_VALUE(o[i + 1] - o[i] <= kMaxClipFrames, fn, ": clip ", i, " has ",
+                        o[i + 1] - o[i], " frames, more than the ", kMaxClipFrames,
+                        " a clip may have (offsets[", i, "] = ", o[i], ", offsets[", i + 1,
+                        "] = ", o[i + 1], ")");
     }
     TORCH_CHECK_VALUE(o[N] == frames.size(0), fn, ": offsets must end at sum_T = frames.size(0) = ",
                       frames.size(0), ", got offsets[", N, "] = ", o[N]);
@@ -114,8 +133,11 @@ PreparedClipViews prepare_clip_views(const at::Tensor& frames,
   } else {
     N = frames.size(0);
     p.T = frames.size(1);
-    TORCH_CHECK_VALUE(N == 0 || p.T >= 1, fn, ": every clip needs at least one frame, got T = ",
-                      p.T, " in shape ", shape_str(frames));
+    TORCH_CHECK_VALUE(N == 0 || p.T >= 1, fn,
+                      ": frames must hold at least one frame per clip (T >= 1), got T = ", p.T,
+                      " in shape ", shape_str(frames));
+    TORCH_CHECK_VALUE(p.T <= kMaxClipFrames, fn, ": a clip may have at most ", kMaxClipFrames,
+                      " frames, got T = ", p.T, " in shape ", shape_str(frames));
     p.stride_n = frames.stride(0);
     p.stride_t = frames.stride(1);
     p.stride_h = frames.stride(2);
@@ -134,7 +156,15 @@ PreparedClipViews prepare_clip_views(const at::Tensor& frames,
                       ": theta must be a floating tensor, got ", th.scalar_type());
     TORCH_CHECK_VALUE(th.device() == frames.device(), fn, ": theta is on ", th.device(),
                       " but frames are on ", frames.device(), "; move theta with .to(frames.device)");
-    prep.theta = th.to(at::kFloat).contiguous();
+    // The kernels read theta as float32. A finite float64 entry beyond float32's range is
+    // clipped to +-FLT_MAX (a far position, as in float64) rather than becoming inf, which would
+    // turn the clip NaN; NaN and +-inf stay as they are (no host-device sync).
+    at::Tensor th32 = th;
+    if (th.scalar_type() == at::kDouble) {
+      const double big = std::numeric_limits<float>::max();
+      th32 = at::where(at::isfinite(th), th.clamp(-big, big), th);
+    }
+    prep.theta = th32.to(at::kFloat).contiguous();
     p.theta = N > 0 ? prep.theta.data_ptr<float>() : nullptr;
   }
 
@@ -147,17 +177,60 @@ PreparedClipViews prepare_clip_views(const at::Tensor& frames,
   p.h = size[0];
   p.w = size[1];
   prep.out_shape = {p.V, N, C, t_out, size[0], size[1]};
+  check_output_size(fn, prep.out_shape, dtype);
   return prep;
 }
 
 void check_temporal_resize(const at::Tensor& x, int64_t t_out, const char* name) {
-  TORCH_CHECK_VALUE(x.dim() == 5, name, ": x must be [N, C, T, H, W], got shape ", shape_str(x));
-  TORCH_CHECK_VALUE(at::isFloatingType(x.scalar_type()), name,
-                    ": x must be a floating tensor (float16, bfloat16, float32, float64), got ",
+  const bool backward = std::string_view(name) == "temporal_resize_backward";
+  const char* x_name = backward ? "grad" : "x";
+  const char* t_name = backward ? "t_in" : "t_out";
+  TORCH_CHECK_VALUE(x.dim() == 5, name, ": ", x_name, " must be [N, C, T, H, W], got shape ",
+                    shape_str(x));
+  TORCH_CHECK_VALUE(at::isFloatingType(x.scalar_type()), name, ": ", x_name,
+                    " must be a floating tensor (float16, bfloat16, float32, float64), got ",
                     x.scalar_type());
-  TORCH_CHECK_VALUE(t_out >= 1, name, ": the target length must be >= 1, got ", t_out);
-  TORCH_CHECK_VALUE(x.numel() == 0 || x.size(2) >= 1, name,
-                    ": x must have at least one frame (dim 2), got shape ", shape_str(x));
+  // The forward maps T frames to t_out; the backward maps the forward's t_out (grad's T) back to
+  // t_in: the time-length bounds of temporal_taps apply to the forward's (T, t_out) pair.
+  const int64_t t_long = backward ? t_out : x.size(2);   // the forward's input length
+  const int64_t t_short = backward ? x.size(2) : t_out;  // the forward's output length
+  TORCH_CHECK_VALUE(t_out >= 1 && (backward ? t_out <= kMaxClipFrames : t_out <= kMaxTimeLength),
+                    name, ": ", t_name, " must be between 1 and ",
+                    backward ? kMaxClipFrames : kMaxTimeLength, ", got ", t_out);
+  TORCH_CHECK_VALUE(x.size(2) >= 1, name, ": ", x_name,
+                    " must have at least one frame (dim 2), got shape ", shape_str(x));
+  TORCH_CHECK_VALUE(t_long <= kMaxClipFrames && t_short <= kMaxTimeLength, name, ": ", x_name,
+                    " must have at most ", backward ? kMaxTimeLength : kMaxClipFrames,
+                    " frames (dim 2), got shape ", shape_str(x));
+  std::vector<int64_t> out_shape(x.sizes().begin(), x.sizes().end());
+  out_shape[2] = t_out;
+  check_output_size(name, out_shape, x.scalar_type());
+}
+
+void check_output_size(const char* fn, at::IntArrayRef shape, at::ScalarType dtype) {
+  uint64_t bytes = c10::elementSize(dtype);
+  bool overflow = false;
+  for (const int64_t s : shape) {
+    overflow = overflow || c10::mul_overflows(bytes, static_cast<uint64_t>(s), &bytes);
+  }
+  TORCH_CHECK_VALUE(!overflow && bytes <= (uint64_t(1) << 62), fn, ": the output ", shape,
+                    " in ", dtype,
+                    " would not fit in any memory; ask for fewer clips, a smaller t_out or size");
+}
+
+at::Tensor allocate_output(const char* fn, at::IntArrayRef shape, const at::TensorOptions& opts) {
+  try {
+    return at::empty(shape, opts);
+  } catch (const c10::OutOfMemoryError&) {
+    throw;  // device out of memory: torch's own error type, which callers may handle
+  } catch (const c10::Error& e) {
+    TORCH_CHECK(false, fn, ": cannot allocate the output ", shape, " (",
+                c10::multiply_integers(shape) * static_cast<int64_t>(c10::elementSize(
+                                                     c10::typeMetaToScalarType(opts.dtype()))) /
+                    (1 << 20),
+                " MiB): ", e.what_without_backtrace(),
+                "; ask for fewer clips, a smaller t_out or size");
+  }
 }
 
 int decalcomanie_side(std::string_view side) {

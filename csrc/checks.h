@@ -34,9 +34,20 @@ PreparedClipViews prepare_clip_views(const at::Tensor& frames,
                                      at::IntArrayRef size, std::string_view views,
                                      at::ArrayRef<double> mean, at::ArrayRef<double> std,
                                      const std::optional<at::Tensor>& theta,
-                                     at::ScalarType dtype);
+                                     at::ScalarType dtype, std::string_view padding);
 
+// Output sides of clip_views and input frame sides: positions are float32, exact to 2^24.
+constexpr int64_t kMaxOutputSide = int64_t(1) << 15;
+constexpr int64_t kMaxFrameSide = int64_t(1) << 24;
+
+// x [N, C, T, H, W] -> T' = t_out frames; name "temporal_resize" or "temporal_resize_backward"
+// (then x is grad and t_out is t_in).
 void check_temporal_resize(const at::Tensor& x, int64_t t_out, const char* name);
+// A clear error when an output of this shape cannot exist (bytes beyond 2^62 or overflowing).
+void check_output_size(const char* fn, at::IntArrayRef shape, at::ScalarType dtype);
+// at::empty with an error naming the op and the output when the host allocator fails (device
+// out-of-memory errors pass unchanged).
+at::Tensor allocate_output(const char* fn, at::IntArrayRef shape, const at::TensorOptions& opts);
 int decalcomanie_side(std::string_view side);
 void check_decalcomanie(const at::Tensor& x, const char* name);
 

@@ -46,3 +46,8 @@ class ConfigError(MerFastError, ValueError):
 
     def __init__(self, message: str, *, file=None, field=None, fix: str | None = None):
         super().__init__(_describe(message, file, field, fix))
+
+
+class OpArgumentError(MerFastError, ValueError):
+    """A bad argument to one of the ``torch.ops.mer_fast`` operators: names the op, the argument,
+    the value and what is allowed."""

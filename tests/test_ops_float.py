@@ -95,7 +95,7 @@ def test_float_op_bad_input():
         ops.temporal_resize(torch.zeros(2, 3, 4), 2)
     with pytest.raises(ValueError, match="floating"):
         ops.temporal_resize(torch.zeros(1, 1, 2, 2, 2, dtype=torch.int64), 2)
-    with pytest.raises(ValueError, match=">= 1"):
+    with pytest.raises(ValueError, match="t_out must be between 1 and 1048576"):
         ops.temporal_resize(torch.zeros(1, 1, 2, 2, 2), 0)
     with pytest.raises(ValueError, match="side must be 'L'"):
         ops.decalcomanie(torch.zeros(3, 4), "O")
@@ -117,6 +117,10 @@ def _opcheck_samples(gen):
          (frames[:, ::2], 3, [4, 4], "R", *stats, None, torch.bfloat16)),
         (torch.ops.mer_fast.clip_views_packed.default,
          (packed, offsets, 4, [6, 5], "LO", *stats, theta, torch.float16)),
+        (torch.ops.mer_fast.clip_views.default,
+         (frames, 4, [6, 5], "OR", *stats, theta * 1.5, torch.float32, "zeros")),
+        (torch.ops.mer_fast.clip_views_packed.default,
+         (packed, offsets, 3, [5, 5], "RLO", *stats, theta * 1.5, torch.float32, "zeros")),
         (torch.ops.mer_fast.temporal_resize.default,
          (torch.randn(2, 3, 5, 4, 3, generator=gen, requires_grad=True), 7)),
         (torch.ops.mer_fast.temporal_resize_backward.default,

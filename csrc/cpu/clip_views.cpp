@@ -95,8 +95,8 @@ void clip_views_kernel(const ClipViewsParams& p, out_t* out) {
   });
 }
 
-at::Tensor run(const PreparedClipViews& prep, const at::Tensor& frames) {
-  at::Tensor out = at::empty(prep.out_shape, frames.options().dtype(prep.dtype));
+at::Tensor run(const PreparedClipViews& prep, const at::Tensor& frames, const char* fn) {
+  at::Tensor out = allocate_output(fn, prep.out_shape, frames.options().dtype(prep.dtype));
   if (out.numel() == 0) return out;
   const ClipViewsParams& p = prep.params;
   MER_FAST_DISPATCH_OUTPUT_TYPES(prep.dtype, "clip_views_cpu", [&] {
@@ -112,19 +112,22 @@ at::Tensor run(const PreparedClipViews& prep, const at::Tensor& frames) {
 at::Tensor clip_views_cpu(const at::Tensor& frames, int64_t t_out, at::IntArrayRef size,
                           std::string_view views, at::ArrayRef<double> mean,
                           at::ArrayRef<double> std, const std::optional<at::Tensor>& theta,
-                          at::ScalarType dtype) {
+                          at::ScalarType dtype, std::string_view padding) {
   const auto prep =
-      prepare_clip_views(frames, std::nullopt, t_out, size, views, mean, std, theta, dtype);
-  return run(prep, frames);
+      prepare_clip_views(frames, std::nullopt, t_out, size, views, mean, std, theta, dtype,
+                         padding);
+  return run(prep, frames, "clip_views");
 }
 
 at::Tensor clip_views_packed_cpu(const at::Tensor& frames, const at::Tensor& offsets,
                                  int64_t t_out, at::IntArrayRef size, std::string_view views,
                                  at::ArrayRef<double> mean, at::ArrayRef<double> std,
-                                 const std::optional<at::Tensor>& theta, at::ScalarType dtype) {
+                                 const std::optional<at::Tensor>& theta, at::ScalarType dtype,
+                                 std::string_view padding) {
   const auto prep =
-      prepare_clip_views(frames, offsets, t_out, size, views, mean, std, theta, dtype);
-  return run(prep, frames);
+      prepare_clip_views(frames, offsets, t_out, size, views, mean, std, theta, dtype,
+                         padding);
+  return run(prep, frames, "clip_views_packed");
 }
 
 }  // namespace

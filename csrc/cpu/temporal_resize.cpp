@@ -23,7 +23,7 @@ std::vector<int64_t> with_time(const at::Tensor& x, int64_t t) {
 at::Tensor temporal_resize_cpu(const at::Tensor& x_in, int64_t t_out) {
   check_temporal_resize(x_in, t_out, "temporal_resize");
   const at::Tensor x = x_in.contiguous();
-  at::Tensor out = at::empty(with_time(x, t_out), x.options());
+  at::Tensor out = allocate_output("temporal_resize", with_time(x, t_out), x.options());
   if (out.numel() == 0) return out;
   const int64_t B = x.size(0) * x.size(1), T = x.size(2), S = x.size(3) * x.size(4);
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "temporal_resize", [&] {
@@ -53,7 +53,7 @@ at::Tensor temporal_resize_backward_cpu(const at::Tensor& grad_in, int64_t t_in)
   TORCH_CHECK_VALUE(t_in >= 1, "temporal_resize_backward: t_in must be >= 1, got ", t_in);
   check_temporal_resize(grad_in, t_in, "temporal_resize_backward");
   const at::Tensor g = grad_in.contiguous();
-  at::Tensor out = at::empty(with_time(g, t_in), g.options());
+  at::Tensor out = allocate_output("temporal_resize_backward", with_time(g, t_in), g.options());
   if (out.numel() == 0) return out;
   const int64_t B = g.size(0) * g.size(1), t_out = g.size(2), S = g.size(3) * g.size(4);
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, g.scalar_type(), "temporal_resize_bw", [&] {
