@@ -1,7 +1,8 @@
 """The CUDA kernels' own source (csrc/cuda/*.cu), executed on the CPU (tests/cuda_on_cpu.py).
 
-1. Every test of the op test files runs here again with ``torch.ops.mer_fast`` routed through
-   ``Executor.check``: each op call they make (the backward calls of the autograd formulas too)
+1. Every test of the op test files (tests/test_ops_*.py) runs here again with
+   ``torch.ops.mer_fast`` routed through ``Executor.check``: each op call they make (the
+   backward calls of the autograd formulas too)
    runs the CPU kernel and then the CUDA source three times (blocks and threads in order, in
    reverse order, grid capped at 3 blocks), each bit for bit equal to the CPU kernel's result,
    outputs pre-filled with NaN. Their assertions against mer_fast/ops/reference.py (float64;
@@ -17,24 +18,27 @@
 from __future__ import annotations
 
 import ctypes
+import importlib
+from pathlib import Path
 
 import pytest
 import torch
 
 import mer_fast.ops as ops
 from mer_fast.ops import reference
-from tests import test_ops_clip_views, test_ops_float
 from tests.cuda_on_cpu import (OP_NAMESPACE, RUNS, ExecutorError, checked_ops, compare,
                                executor, mer_fast_schemas, nan_filled_outputs, rehome)
 from tests.test_ops_clip_views import TOL, random_frames, random_theta
 
 NOT_KERNEL_TESTS = {"test_opcheck_every_op", "test_compile_fullgraph"}
+OP_TEST_MODULES = sorted(p.stem for p in Path(__file__).parent.glob("test_ops_*.py"))
 
-for _module in (test_ops_clip_views, test_ops_float):
+for _stem in OP_TEST_MODULES:
+    _module = importlib.import_module(f"tests.{_stem}")
     for _name, _test in list(vars(_module).items()):
         if _name.startswith("test_") and callable(_test) and _name not in NOT_KERNEL_TESTS:
-            _alias = f"test_cuda_source__{_name[len('test_'):]}"
-            assert _alias not in globals(), f"two op tests named {_name}"
+            # test_ops_float.py's test_x runs here as test_cuda_source__float__x
+            _alias = f"test_cuda_source__{_stem[len('test_ops_'):]}__{_name[len('test_'):]}"
             globals()[_alias] = _test
 
 
@@ -52,8 +56,9 @@ def _ops_run_the_cuda_source(ex):
 def test_op_tests_reach_the_cuda_source(ex, gen):
     """The routing works: an op test run here checks the CUDA source, forward and backward."""
     before = dict(ex.calls)
-    test_ops_float.test_temporal_resize_backward_matches_reference("cpu", (1, 2, 5, 3, 2, 4), gen)
-    test_ops_clip_views.test_packed_equals_per_clip("cpu", True, gen)
+    test_cuda_source__float__temporal_resize_backward_matches_reference(  # noqa: F821
+        "cpu", (1, 2, 5, 3, 2, 4), gen)
+    test_cuda_source__clip_views__packed_equals_per_clip("cpu", True, gen)  # noqa: F821
     for op in ("temporal_resize", "temporal_resize_backward", "clip_views", "clip_views_packed"):
         assert ex.calls[op] > before.get(op, 0), op
 
@@ -81,25 +86,28 @@ THETAS = ["absent", "far outside", "float64", "non-contiguous"]
 
 @pytest.mark.parametrize("kind", THETAS)
 @pytest.mark.parametrize("channels", [1, 3])
-def test_theta_kinds(kind, channels, gen):
+@pytest.mark.parametrize("padding", ["border", "zeros"])
+def test_theta_kinds(kind, channels, padding, gen):
     frames = random_frames(gen, 3, 4, 9, 11, channels)
     theta = _theta(kind, gen, 3)
-    got = ops.clip_views(frames, 5, (7, 6), "RLO", theta=theta)
+    got = ops.clip_views(frames, 5, (7, 6), "RLO", theta=theta, padding=padding)
     want = reference.clip_views(frames, 5, (7, 6), "RLO", theta=theta, dtype=torch.float64,
-                                compute_dtype=torch.float64)
+                                compute_dtype=torch.float64, padding=padding)
     torch.testing.assert_close(got.double(), want, **TOL[torch.float32])
 
 
 @pytest.mark.parametrize("kind", THETAS)
 @pytest.mark.parametrize("offsets_dtype", [torch.int32, torch.int64])
-def test_theta_kinds_packed(kind, offsets_dtype, gen):
+@pytest.mark.parametrize("padding", ["border", "zeros"])
+def test_theta_kinds_packed(kind, offsets_dtype, padding, gen):
     clips = [random_frames(gen, 1, t, 8, 13, 3)[0] for t in (3, 1, 6)]
     frames, offsets = ops.pack_clips(clips)
     theta = _theta(kind, gen, 3)
     got = ops.clip_views_packed(frames, offsets.to(offsets_dtype), 4, (5, 9), "OR", theta=theta,
-                                dtype=torch.bfloat16)
+                                dtype=torch.bfloat16, padding=padding)
     want = reference.clip_views_packed(frames, offsets, 4, (5, 9), "OR", theta=theta,
-                                       dtype=torch.float64, compute_dtype=torch.float64)
+                                       dtype=torch.float64, compute_dtype=torch.float64,
+                                       padding=padding)
     torch.testing.assert_close(got.double(), want, **TOL[torch.bfloat16])
 
 
@@ -141,8 +149,9 @@ def _sample_calls(gen) -> dict:
     stats = ([0.5], [0.25])
     x = torch.randn(1, 2, 3, 4, 5, generator=gen)
     return {
-        "clip_views": (frames, 2, [3, 4], "OLR", *stats, None, torch.float32),
-        "clip_views_packed": (packed, offsets, 2, [3, 4], "L", *stats, None, torch.float16),
+        "clip_views": (frames, 2, [3, 4], "OLR", *stats, None, torch.float32, "zeros"),
+        "clip_views_packed": (packed, offsets, 2, [3, 4], "L", *stats, None, torch.float16,
+                              "border"),
         "temporal_resize": (x, 5),
         "temporal_resize_backward": (x, 2),
         "decalcomanie": (x, "L"),

@@ -70,9 +70,9 @@ __global__ void clip_views_kernel(const ClipViewsParams p, out_t* __restrict__ o
   }
 }
 
-at::Tensor run(const PreparedClipViews& prep, const at::Tensor& frames) {
+at::Tensor run(const PreparedClipViews& prep, const at::Tensor& frames, const char* fn) {
   const c10::cuda::CUDAGuard guard(frames.device());
-  at::Tensor out = at::empty(prep.out_shape, frames.options().dtype(prep.dtype));
+  at::Tensor out = allocate_output(fn, prep.out_shape, frames.options().dtype(prep.dtype));
   if (out.numel() == 0) return out;
   const ClipViewsParams& p = prep.params;
   const dim3 grid(blocks_for(p.h * p.w), grid_y_for(p.N * p.t_out));
@@ -95,7 +95,7 @@ at::Tensor clip_views_cuda(const at::Tensor& frames, int64_t t_out, at::IntArray
   const auto prep =
       prepare_clip_views(frames, std::nullopt, t_out, size, views, mean, std, theta, dtype,
                          padding);
-  return run(prep, frames);
+  return run(prep, frames, "clip_views");
 }
 
 at::Tensor clip_views_packed_cuda(const at::Tensor& frames, const at::Tensor& offsets,
@@ -106,7 +106,7 @@ at::Tensor clip_views_packed_cuda(const at::Tensor& frames, const at::Tensor& of
   const auto prep =
       prepare_clip_views(frames, offsets, t_out, size, views, mean, std, theta, dtype,
                          padding);
-  return run(prep, frames);
+  return run(prep, frames, "clip_views_packed");
 }
 
 }  // namespace
