@@ -269,24 +269,28 @@ def executor() -> Executor:
 
 
 class _CheckedOp:
-    def __init__(self, ex: Executor, name: str):
-        self._ex, self._name = ex, name
+    """An op packet whose calls are Executor.check; its overloads (``.default``, which torch's
+    own lookups use, e.g. for fake kernels) are the real ones."""
+
+    def __init__(self, ex: Executor, name: str, packet):
+        self._ex, self._name, self._packet = ex, name, packet
 
     def __call__(self, *args, **kwargs):
         return self._ex.check(self._name, *args, **kwargs)
 
-    @property
-    def default(self) -> "_CheckedOp":
-        return self
+    def __getattr__(self, attr: str):
+        return getattr(self._packet, attr)
 
 
 class _CheckedNamespace:
     def __init__(self, ex: Executor):
         self._ex = ex
 
-    def __getattr__(self, name: str) -> _CheckedOp:
-        getattr(self._ex.real, name)  # AttributeError for an op that does not exist
-        return _CheckedOp(self._ex, name)
+    def __getattr__(self, name: str):
+        attr = getattr(self._ex.real, name)  # AttributeError for an op that does not exist
+        if isinstance(attr, torch._ops.OpOverloadPacket):
+            return _CheckedOp(self._ex, name, attr)
+        return attr
 
 
 @contextlib.contextmanager

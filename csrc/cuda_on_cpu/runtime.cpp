@@ -112,7 +112,14 @@ class TrackingAllocator final : public c10::Allocator {
  public:
   c10::DataPtr allocate(size_t n) override {
     if (n == 0) return {nullptr, nullptr, &delete_tracked, c10::Device(c10::DeviceType::CPU)};
-    auto* base = static_cast<unsigned char*>(c10::alloc_cpu(n + 2 * kGuard));
+    unsigned char* base = nullptr;
+    try {
+      base = static_cast<unsigned char*>(c10::alloc_cpu(n + 2 * kGuard));
+    } catch (const c10::Error&) {
+      // fail as torch's allocator fails for n bytes (its message names the size asked for)
+      c10::free_cpu(c10::alloc_cpu(n));
+      throw;
+    }
     std::memset(base, kGuardByte, kGuard);
     std::memset(base + kGuard + n, kGuardByte, kGuard);
     void* user = base + kGuard;
