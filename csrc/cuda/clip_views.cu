@@ -1,10 +1,12 @@
 // CUDA kernel of clip_views / clip_views_packed.
 //
-// One thread per output pixel (clip n, frame t, y, x); it computes the pixel's sampling position
-// once (theta, border clip), then for every view and channel blends 8 uint8 taps (2 frames x 4
-// corners) and writes one normalised value. Output writes are coalesced along x; the uint8 taps
-// are read through the read-only cache and mostly hit in L1/L2 (neighbouring threads share
-// corners). The arithmetic is clip_math.h, the same as the CPU kernel's.
+// One thread per output pixel (clip n, frame t, y, x): grid.x over the pixels of a frame, grid.y
+// over the N * t_out output frames, both capped (cuda_utils.cuh) with the threads striding over
+// the rest. For its pixel a thread computes the sampling position (theta, padding), then for
+// every view and channel blends 8 uint8 taps (2 frames x 4 corners) and writes one normalised
+// value. Output writes are coalesced along x; the uint8 taps are read through the read-only
+// cache and mostly hit in L1/L2 (neighbouring threads share corners). The arithmetic is
+// clip_math.h, the same as the CPU kernel's.
 #include <ATen/Dispatch.h>
 #include <torch/library.h>
 
