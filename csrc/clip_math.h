@@ -45,6 +45,25 @@ struct ClipViewsParams {
   int padding = kPadBorder;                      // PaddingCode
 };
 
+// Float products and sums that are never fused into an FMA: nvcc contracts a * b + c by default
+// (-fmad=true) and the host compiler does not (ISO C++ mode), so the sampling positions below use
+// these to round the same way on the CPU and on CUDA.
+MF_HD float mul_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+
+MF_HD float add_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+
 // True for a finite float (not NaN, not +-inf), in host and device code alike.
 MF_HD bool is_finite(float v) { return v - v == 0.f; }
 
@@ -90,14 +109,14 @@ MF_HD TemporalTapsT<acc_t> temporal_taps(int64_t T, int64_t t_out, int64_t t) {
 
 // Normalised output coordinate of pixel i of n (affine_grid's base grid, align_corners=False).
 MF_HD float base_coord(int64_t i, int64_t n) {
-  return (2.f * static_cast<float>(i) + 1.f) / static_cast<float>(n) - 1.f;
+  return add_rn(mul_rn(2.f, static_cast<float>(i)), 1.f) / static_cast<float>(n) - 1.f;
 }
 
 // grid_sample's unnormalise (align_corners=False), then the padding: "border" clips the position
 // to [0, size - 1]; "zeros" keeps it (clipped to [-1, size], which changes no output: a position
 // beyond either bound has both taps outside the frame) and axis_taps gives outside taps weight 0.
 MF_HD float source_coord(float g, int64_t size, int padding) {
-  const float s = ((g + 1.f) * static_cast<float>(size) - 1.f) * 0.5f;
+  const float s = mul_rn(add_rn(mul_rn(add_rn(g, 1.f), static_cast<float>(size)), -1.f), 0.5f);
   const float lo = padding == kPadZeros ? -1.f : 0.f;
   const float hi = padding == kPadZeros ? static_cast<float>(size) : static_cast<float>(size - 1);
   return s < lo ? lo : (s > hi ? hi : s);  // NaN stays NaN (both comparisons are false)
@@ -162,8 +181,8 @@ MF_HD void sample_position(const ClipViewsParams& p, int64_t n, int64_t y, int64
         return;
       }
     }
-    gx = th[0] * gx0 + th[1] * gy0 + th[2];
-    gy = th[3] * gx0 + th[4] * gy0 + th[5];
+    gx = add_rn(add_rn(mul_rn(th[0], gx0), mul_rn(th[1], gy0)), th[2]);
+    gy = add_rn(add_rn(mul_rn(th[3], gx0), mul_rn(th[4], gy0)), th[5]);
   }
   *sx = source_coord(gx, p.W, p.padding);
   *sy = source_coord(gy, p.H, p.padding);
