@@ -20,7 +20,7 @@ In order, each part time-boxed within ``--budget`` seconds (default 480: 8 minut
 A part gets at most its own cap and never the time the parts after it need at least; a part
 that overruns is killed (what it measured so far is kept); what was skipped is said, with why.
 Writes ``bench/results/gpu_check_<date>_<device>.json`` and ``.md`` (one table, with the issue's
-targets).
+targets); exits 1 when a part failed or overran (the report says which), else 0.
 """
 from __future__ import annotations
 
@@ -205,4 +205,6 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    report = main()
+    bad = [n for n, p in report["parts"].items() if p["status"].startswith(("failed", "timed"))]
+    sys.exit(1 if bad else 0)
