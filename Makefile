@@ -10,7 +10,7 @@ EXTRAS ?= images,video,dist,test,faces
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test setup bench clean
+.PHONY: demo test setup bench gpu-check sanitize clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,17 @@ test: setup
 
 bench: setup
 	$(PY) bench/bench_ops.py
+
+# On a GPU machine whose python3 has a CUDA build of torch (no internet, no venv): builds the
+# extension in place, runs the CUDA tests, then every GPU benchmark, within 8 minutes; writes
+# bench/results/gpu_check_<date>_<device>.{json,md}
+gpu-check:
+	$(PYTHON) bench/gpu_check.py
+
+# The op tests against the extension and the CUDA-on-CPU executor built under ASan + UBSan
+# (make test runs this too, in tests/test_sanitizers.py)
+sanitize: setup
+	$(PY) tools/sanitize.py run
 
 clean:
 	rm -rf build *.egg-info mer_fast/*.so .pytest_cache

@@ -24,15 +24,20 @@ def extension():
     with_cuda = force_cuda or (torch.version.cuda is not None and CUDA_HOME is not None
                                and os.environ.get("MER_FAST_NO_CUDA", "0") != "1")
     debug = os.environ.get("MER_FAST_DEBUG", "0") == "1"
-    opt = ["-O0", "-g"] if debug else ["-O3"]
-    cxx = opt + ["-std=c++17", "-fopenmp", "-fvisibility=hidden"]
+    # MER_FAST_SANITIZE=1: AddressSanitizer + UBSan (tools/sanitize.py; same flags as
+    # tools/cuda_on_cpu.py SANITIZE_FLAGS). Load it with libasan preloaded.
+    sanitize = os.environ.get("MER_FAST_SANITIZE", "0") == "1"
+    san = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-sanitize=vptr",
+           "-fno-omit-frame-pointer"] if sanitize else []
+    opt = ["-O0", "-g"] if debug else ["-O1", "-g1"] if sanitize else ["-O3"]
+    cxx = opt + san + ["-std=c++17", "-fopenmp", "-fvisibility=hidden"]
     sources = _rel("csrc/*.cpp") + _rel("csrc/cpu/*.cpp")
     kwargs = dict(
         name="mer_fast._C",
         sources=sources,
         include_dirs=[os.path.join(HERE, "csrc")],
         extra_compile_args={"cxx": cxx},
-        extra_link_args=["-fopenmp"],
+        extra_link_args=["-fopenmp"] + san,
     )
     if not with_cuda:
         return CppExtension(**kwargs)

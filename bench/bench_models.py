@@ -60,7 +60,7 @@ def run_one(cfg: dict) -> dict:
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     torch.manual_seed(0)
-    model = create_model(cfg["model"], num_classes=3).to(device)
+    model = create_model(cfg["model"], num_classes=3, **cfg.get("options", {})).to(device)
     x = torch.randn(cfg["batch"], 3, cfg["frames"], cfg["h"], cfg["w"], device=device)
     y = torch.randint(0, 3, (cfg["batch"],), device=device)
     if cfg["layout"] == "channels_last":

@@ -30,21 +30,27 @@ CASES = {  # name: (T, H, W, t_out)
 }
 
 
-def run_case(name, n, device, dtype, repeats, ref_limit_gb, packed=False):
-    t, h, w, t_out = CASES[name]
+def random_frames(shape, device) -> torch.Tensor:
+    """Seeded random uint8 frames, made on the device itself (GBs on a GPU in milliseconds)."""
+    gen = torch.Generator(device=device).manual_seed(0)
+    return torch.randint(0, 256, shape, dtype=torch.uint8, generator=gen, device=device)
+
+
+def run_case(name, n, device, dtype, repeats, ref_limit_gb, packed=False, shape=None):
+    """One row: ``shape`` = (T, H, W, t_out), default CASES[name]."""
+    t, h, w, t_out = shape or CASES[name]
     gen = torch.Generator(device="cpu").manual_seed(0)
     if packed:  # clips of different lengths, 20..150 frames, in one call
-        lengths = torch.randint(20, 151, (n,), generator=gen).tolist()
-        frames = torch.randint(0, 256, (sum(lengths), h, w, 3), dtype=torch.uint8,
-                               generator=gen).to(device)
+        lo, hi = (20, 150) if shape is None else (max(1, t // 2), 2 * t)
+        lengths = torch.randint(lo, hi + 1, (n,), generator=gen).tolist()
+        frames = random_frames((sum(lengths), h, w, 3), device)
         offsets = torch.tensor([0] + lengths).cumsum(0)
         fused = lambda: ops.clip_views_packed(frames, offsets, t_out, 112, "OLR", dtype=dtype)  # noqa
         ref = lambda: reference.clip_views_packed(frames, offsets, t_out, 112, "OLR",  # noqa: E731
                                                   dtype=dtype)
         total_t = sum(lengths)
     else:
-        frames = torch.randint(0, 256, (n, t, h, w, 3), dtype=torch.uint8,
-                               generator=gen).to(device)
+        frames = random_frames((n, t, h, w, 3), device)
         fused = lambda: ops.clip_views(frames, t_out, 112, "OLR", dtype=dtype)  # noqa: E731
         ref = lambda: reference.clip_views(frames, t_out, 112, "OLR", dtype=dtype)  # noqa: E731
         total_t = n * t
@@ -60,7 +66,8 @@ def run_case(name, n, device, dtype, repeats, ref_limit_gb, packed=False):
         err = (out.float() - ref().float()).abs().max().item()
     else:
         t_ref = None
-    label = f"{name}{' packed T=20..150' if packed else ''} {n}x{total_t // n}x{h}x{w}->{t_out}"
+    kind = f" packed T={lo}..{hi}" if packed else ""
+    label = f"{name}{kind} {n}x{total_t // n}x{h}x{w}->{t_out}"
     return dict(case=label, dtype=str(dtype).replace("torch.", ""), fused_ms=t_fused * 1e3,
                 gbps=(in_bytes + out_bytes) / t_fused / 1e9,
                 ideal_bytes=in_bytes + out_bytes,

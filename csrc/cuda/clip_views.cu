@@ -1,10 +1,12 @@
 // CUDA kernel of clip_views / clip_views_packed.
 //
-// One thread per output pixel (clip n, frame t, y, x); it computes the pixel's sampling position
-// once (theta, border clip), then for every view and channel blends 8 uint8 taps (2 frames x 4
-// corners) and writes one normalised value. Output writes are coalesced along x; the uint8 taps
-// are read through the read-only cache and mostly hit in L1/L2 (neighbouring threads share
-// corners). The arithmetic is clip_math.h, the same as the CPU kernel's.
+// One thread per output pixel (clip n, frame t, y, x): grid.x over the pixels of a frame, grid.y
+// over the N * t_out output frames, both capped (cuda_utils.cuh) with the threads striding over
+// the rest. For its pixel a thread computes the sampling position (theta, padding), then for
+// every view and channel blends 8 uint8 taps (2 frames x 4 corners) and writes one normalised
+// value. Output writes are coalesced along x; the uint8 taps are read through the read-only
+// cache and mostly hit in L1/L2 (neighbouring threads share corners). The arithmetic is
+// clip_math.h, the same as the CPU kernel's.
 #include <ATen/Dispatch.h>
 #include <torch/library.h>
 
@@ -31,49 +33,51 @@ __global__ void clip_views_kernel(const ClipViewsParams p, out_t* __restrict__ o
   const int64_t jobs = p.N * p.t_out;
   const int64_t channel_stride = p.t_out * plane;
   const int64_t view_stride = p.N * C * channel_stride;
-  const int64_t pix = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (pix >= plane) return;
-  const int64_t y = pix / p.w, x = pix % p.w;
-  for (int64_t job = blockIdx.y; job < jobs; job += gridDim.y) {
-    const int64_t n = job / p.t_out, t = job % p.t_out;
-    float sx, sy;
-    sample_position(p, n, y, x, &sx, &sy);
-    const AxisTaps ax = axis_taps(sx, p.W);
-    const AxisTaps ay = axis_taps(sy, p.H);
-    const int64_t r0 = ay.i0 * p.stride_h, r1 = ay.i1 * p.stride_h;
-    int64_t base, T;
-    clip_extent(p, n, &base, &T);
-    const TemporalTaps tt = temporal_taps(T, p.t_out, t);
-    const uint8_t* f0 = p.frames + base + tt.t0 * p.stride_t;
-    const uint8_t* f1 = p.frames + base + tt.t1 * p.stride_t;
-    const bool two = tt.w1 != 0.f && tt.t1 != tt.t0;
-    out_t* o = out + n * C * channel_stride + t * plane + pix;
+  // Grid-stride over pixels (x) and over output frames (y): the grid is capped in both.
+  for (int64_t pix = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; pix < plane;
+       pix += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t y = pix / p.w, x = pix % p.w;
+    for (int64_t job = blockIdx.y; job < jobs; job += gridDim.y) {
+      const int64_t n = job / p.t_out, t = job % p.t_out;
+      float sx, sy;
+      sample_position(p, n, y, x, &sx, &sy);
+      const AxisTaps ax = axis_taps(sx, p.W);
+      const AxisTaps ay = axis_taps(sy, p.H);
+      const int64_t r0 = ay.i0 * p.stride_h, r1 = ay.i1 * p.stride_h;
+      int64_t base, T;
+      clip_extent(p, n, &base, &T);
+      const TemporalTaps tt = temporal_taps(T, p.t_out, t);
+      const uint8_t* f0 = p.frames + base + tt.t0 * p.stride_t;
+      const uint8_t* f1 = p.frames + base + tt.t1 * p.stride_t;
+      const bool two = tt.w1 != 0.f && tt.t1 != tt.t0;
+      const int64_t o = n * C * channel_stride + t * plane + pix;
 #pragma unroll
-    for (int v = 0; v < kMaxViews; ++v) {
-      if (v >= p.V) break;
-      const int64_t c0 = mirror_column(p.views[v], ax.i0, p.W) * p.stride_w;
-      const int64_t c1 = mirror_column(p.views[v], ax.i1, p.W) * p.stride_w;
+      for (int v = 0; v < kMaxViews; ++v) {
+        if (v >= p.V) break;
+        const int64_t c0 = mirror_column(p.views[v], ax.i0, p.W) * p.stride_w;
+        const int64_t c1 = mirror_column(p.views[v], ax.i1, p.W) * p.stride_w;
 #pragma unroll
-      for (int c = 0; c < C; ++c) {
-        const int64_t cs = c * p.stride_c;
-        float val = bilinear<C>(f0 + cs, r0, r1, c0, c1, ay.w0, ay.w1, ax.w0, ax.w1);
-        if (two) {
-          val = tt.w0 * val +
-                tt.w1 * bilinear<C>(f1 + cs, r0, r1, c0, c1, ay.w0, ay.w1, ax.w0, ax.w1);
+        for (int c = 0; c < C; ++c) {
+          const int64_t cs = c * p.stride_c;
+          float val = bilinear<C>(f0 + cs, r0, r1, c0, c1, ay.w0, ay.w1, ax.w0, ax.w1);
+          if (two) {
+            val = tt.w0 * val +
+                  tt.w1 * bilinear<C>(f1 + cs, r0, r1, c0, c1, ay.w0, ay.w1, ax.w0, ax.w1);
+          }
+          out[o + v * view_stride + c * channel_stride] =
+              static_cast<out_t>(val * p.scale[c] + p.bias[c]);
         }
-        o[v * view_stride + c * channel_stride] = static_cast<out_t>(val * p.scale[c] + p.bias[c]);
       }
     }
   }
 }
 
-at::Tensor run(const PreparedClipViews& prep, const at::Tensor& frames) {
+at::Tensor run(const PreparedClipViews& prep, const at::Tensor& frames, const char* fn) {
   const c10::cuda::CUDAGuard guard(frames.device());
-  at::Tensor out = at::empty(prep.out_shape, frames.options().dtype(prep.dtype));
+  at::Tensor out = allocate_output(fn, prep.out_shape, frames.options().dtype(prep.dtype));
   if (out.numel() == 0) return out;
   const ClipViewsParams& p = prep.params;
-  const dim3 grid(blocks_for(p.h * p.w),
-                  static_cast<unsigned int>(std::min<int64_t>(p.N * p.t_out, 65535)));
+  const dim3 grid(blocks_for(p.h * p.w), grid_y_for(p.N * p.t_out));
   const auto stream = c10::cuda::getCurrentCUDAStream();
   MER_FAST_DISPATCH_OUTPUT_TYPES(prep.dtype, "clip_views_cuda", [&] {
     if (p.C == 1) {
@@ -93,7 +97,7 @@ at::Tensor clip_views_cuda(const at::Tensor& frames, int64_t t_out, at::IntArray
   const auto prep =
       prepare_clip_views(frames, std::nullopt, t_out, size, views, mean, std, theta, dtype,
                          padding);
-  return run(prep, frames);
+  return run(prep, frames, "clip_views");
 }
 
 at::Tensor clip_views_packed_cuda(const at::Tensor& frames, const at::Tensor& offsets,
@@ -104,7 +108,7 @@ at::Tensor clip_views_packed_cuda(const at::Tensor& frames, const at::Tensor& of
   const auto prep =
       prepare_clip_views(frames, offsets, t_out, size, views, mean, std, theta, dtype,
                          padding);
-  return run(prep, frames);
+  return run(prep, frames, "clip_views_packed");
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ at::Tensor temporal_resize_cuda(const at::Tensor& x_in, int64_t t_out) {
   check_temporal_resize(x_in, t_out, "temporal_resize");
   const c10::cuda::CUDAGuard guard(x_in.device());
   const at::Tensor x = x_in.contiguous();
-  at::Tensor out = at::empty(with_time(x, t_out), x.options());
+  at::Tensor out = allocate_output("temporal_resize", with_time(x, t_out), x.options());
   if (out.numel() == 0) return out;
   const int64_t B = x.size(0) * x.size(1), T = x.size(2), S = x.size(3) * x.size(4);
   const auto stream = c10::cuda::getCurrentCUDAStream();
@@ -74,7 +74,7 @@ at::Tensor temporal_resize_backward_cuda(const at::Tensor& g_in, int64_t t_in) {
   check_temporal_resize(g_in, t_in, "temporal_resize_backward");
   const c10::cuda::CUDAGuard guard(g_in.device());
   const at::Tensor g = g_in.contiguous();
-  at::Tensor out = at::empty(with_time(g, t_in), g.options());
+  at::Tensor out = allocate_output("temporal_resize_backward", with_time(g, t_in), g.options());
   if (out.numel() == 0) return out;
   const int64_t B = g.size(0) * g.size(1), t_out = g.size(2), S = g.size(3) * g.size(4);
   const auto stream = c10::cuda::getCurrentCUDAStream();
