@@ -77,7 +77,8 @@ def step_config(base: TrainConfig, step: str,
     augmentation) with the run's optimiser settings; ``steps: {STEP: {...}}`` in a preset
     overrides fields per step."""
     cfg = base.replace(views="O", head="sbml", test_views=None, lambdas=None, smote=False,
-                       rotation=0.0, scale=1.0, hflip=False, epoch_selection="final")
+                       rotation=0.0, scale=1.0, hflip=False, epoch_selection="final",
+                       sampler="shuffle")
     return apply_overrides(cfg, dict((overrides or {}).get(step, {}))).validate()
 
 
