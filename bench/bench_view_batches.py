@@ -8,8 +8,8 @@ backward, Adam) of ``MERNet`` on random clips already on the device, for
                         split the folded batch: the default)
   per-view (3 calls)    each view its own batch by one backbone call per view (what the paper's
                         code does, and mer-fast's fallback for BatchNorm layers it cannot split)
-Each mode runs in its own subprocess; throughput = clips / median step time (a clip is its V
-views).
+The modes' steps alternate in one process; throughput = clips / median step time (a clip is
+its V views).
 
 Accuracy (``--loso``): pooled UF1 / UAR / WAR of a LOSO run on the built-in SYNTHETIC SMIC
 stand-in (``mer-fast synth`` layouts), from scratch, a small network, the Décalcomanie profile
@@ -22,9 +22,7 @@ modes train and how far apart they land, nothing about real data.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -54,59 +52,52 @@ def make_net(mode: str, arch: str, widen: float, views: int):
     return net
 
 
-def run_one(cfg: dict) -> dict:
+def speed(args) -> list[dict]:
+    """The three modes in one process, their steps interleaved (mode 1, 2, 3, 1, 2, 3, ...):
+    a shared machine's load changes hit every mode alike."""
     from mer_fast.models.heads import sbml_loss
 
-    device = torch.device(cfg["device"])
-    if cfg["threads"]:
-        torch.set_num_threads(cfg["threads"])
-    views = len(cfg["views"])
-    net = make_net(cfg["mode"], cfg["arch"], cfg["widen"], views).to(device).train()
-    assert net.views_in_one_call(views) == (cfg["mode"] != "per-view-3-calls")
-    x = torch.randn(views, cfg["batch"], 3, cfg["frames"], cfg["size"], cfg["size"], device=device)
-    y = torch.randint(0, 3, (cfg["batch"],), device=device)
+    device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    views = len(args.views)
+    x = torch.randn(views, args.batch, 3, args.frames, args.size, args.size, device=device)
+    y = torch.randint(0, 3, (args.batch,), device=device)
     weights = {1: (1.0,), 2: (0.5, 0.5), 3: (0.4, 0.4, 0.2)}[views]
-    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    steps = {}
+    for mode in MODES:
+        net = make_net(mode, args.arch, args.widen, views).to(device).train()
+        assert net.views_in_one_call(views) == (mode != "per-view-3-calls")
+        opt = torch.optim.Adam(net.parameters(), lr=1e-4)
 
-    def step():
-        opt.zero_grad(set_to_none=True)
-        sbml_loss(net(x), y, weights).backward()
-        opt.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
-    for _ in range(cfg["warmup"]):
-        step()
-    times = []
-    for _ in range(cfg["steps"]):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    median = statistics.median(times)
-    return dict(cfg, clips_per_s=cfg["batch"] / median, step_ms=1e3 * median,
-                best_step_ms=1e3 * min(times))
-
-
-def speed(args) -> list[dict]:
+        def step(net=net, opt=opt):
+            opt.zero_grad(set_to_none=True)
+            sbml_loss(net(x), y, weights).backward()
+            opt.step()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+        steps[mode] = step
+    times = {mode: [] for mode in MODES}
+    for k in range(args.warmup + args.steps):
+        for mode in MODES:
+            t0 = time.perf_counter()
+            steps[mode]()
+            if k >= args.warmup:
+                times[mode].append(time.perf_counter() - t0)
     rows = []
     for mode in MODES:
-        cfg = dict(mode=mode, device=args.device, threads=args.threads, arch=args.arch,
-                   widen=args.widen, views=args.views, batch=args.batch, frames=args.frames,
-                   size=args.size, warmup=args.warmup, steps=args.steps)
-        proc = subprocess.run([sys.executable, __file__, "--one", json.dumps(cfg)],
-                              capture_output=True, text=True)
-        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-        row = json.loads(lines[-1]) if proc.returncode == 0 and lines else dict(
-            cfg, error=(proc.stderr.strip().splitlines() or ["no output"])[-1][:160])
-        rows.append(row)
-        print(row_text(row), flush=True)
+        median = statistics.median(times[mode])
+        rows.append(dict(mode=mode, device=args.device, threads=args.threads, arch=args.arch,
+                         widen=args.widen, views=args.views, batch=args.batch,
+                         frames=args.frames, size=args.size, steps=args.steps,
+                         clips_per_s=args.batch / median, step_ms=1e3 * median,
+                         best_step_ms=1e3 * min(times[mode])))
+        print(row_text(rows[-1]), flush=True)
     return rows
 
 
 def row_text(r: dict) -> str:
     shape = f"{r['views']} x {r['batch']} x {r['frames']}x{r['size']}x{r['size']}"
-    if "error" in r:
-        return f"| {r['mode']} | {r['arch']} w{r['widen']} | {shape} | {r['error']} | |"
     return (f"| {r['mode']} | {r['arch']} w{r['widen']} | {shape} | {r['clips_per_s']:.2f} | "
             f"{r['step_ms']:.0f} / {r['best_step_ms']:.0f} |")
 
@@ -149,11 +140,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--loso", action="store_true", help="instead: synthetic LOSO accuracy")
     p.add_argument("--out", default="runs/bench_view_batches", help="--loso: run folders")
-    p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args()
-    if args.one:
-        print(json.dumps(run_one(json.loads(args.one))), flush=True)
-        return
     print(f"# {machine()}, {stamp()}\n# {' '.join(sys.argv)}", flush=True)
     if args.loso:
         print("| view_batches | UF1 | UAR | WAR | clips | seconds |\n|---|---|---|---|---|---|")

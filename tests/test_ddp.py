@@ -44,6 +44,12 @@ def runs(synth, tmp_path_factory):
         "stream": dict(data="stream", bn=False, root=str(synth), config=dict(batch_size=4)),
         "full": dict(data="store", bn=True),
         "error": dict(data="error"),
+        # the paper code's sampler: every rank draws the epoch alike and takes its share
+        "balanced": dict(data="store", bn=False, config=dict(sampler="balanced")),
+        # per-view BatchNorm: one backbone call split per view vs one call per view
+        "per-view": dict(data="store", bn=True, config=dict(views="OLR")),
+        "per-view-calls": dict(data="store", bn=True, config=dict(views="OLR"),
+                               separate_calls=True),
     }
     for name, job in jobs.items():
         job.update(out=str(base / name), state=str(base / name / "state"))
@@ -121,6 +127,27 @@ def test_ddp_killed_run_resumes_to_the_same_weights(runs, tmp_path):
         for key, w in full["state"].items():
             assert torch.equal(resumed["state"][key], w), key
         assert [r["loss"] for r in resumed["history"]] == [r["loss"] for r in full["history"]]
+
+
+def test_ddp_balanced_sampler_equals_one_process(runs, tmp_path):
+    base, jobs = runs
+    single = one_process(jobs["balanced"], tmp_path)
+    check_same_training(single, load(base, "balanced", 0), load(base, "balanced", 1))
+    # with replacement: some clip is drawn twice in an epoch
+    epoch = [c for step in single["steps"][:5] for c, *_ in step]
+    assert len(epoch) == 21 and len(set(epoch)) < 21
+
+
+def test_ddp_per_view_batchnorm_equals_one_call_per_view(runs):
+    """Under DDP (CPU: no SyncBatchNorm, each process normalises its share) the split
+    BatchNorm layers train as one backbone call per view does."""
+    base, _ = runs
+    for rank in (0, 1):
+        split, calls = load(base, "per-view", rank), load(base, "per-view-calls", rank)
+        assert split["steps"] == calls["steps"]
+        for key, w in calls["state"].items():
+            torch.testing.assert_close(split["state"][key], w, **TOL, msg=key)
+        torch.testing.assert_close(split["logits"], calls["logits"], **TOL)
 
 
 def test_an_error_on_rank_0_reaches_every_rank(runs):
