@@ -21,7 +21,7 @@ PreparedClipViews prepare_clip_views(const at::Tensor& frames,
                                      at::IntArrayRef size, std::string_view views,
                                      at::ArrayRef<double> mean, at::ArrayRef<double> std,
                                      const std::optional<at::Tensor>& theta,
-                                     at::ScalarType dtype) {
+                                     at::ScalarType dtype, std::string_view padding) {
   const bool packed = offsets.has_value();
   const char* fn = packed ? "clip_views_packed" : "clip_views";
   const int64_t want_dim = packed ? 4 : 5;
@@ -77,6 +77,11 @@ PreparedClipViews prepare_clip_views(const at::Tensor& frames,
   TORCH_CHECK_VALUE(dtype == at::kFloat || dtype == at::kHalf || dtype == at::kBFloat16, fn,
                     ": dtype must be torch.float32, torch.float16 or torch.bfloat16, got ", dtype);
   prep.dtype = dtype;
+  TORCH_CHECK_VALUE(padding == "border" || padding == "zeros", fn,
+                    ": padding must be 'border' (a sample outside the frame repeats the edge) or "
+                    "'zeros' (it reads 0, black), got '",
+                    std::string(padding), "'");
+  p.padding = padding == "zeros" ? kPadZeros : kPadBorder;
 
   int64_t N;
   if (packed) {

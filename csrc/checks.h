@@ -34,7 +34,7 @@ PreparedClipViews prepare_clip_views(const at::Tensor& frames,
                                      at::IntArrayRef size, std::string_view views,
                                      at::ArrayRef<double> mean, at::ArrayRef<double> std,
                                      const std::optional<at::Tensor>& theta,
-                                     at::ScalarType dtype);
+                                     at::ScalarType dtype, std::string_view padding);
 
 void check_temporal_resize(const at::Tensor& x, int64_t t_out, const char* name);
 int decalcomanie_side(std::string_view side);

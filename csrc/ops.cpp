@@ -7,15 +7,16 @@
 
 TORCH_LIBRARY(mer_fast, m) {
   // uint8 frames [N, T, H, W, C] -> [V, N, C, t_out, h, w]: linear time interpolation,
-  // Décalcomanie views, bilinear affine resampling (border), normalisation.
+  // Décalcomanie views, bilinear affine resampling (padding "border" or "zeros"), normalisation.
   m.def(
       "clip_views(Tensor frames, int t_out, int[2] size, str views, float[] mean, float[] std, "
-      "Tensor? theta, ScalarType dtype) -> Tensor");
+      "Tensor? theta, ScalarType dtype, str padding=\"border\") -> Tensor");
   // The same for clips of different lengths packed along dim 0: frames [sum_T, H, W, C],
   // offsets [N + 1] (clip n is frames[offsets[n]:offsets[n+1]]).
   m.def(
       "clip_views_packed(Tensor frames, Tensor offsets, int t_out, int[2] size, str views, "
-      "float[] mean, float[] std, Tensor? theta, ScalarType dtype) -> Tensor");
+      "float[] mean, float[] std, Tensor? theta, ScalarType dtype, str padding=\"border\") -> "
+      "Tensor");
   // Differentiable float ops. x [N, C, T, H, W] -> [N, C, t_out, H, W].
   m.def("temporal_resize(Tensor x, int t_out) -> Tensor");
   m.def("temporal_resize_backward(Tensor grad, int t_in) -> Tensor");

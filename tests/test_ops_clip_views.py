@@ -41,12 +41,12 @@ def random_theta(gen, n):
 
 
 def check(frames, t_out, size, views="OLR", theta=None, dtype=torch.float32, mean=None, std=None,
-          device="cpu"):
+          device="cpu", padding="border"):
     want = reference.clip_views(frames, t_out, size, views, mean, std, theta, torch.float64,
-                                compute_dtype=torch.float64)
+                                compute_dtype=torch.float64, padding=padding)
     f = frames.to(device)
     th = None if theta is None else theta.to(device)
-    got = ops.clip_views(f, t_out, size, views, mean, std, th, dtype)
+    got = ops.clip_views(f, t_out, size, views, mean, std, th, dtype, padding=padding)
     assert got.dtype == dtype and got.device.type == device
     assert got.shape == want.shape
     assert got.is_contiguous()
@@ -138,6 +138,102 @@ def test_packed_equals_per_clip(device, with_theta, gen):
     assert torch.equal(again, packed)
 
 
+def uncovering_theta(gen, n):
+    """Rotations of 20-60 degrees, zooms out to 1.6 and shifts: each output has corners and edges
+    that sample outside the frame."""
+    ang = (0.35 + 0.7 * torch.rand(n, generator=gen)) * torch.where(
+        torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
+    scale = 1.1 + 0.5 * torch.rand(n, generator=gen)
+    th = torch.zeros(n, 2, 3)
+    th[:, 0, 0] = torch.cos(ang) * scale
+    th[:, 0, 1] = -torch.sin(ang) * scale
+    th[:, 1, 0] = torch.sin(ang) * scale
+    th[:, 1, 1] = torch.cos(ang) * scale
+    th[:, :, 2] = (torch.rand(n, 2, generator=gen) - 0.5) * 0.6
+    return th
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("padding", ["border", "zeros"])
+@pytest.mark.parametrize("views", ALL_VIEWS)
+def test_padding_every_views_order(device, padding, views, gen):
+    frames = random_frames(gen, 3, 5, 9, 12, 3)
+    check(frames, 4, (8, 7), views, uncovering_theta(gen, 3), device=device, padding=padding)
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("padding", ["border", "zeros"])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_padding_matches_reference(device, padding, shape, gen):
+    n, t, h, w, c, t_out, oh, ow = shape
+    frames = random_frames(gen, n, t, h, w, c)
+    check(frames, t_out, (oh, ow), "OLR", uncovering_theta(gen, n), device=device, padding=padding)
+    check(frames, t_out, (oh, ow), "RO", None, device=device, padding=padding)
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_zeros_padding_fills_black(device, dtype, gen):
+    """A 45-degree rotation zoomed out uncovers the corners: with "zeros" they read 0 in uint8
+    space, i.e. (0 - mean) / std after the normalisation; with "border" they repeat an edge."""
+    frames = torch.full((1, 2, 16, 16, 3), 200, dtype=torch.uint8)
+    a = torch.tensor(0.785398)
+    theta = torch.tensor([[[torch.cos(a) * 1.5, -torch.sin(a) * 1.5, 0.0],
+                           [torch.sin(a) * 1.5, torch.cos(a) * 1.5, 0.0]]])
+    mean, std = [0.4, 0.5, 0.6], [0.2, 0.25, 0.3]
+    dev = torch.device(device)
+    zeros = ops.clip_views(frames.to(dev), 2, 16, "OLR", mean, std, theta.to(dev), dtype,
+                           padding="zeros").float().cpu()
+    border = ops.clip_views(frames.to(dev), 2, 16, "OLR", mean, std, theta.to(dev), dtype,
+                            padding="border").float().cpu()
+    black = torch.tensor([(0 - m) / s for m, s in zip(mean, std)])
+    grey = torch.tensor([(200 / 255 - m) / s for m, s in zip(mean, std)])
+    tol = TOL[dtype]
+    for v in range(3):
+        corner = zeros[v, 0, :, :, 0, 0]                      # [C, t_out] at output pixel (0, 0)
+        torch.testing.assert_close(corner, black[:, None].expand_as(corner), **tol)
+        centre = zeros[v, 0, :, :, 8, 8]
+        torch.testing.assert_close(centre, grey[:, None].expand_as(centre), **tol)
+        torch.testing.assert_close(border[v], grey.view(1, 3, 1, 1, 1).expand_as(border[v]),
+                                   **tol)
+    check(frames, 2, 16, "OLR", theta, dtype, mean, std, device=device, padding="zeros")
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("padding", ["border", "zeros"])
+def test_packed_padding_equals_per_clip(device, padding, gen):
+    clips = [random_frames(gen, 1, t, 10, 13, 3)[0] for t in (3, 1, 6)]
+    frames, offsets = ops.pack_clips(clips)
+    theta = uncovering_theta(gen, 3)
+    dev = torch.device(device)
+    packed = ops.clip_views_packed(frames.to(dev), offsets, 5, (7, 9), "ROL",
+                                   theta=theta.to(dev), padding=padding)
+    for i, clip in enumerate(clips):
+        single = ops.clip_views(clip[None].to(dev), 5, (7, 9), "ROL", theta=theta[i:i + 1].to(dev),
+                                padding=padding)
+        assert torch.equal(packed[:, i:i + 1], single), f"clip {i}"
+    want = reference.clip_views_packed(frames, offsets, 5, (7, 9), "ROL", theta=theta,
+                                       dtype=torch.float64, compute_dtype=torch.float64,
+                                       padding=padding)
+    torch.testing.assert_close(packed.cpu().double(), want, **TOL[torch.float32])
+
+
+def test_padding_default_is_border_and_old_schema_calls_work(gen):
+    frames = random_frames(gen, 2, 3, 8, 8, 3)
+    theta = uncovering_theta(gen, 2)
+    stats = (list(ops.KINETICS_MEAN), list(ops.KINETICS_STD))
+    old_call = torch.ops.mer_fast.clip_views(frames, 4, [6, 6], "OLR", *stats, theta,
+                                             torch.float32)
+    assert torch.equal(old_call, ops.clip_views(frames, 4, 6, "OLR", theta=theta,
+                                                padding="border"))
+    assert not torch.equal(old_call, ops.clip_views(frames, 4, 6, "OLR", theta=theta,
+                                                    padding="zeros"))
+    packed, offsets = ops.pack_clips(list(frames))
+    old_packed = torch.ops.mer_fast.clip_views_packed(packed, offsets, 4, [6, 6], "OLR", *stats,
+                                                      theta, torch.float32)
+    assert torch.equal(old_packed, old_call)
+
+
 def test_identity_theta_is_plain_resize(gen):
     frames = random_frames(gen, 2, 4, 20, 30, 3)
     a = ops.clip_views(frames, 4, (7, 9), "O")
@@ -187,13 +283,16 @@ BAD = [
     (dict(dtype=torch.float64), "dtype must be"),
     (dict(size=(0, 4)), "size must be positive"),
     (dict(frames=torch.zeros(1, 0, 4, 4, 3, dtype=torch.uint8)), "at least one frame"),
+    (dict(padding="reflection"), "padding must be 'border'"),
+    (dict(padding="Zeros"), "padding must be 'border'"),
 ]
 
 
 @pytest.mark.parametrize("bad,message", BAD, ids=[m for _, m in BAD])
 def test_bad_input_names_the_argument(bad, message):
     args = dict(frames=torch.zeros(1, 2, 4, 4, 3, dtype=torch.uint8), t_out=3, size=(4, 4),
-                views="OLR", mean=None, std=None, theta=None, dtype=torch.float32)
+                views="OLR", mean=None, std=None, theta=None, dtype=torch.float32,
+                padding="border")
     args.update(bad)
     with pytest.raises((ValueError, RuntimeError)) as info:
         ops.clip_views(**args)

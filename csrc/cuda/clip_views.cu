@@ -89,18 +89,21 @@ at::Tensor run(const PreparedClipViews& prep, const at::Tensor& frames) {
 at::Tensor clip_views_cuda(const at::Tensor& frames, int64_t t_out, at::IntArrayRef size,
                            std::string_view views, at::ArrayRef<double> mean,
                            at::ArrayRef<double> std, const std::optional<at::Tensor>& theta,
-                           at::ScalarType dtype) {
+                           at::ScalarType dtype, std::string_view padding) {
   const auto prep =
-      prepare_clip_views(frames, std::nullopt, t_out, size, views, mean, std, theta, dtype);
+      prepare_clip_views(frames, std::nullopt, t_out, size, views, mean, std, theta, dtype,
+                         padding);
   return run(prep, frames);
 }
 
 at::Tensor clip_views_packed_cuda(const at::Tensor& frames, const at::Tensor& offsets,
                                   int64_t t_out, at::IntArrayRef size, std::string_view views,
                                   at::ArrayRef<double> mean, at::ArrayRef<double> std,
-                                  const std::optional<at::Tensor>& theta, at::ScalarType dtype) {
+                                  const std::optional<at::Tensor>& theta, at::ScalarType dtype,
+                                  std::string_view padding) {
   const auto prep =
-      prepare_clip_views(frames, offsets, t_out, size, views, mean, std, theta, dtype);
+      prepare_clip_views(frames, offsets, t_out, size, views, mean, std, theta, dtype,
+                         padding);
   return run(prep, frames);
 }
 

@@ -16,7 +16,7 @@ def _views_len(views: str) -> int:
 
 
 @torch.library.register_fake("mer_fast::clip_views")
-def _clip_views_fake(frames, t_out, size, views, mean, std, theta, dtype):
+def _clip_views_fake(frames, t_out, size, views, mean, std, theta, dtype, padding="border"):
     torch._check(frames.dim() == 5, lambda: f"frames must be [N, T, H, W, C], got {frames.shape}")
     torch._check(frames.dtype == torch.uint8, lambda: f"frames must be uint8, got {frames.dtype}")
     n, _, _, _, c = frames.shape
@@ -24,7 +24,8 @@ def _clip_views_fake(frames, t_out, size, views, mean, std, theta, dtype):
 
 
 @torch.library.register_fake("mer_fast::clip_views_packed")
-def _clip_views_packed_fake(frames, offsets, t_out, size, views, mean, std, theta, dtype):
+def _clip_views_packed_fake(frames, offsets, t_out, size, views, mean, std, theta, dtype,
+                            padding="border"):
     torch._check(frames.dim() == 4, lambda: f"frames must be [sum_T, H, W, C], got {frames.shape}")
     torch._check(offsets.dim() == 1, lambda: f"offsets must be 1-D, got {offsets.shape}")
     n = offsets.shape[0] - 1

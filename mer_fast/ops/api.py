@@ -41,7 +41,7 @@ def _stats(values: float | Sequence[float] | None, default: Sequence[float], cha
 def clip_views(frames: torch.Tensor, t_out: int, size: int | Sequence[int], views: str = "OLR",
                mean: float | Sequence[float] | None = None,
                std: float | Sequence[float] | None = None, theta: torch.Tensor | None = None,
-               dtype: torch.dtype = torch.float32) -> torch.Tensor:
+               dtype: torch.dtype = torch.float32, padding: str = "border") -> torch.Tensor:
     """Network input from uint8 clips, in one pass over the frames.
 
     Args:
@@ -56,6 +56,11 @@ def clip_views(frames: torch.Tensor, t_out: int, size: int | Sequence[int], view
         theta: optional ``[N, 2, 3]`` affine per clip, as for ``F.affine_grid`` (None =
             identity = a plain bilinear resize); all views of a clip share it.
         dtype: float32, float16 or bfloat16.
+        padding: what a sample outside the frame (a rotated corner, a zoom out) reads, as
+            ``F.grid_sample``'s ``padding_mode`` on each view image: ``"border"`` (default) the
+            nearest edge pixel; ``"zeros"`` the value 0 in uint8 space, i.e. black before the
+            normalisation (``(0 - mean[c]) / std[c]`` after it), as torchvision's
+            ``RandomRotation(fill=0)`` fills an image.
 
     Returns:
         ``[V, N, C, t_out, h, w]`` contiguous, in ``dtype``, on the frames' device.
@@ -63,7 +68,7 @@ def clip_views(frames: torch.Tensor, t_out: int, size: int | Sequence[int], view
     c = frames.shape[-1] if frames.dim() > 0 else 0
     return torch.ops.mer_fast.clip_views(
         frames, int(t_out), _pair(size), views, _stats(mean, KINETICS_MEAN, c, "mean"),
-        _stats(std, KINETICS_STD, c, "std"), theta, dtype)
+        _stats(std, KINETICS_STD, c, "std"), theta, dtype, padding)
 
 
 def clip_views_packed(frames: torch.Tensor, offsets: torch.Tensor, t_out: int,
@@ -71,7 +76,7 @@ def clip_views_packed(frames: torch.Tensor, offsets: torch.Tensor, t_out: int,
                       mean: float | Sequence[float] | None = None,
                       std: float | Sequence[float] | None = None,
                       theta: torch.Tensor | None = None,
-                      dtype: torch.dtype = torch.float32) -> torch.Tensor:
+                      dtype: torch.dtype = torch.float32, padding: str = "border") -> torch.Tensor:
     """:func:`clip_views` for clips of different lengths packed along dim 0.
 
     ``frames`` is uint8 ``[sum_T, H, W, C]``; clip n is ``frames[offsets[n]:offsets[n + 1]]``,
@@ -81,7 +86,7 @@ def clip_views_packed(frames: torch.Tensor, offsets: torch.Tensor, t_out: int,
     c = frames.shape[-1] if frames.dim() > 0 else 0
     return torch.ops.mer_fast.clip_views_packed(
         frames, offsets, int(t_out), _pair(size), views, _stats(mean, KINETICS_MEAN, c, "mean"),
-        _stats(std, KINETICS_STD, c, "std"), theta, dtype)
+        _stats(std, KINETICS_STD, c, "std"), theta, dtype, padding)
 
 
 def pack_clips(clips: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

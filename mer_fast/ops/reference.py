@@ -4,8 +4,8 @@ These are the references the kernels are tested against (never the kernels again
 and the "unfused" baseline of the benchmarks. Each step is a stock PyTorch call:
   a. time:  F.interpolate(mode="trilinear", align_corners=False), H and W unchanged
   b. Décalcomanie: index_select of mirrored columns at the native width
-  c. space: F.grid_sample(F.affine_grid(theta), mode="bilinear", padding_mode="border",
-            align_corners=False)
+  c. space: F.grid_sample(F.affine_grid(theta), mode="bilinear", padding_mode=padding
+            ("border" or "zeros"), align_corners=False), on each view image
   d. normalisation: (v / 255 - mean[c]) / std[c]
 """
 from __future__ import annotations
@@ -49,8 +49,10 @@ def identity_theta(n: int, dtype=torch.float32, device=None) -> torch.Tensor:
 def clip_views(frames: torch.Tensor, t_out: int, size: int | Sequence[int], views: str = "OLR",
                mean=None, std=None, theta: torch.Tensor | None = None,
                dtype: torch.dtype = torch.float32,
-               compute_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+               compute_dtype: torch.dtype = torch.float32, padding: str = "border") -> torch.Tensor:
     """Reference of clip_views; ``compute_dtype`` = float64 gives a high-precision reference."""
+    if padding not in ("border", "zeros"):
+        raise ValueError(f"padding must be 'border' or 'zeros', got {padding!r}")
     n, t, height, width, c = frames.shape
     h, w = _pair(size)
     mean_t = torch.tensor(_stats(mean, KINETICS_MEAN, c, "mean"), dtype=compute_dtype,
@@ -66,7 +68,7 @@ def clip_views(frames: torch.Tensor, t_out: int, size: int | Sequence[int], view
     for v in views:
         xv = decalcomanie(x, v)                            # b.
         y = F.grid_sample(xv.reshape(n, c * t_out, height, width), grid, mode="bilinear",
-                          padding_mode="border", align_corners=False)  # c.
+                          padding_mode=padding, align_corners=False)  # c.
         y = y.reshape(n, c, t_out, h, w)
         out.append(((y / 255.0 - mean_t) / std_t).to(dtype))  # d.
     return torch.stack(out)
@@ -75,12 +77,14 @@ def clip_views(frames: torch.Tensor, t_out: int, size: int | Sequence[int], view
 def clip_views_packed(frames: torch.Tensor, offsets: torch.Tensor, t_out: int, size,
                       views: str = "OLR", mean=None, std=None, theta=None,
                       dtype: torch.dtype = torch.float32,
-                      compute_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+                      compute_dtype: torch.dtype = torch.float32,
+                      padding: str = "border") -> torch.Tensor:
     """Reference of clip_views_packed: clip_views on each clip, stacked along N."""
     offs = offsets.tolist()
     outs = []
     for i in range(len(offs) - 1):
         clip = frames[offs[i]:offs[i + 1]].unsqueeze(0)
         th = None if theta is None else theta[i:i + 1]
-        outs.append(clip_views(clip, t_out, size, views, mean, std, th, dtype, compute_dtype))
+        outs.append(clip_views(clip, t_out, size, views, mean, std, th, dtype, compute_dtype,
+                               padding))
     return torch.cat(outs, dim=1)
