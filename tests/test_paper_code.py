@@ -98,13 +98,14 @@ def test_each_view_draws_its_own_augmentation():
     assert torch.equal(take(theta[0], slice(2, 4)), theta[0, 2:4])
 
 
-def test_trainer_inputs_follow_each_views_own_draw():
+@pytest.mark.parametrize("fill", ["zeros", "border"])
+def test_trainer_inputs_follow_each_views_own_draw(fill):
     """The trainer's input of an OLR clip: each view resampled with its own theta (the op run
-    per view), equal to the plain PyTorch reference of each view alone."""
+    per view) and the chosen fill, equal to the plain PyTorch reference of each view alone."""
     from mer_fast.ops import reference
 
     index, data = toy_dataset(subjects=2)
-    c = cfg(views="OLR", rotation=30.0, hflip=True, rotation_fill="border")
+    c = cfg(views="OLR", rotation=30.0, hflip=True, rotation_fill=fill)
     trainer = Trainer(MERNet(TinyNet(3), 3, num_views=3), c, data, "unused", name="aug",
                       show_progress=False)
     theta = trainer._theta(2, torch.Generator().manual_seed(0))
@@ -115,8 +116,20 @@ def test_trainer_inputs_follow_each_views_own_draw():
         for k, clip in enumerate((0, 5)):
             a, b = int(data.offsets[clip]), int(data.offsets[clip + 1])
             want = reference.clip_views(data.frames[a:b][None], data.t_out, c.size, view,
-                                        data.mean, data.std, theta[v, k:k + 1])
+                                        data.mean, data.std, theta[v, k:k + 1],
+                                        padding=fill)
             torch.testing.assert_close(x[v, k], want[0, 0], rtol=1e-4, atol=1e-4)
+    # a 30-degree turn uncovers the corners: black (the code's skimage rotate) or the edge
+    turn = math.radians(30)
+    rot = torch.tensor([[math.cos(turn), -math.sin(turn), 0.0],
+                        [math.sin(turn), math.cos(turn), 0.0]])
+    x = trainer._input(items, "OLR", rot.expand(3, 2, 2, 3))
+    black = (0.0 - data.mean[0]) / data.std[0]
+    corners = x[..., 0, 0]
+    if fill == "zeros":
+        assert torch.allclose(corners, torch.full_like(corners, black))
+    else:
+        assert (corners - black).abs().min() > 0.1   # the frames' values are >= 20
     with pytest.raises(ValueError, match="2 per-view thetas"):
         views_input(lambda v, th: None, "OLR", theta[:2])
 

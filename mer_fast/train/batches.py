@@ -110,8 +110,8 @@ def make_input(frames: torch.Tensor, offsets: torch.Tensor, items: Items, *, t_o
         th = torch.cat([theta, theta[mixed]]).to(device, non_blocking=True)
     st = None if starts is None else torch.cat([starts, starts[mixed]])
     packed, offs = gather_frames(frames, offsets, clips, window, st)
-    extra = {} if padding == "border" else {"padding": padding}
-    x = ops.clip_views_packed(packed, offs, t_out, size, views, mean, std, th, dtype, **extra)
+    x = ops.clip_views_packed(packed, offs, t_out, size, views, mean, std, th, dtype,
+                              padding=padding)
     m = len(items)
     if mixed.numel() == 0:
         return x

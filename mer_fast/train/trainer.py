@@ -441,7 +441,7 @@ class Trainer:
                 theta = theta.to(self.device, non_blocking=True)
             return views_input(lambda v, th: ops.clip_views_packed(
                 frames, offsets, d.t_out, self.cfg.size, v, d.mean, d.std, th, self.input_dtype,
-                **_padding_arg(self._padding(th))), views, theta)
+                padding=self._padding(th)), views, theta)
 
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
@@ -523,10 +523,6 @@ class Trainer:
                 if isinstance(v, (int, float)) and k != "epoch":
                     writer.add_scalar(f"{self.name}/{k}", v, row["epoch"])
             writer.flush()
-
-
-def _padding_arg(padding: str) -> dict:
-    return {} if padding == "border" else {"padding": padding}
 
 
 def _better(score: float, best: float, selection: str) -> bool:
