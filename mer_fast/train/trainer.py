@@ -1,7 +1,7 @@
 """One training run (a step of the chain, or one LOSO fold): Adam with step decay, batches from a
 packed clip store through the fused ``clip_views`` op on the training device, all views folded
-into one backbone call, bf16 autocast and ``channels_last_3d`` on the GPU, gradient accumulation,
-seeded and repeatable on the CPU.
+into one backbone call (BatchNorm per view unless ``view_batches`` is joint), bf16 autocast and
+``channels_last_3d`` on the GPU, gradient accumulation, seeded and repeatable on the CPU.
 
 State is written atomically (``last.pt``) so a killed run resumes at its last saved epoch and,
 because every epoch's shuffling and augmentation are drawn from a generator seeded by
