@@ -22,9 +22,9 @@ examples:
 Finished chain steps are stored once (--steps-dir) and reused by later runs with the same
 prefix; finished folds are kept, and rerunning the same command resumes where it stopped.
 
-Where the paper's public code trains otherwise than its text, --set chooses (default first:
-the code's way, which the presets of Tables 1-5 use; README "Where mer-fast departs from the
-paper's public code, and why"):
+Where the paper's public code trains otherwise than its text, --set chooses (the first value
+is the default, which the presets of Tables 1-5 use: the code's way, but for the sampler;
+README "Where mer-fast departs from the paper's public code, and why"):
   view_batches=per-view|joint    BatchNorm statistics per view (the code calls the network once
                                  per view) | O, L and R pooled in one batch
   rotation_fill=zeros|border     corners a rotation uncovers: black (the code) | edge repeated
