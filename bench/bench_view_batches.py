@@ -46,7 +46,8 @@ def make_net(mode: str, arch: str, widen: float, views: int):
 
     torch.manual_seed(0)
     backbone = create_model(arch, 3, widen_factor=widen)
-    net = MERNet(backbone, 3, "sbml", views, view_batches="joint" if mode == "joint" else "per-view")
+    net = MERNet(backbone, 3, "sbml", views,
+                 view_batches="joint" if mode == "joint" else "per-view")
     if mode == "per-view-3-calls":
         make_joint(net.backbone)   # stock BatchNorm: MERNet calls the backbone once per view
     return net
@@ -111,18 +112,18 @@ def loso(args) -> list[dict]:
     rows = []
     for mode in ("per-view", "joint"):
         cfg = apply_overrides(TrainConfig(), PROFILES["decalcomanie"])
-        cfg = apply_overrides(cfg, dict(LOSO, view_batches=mode)).validate()
+        cfg = apply_overrides(cfg, dict(LOSO, view_batches=mode, seed=args.seed)).validate()
         spec = RunSpec(cfg=cfg, target="smic", chain="", name=f"view_batches-{mode}",
                        meta={"bench": "bench_view_batches.py --loso (synthetic data)"})
         t0 = time.perf_counter()
+        out = Path(args.out) / (mode if args.seed == 0 else f"{mode}-seed{args.seed}")
         res = run_experiment(spec, DataSpec(synthetic=True, synthetic_sizes=LOSO_DATA),
-                             out=Path(args.out) / mode, steps_dir=Path(args.out) / "steps",
-                             show_progress=False)
+                             out=out, steps_dir=Path(args.out) / "steps", show_progress=False)
         pooled = res["pooled"]
         rows.append(dict(mode=mode, seconds=time.perf_counter() - t0,
                          **{k: pooled[k] for k in ("uf1", "uar", "war", "n")}))
-        print(f"| {mode} | {pooled['uf1']:.4f} | {pooled['uar']:.4f} | {pooled['war']:.4f} | "
-              f"{pooled['n']} | {rows[-1]['seconds']:.0f} |", flush=True)
+        print(f"| {mode} | {args.seed} | {pooled['uf1']:.4f} | {pooled['uar']:.4f} | "
+              f"{pooled['war']:.4f} | {pooled['n']} | {rows[-1]['seconds']:.0f} |", flush=True)
     return rows
 
 
@@ -140,10 +141,13 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--loso", action="store_true", help="instead: synthetic LOSO accuracy")
     p.add_argument("--out", default="runs/bench_view_batches", help="--loso: run folders")
+    p.add_argument("--seed", type=int, default=0, help="--loso: the runs' seed (initial weights, "
+                                                        "order, augmentation)")
     args = p.parse_args()
     print(f"# {machine()}, {stamp()}\n# {' '.join(sys.argv)}", flush=True)
     if args.loso:
-        print("| view_batches | UF1 | UAR | WAR | clips | seconds |\n|---|---|---|---|---|---|")
+        print("| view_batches | seed | UF1 | UAR | WAR | clips | seconds |\n"
+              "|---|---|---|---|---|---|---|")
         loso(args)
     else:
         print("| mode | backbone | views x clips x frames | clips/s | step ms median / best |\n"

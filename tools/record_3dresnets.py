@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repo", type=Path, required=True,
                     help="a git checkout of kenshohara/3D-ResNets-PyTorch")
     ap.add_argument("--out", type=Path, default=ROOT / "tests" / "fixtures" / "3dresnets",
-                    help="folder to write manifests.json.gz and outputs.json (default: %(default)s)")
+                    help="folder for manifests.json.gz and outputs.json (default: %(default)s)")
     ap.add_argument("--ref-2018", default="CVPR2018",
                     help="branch/commit of the 2017/18 code (default: %(default)s)")
     ap.add_argument("--ref-2020", default="master",

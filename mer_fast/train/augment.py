@@ -47,15 +47,19 @@ def random_theta(n: int, *, rotation: float = 0.0, scale: float = 1.0, hflip: bo
     if rotation == 0 and not zooms and not hflip:
         return None
     count = n * (views or 1)
+
+    def uniform() -> torch.Tensor:
+        return torch.rand(count, generator=generator, dtype=torch.float64)
+
     # the draws of one batch are made in this order whatever the options, so two runs that
     # differ only in scale_mode see the same angles and flips
-    angle = (torch.rand(count, generator=generator, dtype=torch.float64) * 2 - 1) * math.radians(rotation)
-    zoom = 1 + torch.rand(count, generator=generator, dtype=torch.float64) * (scale - 1)
+    angle = (uniform() * 2 - 1) * math.radians(rotation)
+    zoom = 1 + uniform() * (scale - 1)
     if not zooms:
         zoom = torch.ones_like(zoom)
     flip = torch.ones(count, dtype=torch.float64)
     if hflip:
-        flip = torch.where(torch.rand(count, generator=generator, dtype=torch.float64) < 0.5, -1.0, 1.0)
+        flip = torch.where(uniform() < 0.5, -1.0, 1.0)
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
     # normalised coordinates span the width and the height alike: a rotation rigid in pixels is
     # diag(W, H)^-1 R diag(W, H)
