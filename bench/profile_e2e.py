@@ -88,7 +88,7 @@ def make_net(cfg, num_classes):
 
     torch.manual_seed(0)
     return MERNet(create_model(cfg.arch, num_classes, **cfg.model_options), num_classes,
-                  cfg.head, len(cfg.views))
+                  cfg.head, len(cfg.views), view_batches=cfg.view_batches)
 
 
 def mer_fast_step(records, num_classes, cfg, conv, device, times, state: dict):

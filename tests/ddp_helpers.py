@@ -12,6 +12,8 @@ import torch
 
 from mer_fast.errors import ConfigError
 from mer_fast.models.heads import MERNet
+from mer_fast.models.view_norm import make_joint
+from mer_fast.train.augment import take
 from mer_fast.train.batches import Items
 from mer_fast.train.config import TrainConfig
 from mer_fast.train.trainer import StreamData, Trainer
@@ -57,7 +59,7 @@ class RecordingTrainer(Trainer):
         if self._rec is not None:
             for k in range(len(items)):
                 self._rec.append((int(items.a[k]),
-                                  None if theta is None else theta[k].flatten().tolist(),
+                                  None if theta is None else take(theta, k).flatten().tolist(),
                                   None if starts is None else int(starts[k])))
         return super()._input(items, views, theta, starts)
 
@@ -66,7 +68,7 @@ class RecordingTrainer(Trainer):
             for k in range(len(offsets) - 1):
                 clip = frames[int(offsets[k]):int(offsets[k + 1])].contiguous()
                 self._rec.append((hashlib.sha1(clip.numpy().tobytes()).hexdigest(),
-                                  None if theta is None else theta[k].flatten().tolist()))
+                                  None if theta is None else take(theta, k).flatten().tolist()))
         return super()._packed_input(frames, offsets, views, theta)
 
 
@@ -121,6 +123,8 @@ def run_job(job: dict, rank: int) -> None:
     cfg = config(**job.get("config", {}))
     net = MERNet(TinyNet(classes, bn=job["bn"], pooled_bn=job.get("pooled_bn", False)),
                  classes, "sbml", len(cfg.views))
+    if job.get("separate_calls"):   # stock BatchNorm: one backbone call per view
+        make_joint(net.backbone)
     trainer = RecordingTrainer(net, cfg, data, job["state"], name="ddp-test",
                                show_progress=False, kill_at=job.get("kill_at"))
     fit = trainer.fit(items)

@@ -1,29 +1,78 @@
-"""Helpers for the model tests: the vendored original 3D-ResNets code, and checkpoint files
-written the way the published ones were."""
+"""Helpers for the model tests: the recorded data of the original 3D-ResNets code
+(tests/fixtures/3dresnets, written by tools/record_3dresnets.py), seeded weights both sides can
+rebuild, and checkpoint files written the way the published ones were."""
 from __future__ import annotations
 
-import importlib.util
+import gzip
+import json
 import pickle
 import struct
-import warnings
+import zlib
 from collections import OrderedDict
 from pathlib import Path
-from types import ModuleType
 
+import numpy as np
 import torch
 from torch import nn
 
-FIXTURES = Path(__file__).parent / "fixtures" / "hara3d"
+RECORDED = Path(__file__).parent / "fixtures" / "3dresnets"
+DEPTHS = [10, 18, 34, 50, 101, 152, 200]
+# the runs whose outputs are recorded: (model, shortcut, release of the original code)
+OUTPUT_CASES = [("r3d10", "B", "2020"), ("r3d18", "A", "2018"), ("rx3d101", "B", "2018")]
+# 16 x 32 x 32 clips end as 1x1x1 maps, which the 2018 code's fixed AvgPool3d expects
+OUTPUT_INPUT = dict(clips=2, channels=3, frames=16, size=32, seed=20180612)
 
 
-def original_module(name: str) -> ModuleType:
-    """``resnet_2020``, ``resnet_2018`` or ``resnext_2018`` from tests/fixtures/hara3d."""
-    spec = importlib.util.spec_from_file_location(f"hara3d_{name}", FIXTURES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        spec.loader.exec_module(module)
-    return module
+def manifest_key(release: str, name: str, shortcut: str) -> str:
+    return f"{release}/{name}/{shortcut}"
+
+
+def layout(model_or_state) -> list[list]:
+    """State-dict manifest: [name, shape, dtype] in state-dict order."""
+    sd = model_or_state.state_dict() if isinstance(model_or_state, nn.Module) else model_or_state
+    return [[k, list(v.shape), str(v.dtype).replace("torch.", "")] for k, v in sd.items()]
+
+
+def seeded_tensor(name: str, shape, dtype: str) -> torch.Tensor:
+    """Deterministic values for the state-dict entry ``name`` (a name without the DataParallel
+    ``module.`` prefix), the same on every machine and torch version (NumPy's legacy
+    RandomState stream, seeded by the CRC-32 of the name): He-scaled normal weights, BatchNorm
+    statistics and affine parameters away from their initial values, zero counters."""
+    shape = tuple(shape)
+    if dtype != "float32":
+        return torch.zeros(shape, dtype=getattr(torch, dtype))
+    rng = np.random.RandomState(zlib.crc32(name.encode()))
+    leaf = name.rsplit(".", 1)[-1]
+    if leaf == "running_var" or (leaf == "weight" and len(shape) == 1):
+        values = rng.uniform(0.5, 1.5, shape)
+    elif leaf in ("running_mean", "bias"):
+        values = rng.standard_normal(shape) * 0.1
+    else:   # convolution and linear weights
+        fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+        values = rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)
+    return torch.from_numpy(np.asarray(values, dtype=np.float32))
+
+
+def seeded_state_dict(entries, prefix: str = "") -> OrderedDict:
+    """A state dict holding :func:`seeded_tensor` values for manifest ``entries``; ``prefix``
+    (``module.``) is added to the names, not to the seeds."""
+    return OrderedDict((prefix + name, seeded_tensor(name, shape, dtype))
+                       for name, shape, dtype in entries)
+
+
+def seeded_input() -> torch.Tensor:
+    c = OUTPUT_INPUT
+    rng = np.random.RandomState(c["seed"])
+    x = rng.standard_normal((c["clips"], c["channels"], c["frames"], c["size"], c["size"]))
+    return torch.from_numpy(x.astype(np.float32))
+
+
+def recorded(name: str) -> dict:
+    """``manifests`` (manifests.json.gz) or ``outputs`` (outputs.json) recorded from the original
+    code by tools/record_3dresnets.py."""
+    if name == "manifests":
+        return json.loads(gzip.decompress((RECORDED / "manifests.json.gz").read_bytes()))
+    return json.loads((RECORDED / f"{name}.json").read_text())
 
 
 def randomize_bn(model: nn.Module, seed: int = 0) -> nn.Module:

@@ -46,6 +46,12 @@ def runs(synth, tmp_path_factory):
         "full": dict(data="store", bn=True),
         "error": dict(data="error"),
         "lone": dict(data="store", bn=True, pooled_bn=True, config=dict(batch_size=3)),
+        # the paper code's sampler: every rank draws the epoch alike and takes its share
+        "balanced": dict(data="store", bn=False, config=dict(sampler="balanced")),
+        # per-view BatchNorm: one backbone call split per view vs one call per view
+        "per-view": dict(data="store", bn=True, config=dict(views="OLR")),
+        "per-view-calls": dict(data="store", bn=True, config=dict(views="OLR"),
+                               separate_calls=True),
     }
     for name, job in jobs.items():
         job.update(out=str(base / name), state=str(base / name / "state"))
@@ -135,6 +141,29 @@ def test_no_rank_trains_on_a_share_of_one_clip(runs):
     assert [len(s) for s in r0["steps"]] == ([3] * 6 + [2]) * epochs
     assert [len(s) for s in r1["steps"]] == ([0] * 6 + [2]) * epochs
     assert all(row["train_clips"] == 22 for row in r0["history"])
+
+
+def test_ddp_balanced_sampler_equals_one_process(runs, tmp_path):
+    base, jobs = runs
+    single = one_process(jobs["balanced"], tmp_path)
+    check_same_training(single, load(base, "balanced", 0), load(base, "balanced", 1))
+    # with replacement: some clip is drawn twice in an epoch
+    clips = single["history"][0]["train_clips"]  # one epoch draws as many clips as there are
+    steps = len(single["steps"]) // len(single["history"])
+    epoch = [c for step in single["steps"][:steps] for c, *_ in step]
+    assert len(epoch) == clips and len(set(epoch)) < clips
+
+
+def test_ddp_per_view_batchnorm_equals_one_call_per_view(runs):
+    """Under DDP (CPU: no SyncBatchNorm, each process normalises its share) the split
+    BatchNorm layers train as one backbone call per view does."""
+    base, _ = runs
+    for rank in (0, 1):
+        split, calls = load(base, "per-view", rank), load(base, "per-view-calls", rank)
+        assert split["steps"] == calls["steps"]
+        for key, w in calls["state"].items():
+            torch.testing.assert_close(split["state"][key], w, **TOL, msg=key)
+        torch.testing.assert_close(split["logits"], calls["logits"], **TOL)
 
 
 def test_an_error_on_rank_0_reaches_every_rank(runs):

@@ -21,6 +21,19 @@ examples:
 
 Finished chain steps are stored once (--steps-dir) and reused by later runs with the same
 prefix; finished folds are kept, and rerunning the same command resumes where it stopped.
+
+Where the paper's public code trains otherwise than its text, --set chooses (the first value
+is the default, which the presets of Tables 1-5 use: the code's way, but for the sampler;
+README "Where mer-fast departs from the paper's public code, and why"):
+  view_batches=per-view|joint    BatchNorm statistics per view (the code calls the network once
+                                 per view) | O, L and R pooled in one batch
+  rotation_fill=zeros|border     corners a rotation uncovers: black (the code) | edge repeated
+  scale_mode=code|paper          code: RandomResize(1.1) + Resize(112) keeps the field of view
+                                 (no zoom) | paper: zoom in by up to `scale` (the text)
+  view_augment=independent|shared  each view its own rotation/flip (the code) | one per clip
+  sampler=shuffle|balanced       the paper's text: each clip once per epoch | the code's
+                                 ImbalancedDatasetSampler (class-balanced, with replacement;
+                                 the code's batch is 10: add --batch-size 10)
 """
 
 
@@ -82,7 +95,9 @@ def add_shared_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=int, help="clips per batch (default 30)")
     g.add_argument("--lr", type=float, help="learning rate (default 1e-4)")
     g.add_argument("--epoch-selection", choices=["final", "inner-val", "oracle"],
-                   help="which epoch's weights are tested (default final; oracle is labelled)")
+                   help="which epoch's weights are tested (default final; inner-val: the "
+                        "first best epoch on held-out training subjects; oracle: the last best "
+                        "on the test subject, the paper's code's rule, labelled in outputs)")
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="any other field of the training config, e.g. --set views=OLR "
                         "--set model_options='{\"widen_factor\": 0.5}'")

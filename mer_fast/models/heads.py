@@ -1,7 +1,14 @@
 """The Décalcomanie training heads (paper section 3.3) around a backbone of the registry.
 
 ``MERNet`` takes ``[V, N, C, T, H, W]`` (views from ``clip_views``) and runs all views through the
-backbone in ONE call, views folded into the batch:
+backbone in ONE call, views folded into the batch. ``view_batches`` says what BatchNorm sees:
+- ``per-view`` (default; the paper's code calls its network once per view): each view's batch is
+  normalised with its own statistics, and the running statistics are updated once per view, in
+  view order. The backbone's BatchNorm layers split the folded batch into its views
+  (:mod:`mer_fast.models.view_norm`), which equals one call per view; a backbone whose BatchNorm
+  layers cannot split (another BatchNorm class) gets one call per view.
+- ``joint``: the V views of a batch pooled in one BatchNorm batch (V x N samples).
+The heads:
 - ``sbml`` (shared backbone, multiple losses): the backbone's own FC head gives logits per view,
   ``[V, N, classes]``; the loss is sum_v lambda_v CE_v, and at test time the logits of the test
   views are summed before the softmax.
@@ -15,16 +22,26 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mer_fast.models.view_norm import batchnorms, make_per_view, splits_views
+
+
+VIEW_BATCHES = ("per-view", "joint")
+
 
 class MERNet(nn.Module):
     def __init__(self, backbone: nn.Module, num_classes: int, head: str = "sbml",
-                 num_views: int = 1, hidden: int = 256):
+                 num_views: int = 1, hidden: int = 256, view_batches: str = "per-view"):
         super().__init__()
         if head not in ("sbml", "fsb", "fsb-mlp"):
             raise ValueError(f"head must be sbml, fsb or fsb-mlp, got {head!r}")
+        if view_batches not in VIEW_BATCHES:
+            raise ValueError(f"view_batches must be per-view or joint, got {view_batches!r}")
         self.backbone = backbone
         self.head = head
         self.num_views = num_views
+        self.view_batches = view_batches
+        if view_batches == "per-view" and num_views > 1:
+            make_per_view(backbone, num_views)
         if head == "sbml":
             self.fusion = None
         else:
@@ -35,14 +52,26 @@ class MERNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         v, n = x.shape[:2]
-        flat = x.flatten(0, 1)
-        if self.fusion is None:
-            return self.backbone(flat).unflatten(0, (v, n))
-        if v != self.num_views:
+        if self.fusion is not None and v != self.num_views:
             raise ValueError(f"the fusion head was built for {self.num_views} views, got {v}: "
                              f"a fusion head takes the same views at test time as in training")
-        feats = self.backbone.forward_features(flat).unflatten(0, (v, n))
-        return self.fusion(feats.transpose(0, 1).flatten(1)).unsqueeze(0)
+        run = self.backbone if self.fusion is None else self.backbone.forward_features
+        if self.views_in_one_call(v):
+            out = run(x.flatten(0, 1)).unflatten(0, (v, n))
+        else:
+            out = torch.stack([run(x[i]) for i in range(v)])
+        if self.fusion is None:
+            return out
+        return self.fusion(out.transpose(0, 1).flatten(1)).unsqueeze(0)
+
+    def views_in_one_call(self, v: int) -> bool:
+        """Whether ``v`` views can go through the backbone in one call (else: one per view)."""
+        if self.view_batches == "joint" or v == 1:
+            return True
+        norms = batchnorms(self.backbone)
+        if not self.training and all(m.running_mean is not None for m in norms):
+            return True   # running statistics: every sample is normalised alike
+        return splits_views(self.backbone, v)
 
 
 def sbml_loss(logits: torch.Tensor, labels: torch.Tensor, weights) -> torch.Tensor:

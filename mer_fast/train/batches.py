@@ -96,11 +96,12 @@ def center_windows(offsets: torch.Tensor, clips: torch.Tensor, window: int) -> t
 def make_input(frames: torch.Tensor, offsets: torch.Tensor, items: Items, *, t_out: int,
                size: int, views: str, mean, std, dtype: torch.dtype = torch.float32,
                theta: torch.Tensor | None = None, window: int | None = None,
-               starts: torch.Tensor | None = None) -> torch.Tensor:
+               starts: torch.Tensor | None = None, padding: str = "border") -> torch.Tensor:
     """Network input ``[V, M, C, t_out, size, size]`` for ``items``.
 
     ``theta`` ([M, 2, 3] or None) is one augmentation per item, shared by its views and by the
-    two clips a SMOTE item mixes. ``window``/``starts`` select frames of action clips."""
+    two clips a SMOTE item mixes; ``padding`` (border | zeros) fills what it uncovers.
+    ``window``/``starts`` select frames of action clips."""
     device = frames.device
     mixed = (items.a != items.b).nonzero().flatten()
     clips = torch.cat([items.a, items.b[mixed]])
@@ -109,7 +110,8 @@ def make_input(frames: torch.Tensor, offsets: torch.Tensor, items: Items, *, t_o
         th = torch.cat([theta, theta[mixed]]).to(device, non_blocking=True)
     st = None if starts is None else torch.cat([starts, starts[mixed]])
     packed, offs = gather_frames(frames, offsets, clips, window, st)
-    x = ops.clip_views_packed(packed, offs, t_out, size, views, mean, std, th, dtype)
+    x = ops.clip_views_packed(packed, offs, t_out, size, views, mean, std, th, dtype,
+                              padding=padding)
     m = len(items)
     if mixed.numel() == 0:
         return x

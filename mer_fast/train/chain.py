@@ -88,7 +88,8 @@ def step_config(base: TrainConfig, step: str,
     ``action_*`` fields) with the run's optimiser settings; ``steps: {STEP: {...}}`` in a preset
     overrides fields per step."""
     cfg = base.replace(views="O", head="sbml", test_views=None, lambdas=None, smote=False,
-                       rotation=0.0, scale=1.0, hflip=False, epoch_selection="final")
+                       rotation=0.0, scale=1.0, hflip=False, epoch_selection="final",
+                       sampler="shuffle")
     if STEPS[step].kind != "expression":  # actions and ImageNet hold no faces to crop
         cfg = cfg.replace(faces="off")
     return apply_overrides(cfg, dict((overrides or {}).get(step, {}))).validate()

@@ -23,6 +23,11 @@ PAPER_LAMBDAS = {"OLR": (0.4, 0.4, 0.2), "OL": (0.5, 0.5), "OR": (0.5, 0.5), "LR
 EPOCH_SELECTION = ("final", "inner-val", "oracle")
 HEADS = ("sbml", "fsb", "fsb-mlp")
 ACTION_CROPS = ("random", "corner", "center", "none")
+VIEW_BATCHES = ("per-view", "joint")
+ROTATION_FILLS = ("zeros", "border")
+SCALE_MODES = ("code", "paper")
+VIEW_AUGMENTS = ("independent", "shared")
+SAMPLERS = ("shuffle", "balanced")
 
 
 @dataclass
@@ -62,9 +67,10 @@ class TrainConfig:
     normalize_lambdas: bool = False     # rescale lambdas that do not sum to 1 instead of failing
     head: str = "sbml"                  # sbml | fsb (fusion, one linear) | fsb-mlp (hidden 256)
     test_views: str | None = None       # SBML: "O" (default) or the training views (logits summed)
-    # augmentation (Table 4): per-clip rotation (degrees), zoom, horizontal flip, shared by views
+    # augmentation (Table 4): per-clip rotation (degrees), scale, horizontal flip; how they act:
+    # rotation_fill, scale_mode and view_augment below
     rotation: float = 0.0
-    scale: float = 1.0
+    scale: float = 1.0                  # with scale_mode paper: zoom in by a factor in [1, scale]
     hflip: bool = False
     # extended SMOTE (section 3.1.1): on in N-step runs, off in Décalcomanie runs
     smote: bool = True
@@ -104,6 +110,23 @@ class TrainConfig:
                                         # accuracy (TemporalEvenCrop)
     action_infer_stride: int = 16       # stride of the sliding windows whose mean softmax
                                         # gives video accuracy (SlidingWindow)
+    # where the paper's public code trains otherwise than its text says (README, "Where mer-fast
+    # departs from the paper's public code"): the defaults and the presets follow the code
+    view_batches: str = "per-view"      # per-view: BatchNorm normalises (and updates its running
+                                        # statistics from) each view's batch on its own, as the
+                                        # code's one network call per view | joint: the views of
+                                        # a batch pooled in one BatchNorm batch
+    rotation_fill: str = "zeros"        # corners a rotation uncovers: zeros = black (the code:
+                                        # skimage rotate, cval 0) | border = edge pixels repeated
+    scale_mode: str = "code"            # code: the code's RandomResize(1.1) + Resize(112) keeps
+                                        # the field of view (no zoom; `scale` has no effect) |
+                                        # paper: zoom in by a factor drawn from [1, scale] (text)
+    view_augment: str = "independent"   # independent: O, L and R each draw their own rotation,
+                                        # scale and flip (the code transforms each view apart) |
+                                        # shared: one draw per clip for all its views
+    sampler: str = "shuffle"            # shuffle: each clip once per epoch (the paper's text) |
+                                        # balanced: the code's ImbalancedDatasetSampler, as many
+                                        # draws as clips, with replacement, P(clip) ~ 1/|its class|
 
     # -- checks ---------------------------------------------------------------------------------
     def validate(self, source: str | None = None) -> "TrainConfig":
@@ -150,6 +173,12 @@ class TrainConfig:
         if self.rotation < 0 or self.scale < 1:
             raise bad("rotation/scale", f"rotation must be >= 0 degrees and scale >= 1, got "
                                         f"{self.rotation}, {self.scale}")
+        for name, allowed in (("view_batches", VIEW_BATCHES), ("rotation_fill", ROTATION_FILLS),
+                              ("scale_mode", SCALE_MODES), ("view_augment", VIEW_AUGMENTS),
+                              ("sampler", SAMPLERS)):
+            if getattr(self, name) not in allowed:
+                raise bad(name, f"must be one of {', '.join(allowed)}, got "
+                                f"{getattr(self, name)!r}")
         self._validate_data(bad)
         self.loss_weights(source)  # checks lambdas
         return self
@@ -333,9 +362,12 @@ PROFILES: dict[str, dict[str, Any]] = {
     # Table 1: 3D-ResNet-50, 30 epochs, decay at 13/18/22, SMOTE on, original view only
     "nstep": dict(arch="r3d50", epochs=30, milestones=(13, 18, 22), smote=True, views="O"),
     # Tables 2-5: 3D-ResNeXt-101, 100 epochs, decay at 30/60/80, SMOTE off, Décalcomanie views,
-    # rotation / scale / flip augmentation
+    # rotation / scale / flip augmentation as the paper's code applies them (each view its own
+    # draw, black corners, no zoom) and per-view BatchNorm batches
     "decalcomanie": dict(arch="rx3d101", epochs=100, milestones=(30, 60, 80), smote=False,
-                         views="OLR", rotation=30.0, scale=1.1, hflip=True),
+                         views="OLR", rotation=30.0, scale=1.1, hflip=True,
+                         rotation_fill="zeros", scale_mode="code", view_augment="independent",
+                         view_batches="per-view"),
 }
 
 

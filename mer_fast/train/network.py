@@ -25,7 +25,8 @@ def make_net_factory(cfg: TrainConfig, num_classes: int,
         model = create_model(cfg.arch, num_classes, **cfg.model_options)
         if init_path is not None:
             load_checkpoint(model, init_path, head="reset")
-        return MERNet(model, num_classes, cfg.head, len(cfg.views))
+        return MERNet(model, num_classes, cfg.head, len(cfg.views),
+                      view_batches=cfg.view_batches)
     return make
 
 

@@ -1,7 +1,7 @@
 """One training run (a step of the chain, or one LOSO fold): Adam with step decay, batches from a
 packed clip store through the fused ``clip_views`` op on the training device, all views folded
-into one backbone call, bf16 autocast and ``channels_last_3d`` on the GPU, gradient accumulation,
-seeded and repeatable on the CPU.
+into one backbone call (BatchNorm per view unless ``view_batches`` is joint), bf16 autocast and
+``channels_last_3d`` on the GPU, gradient accumulation, seeded and repeatable on the CPU.
 
 State is written atomically (``last.pt``) so a killed run resumes at its last saved epoch and,
 because every epoch's shuffling and augmentation are drawn from a generator seeded by
@@ -33,12 +33,14 @@ import torch.nn.functional as F
 from mer_fast.errors import ConfigError
 import mer_fast.ops as ops
 from mer_fast.models.heads import MERNet, predict_logits, sbml_loss
-from mer_fast.train.augment import random_theta
+from mer_fast.models.view_norm import convert_sync_batchnorm
+from mer_fast.train.augment import random_theta, take, views_input
 from mer_fast.train.batches import Items, center_windows, make_input, random_windows
 from mer_fast.train.clipdata import ClipData, StreamData
 from mer_fast.train.config import TrainConfig
 from mer_fast.train.runtime import (Stopwatch, compile_module, generator, resolve_device,
                                     seed_for)
+from mer_fast.train.sampler import epoch_order
 from mer_fast.utils import atomic, dist
 from mer_fast.utils.batching import batch_sizes, micro_sizes
 from mer_fast.utils.progress import console, progress
@@ -105,7 +107,8 @@ class Trainer:
                      for m in self.net.modules())
         if self.cfg.sync_bn and has_bn:
             if self.device.type == "cuda":
-                self.net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.net)
+                # per-view BatchNorm layers stay per view (view_norm)
+                self.net = convert_sync_batchnorm(self.net)
                 self.sync_bn = True
             elif self.main:
                 console.print(f"  {self.name}: SyncBatchNorm needs GPUs; on the CPU each "
@@ -125,10 +128,10 @@ class Trainer:
         if theta is not None and theta.dim() == 2:  # action crops drawn by _theta
             theta = d.spatial.train_theta(theta, torch.tensor([d.frames.shape[1:3]]))
         with self._timed():
-            x = make_input(d.frames, d.offsets, items, t_out=d.t_out, size=self.cfg.size,
-                           views=views, mean=d.mean, std=d.std, dtype=self.input_dtype,
-                           theta=theta, window=d.window, starts=starts)
-        return x
+            return views_input(lambda v, th: make_input(
+                d.frames, d.offsets, items, t_out=d.t_out, size=self.cfg.size, views=v,
+                mean=d.mean, std=d.std, dtype=self.input_dtype, theta=th, window=d.window,
+                starts=starts, padding=self._padding(th)), views, theta)
 
     def _empty_input(self, views: str) -> torch.Tensor:
         """A batch of no clips: a rank whose share of a batch is empty still runs the forward
@@ -207,7 +210,7 @@ class Trainer:
                     score = row.get("select_score")
                     if score is None:
                         raise RuntimeError("evaluate() must return select_score for selection")
-                    if best is None or score > best["score"]:
+                    if best is None or _better(score, best["score"], selection):
                         best = {"epoch": epoch + 1, "score": score}
                         if self.main:
                             atomic.torch_save(self.net.state_dict(), self.state_dir / "best.pt")
@@ -329,13 +332,25 @@ class Trainer:
         return out
 
     def _theta(self, n: int, g: torch.Generator):
+        """The augmentation of ``n`` clips: ``[n, 2, 3]`` shared by a clip's views, or
+        ``[V, n, 2, 3]`` (view_augment independent, several views); None without any. Action
+        steps: the crops' random numbers ``[n, DRAWS]`` (theta needs each clip's frame size,
+        which a streamed clip has only once decoded: see _input and _stream_batches)."""
         if getattr(self.data, "spatial", None) is not None:
-            # action steps: the crops' random numbers; theta needs each clip's frame size,
-            # which a streamed clip has only once decoded (see _input and _stream_batches)
             return self.data.spatial.draw(n, g)
-        cfg = self.cfg
+        cfg, d = self.cfg, self.data
+        per_view = cfg.view_augment == "independent" and len(cfg.views) > 1
+        # rotations are rigid in the stored frames' pixels (streamed clips: square frames)
+        aspect = (d.frames.shape[2] / d.frames.shape[1]) if isinstance(d, ClipData) else 1.0
         return random_theta(n, rotation=cfg.rotation, scale=cfg.scale, hflip=cfg.hflip,
-                            generator=g)
+                            scale_mode=cfg.scale_mode, views=len(cfg.views) if per_view else None,
+                            aspect=aspect, generator=g)
+
+    def _padding(self, theta) -> str:
+        """grid_sample's padding of the augmented clips: what a rotation uncovers."""
+        cfg = self.cfg
+        rotates = theta is not None and cfg.rotation > 0  # flips and zooms in uncover nothing
+        return "zeros" if rotates and cfg.rotation_fill == "zeros" else "border"
 
     def _pad_chunks(self, chunks: list, size: int, micro: int) -> list:
         """Pads this rank's micro-batches with empty ones to the count of rank 0 (the largest
@@ -350,9 +365,9 @@ class Trainer:
         """Batches of the resident store as (size, split), where split(micro) gives this
         rank's micro-batches as (input maker, labels)."""
         cfg, d = self.cfg, self.data
-        m = len(items)
         # the whole epoch's draws, the same on every rank
-        perm = torch.randperm(m, generator=g)
+        items, perm = epoch_order(items, cfg.sampler, g)
+        m = len(items)
         theta_all = self._theta(m, g)
         starts_all = random_windows(d.offsets, items.a, d.window, g) if d.window else None
 
@@ -365,7 +380,7 @@ class Trainer:
                 idx = mine[c0:c0 + n]
                 c0 += n
                 sub = items.take(idx)
-                theta = None if theta_all is None else theta_all[idx]
+                theta = take(theta_all, idx)
                 starts = None if starts_all is None else starts_all[idx]
                 chunks.append((lambda sub=sub, theta=theta, starts=starts:
                                self._input(sub, cfg.views, theta, starts), sub.labels))
@@ -386,6 +401,10 @@ class Trainer:
         if items.synthetic:
             raise ConfigError("SMOTE mixes decoded clips of the resident store; the streaming "
                               "path has none", field="smote", fix="set smote: false")
+        if cfg.sampler != "shuffle":
+            raise ConfigError(f"sampler {cfg.sampler!r} draws from the resident store; the "
+                              f"streaming loader shuffles", field="sampler",
+                              fix="set sampler: shuffle, or data_path: store")
         shard = (self.rank, self.world) if self.world > 1 else None
         loader = d.loader(items.a, True, cfg.batch_size, shard)
         set_epoch(loader, epoch)
@@ -399,7 +418,7 @@ class Trainer:
                 a, b = int(batch.offsets[c0]), int(batch.offsets[c1])
                 frames = batch.frames[a:b]
                 offsets = batch.offsets[c0:c1 + 1] - a
-                th = None if theta is None else theta[c0:c1]
+                th = take(theta, slice(c0, c1))
                 if th is not None and d.spatial is not None:  # crops in the batch's canvas
                     th = d.spatial.train_theta(th, batch.sizes[c0:c1],
                                                tuple(batch.frames.shape[1:3]))
@@ -420,7 +439,7 @@ class Trainer:
                 if len(batch.labels) != hi - lo:
                     raise RuntimeError(f"the streaming loader gave {len(batch.labels)} clips "
                                        f"for a share of {hi - lo}")
-            theta = None if theta is None else theta[lo:hi]
+            theta = take(theta, slice(lo, hi))
             yield size, (lambda micro, b=batch, t=theta, n=size: split(b, t, n, micro))
         for _ in batches:
             raise RuntimeError("the streaming loader gave more batches than the epoch holds")
@@ -454,8 +473,9 @@ class Trainer:
             frames = frames.to(self.device, non_blocking=True)
             if theta is not None:
                 theta = theta.to(self.device, non_blocking=True)
-            return ops.clip_views_packed(frames, offsets, d.t_out, self.cfg.size, views, d.mean,
-                                         d.std, theta, self.input_dtype)
+            return views_input(lambda v, th: ops.clip_views_packed(
+                frames, offsets, d.t_out, self.cfg.size, v, d.mean, d.std, th, self.input_dtype,
+                padding=self._padding(th)), views, theta)
 
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
@@ -543,6 +563,14 @@ class Trainer:
                 if isinstance(v, (int, float)) and k != "epoch":
                     writer.add_scalar(f"{self.name}/{k}", v, row["epoch"])
             writer.flush()
+
+
+def _better(score: float, best: float, selection: str) -> bool:
+    """Whether an epoch scoring ``score`` replaces the best so far. ``oracle`` keeps the LAST of
+    tied epochs, as the paper's code does (``test_uf1 >= best_test_uf1``: the mode exists to
+    reproduce its numbers); ``inner-val`` keeps the FIRST, as early stopping does: a later
+    epoch must do better on the validation subjects to be preferred."""
+    return score >= best if selection == "oracle" else score > best
 
 
 def _resume_state(last: Path, fingerprint: str) -> dict | None:
