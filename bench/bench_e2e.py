@@ -58,7 +58,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, stamp, sync  # noqa: E402
+from common import input_epoch_times, machine, stamp, sync  # noqa: E402
 
 # the paper's run (section 4.1.3, Tables 2-5), and the smallest one that still runs every part
 FULL = dict(arch="rx3d101", widen=None, epochs=100, milestones=None, frames=34, size=112,
@@ -347,9 +347,8 @@ def bench_inputs(args: argparse.Namespace, cfg, loso) -> dict:
     import baseline_pipeline as bp
     from torch.utils.data import DataLoader
 
-    from mer_fast.train.augment import random_theta
-    from mer_fast.train.batches import Items, make_input
-    from mer_fast.train.runtime import generator, resolve_device
+    from mer_fast.train.batches import Items
+    from mer_fast.train.runtime import resolve_device
 
     device = resolve_device(cfg.device)
     dtype = (torch.bfloat16 if cfg.amp == "bf16" or (cfg.amp == "auto" and device.type == "cuda")
@@ -358,21 +357,8 @@ def bench_inputs(args: argparse.Namespace, cfg, loso) -> dict:
     items = Items.real(fold.train, d.labels[fold.train])
     out: dict = {"fold": fold.number, "clips": len(items), "input_dtype": str(dtype),
                  "workers": args.baseline_workers}
-    mer, base = [], []
-    for epoch in range(args.input_epochs):
-        g = generator(cfg.seed, "bench-inputs", epoch)
-        perm = torch.randperm(len(items), generator=g)
-        theta = random_theta(len(items), rotation=cfg.rotation, scale=cfg.scale,
-                             hflip=cfg.hflip, generator=g)
-        sync(device)
-        t0 = time.perf_counter()
-        for b0 in range(0, len(items), cfg.batch_size):
-            idx = perm[b0:b0 + cfg.batch_size]
-            make_input(d.frames, d.offsets, items.take(idx), t_out=d.t_out, size=cfg.size,
-                       views=cfg.views, mean=d.mean, std=d.std, dtype=dtype,
-                       theta=None if theta is None else theta[idx])
-        sync(device)
-        mer.append(time.perf_counter() - t0)
+    mer = input_epoch_times(d, items, cfg, device, dtype, args.input_epochs, "bench-inputs")
+    base = []
     mean, std = d.mean, d.std
     if len(mean) == 1:
         mean, std = mean * 3, std * 3

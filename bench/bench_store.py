@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, stamp, sync  # noqa: E402
+from common import input_epoch_times, machine, stamp  # noqa: E402
 
 # (dataset, release, clips, mean frames, (width, height), channels on disk, source of the
 # counts). The mean lengths are the paper's interpolation targets ("their average number",
@@ -75,11 +75,10 @@ def make_data(root: Path, args: argparse.Namespace) -> None:
 
 
 def run_mode(decode_size: str, args: argparse.Namespace, root: Path, work: Path) -> dict:
-    from mer_fast.train.augment import random_theta
-    from mer_fast.train.batches import Items, make_input
+    from mer_fast.train.batches import Items
     from mer_fast.train.config import PROFILES, TrainConfig, apply_overrides
     from mer_fast.train.runner import DataSpec, RunSpec, make_hub, open_loso, plan
-    from mer_fast.train.runtime import generator, resolve_device
+    from mer_fast.train.runtime import resolve_device
 
     cfg = apply_overrides(TrainConfig(), PROFILES["decalcomanie"])
     changes = dict(arch=args.arch, epochs=args.epochs, milestones=(), frames=args.frames,
@@ -105,21 +104,7 @@ def run_mode(decode_size: str, args: argparse.Namespace, root: Path, work: Path)
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     d = loso.data
     items = Items.real(fold.train, d.labels[fold.train])
-    times = []
-    for epoch in range(args.input_epochs):
-        g = generator(cfg.seed, "bench-store", epoch)
-        perm = torch.randperm(len(items), generator=g)
-        theta = random_theta(len(items), rotation=cfg.rotation, scale=cfg.scale,
-                             hflip=cfg.hflip, generator=g)
-        sync(device)
-        t = time.perf_counter()
-        for b0 in range(0, len(items), cfg.batch_size):
-            idx = perm[b0:b0 + cfg.batch_size]
-            make_input(d.frames, d.offsets, items.take(idx), t_out=d.t_out, size=cfg.size,
-                       views=cfg.views, mean=d.mean, std=d.std, dtype=dtype,
-                       theta=None if theta is None else theta[idx])
-        sync(device)
-        times.append(time.perf_counter() - t)
+    times = input_epoch_times(d, items, cfg, device, dtype, args.input_epochs, "bench-store")
     input_steady = times[1:] or times
     h, w, c = (int(v) for v in store.frames.shape[1:])
     return {"decode_size": decode_size, "stored_at": f"{w}x{h}x{c}",
