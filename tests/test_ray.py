@@ -199,6 +199,19 @@ def test_ray_options_are_checked(tiny, ray_session, tmp_path, capsys):
     assert str(empty) in err and "--data smic=PATH" in err
 
 
+def test_folds_beyond_the_target_are_refused_before_the_chain(tiny, ray_session, tmp_path,
+                                                              capsys):
+    """--folds 99 on a 3-subject target through Ray: the planner checks the folds before it
+    trains the chain step (no step stored), as the sequential run does."""
+    steps = tmp_path / "steps"
+    argv = ["train", *ARGS, "--data-root", str(tiny), "--cache-dir", str(tmp_path / "c"),
+            "--out", str(tmp_path / "run"), "--steps-dir", str(steps), "--folds", "1,99", *RAY]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "no fold 99: smic has 3 subjects, so folds 0..2" in err and "Traceback" not in err
+    assert not any(steps.rglob("*.pt")), sorted(steps.rglob("*"))
+
+
 def test_sequential_commands_do_not_import_ray():
     code = ("import sys; from mer_fast.cli import build_parser; "
             "from mer_fast.cli.train import ray_options; "

@@ -140,11 +140,13 @@ class Planner:
         return _process_info()
 
     def plan(self, spec: RunSpec, data: DataSpec, out: str | None, steps_dir: str | None,
-             show_progress: bool = False):
+             show_progress: bool = False, folds: list[int] | None = None):
         from mer_fast.train.runner import plan
 
         hub = self.hubs.get(spec, data)
-        p = plan(spec, data, out=out, steps_dir=steps_dir, show_progress=show_progress, hub=hub)
+        # ``folds`` are checked against the target before the chain steps run
+        p = plan(spec, data, out=out, steps_dir=steps_dir, show_progress=show_progress, hub=hub,
+                 folds=folds)
         return p, hub.store(p.target).index
 
     def measure(self, p: Plan) -> dict:
@@ -398,7 +400,7 @@ class _Driver:
         if self.show_progress and len(self.jobs) > 1:
             self.console.print(f"planning [{j + 1}/{len(self.jobs)}] {spec.name or ''}")
         return planner.plan.remote(_on_device(spec, self.res.device), d, out, steps,
-                                   self.show_progress)
+                                   self.show_progress, self.jobs[j].folds)
 
     def _measure(self, planner, p: Plan) -> None:
         from mer_fast.distributed.gpu_share import FoldMemory, gpu_fraction
