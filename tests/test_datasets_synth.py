@@ -271,3 +271,38 @@ def test_scan_lists_everything(synth):
     root, _ = synth
     scan = scan_dataset("ckplus", data_root=root)
     assert not scan.problems and scan.excluded and scan.records
+
+
+def test_stand_in_data_of_an_older_layout_is_rewritten_not_reused(tmp_path, monkeypatch, capsys):
+    """The demo's stand-in data lives in the user's cache across mer-fast versions: data written
+    by an older writer (no cropped SMIC release then) is rewritten; the current layout is
+    reused as it is."""
+    import json
+
+    from mer_fast.data.synthetic import LAYOUT
+    from mer_fast.train.datahub import default_synthetic_root, ensure_synthetic
+
+    monkeypatch.setenv("MER_FAST_CACHE", str(tmp_path))
+    sizes = {"subjects": 2, "clips_per_subject": 1, "frames": 4, "frame_size": 16}
+    root = default_synthetic_root(0, sizes)
+    assert root.name.startswith(f"synthetic-v{LAYOUT}-seed0")
+    assert ensure_synthetic(sizes=sizes) == root
+    marker = root / "MER_FAST_SYNTHETIC.json"
+    assert json.loads(marker.read_text())["layout"] == LAYOUT
+    cropped = root / "SMIC" / "SMIC_all_cropped"
+    assert cropped.is_dir()
+    # as an older mer-fast left it: no layout in the marker, no cropped release
+    old = json.loads(marker.read_text())
+    del old["layout"]
+    marker.write_text(json.dumps(old))
+    shutil.rmtree(cropped)
+    capsys.readouterr()
+    ensure_synthetic(root, sizes=sizes)
+    said = capsys.readouterr()
+    assert "layout 1, this one writes" in (said.out + said.err).replace("\n", " ")
+    assert cropped.is_dir() and json.loads(marker.read_text())["layout"] == LAYOUT
+    stamp = (cropped / "HS").stat().st_mtime_ns
+    ensure_synthetic(root, sizes=sizes)  # current: reused, nothing written
+    said = capsys.readouterr()
+    assert "writing" not in said.out + said.err
+    assert (cropped / "HS").stat().st_mtime_ns == stamp

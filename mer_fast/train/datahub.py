@@ -187,23 +187,35 @@ class DataHub:
 
 def ensure_synthetic(root: str | Path | None = None, seed: int = 0,
                      sizes: Mapping[str, int] | None = None) -> Path:
-    """The built-in synthetic stand-in datasets (written once, then reused). ``sizes`` are
-    ``write_synthetic``'s knobs (subjects, clips_per_subject, frames, frame_size); each setting
-    gets its own folder."""
-    from mer_fast.data.synthetic import write_synthetic
+    """The built-in synthetic stand-in datasets (written once, then reused while the writer's
+    layout version is the same). ``sizes`` are ``write_synthetic``'s knobs (subjects,
+    clips_per_subject, frames, frame_size); each setting gets its own folder."""
+    import json
+
+    from mer_fast.data.synthetic import LAYOUT, write_synthetic
 
     sizes = dict(sizes or {})
     root = Path(root) if root else default_synthetic_root(seed, sizes)
     marker = root / "MER_FAST_SYNTHETIC.json"
-    if not marker.exists():
-        console.print(f"writing the synthetic stand-in datasets to {root} (seed {seed}) ...")
-        write_synthetic(root, seed=seed, **sizes)
+    if marker.exists():
+        try:
+            layout = json.loads(marker.read_text()).get("layout", 1)
+        except (OSError, ValueError, AttributeError):
+            layout = None
+        if layout == LAYOUT:
+            return root
+        console.print(f"the synthetic stand-in datasets in {root} were written by another "
+                      f"mer-fast (layout {layout}, this one writes {LAYOUT}): rewriting them")
+    console.print(f"writing the synthetic stand-in datasets to {root} (seed {seed}) ...")
+    write_synthetic(root, seed=seed, **sizes)
     return root
 
 
 def default_synthetic_root(seed: int = 0, sizes: Mapping[str, int] | None = None) -> Path:
     import os
 
+    from mer_fast.data.synthetic import LAYOUT
+
     base = Path(os.environ.get("MER_FAST_CACHE", Path.home() / ".cache" / "mer_fast"))
     tag = "".join(f"-{k}{v}" for k, v in sorted((sizes or {}).items()))
-    return base / f"synthetic-seed{seed}{tag}"
+    return base / f"synthetic-v{LAYOUT}-seed{seed}{tag}"

@@ -38,6 +38,10 @@ from mer_fast.errors import ConfigError
 FOLDERS = {"smic": "SMIC", "casme2": "CASME2", "samm": "SAMM", "ckplus": "CK+",
            "oulu": "Oulu-CASIA", "ucf101": "UCF101", "kinetics400": "Kinetics-400"}
 MEGC_FOLDER = "MEGC2019"
+# what write_synthetic writes, versioned: raise it whenever the layouts or contents change, so
+# that stand-in data written by an older mer-fast is rewritten rather than reused (2: both
+# releases of SMIC, CASME II and SAMM, and Oulu-CASIA's cropped faces)
+LAYOUT = 2
 COMPOSITE_PARTS = {"megc2019": ("smic", "casme2", "samm"), "macro": ("ckplus", "oulu")}
 FACE_DATASETS = ("smic", "casme2", "samm", "ckplus", "oulu")
 VIDEO_DATASETS = ("ucf101", "kinetics400")
@@ -141,7 +145,7 @@ def write_synthetic(root: str | os.PathLike, seed: int = 0,
         target = root / FOLDERS[name]
         with staged_folder(target) as stage:
             result = writers[name](stage, rng, plans[name])
-            write_marker(stage, marker(name, seed, sizes=_jsonable(plans[name])))
+            write_marker(stage, marker(name, seed, layout=LAYOUT, sizes=_jsonable(plans[name])))
         if isinstance(result, micro_layouts.Truth):
             truths[name] = result
             result = {"clips": len(result.clips)}
@@ -152,7 +156,7 @@ def write_synthetic(root: str | os.PathLike, seed: int = 0,
         with staged_folder(target) as stage:
             n = micro_layouts.write_megc2019_csv(stage / "combined_3class_gt.csv",
                                                  truths["smic"], truths["casme2"], truths["samm"])
-            write_marker(stage, marker("megc2019", seed))
+            write_marker(stage, marker("megc2019", seed, layout=LAYOUT))
         summary["datasets"]["megc2019"] = {"folder": str(target), "clips": n}
     _update_root_marker(root, seed, [Path(d["folder"]).name
                                      for d in summary["datasets"].values()])
@@ -172,7 +176,7 @@ def _update_root_marker(root: Path, seed: int, folders: list[str]) -> None:
             known = list(json.loads(path.read_text()).get("folders", []))
         except (OSError, ValueError):
             known = []
-    content = marker("all", seed, folders=sorted(set(known) | set(folders)))
+    content = marker("all", seed, layout=LAYOUT, folders=sorted(set(known) | set(folders)))
     content["dataset"] = None
     write_marker(root, content)
 
