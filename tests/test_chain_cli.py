@@ -60,6 +60,28 @@ def test_chain_reuses_and_invalidates(tiny, tmp_path):
     assert forced[0].path.read_bytes() == first[0].path.read_bytes()
 
 
+def test_synthetic_data_rewritten_with_other_pixels_is_other_data(tiny, tmp_path):
+    """Stand-in data rewritten under the same names (another seed here; another writer in
+    practice) gets another data hash, so no chain step trained on the old pixels is reused;
+    the same data copied elsewhere keeps its hash."""
+    from mer_fast.data.datasets import load_dataset
+    from mer_fast.train.chain import index_fingerprint
+
+    other = tmp_path / "other"
+    write_synthetic(other, seed=2, datasets=["ucf101"], subjects=3, clips_per_subject=2,
+                    frames=6, frame_size=24)
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny / "UCF101", copy / "UCF101")
+    shutil.copy(tiny / "MER_FAST_SYNTHETIC.json", copy)
+    first, rewritten, copied = (load_dataset("ucf101", root / "UCF101")
+                                for root in (tiny, other, copy))
+    assert [r.key for r in first] == [r.key for r in rewritten]
+    assert [r.num_frames for r in first] == [r.num_frames for r in rewritten]
+    assert first.synthetic and rewritten.synthetic and copied.synthetic
+    assert index_fingerprint(rewritten) != index_fingerprint(first)
+    assert index_fingerprint(copied) == index_fingerprint(first)
+
+
 def test_streamed_step_trains(tiny, tmp_path):
     cfg = TrainConfig(**TINY, data_path="stream").validate()
     out = Chain(["ucf"], cfg, hub_for(tiny, tmp_path), steps_dir=tmp_path / "steps",
