@@ -10,6 +10,7 @@ most ``max(2, 5 %)`` of the declared count is a warning, a larger one an error.
 """
 from __future__ import annotations
 
+import threading
 from typing import Iterator, Sequence
 
 import torch
@@ -61,11 +62,19 @@ def _chunks(seq: Sequence[int], n: int) -> Iterator[Sequence[int]]:
 
 
 # -- decord --------------------------------------------------------------------------------------
+# decord's VideoReader constructor is not safe to run in two threads at once: the store's
+# decoding threads aborted the process (SIGABRT inside two concurrent VideoReader.__init__
+# calls, about one test run in ten). Opening a video is cheap next to decoding it, so readers
+# are opened one at a time; decoding still runs in parallel.
+_DECORD_OPEN = threading.Lock()
+
+
 def _decord_reader(path: str, clip: str, threads: int):
     decord = import_library("decord")
 
     try:
-        return decord.VideoReader(path, ctx=decord.cpu(0), num_threads=max(1, threads))
+        with _DECORD_OPEN:
+            return decord.VideoReader(path, ctx=decord.cpu(0), num_threads=max(1, threads))
     except Exception as exc:  # noqa: BLE001 - decord raises RuntimeError / DECORDError
         raise bad_video(clip, path, f"decord: {exc}") from None
 
