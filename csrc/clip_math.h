@@ -200,4 +200,26 @@ MF_HD void clip_extent(const ClipViewsParams& p, int64_t n, int64_t* base, int64
   }
 }
 
+// The two stored frames output frame t of clip n blends (linear interpolation in time), their
+// weights, and whether the second one contributes at all.
+struct FramePair {
+  const uint8_t* f0;
+  const uint8_t* f1;
+  float w0, w1;
+  bool two;  // w1 != 0 and f1 is another frame than f0
+};
+
+MF_HD FramePair frame_pair(const ClipViewsParams& p, int64_t n, int64_t t) {
+  int64_t base, T;
+  clip_extent(p, n, &base, &T);
+  const TemporalTaps tt = temporal_taps(T, p.t_out, t);
+  FramePair fp;
+  fp.f0 = p.frames + base + tt.t0 * p.stride_t;
+  fp.f1 = p.frames + base + tt.t1 * p.stride_t;
+  fp.w0 = tt.w0;
+  fp.w1 = tt.w1;
+  fp.two = tt.w1 != 0.f && tt.t1 != tt.t0;
+  return fp;
+}
+
 }  // namespace mer_fast

@@ -56,7 +56,7 @@ PLANTED = {
         (r"job \+= gridDim\.y", "job = jobs"),)),
     # the second tap of a blend read one frame later: past the last frame of the last clip
     "frame_read": tool.Variant("mer_fast_planted_frame_read", "clip_views.cu", (
-        (r"(f1 = p\.frames \+ base \+ )tt\.t1 \* p\.stride_t", r"\1(tt.t1 + 1) * p.stride_t"),)),
+        (r"bilinear<C>\(fp\.f1 \+ cs,", r"bilinear<C>(fp.f1 + p.stride_t + cs,"),)),
     # grid.y not capped at 65535, and the launch not checked afterwards
     "grid_over_limit": tool.Variant("mer_fast_planted_grid_over_limit", "clip_views.cu", (
         (r"grid_y_for\((p\.N \* p\.t_out)\)", r"static_cast<unsigned int>(\1)"),

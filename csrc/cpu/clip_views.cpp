@@ -71,12 +71,7 @@ void clip_views_kernel(const ClipViewsParams& p, out_t* out) {
         tabulate_clip(p, n, table);
         tabulated = n;
       }
-      int64_t base, T;
-      clip_extent(p, n, &base, &T);
-      const TemporalTaps tt = temporal_taps(T, p.t_out, t);
-      const uint8_t* f0 = p.frames + base + tt.t0 * p.stride_t;
-      const uint8_t* f1 = p.frames + base + tt.t1 * p.stride_t;
-      const bool two = tt.w1 != 0.f && tt.t1 != tt.t0;
+      const FramePair fp = frame_pair(p, n, t);
       for (const auto v : c10::irange(p.V)) {
         out_t* o = out + v * view_stride + n * C * channel_stride + t * frame_stride;
         for (const auto i : c10::irange(plane)) {
@@ -85,8 +80,8 @@ void clip_views_kernel(const ClipViewsParams& p, out_t* out) {
 #pragma unroll
           for (int c = 0; c < C; ++c) {
             const int64_t cs = c * p.stride_c;
-            float val = bilinear(f0 + cs, tp, c0, c1);
-            if (two) val = tt.w0 * val + tt.w1 * bilinear(f1 + cs, tp, c0, c1);
+            float val = bilinear(fp.f0 + cs, tp, c0, c1);
+            if (fp.two) val = fp.w0 * val + fp.w1 * bilinear(fp.f1 + cs, tp, c0, c1);
             o[c * channel_stride + i] = static_cast<out_t>(val * p.scale[c] + p.bias[c]);
           }
         }

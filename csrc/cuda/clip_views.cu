@@ -44,12 +44,7 @@ __global__ void clip_views_kernel(const ClipViewsParams p, out_t* __restrict__ o
       const AxisTaps ax = axis_taps(sx, p.W);
       const AxisTaps ay = axis_taps(sy, p.H);
       const int64_t r0 = ay.i0 * p.stride_h, r1 = ay.i1 * p.stride_h;
-      int64_t base, T;
-      clip_extent(p, n, &base, &T);
-      const TemporalTaps tt = temporal_taps(T, p.t_out, t);
-      const uint8_t* f0 = p.frames + base + tt.t0 * p.stride_t;
-      const uint8_t* f1 = p.frames + base + tt.t1 * p.stride_t;
-      const bool two = tt.w1 != 0.f && tt.t1 != tt.t0;
+      const FramePair fp = frame_pair(p, n, t);
       const int64_t o = n * C * channel_stride + t * plane + pix;
 #pragma unroll
       for (int v = 0; v < kMaxViews; ++v) {
@@ -59,10 +54,10 @@ __global__ void clip_views_kernel(const ClipViewsParams p, out_t* __restrict__ o
 #pragma unroll
         for (int c = 0; c < C; ++c) {
           const int64_t cs = c * p.stride_c;
-          float val = bilinear<C>(f0 + cs, r0, r1, c0, c1, ay.w0, ay.w1, ax.w0, ax.w1);
-          if (two) {
-            val = tt.w0 * val +
-                  tt.w1 * bilinear<C>(f1 + cs, r0, r1, c0, c1, ay.w0, ay.w1, ax.w0, ax.w1);
+          float val = bilinear<C>(fp.f0 + cs, r0, r1, c0, c1, ay.w0, ay.w1, ax.w0, ax.w1);
+          if (fp.two) {
+            val = fp.w0 * val +
+                  fp.w1 * bilinear<C>(fp.f1 + cs, r0, r1, c0, c1, ay.w0, ay.w1, ax.w0, ax.w1);
           }
           out[o + v * view_stride + c * channel_stride] =
               static_cast<out_t>(val * p.scale[c] + p.bias[c]);
