@@ -5,6 +5,7 @@ torch has CUDA and a CUDA toolkit is found, or when FORCE_CUDA=1. Install with
     pip install --no-build-isolation -e .
 so that the build sees the torch that is installed (the extension must match it exactly).
 """
+
 import glob
 import os
 
@@ -21,14 +22,25 @@ def _rel(pattern):
 
 def extension():
     force_cuda = os.environ.get("FORCE_CUDA", "0") == "1"
-    with_cuda = force_cuda or (torch.version.cuda is not None and CUDA_HOME is not None
-                               and os.environ.get("MER_FAST_NO_CUDA", "0") != "1")
+    with_cuda = force_cuda or (
+        torch.version.cuda is not None
+        and CUDA_HOME is not None
+        and os.environ.get("MER_FAST_NO_CUDA", "0") != "1"
+    )
     debug = os.environ.get("MER_FAST_DEBUG", "0") == "1"
     # MER_FAST_SANITIZE=1: AddressSanitizer + UBSan (tools/sanitize.py; same flags as
     # tools/cuda_on_cpu.py SANITIZE_FLAGS). Load it with libasan preloaded.
     sanitize = os.environ.get("MER_FAST_SANITIZE", "0") == "1"
-    san = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-sanitize=vptr",
-           "-fno-omit-frame-pointer"] if sanitize else []
+    san = (
+        [
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all",
+            "-fno-sanitize=vptr",
+            "-fno-omit-frame-pointer",
+        ]
+        if sanitize
+        else []
+    )
     opt = ["-O0", "-g"] if debug else ["-O1", "-g1"] if sanitize else ["-O3"]
     cxx = opt + san + ["-std=c++17", "-fopenmp", "-fvisibility=hidden"]
     sources = _rel("csrc/*.cpp") + _rel("csrc/cpu/*.cpp")
@@ -44,8 +56,7 @@ def extension():
     kwargs["sources"] = sources + _rel("csrc/cuda/*.cu")
     kwargs["define_macros"] = [("MER_FAST_WITH_CUDA", None)]
     kwargs["extra_compile_args"]["cxx"] = cxx + ["-DMER_FAST_WITH_CUDA"]
-    kwargs["extra_compile_args"]["nvcc"] = opt + ["-std=c++17", "-lineinfo",
-                                                  "-DMER_FAST_WITH_CUDA"]
+    kwargs["extra_compile_args"]["nvcc"] = opt + ["-std=c++17", "-lineinfo", "-DMER_FAST_WITH_CUDA"]
     return CUDAExtension(**kwargs)
 
 

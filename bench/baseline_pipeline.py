@@ -19,6 +19,7 @@ When the source frames are already ``size x size`` and no resize is needed, step
 what ``mer_fast.ops.clip_views`` computes (tests/test_bench_e2e.py checks it), so the
 comparison is between two ways of doing the same work, not between different work.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -47,9 +48,9 @@ def decalcomanie_view(x: torch.Tensor, side: str) -> torch.Tensor:
     half = w // 2
     if side == "L":
         left = x[..., :half]
-        return torch.cat([x[..., :w - half], torch.flip(left, dims=[-1])], dim=-1)
+        return torch.cat([x[..., : w - half], torch.flip(left, dims=[-1])], dim=-1)
     if side == "R":
-        right = x[..., w - half:]
+        right = x[..., w - half :]
         return torch.cat([torch.flip(right, dims=[-1]), x[..., half:]], dim=-1)
     raise ValueError(f"side must be 'O', 'L' or 'R', got {side!r}")
 
@@ -57,13 +58,24 @@ def decalcomanie_view(x: torch.Tensor, side: str) -> torch.Tensor:
 class PlainClipDataset(Dataset):
     """Clips decoded from their frame files at every access; items ``([V, C, T, H, W], label)``."""
 
-    def __init__(self, records: Sequence[ClipRecord], *, t_out: int, size: int, views: str,
-                 mean: Sequence[float], std: Sequence[float], rotation: float = 0.0,
-                 scale: float = 1.0, hflip: bool = False):
+    def __init__(
+        self,
+        records: Sequence[ClipRecord],
+        *,
+        t_out: int,
+        size: int,
+        views: str,
+        mean: Sequence[float],
+        std: Sequence[float],
+        rotation: float = 0.0,
+        scale: float = 1.0,
+        hflip: bool = False,
+    ):
         for r in records:
             if not r.frames:
-                raise ValueError(f"clip {r.key} has no frame files (videos are not part of this "
-                                 f"baseline)")
+                raise ValueError(
+                    f"clip {r.key} has no frame files (videos are not part of this baseline)"
+                )
         self.records = list(records)
         self.t_out, self.size, self.views = t_out, size, views
         self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1, 1)
@@ -83,17 +95,24 @@ class PlainClipDataset(Dataset):
         """``[V, C, t_out, size, size]`` float32 from uint8 ``[T, H, W, C]``."""
         with record_function("baseline: interpolate"):
             x = frames.permute(3, 0, 1, 2).unsqueeze(0).float() / 255.0  # [1, C, T, H, W]
-            x = F.interpolate(x, size=(self.t_out, self.size, self.size), mode="trilinear",
-                              align_corners=False)[0]
+            x = F.interpolate(
+                x, size=(self.t_out, self.size, self.size), mode="trilinear", align_corners=False
+            )[0]
         with record_function("baseline: views (flip + cat)"):
             x = torch.stack([decalcomanie_view(x, v) for v in self.views])  # [V, C, T, H, W]
         if theta is not None:
             with record_function("baseline: augment (affine_grid + grid_sample)"):
                 v, c, t, h, w = x.shape
-                grid = F.affine_grid(theta.view(1, 2, 3).expand(v, 2, 3), [v, c * t, h, w],
-                                     align_corners=False)
-                x = F.grid_sample(x.reshape(v, c * t, h, w), grid, mode="bilinear",
-                                  padding_mode="border", align_corners=False).view(v, c, t, h, w)
+                grid = F.affine_grid(
+                    theta.view(1, 2, 3).expand(v, 2, 3), [v, c * t, h, w], align_corners=False
+                )
+                x = F.grid_sample(
+                    x.reshape(v, c * t, h, w),
+                    grid,
+                    mode="bilinear",
+                    padding_mode="border",
+                    align_corners=False,
+                ).view(v, c, t, h, w)
         with record_function("baseline: normalise"):
             return (x - self.mean) / self.std
 
@@ -105,8 +124,8 @@ class PlainClipDataset(Dataset):
 
 @dataclass
 class EpochTiming:
-    seconds: float          # wall time of the epoch (loader start to the last step's end)
-    data_wait: float        # time spent waiting for the loader and copying to the device
+    seconds: float  # wall time of the epoch (loader start to the last step's end)
+    data_wait: float  # time spent waiting for the loader and copying to the device
     clips: int
 
     @property
@@ -130,10 +149,19 @@ class BaselineResult:
         return sum(e.data_wait for e in ep) / max(sum(e.seconds for e in ep), 1e-9)
 
     def as_dict(self, warmup: int = 1) -> dict:
-        return {"epochs": [{"seconds": e.seconds, "data_wait_s": e.data_wait, "clips": e.clips,
-                            "clips_per_s": e.clips_per_s} for e in self.epochs],
-                "epoch_seconds_median_after_warmup": self.epoch_seconds(warmup),
-                "data_wait_share_after_warmup": self.data_wait_share(warmup)}
+        return {
+            "epochs": [
+                {
+                    "seconds": e.seconds,
+                    "data_wait_s": e.data_wait,
+                    "clips": e.clips,
+                    "clips_per_s": e.clips_per_s,
+                }
+                for e in self.epochs
+            ],
+            "epoch_seconds_median_after_warmup": self.epoch_seconds(warmup),
+            "data_wait_share_after_warmup": self.data_wait_share(warmup),
+        }
 
 
 def _sync(device: torch.device) -> None:
@@ -141,21 +169,37 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def train(dataset: PlainClipDataset, make_net: Callable[[], torch.nn.Module], *,
-          loss_weights: Sequence[float], epochs: int, batch_size: int, lr: float,
-          betas: Sequence[float] = (0.9, 0.999), weight_decay: float = 0.0,
-          milestones: Sequence[int] = (), gamma: float = 0.1, device: str | torch.device = "cpu",
-          workers: int = 2, seed: int = 0) -> BaselineResult:
+def train(
+    dataset: PlainClipDataset,
+    make_net: Callable[[], torch.nn.Module],
+    *,
+    loss_weights: Sequence[float],
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    betas: Sequence[float] = (0.9, 0.999),
+    weight_decay: float = 0.0,
+    milestones: Sequence[int] = (),
+    gamma: float = 0.1,
+    device: str | torch.device = "cpu",
+    workers: int = 2,
+    seed: int = 0,
+) -> BaselineResult:
     """Trains ``make_net()`` on ``dataset`` the plain way; returns per-epoch timings."""
     device = torch.device(device)
     torch.manual_seed(seed)
     net = make_net().to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(betas),
-                           weight_decay=weight_decay)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(betas), weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(milestones), gamma)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers,
-                        pin_memory=device.type == "cuda", drop_last=False,
-                        generator=torch.Generator().manual_seed(seed))
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        drop_last=False,
+        generator=torch.Generator().manual_seed(seed),
+    )
     result = BaselineResult()
     net.train()
     for _ in range(epochs):

@@ -8,6 +8,7 @@ cache warm (what a second Ray fold worker pays).
     PYTHONPATH=. python bench/bench_compile_folds.py --device cpu --threads 2
     PYTHONPATH=. python bench/bench_compile_folds.py --arch rx3d101 --frames 34 --size 112 --batch 30
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,10 @@ def main(argv=None) -> list[dict]:
     options = {"widen_factor": args.widen} if args.arch.startswith("r3d") else {}
     x = torch.randn(args.batch, 3, args.frames, args.size, args.size, device=device)
     y = torch.randint(0, 3, (args.batch,), device=device)
-    print(f"{machine()}; {stamp()}; {args.arch} {options}, {args.batch} x {args.frames} x "
-          f"{args.size}x{args.size}")
+    print(
+        f"{machine()}; {stamp()}; {args.arch} {options}, {args.batch} x {args.frames} x "
+        f"{args.size}x{args.size}"
+    )
     rows = []
     for fold in range(args.folds):
         torch.manual_seed(fold)

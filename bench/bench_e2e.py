@@ -42,6 +42,7 @@ Many GPUs: without ``--workers`` the folds run in this process one after the oth
 several folds on one GPU, ``auto`` measures how many fit); the per-fold epoch times are then read
 from each fold's history, while the input share (measured in this process) is left out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,12 +62,38 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import input_epoch_times, machine, stamp, sync  # noqa: E402
 
 # the paper's run (section 4.1.3, Tables 2-5), and the smallest one that still runs every part
-FULL = dict(arch="rx3d101", widen=None, epochs=100, milestones=None, frames=34, size=112,
-            batch_size=30, frame_size=128, subjects=None, clips_per_subject=None, folds=None,
-            baseline_epochs=3, baseline_workers=None, input_epochs=3)
-SMOKE = dict(arch="r3d10", widen=0.125, epochs=2, milestones=None, frames=6, size=16,
-             batch_size=4, frame_size=20, subjects=2, clips_per_subject=3, folds=None,
-             baseline_epochs=2, baseline_workers=1, input_epochs=2)
+FULL = dict(
+    arch="rx3d101",
+    widen=None,
+    epochs=100,
+    milestones=None,
+    frames=34,
+    size=112,
+    batch_size=30,
+    frame_size=128,
+    subjects=None,
+    clips_per_subject=None,
+    folds=None,
+    baseline_epochs=3,
+    baseline_workers=None,
+    input_epochs=3,
+)
+SMOKE = dict(
+    arch="r3d10",
+    widen=0.125,
+    epochs=2,
+    milestones=None,
+    frames=6,
+    size=16,
+    batch_size=4,
+    frame_size=20,
+    subjects=2,
+    clips_per_subject=3,
+    folds=None,
+    baseline_epochs=2,
+    baseline_workers=1,
+    input_epochs=2,
+)
 
 
 class StepTimer:
@@ -87,8 +114,14 @@ class StepTimer:
         orig, timer = self._orig, self
 
         def _train_epoch(tr, items, epoch, opt):
-            timer._cur = {"run": tr.name, "epoch": epoch + 1, "input_s": 0.0, "step_s": 0.0,
-                          "steps": 0, "clips": 0}
+            timer._cur = {
+                "run": tr.name,
+                "epoch": epoch + 1,
+                "input_s": 0.0,
+                "step_s": 0.0,
+                "steps": 0,
+                "clips": 0,
+            }
             try:
                 return orig["_train_epoch"](tr, items, epoch, opt)
             finally:
@@ -137,9 +170,13 @@ class StepTimer:
         eps = eps or self.epochs
         inp = sum(e["input_s"] for e in eps)
         step = sum(e["step_s"] for e in eps)
-        return {"input_s": inp, "step_s": step, "forward_backward_s": step - inp,
-                "input_share": inp / step if step > 0 else float("nan"),
-                "epochs_counted": len(eps)}
+        return {
+            "input_s": inp,
+            "step_s": step,
+            "forward_backward_s": step - inp,
+            "input_share": inp / step if step > 0 else float("nan"),
+            "epochs_counted": len(eps),
+        }
 
 
 class GpuSampler:
@@ -176,11 +213,13 @@ class GpuSampler:
     def figures(self) -> dict | None:
         if self.device.type != "cuda":
             return None
-        return {"peak_allocated_gib": torch.cuda.max_memory_allocated(self.device) / 2**30,
-                "peak_reserved_gib": torch.cuda.max_memory_reserved(self.device) / 2**30,
-                "utilisation_mean_pct": (statistics.mean(self.samples) if self.samples
-                                         else None),
-                "utilisation_samples": len(self.samples), "utilisation_error": self.error}
+        return {
+            "peak_allocated_gib": torch.cuda.max_memory_allocated(self.device) / 2**30,
+            "peak_reserved_gib": torch.cuda.max_memory_reserved(self.device) / 2**30,
+            "utilisation_mean_pct": (statistics.mean(self.samples) if self.samples else None),
+            "utilisation_samples": len(self.samples),
+            "utilisation_error": self.error,
+        }
 
 
 def steady(values: list[float]) -> list[float]:
@@ -202,11 +241,21 @@ def make_data(root: Path, args: argparse.Namespace) -> dict:
     if (root / "SMIC").exists():
         return {"root": str(root), "written": False}
     t0 = time.perf_counter()
-    summary = write_synthetic(root, seed=0, datasets=["smic"], preset="smic164",
-                              subjects=args.subjects, clips_per_subject=args.clips_per_subject,
-                              frame_size=args.frame_size)
-    return {"root": str(root), "written": True, "seconds": time.perf_counter() - t0,
-            "clips": summary["datasets"]["smic"]["clips"]}
+    summary = write_synthetic(
+        root,
+        seed=0,
+        datasets=["smic"],
+        preset="smic164",
+        subjects=args.subjects,
+        clips_per_subject=args.clips_per_subject,
+        frame_size=args.frame_size,
+    )
+    return {
+        "root": str(root),
+        "written": True,
+        "seconds": time.perf_counter() - t0,
+        "clips": summary["datasets"]["smic"]["clips"],
+    }
 
 
 def make_config(args: argparse.Namespace):
@@ -216,9 +265,18 @@ def make_config(args: argparse.Namespace):
     milestones = args.milestones
     if milestones is None:  # the profile's 30/60/80 of 100 epochs, scaled to --epochs
         milestones = sorted({max(1, round(m * args.epochs / 100)) for m in cfg.milestones})
-    changes = dict(arch=args.arch, epochs=args.epochs, milestones=milestones, frames=args.frames,
-                   size=args.size, batch_size=args.batch_size, device=args.device, amp=args.amp,
-                   channels_last=args.channels_last, compile=args.compile)
+    changes = dict(
+        arch=args.arch,
+        epochs=args.epochs,
+        milestones=milestones,
+        frames=args.frames,
+        size=args.size,
+        batch_size=args.batch_size,
+        device=args.device,
+        amp=args.amp,
+        channels_last=args.channels_last,
+        compile=args.compile,
+    )
     if args.widen is not None:
         changes["model_options"] = {"widen_factor": args.widen}
     return apply_overrides(cfg, changes, "command line").validate("command line")
@@ -237,18 +295,26 @@ def run_folds(loso, numbers: list[int]) -> list[dict]:
     return out
 
 
-def run_ray_folds(args: argparse.Namespace, spec, data, work: Path, numbers: list[int],
-                  total: int, show: bool) -> list[dict]:
+def run_ray_folds(
+    args: argparse.Namespace, spec, data, work: Path, numbers: list[int], total: int, show: bool
+) -> list[dict]:
     """The folds ``numbers`` spread over ``args.workers`` Ray fold workers (a local Ray started
     for the call), as ``mer-fast train --workers`` runs them; the fold results as they came."""
     from mer_fast.distributed.ray_folds import RayOptions, RunJob, run_on_ray
 
     results: list[dict] = []
     job = RunJob(spec, out=work / "run", folds=None if len(numbers) == total else numbers)
-    opts = RayOptions(workers=args.workers, gpus_per_fold=args.gpus_per_fold,
-                      cpus_per_fold=args.cpus_per_fold)
-    run_on_ray([job], data, steps_dir=work / "steps", options=opts, show_progress=show,
-               on_fold=lambda j, r: results.append(r))
+    opts = RayOptions(
+        workers=args.workers, gpus_per_fold=args.gpus_per_fold, cpus_per_fold=args.cpus_per_fold
+    )
+    run_on_ray(
+        [job],
+        data,
+        steps_dir=work / "steps",
+        options=opts,
+        show_progress=show,
+        on_fold=lambda j, r: results.append(r),
+    )
     return sorted(results, key=lambda r: r["fold"])
 
 
@@ -267,7 +333,7 @@ def bench_mer_fast(args: argparse.Namespace, cfg, root: Path, work: Path) -> tup
     t_plan = time.perf_counter()
     loso, index = open_loso(p, hub=hub, show_progress=show)
     t_open = time.perf_counter()
-    numbers = [f.number for f in loso.folds][:args.folds]
+    numbers = [f.number for f in loso.folds][: args.folds]
     with StepTimer() as timer, GpuSampler(resolve_device(cfg.device)) as gpu:
         if args.workers:  # everything below reads only what the fold results carry
             results = run_ray_folds(args, spec, data, work, numbers, len(loso.folds), show)
@@ -282,34 +348,54 @@ def bench_mer_fast(args: argparse.Namespace, cfg, root: Path, work: Path) -> tup
     folds = []
     for r in results:
         secs = [h["seconds"] for h in r["history"]]
-        folds.append({"fold": r["fold"], "subject": r["subject"], "wall_s": r.get("wall_s"),
-                      "train_clips": r["train_clips"], "epoch_seconds": secs,
-                      "train_s": sum(secs),
-                      # the trainer's own timer (CUDA events on a GPU): works in any process
-                      "input_share_steady": statistics.median(
-                          steady([h.get("input_share", float("nan")) for h in r["history"]])),
-                      "epoch_s_steady": statistics.median(steady(secs)),
-                      "clips_per_s_steady": statistics.median(
-                          steady([h["clips_per_s"] for h in r["history"]]))})
+        folds.append(
+            {
+                "fold": r["fold"],
+                "subject": r["subject"],
+                "wall_s": r.get("wall_s"),
+                "train_clips": r["train_clips"],
+                "epoch_seconds": secs,
+                "train_s": sum(secs),
+                # the trainer's own timer (CUDA events on a GPU): works in any process
+                "input_share_steady": statistics.median(
+                    steady([h.get("input_share", float("nan")) for h in r["history"]])
+                ),
+                "epoch_s_steady": statistics.median(steady(secs)),
+                "clips_per_s_steady": statistics.median(
+                    steady([h["clips_per_s"] for h in r["history"]])
+                ),
+            }
+        )
     store = hub.store("smic")
     figures = {
-        "clips": len(index), "folds_total": len(loso.folds), "folds_run": len(results),
-        "frames_stored": int(store.frames.shape[0]), "store_bytes": store.nbytes,
+        "clips": len(index),
+        "folds_total": len(loso.folds),
+        "folds_run": len(results),
+        "frames_stored": int(store.frames.shape[0]),
+        "store_bytes": store.nbytes,
         "store_device": str(store.device),
-        "plan_s": t_plan - t_start, "open_loso_s": t_open - t_plan,
-        "folds_s": t_folds - t_open, "finish_s": (t_end - t_folds) if finished else None,
-        "total_s": t_end - t_start, "folds": folds, "step_epochs": timer.epochs,
-        "gpu": gpu.figures(), "results": str(p.out / "results.json") if finished else None,
+        "plan_s": t_plan - t_start,
+        "open_loso_s": t_open - t_plan,
+        "folds_s": t_folds - t_open,
+        "finish_s": (t_end - t_folds) if finished else None,
+        "total_s": t_end - t_start,
+        "folds": folds,
+        "step_epochs": timer.epochs,
+        "gpu": gpu.figures(),
+        "results": str(p.out / "results.json") if finished else None,
     }
     if folds:
         figures.update(
             # folds trained in other processes carry no wall time: their training time instead
-            fold_wall_s_mean=statistics.mean(f["wall_s"] if f["wall_s"] is not None
-                                             else f["train_s"] for f in folds),
+            fold_wall_s_mean=statistics.mean(
+                f["wall_s"] if f["wall_s"] is not None else f["train_s"] for f in folds
+            ),
             epoch_s_steady_median=statistics.median(
-                s for f in folds for s in steady(f["epoch_seconds"])),
+                s for f in folds for s in steady(f["epoch_seconds"])
+            ),
             clips_per_s_steady_median=statistics.median(f["clips_per_s_steady"] for f in folds),
-            steps=timer.share())
+            steps=timer.share(),
+        )
     if finished:
         figures["pooled"] = json.loads((p.out / "results.json").read_text()).get("pooled")
     return figures, loso
@@ -326,16 +412,35 @@ def bench_baseline(args: argparse.Namespace, cfg, loso) -> dict:
     mean, std = loso.data.mean, loso.data.std
     if len(mean) == 1:
         mean, std = mean * 3, std * 3
-    ds = bp.PlainClipDataset(records, t_out=loso.data.t_out, size=cfg.size, views=cfg.views,
-                             mean=mean, std=std, rotation=cfg.rotation, scale=cfg.scale,
-                             hflip=cfg.hflip)
-    res = bp.train(ds, loso.make_net, loss_weights=cfg.loss_weights(),
-                   epochs=args.baseline_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                   betas=cfg.betas, weight_decay=cfg.weight_decay, milestones=cfg.milestones,
-                   gamma=cfg.gamma, device=resolve_device(cfg.device),
-                   workers=args.baseline_workers, seed=cfg.seed)
-    return dict(res.as_dict(), fold=fold.number, train_clips=len(records),
-                workers=args.baseline_workers)
+    ds = bp.PlainClipDataset(
+        records,
+        t_out=loso.data.t_out,
+        size=cfg.size,
+        views=cfg.views,
+        mean=mean,
+        std=std,
+        rotation=cfg.rotation,
+        scale=cfg.scale,
+        hflip=cfg.hflip,
+    )
+    res = bp.train(
+        ds,
+        loso.make_net,
+        loss_weights=cfg.loss_weights(),
+        epochs=args.baseline_epochs,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        betas=cfg.betas,
+        weight_decay=cfg.weight_decay,
+        milestones=cfg.milestones,
+        gamma=cfg.gamma,
+        device=resolve_device(cfg.device),
+        workers=args.baseline_workers,
+        seed=cfg.seed,
+    )
+    return dict(
+        res.as_dict(), fold=fold.number, train_clips=len(records), workers=args.baseline_workers
+    )
 
 
 def bench_inputs(args: argparse.Namespace, cfg, loso) -> dict:
@@ -351,22 +456,42 @@ def bench_inputs(args: argparse.Namespace, cfg, loso) -> dict:
     from mer_fast.train.runtime import resolve_device
 
     device = resolve_device(cfg.device)
-    dtype = (torch.bfloat16 if cfg.amp == "bf16" or (cfg.amp == "auto" and device.type == "cuda")
-             else torch.float32)
+    dtype = (
+        torch.bfloat16
+        if cfg.amp == "bf16" or (cfg.amp == "auto" and device.type == "cuda")
+        else torch.float32
+    )
     fold, d = loso.folds[0], loso.data
     items = Items.real(fold.train, d.labels[fold.train])
-    out: dict = {"fold": fold.number, "clips": len(items), "input_dtype": str(dtype),
-                 "workers": args.baseline_workers}
+    out: dict = {
+        "fold": fold.number,
+        "clips": len(items),
+        "input_dtype": str(dtype),
+        "workers": args.baseline_workers,
+    }
     mer = input_epoch_times(d, items, cfg, device, dtype, args.input_epochs, "bench-inputs")
     base = []
     mean, std = d.mean, d.std
     if len(mean) == 1:
         mean, std = mean * 3, std * 3
-    ds = bp.PlainClipDataset([loso.index.records[i] for i in fold.train.tolist()],
-                             t_out=d.t_out, size=cfg.size, views=cfg.views, mean=mean, std=std,
-                             rotation=cfg.rotation, scale=cfg.scale, hflip=cfg.hflip)
-    loader = DataLoader(ds, batch_size=cfg.batch_size, shuffle=True,
-                        num_workers=args.baseline_workers, pin_memory=device.type == "cuda")
+    ds = bp.PlainClipDataset(
+        [loso.index.records[i] for i in fold.train.tolist()],
+        t_out=d.t_out,
+        size=cfg.size,
+        views=cfg.views,
+        mean=mean,
+        std=std,
+        rotation=cfg.rotation,
+        scale=cfg.scale,
+        hflip=cfg.hflip,
+    )
+    loader = DataLoader(
+        ds,
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        num_workers=args.baseline_workers,
+        pin_memory=device.type == "cuda",
+    )
     for _ in range(args.input_epochs):
         sync(device)
         t0 = time.perf_counter()
@@ -374,9 +499,12 @@ def bench_inputs(args: argparse.Namespace, cfg, loso) -> dict:
             x.to(device, non_blocking=True)
         sync(device)
         base.append(time.perf_counter() - t0)
-    out.update(mer_fast_epoch_s=mer, baseline_epoch_s=base,
-               mer_fast_clips_per_s=len(items) / statistics.median(steady(mer)),
-               baseline_clips_per_s=len(items) / statistics.median(steady(base)))
+    out.update(
+        mer_fast_epoch_s=mer,
+        baseline_epoch_s=base,
+        mer_fast_clips_per_s=len(items) / statistics.median(steady(mer)),
+        baseline_clips_per_s=len(items) / statistics.median(steady(base)),
+    )
     out["factor"] = out["mer_fast_clips_per_s"] / out["baseline_clips_per_s"]
     return out
 
@@ -393,9 +521,13 @@ def report(res: dict) -> str:
         f", {c['frames']} frames x {c['size']}x{c['size']} (frames stored at "
         f"{res['args']['frame_size']} px), views {c['views']} ({c['head']}), {c['epochs']} "
         f"epochs, batch {c['batch_size']}, amp {c['amp']}, channels_last {c['channels_last']}",
-        "- folds: " + (f"{res['args']['workers']} Ray fold workers (GPU share per fold "
-                       f"{res['args']['gpus_per_fold'] or 'default'})"
-                       if res["args"].get("workers") else "in this process, one after another"),
+        "- folds: "
+        + (
+            f"{res['args']['workers']} Ray fold workers (GPU share per fold "
+            f"{res['args']['gpus_per_fold'] or 'default'})"
+            if res["args"].get("workers")
+            else "in this process, one after another"
+        ),
         "",
         "| mer-fast | value |",
         "|---|---:|",
@@ -407,31 +539,42 @@ def report(res: dict) -> str:
             f"| folds ({m['folds_run']}) | {m['folds_s']:.1f} s |",
             f"| per fold, mean wall time | {m['fold_wall_s_mean']:.1f} s |",
             f"| epoch after warm-up, median | {m['epoch_s_steady_median']:.2f} s |",
-            f"| training clips/s after warm-up, median | "
-            f"{m['clips_per_s_steady_median']:.1f} |",
+            f"| training clips/s after warm-up, median | {m['clips_per_s_steady_median']:.1f} |",
         ]
         if m["steps"]["epochs_counted"]:
-            lines += [f"| step time preparing inputs (gather + clip_views) | "
-                      f"{100 * m['steps']['input_share']:.1f} % |",
-                      f"| step time in forward / loss / backward / optimiser | "
-                      f"{100 * (1 - m['steps']['input_share']):.1f} % |"]
-        lines.append(f"| epoch time making inputs (trainer's own timer), median | "
-                     f"{100 * statistics.median(f['input_share_steady'] for f in m['folds']):.1f}"
-                     f" % |")
+            lines += [
+                f"| step time preparing inputs (gather + clip_views) | "
+                f"{100 * m['steps']['input_share']:.1f} % |",
+                f"| step time in forward / loss / backward / optimiser | "
+                f"{100 * (1 - m['steps']['input_share']):.1f} % |",
+            ]
+        lines.append(
+            f"| epoch time making inputs (trainer's own timer), median | "
+            f"{100 * statistics.median(f['input_share_steady'] for f in m['folds']):.1f}"
+            f" % |"
+        )
     if m.get("gpu"):
         gpu = m["gpu"]
-        util = (f"{gpu['utilisation_mean_pct']:.0f} % ({gpu['utilisation_samples']} samples)"
-                if gpu["utilisation_mean_pct"] is not None else
-                f"not read ({gpu['utilisation_error']})")
-        whose = (" (this process only: the folds ran in Ray workers)"
-                 if res["args"].get("workers") else "")
-        lines += [f"| GPU utilisation during the folds, mean (whole GPU) | {util} |",
-                  f"| GPU memory, peak allocated / reserved{whose} | "
-                  f"{gpu['peak_allocated_gib']:.1f} / {gpu['peak_reserved_gib']:.1f} GiB |"]
+        util = (
+            f"{gpu['utilisation_mean_pct']:.0f} % ({gpu['utilisation_samples']} samples)"
+            if gpu["utilisation_mean_pct"] is not None
+            else f"not read ({gpu['utilisation_error']})"
+        )
+        whose = (
+            " (this process only: the folds ran in Ray workers)"
+            if res["args"].get("workers")
+            else ""
+        )
+        lines += [
+            f"| GPU utilisation during the folds, mean (whole GPU) | {util} |",
+            f"| GPU memory, peak allocated / reserved{whose} | "
+            f"{gpu['peak_allocated_gib']:.1f} / {gpu['peak_reserved_gib']:.1f} GiB |",
+        ]
     if m["folds"] and m["folds_run"] < m["folds_total"]:
         est = m["plan_s"] + m["fold_wall_s_mean"] * m["folds_total"]
-        lines.append(f"| all {m['folds_total']} folds, extrapolated from the mean fold | "
-                     f"{est:.0f} s |")
+        lines.append(
+            f"| all {m['folds_total']} folds, extrapolated from the mean fold | {est:.0f} s |"
+        )
     if b:
         lines += [
             "",
@@ -443,8 +586,12 @@ def report(res: dict) -> str:
             f"| seconds | {b['epoch_seconds_median_after_warmup']:.2f} | "
             f"{res['speedup']['mer_fast_epoch_s']:.2f} | {res['speedup']['factor']:.2f}x |",
             f"| share waiting for data | {100 * b['data_wait_share_after_warmup']:.1f} % | "
-            + (f"{100 * m['steps']['input_share']:.1f} % of step time (inputs made in the step)"
-               if m["steps"]["epochs_counted"] else "not measured") + " | |",
+            + (
+                f"{100 * m['steps']['input_share']:.1f} % of step time (inputs made in the step)"
+                if m["steps"]["epochs_counted"]
+                else "not measured"
+            )
+            + " | |",
         ]
     i = res.get("inputs")
     if i:
@@ -464,52 +611,84 @@ def report(res: dict) -> str:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     g = p.add_argument_group("scale (defaults: the paper's run; --smoke: the smallest)")
     g.add_argument("--smoke", action="store_true", help="tiny everything (a few seconds)")
     g.add_argument("--arch", help="backbone (default rx3d101)")
     g.add_argument("--widen", type=float, help="widen_factor of an r3d backbone (default 1)")
     g.add_argument("--epochs", type=int, help="epochs per fold (default 100)")
-    g.add_argument("--milestones", type=lambda s: [int(v) for v in s.split(",") if v],
-                   help="lr decay epochs (default 30,60,80 scaled to --epochs)")
+    g.add_argument(
+        "--milestones",
+        type=lambda s: [int(v) for v in s.split(",") if v],
+        help="lr decay epochs (default 30,60,80 scaled to --epochs)",
+    )
     g.add_argument("--frames", type=int, help="frames per clip fed to the network (default 34)")
     g.add_argument("--size", type=int, help="frame size fed to the network (default 112)")
     g.add_argument("--batch-size", type=int, help="clips per batch (default 30)")
-    g.add_argument("--frame-size", type=int,
-                   help="size of the synthetic frame files (default 128: a cropped face)")
+    g.add_argument(
+        "--frame-size",
+        type=int,
+        help="size of the synthetic frame files (default 128: a cropped face)",
+    )
     g.add_argument("--subjects", type=int, help="synthetic subjects (default: SMIC-HS's 16)")
-    g.add_argument("--clips-per-subject", type=float,
-                   help="synthetic clips per subject (default: SMIC-HS's 164 clips in all)")
-    g.add_argument("--folds", type=int,
-                   help="run only the first N folds (default: all; 0: no training, only the "
-                        "data preparation and the input pipelines)")
+    g.add_argument(
+        "--clips-per-subject",
+        type=float,
+        help="synthetic clips per subject (default: SMIC-HS's 164 clips in all)",
+    )
+    g.add_argument(
+        "--folds",
+        type=int,
+        help="run only the first N folds (default: all; 0: no training, only the "
+        "data preparation and the input pipelines)",
+    )
     g = p.add_argument_group("device")
     g.add_argument("--device", default="auto", help="cuda, cpu (default: cuda when available)")
     g.add_argument("--amp", default="auto", help="auto (bf16 on CUDA) | bf16 | off")
     g.add_argument("--channels-last", default="auto", help="auto (on CUDA) | on | off")
     g.add_argument("--compile", action="store_true", help="torch.compile the network")
     g.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
-    g.add_argument("--workers", type=int,
-                   help="run the folds on N Ray fold workers (default: in this process)")
-    g.add_argument("--gpus-per-fold", type=lambda v: v if v == "auto" else float(v),
-                   help="with --workers: GPU share per fold (default 1 on CUDA; 0.25: four "
-                        "folds per GPU; auto: as many as fit)")
-    g.add_argument("--cpus-per-fold", type=float,
-                   help="with --workers: CPUs (torch threads) per fold worker")
+    g.add_argument(
+        "--workers", type=int, help="run the folds on N Ray fold workers (default: in this process)"
+    )
+    g.add_argument(
+        "--gpus-per-fold",
+        type=lambda v: v if v == "auto" else float(v),
+        help="with --workers: GPU share per fold (default 1 on CUDA; 0.25: four "
+        "folds per GPU; auto: as many as fit)",
+    )
+    g.add_argument(
+        "--cpus-per-fold", type=float, help="with --workers: CPUs (torch threads) per fold worker"
+    )
     g = p.add_argument_group("baseline")
-    g.add_argument("--baseline-epochs", type=int,
-                   help="epochs of the plain pipeline on fold 0 (default 3; 0: skip it)")
-    g.add_argument("--baseline-workers", type=int,
-                   help="its DataLoader workers (default: CPU count, at most 8)")
-    g.add_argument("--input-epochs", type=int,
-                   help="epochs of the input pipelines alone, both paths (default 3; 0: skip)")
+    g.add_argument(
+        "--baseline-epochs",
+        type=int,
+        help="epochs of the plain pipeline on fold 0 (default 3; 0: skip it)",
+    )
+    g.add_argument(
+        "--baseline-workers",
+        type=int,
+        help="its DataLoader workers (default: CPU count, at most 8)",
+    )
+    g.add_argument(
+        "--input-epochs",
+        type=int,
+        help="epochs of the input pipelines alone, both paths (default 3; 0: skip)",
+    )
     g = p.add_argument_group("files")
-    g.add_argument("--data", metavar="DIR",
-                   help="synthetic data root (written if it has no SMIC folder; default: in the "
-                        "work folder)")
-    g.add_argument("--workdir", metavar="DIR",
-                   help="run folder, cache (default: a temporary folder, removed at the end)")
+    g.add_argument(
+        "--data",
+        metavar="DIR",
+        help="synthetic data root (written if it has no SMIC folder; default: in the work folder)",
+    )
+    g.add_argument(
+        "--workdir",
+        metavar="DIR",
+        help="run folder, cache (default: a temporary folder, removed at the end)",
+    )
     g.add_argument("--json", metavar="FILE", help="write every figure here")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
@@ -528,7 +707,7 @@ def main(argv=None) -> dict:
     tmp = None if args.workdir else tempfile.mkdtemp(prefix="mer_fast_bench_e2e_")
     work = Path(args.workdir or tmp)
     if args.workdir and (work / "run").exists():
-        shutil.rmtree(work / "run")   # never time a resumed run
+        shutil.rmtree(work / "run")  # never time a resumed run
     try:
         root = Path(args.data) if args.data else work / "data"
         data_info = make_data(root, args)
@@ -536,19 +715,28 @@ def main(argv=None) -> dict:
         load_start = load_avg()
         mf, loso = bench_mer_fast(args, cfg, root, work)
         # the baseline is compared with fold 0 of the LOSO: without it, only the inputs
-        base = (bench_baseline(args, cfg, loso) if args.baseline_epochs > 0 and mf["folds"]
-                else None)
+        base = bench_baseline(args, cfg, loso) if args.baseline_epochs > 0 and mf["folds"] else None
         inputs = bench_inputs(args, cfg, loso) if args.input_epochs > 0 else None
-        res = {"date": stamp(), "device": machine(), "command": " ".join(sys.argv),
-               "args": vars(args), "config": cfg.to_dict(), "data": data_info,
-               "load_start": load_start, "load_end": load_avg(), "mer_fast": mf,
-               "baseline": base, "inputs": inputs}
+        res = {
+            "date": stamp(),
+            "device": machine(),
+            "command": " ".join(sys.argv),
+            "args": vars(args),
+            "config": cfg.to_dict(),
+            "data": data_info,
+            "load_start": load_start,
+            "load_end": load_avg(),
+            "mer_fast": mf,
+            "baseline": base,
+            "inputs": inputs,
+        }
         if base is not None:
             fold0 = next(f for f in mf["folds"] if f["fold"] == base["fold"])
             res["speedup"] = {
                 "mer_fast_epoch_s": fold0["epoch_s_steady"],
                 "baseline_epoch_s": base["epoch_seconds_median_after_warmup"],
-                "factor": base["epoch_seconds_median_after_warmup"] / fold0["epoch_s_steady"]}
+                "factor": base["epoch_seconds_median_after_warmup"] / fold0["epoch_s_steady"],
+            }
         text = report(res)
         print(text)
         if args.json:

@@ -10,6 +10,7 @@ placed at known offsets, angles and scales into 640x480 and 2040x1088 frames wit
 random background, so the true eye positions are known (hand-read eye centres of the photo,
 mapped through the placement). Prints Markdown tables for bench/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import machine, stamp, sync, time_fn  # noqa: E402
 from tests.faces_helpers import HOPPER_EYES, composite, map_points, photograph  # noqa: E402
 
-PLACEMENTS = [((0.5, 0.5), 0.0, 1.0), ((0.35, 0.55), 10.0, 0.9), ((0.65, 0.45), -12.0, 1.1),
-              ((0.45, 0.5), 4.0, 0.8), ((0.55, 0.4), -5.0, 1.0)]
+PLACEMENTS = [
+    ((0.5, 0.5), 0.0, 1.0),
+    ((0.35, 0.55), 10.0, 0.9),
+    ((0.65, 0.45), -12.0, 1.1),
+    ((0.45, 0.5), 4.0, 0.8),
+    ((0.55, 0.4), -5.0, 1.0),
+]
 SIZES = {"640x480": (480, 640, 0.5), "2040x1088": (1088, 2040, 1.2)}  # h, w, photo scale
 
 
@@ -55,10 +61,13 @@ class Haar:
         import cv2
 
         self.cv2 = cv2
-        self.face = cv2.CascadeClassifier(cv2.data.haarcascades +
-                                          "haarcascade_frontalface_default.xml")
-        self.eye = [cv2.CascadeClassifier(cv2.data.haarcascades + name) for name in
-                    ("haarcascade_eye.xml", "haarcascade_eye_tree_eyeglasses.xml")]
+        self.face = cv2.CascadeClassifier(
+            cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+        )
+        self.eye = [
+            cv2.CascadeClassifier(cv2.data.haarcascades + name)
+            for name in ("haarcascade_eye.xml", "haarcascade_eye_tree_eyeglasses.xml")
+        ]
         self.faces_found = 0
 
     def eyes(self, frame: np.ndarray):
@@ -69,7 +78,7 @@ class Haar:
             return None
         self.faces_found += 1
         x, y, w, h = max(faces, key=lambda f: f[2] * f[3])
-        top = gray[y:y + h // 2, x:x + w]
+        top = gray[y : y + h // 2, x : x + w]
         for cascade in self.eye:
             found = cascade.detectMultiScale(top, 1.1, 3, minSize=(w // 12, w // 12))
             if len(found) >= 2:
@@ -103,8 +112,10 @@ def compare(args) -> None:
     except ImportError:
         print("OpenCV not installed: Haar cascades left out", file=sys.stderr)
     print(f"### Face detectors compared, CPU ({machine()}), {stamp()}\n")
-    print("| detector | frames | ms / frame | face found | both eyes found | eye error, px "
-          "(median / max) | eye-line angle error, deg (max) |")
+    print(
+        "| detector | frames | ms / frame | face found | both eyes found | eye error, px "
+        "(median / max) | eye-line angle error, deg (max) |"
+    )
     print("|---|---|---|---|---|---|---|")
     for size in SIZES:
         data = frames_for(size)
@@ -123,12 +134,13 @@ def compare(args) -> None:
                 found += 1
                 errors.append(float(np.linalg.norm(got - truth, axis=1).max()))
                 d, dt = got[1] - got[0], truth[1] - truth[0]
-                angles.append(abs(math.degrees(math.atan2(d[1], d[0]) -
-                                               math.atan2(dt[1], dt[0]))))
-            err = (f"{statistics.median(errors):.1f} / {max(errors):.1f}" if errors else "-")
+                angles.append(abs(math.degrees(math.atan2(d[1], d[0]) - math.atan2(dt[1], dt[0]))))
+            err = f"{statistics.median(errors):.1f} / {max(errors):.1f}" if errors else "-"
             ang = f"{max(angles):.1f}" if angles else "-"
-            print(f"| {cand.name} | {size} | {1e3 * statistics.median(times):.1f} | "
-                  f"{sum(faces_found)}/{len(data)} | {found}/{len(data)} | {err} | {ang} |")
+            print(
+                f"| {cand.name} | {size} | {1e3 * statistics.median(times):.1f} | "
+                f"{sum(faces_found)}/{len(data)} | {found}/{len(data)} | {err} | {ang} |"
+            )
 
 
 def speed(args) -> None:
@@ -146,18 +158,26 @@ def speed(args) -> None:
             sel = frames[:batch]
             t = time_fn(lambda: det.detect(sel), device, repeats=args.repeats, warmup=1)
             print(f"| detect (MTCNN) | {size} | {batch} | {batch / t:.1f} |")
-    for size, out, c in (("640x480", (112, 112), 3), ("640x480", (340, 280), 3),
-                         ("2040x1088", (112, 112), 1), ("2040x1088", (340, 280), 1)):
+    for size, out, c in (
+        ("640x480", (112, 112), 3),
+        ("640x480", (340, 280), 3),
+        ("2040x1088", (112, 112), 1),
+        ("2040x1088", (340, 280), 1),
+    ):
         h, w, s = SIZES[size]
         clip = torch.randint(0, 256, (64, h, w, c), dtype=torch.uint8).to(device)
         side = 300 * s
-        m = face_transform((w / 2 - side / 2, h / 2 - side / 2, w / 2 + side / 2,
-                            h / 2 + side / 2), ((w / 2 - 50, h / 2), (w / 2 + 50, h / 2 + 5)),
-                           out)
+        m = face_transform(
+            (w / 2 - side / 2, h / 2 - side / 2, w / 2 + side / 2, h / 2 + side / 2),
+            ((w / 2 - 50, h / 2), (w / 2 + 50, h / 2 + 5)),
+            out,
+        )
         t = time_fn(lambda: warp_frames(clip, m, out), device, repeats=args.repeats)
         sync(device)
-        print(f"| crop (warp_frames, {c} channel{'s' if c > 1 else ''}) | {size} -> "
-              f"{out[1]}x{out[0]} | 64 | {64 / t:.0f} |")
+        print(
+            f"| crop (warp_frames, {c} channel{'s' if c > 1 else ''}) | {size} -> "
+            f"{out[1]}x{out[0]} | 64 | {64 / t:.0f} |"
+        )
 
 
 def first_decode(args) -> None:
@@ -176,8 +196,9 @@ def first_decode(args) -> None:
         photo = photograph("grace_hopper")
         records = []
         for n in range(args.clips):
-            frame, _ = composite(photo, (480, 640), (260 + 6 * (n % 20), 240), (n % 7) - 3,
-                                 0.5, seed=n)
+            frame, _ = composite(
+                photo, (480, 640), (260 + 6 * (n % 20), 240), (n % 7) - 3, 0.5, seed=n
+            )
             folder = tmp / "data" / f"c{n:03d}"
             folder.mkdir(parents=True)
             files = []
@@ -186,17 +207,34 @@ def first_decode(args) -> None:
                 path = folder / f"img{k + 1}.jpg"
                 Image.fromarray(shifted).save(path, quality=92)
                 files.append(str(path))
-            records.append(ClipRecord(dataset="casme2", clip_id=f"c{n:03d}", subject=f"s{n % 4}",
-                                      label="x", label_index=0, frames=tuple(files),
-                                      num_frames=len(files),
-                                      frame_numbers=tuple(range(1, len(files) + 1)), onset=1))
+            records.append(
+                ClipRecord(
+                    dataset="casme2",
+                    clip_id=f"c{n:03d}",
+                    subject=f"s{n % 4}",
+                    label="x",
+                    label_index=0,
+                    frames=tuple(files),
+                    num_frames=len(files),
+                    frame_numbers=tuple(range(1, len(files) + 1)),
+                    onset=1,
+                )
+            )
         index = ClipIndex(name="casme2", classes=("x",), records=records)
 
         def build(cache_dir: str, faces):
             sync(device)
             t0 = time.perf_counter()
-            ClipStore.build(index, 112, channels=3, cache=ClipCache(tmp / cache_dir),
-                            device=device, progress=False, faces=faces, workers=args.workers)
+            ClipStore.build(
+                index,
+                112,
+                channels=3,
+                cache=ClipCache(tmp / cache_dir),
+                device=device,
+                progress=False,
+                faces=faces,
+                workers=args.workers,
+            )
             sync(device)
             return time.perf_counter() - t0
 
@@ -205,26 +243,34 @@ def first_decode(args) -> None:
         cropper.detector  # the weights are read once per process, outside the timing
         faces = build("cache-faces", cropper)
         warm_plain = build("cache-plain", None)
-        warm_faces = build("cache-faces", FaceCropper(tmp / "cache-faces" / "faces",
-                                                      device=device))
+        warm_faces = build("cache-faces", FaceCropper(tmp / "cache-faces" / "faces", device=device))
         n = args.clips * args.frames
-        print(f"### First decode with and without faces=detect, {device.type} ({machine()}), "
-              f"{stamp()}\n")
-        print(f"{args.clips} clips x {args.frames} JPEG frames of 640x480 -> 112x112, "
-              f"{args.workers} decoding threads\n")
+        print(
+            f"### First decode with and without faces=detect, {device.type} ({machine()}), "
+            f"{stamp()}\n"
+        )
+        print(
+            f"{args.clips} clips x {args.frames} JPEG frames of 640x480 -> 112x112, "
+            f"{args.workers} decoding threads\n"
+        )
         print("| | plain | faces=detect | added |")
         print("|---|---|---|---|")
-        print(f"| first decode (cold cache) | {plain:.2f} s ({n / plain:.0f} frames/s) | "
-              f"{faces:.2f} s ({n / faces:.0f} frames/s) | {100 * (faces / plain - 1):+.1f} % |")
-        print(f"| later (cache hits) | {warm_plain:.2f} s | {warm_faces:.2f} s | "
-              f"{100 * (warm_faces / warm_plain - 1):+.1f} % |")
+        print(
+            f"| first decode (cold cache) | {plain:.2f} s ({n / plain:.0f} frames/s) | "
+            f"{faces:.2f} s ({n / faces:.0f} frames/s) | {100 * (faces / plain - 1):+.1f} % |"
+        )
+        print(
+            f"| later (cache hits) | {warm_plain:.2f} s | {warm_faces:.2f} s | "
+            f"{100 * (warm_faces / warm_plain - 1):+.1f} % |"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="what", required=True)
     c = sub.add_parser("compare")
     c.add_argument("--repeats", type=int, default=3)
@@ -236,13 +282,14 @@ def main() -> None:
     f.add_argument("--clips", type=int, default=24)
     f.add_argument("--frames", type=int, default=60)
     f.add_argument("--workers", type=int, default=2)
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: torch's)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"<!-- python bench/bench_faces.py {' '.join(sys.argv[1:])}; load average "
-          f"{' '.join(f'{v:.1f}' for v in __import__('os').getloadavg())} -->\n")
+    print(
+        f"<!-- python bench/bench_faces.py {' '.join(sys.argv[1:])}; load average "
+        f"{' '.join(f'{v:.1f}' for v in __import__('os').getloadavg())} -->\n"
+    )
     {"compare": compare, "speed": speed, "first-decode": first_decode}[args.what](args)
 
 

@@ -18,6 +18,7 @@ torch included).
     python bench/bench_models.py --device cpu --threads 2 --shapes 16x112x112:2 --steps 2 \
         --warmup 1 --mode eager
 """
+
 from __future__ import annotations
 
 import argparse
@@ -103,10 +104,16 @@ def run_one(cfg: dict) -> dict:
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
         peak_kind = "process RSS"
-    return dict(cfg, clips_per_s=cfg["batch"] / median, step_ms=1e3 * median,
-                best_step_ms=1e3 * min(times),
-                step_ms_all=[1e3 * t for t in times], first_step_s=first, peak_gib=peak,
-                peak_kind=peak_kind)
+    return dict(
+        cfg,
+        clips_per_s=cfg["batch"] / median,
+        step_ms=1e3 * median,
+        best_step_ms=1e3 * min(times),
+        step_ms_all=[1e3 * t for t in times],
+        first_step_s=first,
+        peak_gib=peak,
+        peak_kind=peak_kind,
+    )
 
 
 def run_isolated(cfg: dict, timeout: float) -> dict:
@@ -126,18 +133,30 @@ def run_isolated(cfg: dict, timeout: float) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| model | frames x size | batch | precision | layout | mode | clips/s | "
-            "step ms median / best | "
-            "first step s | peak GiB |\n|---|---|---|---|---|---|---|---|---|---|")
+    head = (
+        "| model | frames x size | batch | precision | layout | mode | clips/s | "
+        "step ms median / best | "
+        "first step s | peak GiB |\n|---|---|---|---|---|---|---|---|---|---|"
+    )
     out = [head]
     for r in rows:
-        cells = [r["model"], f"{r['frames']}x{r['h']}x{r['w']}", str(r["batch"]),
-                 r["precision"], r["layout"], r["mode"]]
+        cells = [
+            r["model"],
+            f"{r['frames']}x{r['h']}x{r['w']}",
+            str(r["batch"]),
+            r["precision"],
+            r["layout"],
+            r["mode"],
+        ]
         if "error" in r:
             cells += [r["error"], "", "", ""]
         else:
-            cells += [f"{r['clips_per_s']:.2f}", f"{r['step_ms']:.0f} / {r['best_step_ms']:.0f}",
-                      f"{r['first_step_s']:.1f}", f"{r['peak_gib']:.2f} ({r['peak_kind']})"]
+            cells += [
+                f"{r['clips_per_s']:.2f}",
+                f"{r['step_ms']:.0f} / {r['best_step_ms']:.0f}",
+                f"{r['first_step_s']:.1f}",
+                f"{r['peak_gib']:.2f} ({r['peak_kind']})",
+            ]
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)
 
@@ -167,14 +186,28 @@ def main() -> None:
 
     shapes = [parse_shape(s) for s in args.shapes.split(",")]
     rows = []
-    print(f"# {machine()}, {stamp()}\n# {' '.join(sys.argv)}",
-          flush=True)
+    print(f"# {machine()}, {stamp()}\n# {' '.join(sys.argv)}", flush=True)
     for model, (t, h, w, n), prec, layout, mode in itertools.product(
-            args.models.split(","), shapes, args.precision.split(","), args.layout.split(","),
-            args.mode.split(",")):
-        cfg = dict(device=args.device, model=model, frames=t, h=h, w=w, batch=n,
-                   precision=prec, layout=layout, mode=mode, steps=args.steps,
-                   warmup=max(1, args.warmup), threads=args.threads)
+        args.models.split(","),
+        shapes,
+        args.precision.split(","),
+        args.layout.split(","),
+        args.mode.split(","),
+    ):
+        cfg = dict(
+            device=args.device,
+            model=model,
+            frames=t,
+            h=h,
+            w=w,
+            batch=n,
+            precision=prec,
+            layout=layout,
+            mode=mode,
+            steps=args.steps,
+            warmup=max(1, args.warmup),
+            threads=args.threads,
+        )
         row = run_isolated(cfg, args.timeout)
         rows.append(row)
         print(table([row]).splitlines()[-1], flush=True)
@@ -182,8 +215,9 @@ def main() -> None:
     if args.out:
         from mer_fast.utils.atomic import write_json
 
-        write_json(args.out, {"date": stamp(), "machine": machine(), "command": sys.argv,
-                              "rows": rows})
+        write_json(
+            args.out, {"date": stamp(), "machine": machine(), "command": sys.argv, "rows": rows}
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ reference, and on a GPU the share of the measured device copy bandwidth.
     python bench/bench_ops.py                     # CUDA if present, else CPU with 8 clips
     python bench/bench_ops.py --device cpu --clips 8 --threads 2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,14 @@ def run_case(name, n, device, dtype, repeats, ref_limit_gb, packed=False, shape=
         frames = random_frames((sum(lengths), h, w, 3), device)
         offsets = torch.tensor([0] + lengths).cumsum(0)
         fused = lambda: ops.clip_views_packed(frames, offsets, t_out, 112, "OLR", dtype=dtype)  # noqa
-        ref = lambda: reference.clip_views_packed(frames, offsets, t_out, 112, "OLR",  # noqa: E731
-                                                  dtype=dtype)
+        ref = lambda: reference.clip_views_packed(
+            frames,
+            offsets,
+            t_out,
+            112,
+            "OLR",  # noqa: E731
+            dtype=dtype,
+        )
         total_t = sum(lengths)
     else:
         frames = random_frames((n, t, h, w, 3), device)
@@ -68,11 +75,16 @@ def run_case(name, n, device, dtype, repeats, ref_limit_gb, packed=False, shape=
         t_ref = None
     kind = f" packed T={lo}..{hi}" if packed else ""
     label = f"{name}{kind} {n}x{total_t // n}x{h}x{w}->{t_out}"
-    return dict(case=label, dtype=str(dtype).replace("torch.", ""), fused_ms=t_fused * 1e3,
-                gbps=(in_bytes + out_bytes) / t_fused / 1e9,
-                ideal_bytes=in_bytes + out_bytes,
-                ref_ms=None if t_ref is None else t_ref * 1e3,
-                speedup=None if t_ref is None else t_ref / t_fused, max_err=err)
+    return dict(
+        case=label,
+        dtype=str(dtype).replace("torch.", ""),
+        fused_ms=t_fused * 1e3,
+        gbps=(in_bytes + out_bytes) / t_fused / 1e9,
+        ideal_bytes=in_bytes + out_bytes,
+        ref_ms=None if t_ref is None else t_ref * 1e3,
+        speedup=None if t_ref is None else t_ref / t_fused,
+        max_err=err,
+    )
 
 
 def main(argv=None) -> int:
@@ -82,8 +94,12 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (torch.set_num_threads)")
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--cases", default="casme2,smic,samm")
-    ap.add_argument("--ref-limit-gb", type=float, default=None,
-                    help="skip the reference when it would allocate more than this")
+    ap.add_argument(
+        "--ref-limit-gb",
+        type=float,
+        default=None,
+        help="skip the reference when it would allocate more than this",
+    )
     args = ap.parse_args(argv)
     device = torch.device(args.device)
     if args.threads:
@@ -91,8 +107,9 @@ def main(argv=None) -> int:
     gpu = device.type == "cuda"
     n = args.clips or (30 if gpu else 8)
     repeats = args.repeats or (20 if gpu else 3)
-    ref_limit = args.ref_limit_gb or (0.8 * torch.cuda.get_device_properties(device).total_memory
-                                      / 1e9 if gpu else 12.0)
+    ref_limit = args.ref_limit_gb or (
+        0.8 * torch.cuda.get_device_properties(device).total_memory / 1e9 if gpu else 12.0
+    )
     bw = copy_bandwidth(device) if gpu else None
     rows = []
     for name in args.cases.split(","):
@@ -100,8 +117,10 @@ def main(argv=None) -> int:
             rows.append(run_case(name, n, device, dtype, repeats, ref_limit))
             print(rows[-1], flush=True)
     rows.append(run_case("casme2", n, device, torch.bfloat16, repeats, ref_limit, packed=True))
-    print(f"\n{machine()}, {stamp()}; command: python bench/bench_ops.py "
-          f"{' '.join(argv if argv is not None else sys.argv[1:])}")
+    print(
+        f"\n{machine()}, {stamp()}; command: python bench/bench_ops.py "
+        f"{' '.join(argv if argv is not None else sys.argv[1:])}"
+    )
     if bw:
         print(f"measured device copy bandwidth: {bw / 1e12:.2f} TB/s (read + write)")
     head = "| case | out | fused ms | GB/s | reference ms | speed-up |"
@@ -111,8 +130,9 @@ def main(argv=None) -> int:
     for r in rows:
         ref = "skipped (memory)" if r["ref_ms"] is None else f"{r['ref_ms']:.1f}"
         sp = "-" if r["speedup"] is None else f"{r['speedup']:.1f}x"
-        line = (f"| {r['case']} | {r['dtype']} | {r['fused_ms']:.2f} | {r['gbps']:.1f} | {ref} | "
-                f"{sp} |")
+        line = (
+            f"| {r['case']} | {r['dtype']} | {r['fused_ms']:.2f} | {r['gbps']:.1f} | {ref} | {sp} |"
+        )
         if bw:
             line += f" {100 * r['gbps'] * 1e9 / bw:.0f} % |"
         print(line)

@@ -19,6 +19,7 @@ modes train and how far apart they land, nothing about real data.
     python bench/bench_view_batches.py --device cpu --threads 2
     python bench/bench_view_batches.py --loso --out runs/bench_view_batches
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,18 @@ from common import machine, stamp  # noqa: E402
 
 MODES = ("joint", "per-view", "per-view-3-calls")
 # the LOSO runs: a narrow ResNet-10 on 48-pixel synthetic SMIC clips, Décalcomanie profile
-LOSO = dict(arch="r3d10", model_options={"widen_factor": 0.25}, size=48, frames=16,
-            batch_size=12, lr=1e-3, epochs=12, milestones=(9,), num_workers=0, device="cpu")
+LOSO = dict(
+    arch="r3d10",
+    model_options={"widen_factor": 0.25},
+    size=48,
+    frames=16,
+    batch_size=12,
+    lr=1e-3,
+    epochs=12,
+    milestones=(9,),
+    num_workers=0,
+    device="cpu",
+)
 LOSO_DATA = {"subjects": 8, "clips_per_subject": 6, "frame_size": 48}
 
 
@@ -46,10 +57,11 @@ def make_net(mode: str, arch: str, widen: float, views: int):
 
     torch.manual_seed(0)
     backbone = create_model(arch, 3, widen_factor=widen)
-    net = MERNet(backbone, 3, "sbml", views,
-                 view_batches="joint" if mode == "joint" else "per-view")
+    net = MERNet(
+        backbone, 3, "sbml", views, view_batches="joint" if mode == "joint" else "per-view"
+    )
     if mode == "per-view-3-calls":
-        make_joint(net.backbone)   # stock BatchNorm: MERNet calls the backbone once per view
+        make_joint(net.backbone)  # stock BatchNorm: MERNet calls the backbone once per view
     return net
 
 
@@ -77,6 +89,7 @@ def speed(args) -> list[dict]:
             opt.step()
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
+
         steps[mode] = step
     times = {mode: [] for mode in MODES}
     for k in range(args.warmup + args.steps):
@@ -88,19 +101,33 @@ def speed(args) -> list[dict]:
     rows = []
     for mode in MODES:
         median = statistics.median(times[mode])
-        rows.append(dict(mode=mode, device=args.device, threads=args.threads, arch=args.arch,
-                         widen=args.widen, views=args.views, batch=args.batch,
-                         frames=args.frames, size=args.size, steps=args.steps,
-                         clips_per_s=args.batch / median, step_ms=1e3 * median,
-                         best_step_ms=1e3 * min(times[mode])))
+        rows.append(
+            dict(
+                mode=mode,
+                device=args.device,
+                threads=args.threads,
+                arch=args.arch,
+                widen=args.widen,
+                views=args.views,
+                batch=args.batch,
+                frames=args.frames,
+                size=args.size,
+                steps=args.steps,
+                clips_per_s=args.batch / median,
+                step_ms=1e3 * median,
+                best_step_ms=1e3 * min(times[mode]),
+            )
+        )
         print(row_text(rows[-1]), flush=True)
     return rows
 
 
 def row_text(r: dict) -> str:
     shape = f"{r['views']} x {r['batch']} x {r['frames']}x{r['size']}x{r['size']}"
-    return (f"| {r['mode']} | {r['arch']} w{r['widen']} | {shape} | {r['clips_per_s']:.2f} | "
-            f"{r['step_ms']:.0f} / {r['best_step_ms']:.0f} |")
+    return (
+        f"| {r['mode']} | {r['arch']} w{r['widen']} | {shape} | {r['clips_per_s']:.2f} | "
+        f"{r['step_ms']:.0f} / {r['best_step_ms']:.0f} |"
+    )
 
 
 def loso(args) -> list[dict]:
@@ -113,17 +140,35 @@ def loso(args) -> list[dict]:
     for mode in ("per-view", "joint"):
         cfg = apply_overrides(TrainConfig(), PROFILES["decalcomanie"])
         cfg = apply_overrides(cfg, dict(LOSO, view_batches=mode, seed=args.seed)).validate()
-        spec = RunSpec(cfg=cfg, target="smic", chain="", name=f"view_batches-{mode}",
-                       meta={"bench": "bench_view_batches.py --loso (synthetic data)"})
+        spec = RunSpec(
+            cfg=cfg,
+            target="smic",
+            chain="",
+            name=f"view_batches-{mode}",
+            meta={"bench": "bench_view_batches.py --loso (synthetic data)"},
+        )
         t0 = time.perf_counter()
         out = Path(args.out) / (mode if args.seed == 0 else f"{mode}-seed{args.seed}")
-        res = run_experiment(spec, DataSpec(synthetic=True, synthetic_sizes=LOSO_DATA),
-                             out=out, steps_dir=Path(args.out) / "steps", show_progress=False)
+        res = run_experiment(
+            spec,
+            DataSpec(synthetic=True, synthetic_sizes=LOSO_DATA),
+            out=out,
+            steps_dir=Path(args.out) / "steps",
+            show_progress=False,
+        )
         pooled = res["pooled"]
-        rows.append(dict(mode=mode, seconds=time.perf_counter() - t0,
-                         **{k: pooled[k] for k in ("uf1", "uar", "war", "n")}))
-        print(f"| {mode} | {args.seed} | {pooled['uf1']:.4f} | {pooled['uar']:.4f} | "
-              f"{pooled['war']:.4f} | {pooled['n']} | {rows[-1]['seconds']:.0f} |", flush=True)
+        rows.append(
+            dict(
+                mode=mode,
+                seconds=time.perf_counter() - t0,
+                **{k: pooled[k] for k in ("uf1", "uar", "war", "n")},
+            )
+        )
+        print(
+            f"| {mode} | {args.seed} | {pooled['uf1']:.4f} | {pooled['uar']:.4f} | "
+            f"{pooled['war']:.4f} | {pooled['n']} | {rows[-1]['seconds']:.0f} |",
+            flush=True,
+        )
     return rows
 
 
@@ -141,17 +186,25 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--loso", action="store_true", help="instead: synthetic LOSO accuracy")
     p.add_argument("--out", default="runs/bench_view_batches", help="--loso: run folders")
-    p.add_argument("--seed", type=int, default=0, help="--loso: the runs' seed (initial weights, "
-                                                        "order, augmentation)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="--loso: the runs' seed (initial weights, order, augmentation)",
+    )
     args = p.parse_args()
     print(f"# {machine()}, {stamp()}\n# {' '.join(sys.argv)}", flush=True)
     if args.loso:
-        print("| view_batches | seed | UF1 | UAR | WAR | clips | seconds |\n"
-              "|---|---|---|---|---|---|---|")
+        print(
+            "| view_batches | seed | UF1 | UAR | WAR | clips | seconds |\n"
+            "|---|---|---|---|---|---|---|"
+        )
         loso(args)
     else:
-        print("| mode | backbone | views x clips x frames | clips/s | step ms median / best |\n"
-              "|---|---|---|---|---|")
+        print(
+            "| mode | backbone | views x clips x frames | clips/s | step ms median / best |\n"
+            "|---|---|---|---|---|"
+        )
         speed(args)
 
 

@@ -1,5 +1,6 @@
 """Timing helpers shared by the benchmarks: device events on CUDA, a monotonic clock on the CPU,
 warm-up first, median of repeats, and a description of the machine for RESULTS.md."""
+
 from __future__ import annotations
 
 import datetime
@@ -17,8 +18,9 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def input_epoch_times(data, items, cfg, device: torch.device, dtype: torch.dtype, epochs: int,
-                      name: str) -> list[float]:
+def input_epoch_times(
+    data, items, cfg, device: torch.device, dtype: torch.dtype, epochs: int, name: str
+) -> list[float]:
     """Seconds of each of ``epochs`` epochs that only make the training inputs of ``items``
     (gather of each batch's frames + ``clip_views``, the trainer's ``make_input``) from the
     resident store ``data`` (a ``ClipData``), in batches of ``cfg.batch_size`` in a seeded random
@@ -31,22 +33,33 @@ def input_epoch_times(data, items, cfg, device: torch.device, dtype: torch.dtype
     for epoch in range(epochs):
         g = generator(cfg.seed, name, epoch)
         perm = torch.randperm(len(items), generator=g)
-        theta = random_theta(len(items), rotation=cfg.rotation, scale=cfg.scale,
-                             hflip=cfg.hflip, generator=g)
+        theta = random_theta(
+            len(items), rotation=cfg.rotation, scale=cfg.scale, hflip=cfg.hflip, generator=g
+        )
         sync(device)
         t0 = time.perf_counter()
         for b0 in range(0, len(items), cfg.batch_size):
-            idx = perm[b0:b0 + cfg.batch_size]
-            make_input(data.frames, data.offsets, items.take(idx), t_out=data.t_out,
-                       size=cfg.size, views=cfg.views, mean=data.mean, std=data.std,
-                       dtype=dtype, theta=None if theta is None else theta[idx])
+            idx = perm[b0 : b0 + cfg.batch_size]
+            make_input(
+                data.frames,
+                data.offsets,
+                items.take(idx),
+                t_out=data.t_out,
+                size=cfg.size,
+                views=cfg.views,
+                mean=data.mean,
+                std=data.std,
+                dtype=dtype,
+                theta=None if theta is None else theta[idx],
+            )
         sync(device)
         times.append(time.perf_counter() - t0)
     return times
 
 
-def time_fn(fn: Callable[[], object], device: torch.device, repeats: int = 10,
-            warmup: int = 2) -> float:
+def time_fn(
+    fn: Callable[[], object], device: torch.device, repeats: int = 10, warmup: int = 2
+) -> float:
     """Median wall time of fn() in seconds (CUDA: measured with events around each call)."""
     for _ in range(warmup):
         fn()
@@ -79,8 +92,10 @@ def copy_bandwidth(device: torch.device, gib: float = 2.0) -> float:
 def machine() -> str:
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
-    return (f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-            f"{os.cpu_count()} cores (torch {torch.__version__})")
+    return (
+        f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+        f"{os.cpu_count()} cores (torch {torch.__version__})"
+    )
 
 
 def stamp() -> str:

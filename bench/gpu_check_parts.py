@@ -5,6 +5,7 @@ writes its figures to a JSON file as it goes (what a killed part measured is kep
 Every part reuses a benchmark script of bench/ as functions: bench_ops.run_case,
 bench_models.run_isolated, bench_decode.image_clips / bench_images, bench_e2e.main.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,11 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-CUDA_TEST_FILES = ["tests/test_ops_clip_views.py", "tests/test_ops_float.py",
-                   "tests/test_cuda_kernels.py"]
+CUDA_TEST_FILES = [
+    "tests/test_ops_clip_views.py",
+    "tests/test_ops_float.py",
+    "tests/test_cuda_kernels.py",
+]
 PAPER_EPOCHS = 100  # the Décalcomanie runs (section 4.1.3): 100 epochs per fold
 
 
@@ -51,17 +55,32 @@ class Part:
 
 def tests(part: Part) -> None:
     """The tests marked ``cuda`` of the op test files and of tests/test_cuda_kernels.py."""
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "cuda",
-           *CUDA_TEST_FILES]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
-                                                                    os.environ.get("PYTHONPATH")])))
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env,
-                          timeout=max(1.0, part.left()))
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "cuda",
+        *CUDA_TEST_FILES,
+    ]
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
+    proc = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=max(1.0, part.left())
+    )
     lines = proc.stdout.strip().splitlines() or [""]
-    counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|failed|skipped|errors?)",
-                                                lines[-1])}
-    part.figures.update(exit_code=proc.returncode, summary=lines[-1], counts=counts,
-                        failures=[ln for ln in lines if ln.startswith(("FAILED", "ERROR"))][:20])
+    counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|failed|skipped|errors?)", lines[-1])}
+    part.figures.update(
+        exit_code=proc.returncode,
+        summary=lines[-1],
+        counts=counts,
+        failures=[ln for ln in lines if ln.startswith(("FAILED", "ERROR"))][:20],
+    )
     part.save()
     if proc.returncode != 0:
         raise RuntimeError(f"the CUDA tests failed: {lines[-1]}")
@@ -91,8 +110,9 @@ def ops(part: Part) -> None:
         if part.left() < 5:
             part.skip(f"{name}{' packed' if packed else ''}", "no time left")
             continue
-        r = bench_ops.run_case(name, n, device, torch.bfloat16, repeats, limit, packed=packed,
-                               shape=cases[name])
+        r = bench_ops.run_case(
+            name, n, device, torch.bfloat16, repeats, limit, packed=packed, shape=cases[name]
+        )
         r["copy_bandwidth_share"] = r["gbps"] * 1e9 / bw
         part.row(**r)
 
@@ -104,16 +124,37 @@ def models(part: Part) -> None:
 
     if part.smoke:  # the path only, small enough for a 2-core CPU
         plan = [("r3d50", "eager")]
-        base = dict(precision="fp32", layout="contiguous", frames=4, h=32, w=32, batch=2,
-                    steps=2, warmup=1, threads=2, options={"widen_factor": 0.125})
-        for what, why in (("torch.compile", "compiles for minutes on a CPU"),
-                          ("bf16, channels_last_3d", "minutes a step on a CPU: fp32, contiguous"),
-                          ("rx3d101", "no narrow variant: r3d50 at widen_factor 0.125 only")):
+        base = dict(
+            precision="fp32",
+            layout="contiguous",
+            frames=4,
+            h=32,
+            w=32,
+            batch=2,
+            steps=2,
+            warmup=1,
+            threads=2,
+            options={"widen_factor": 0.125},
+        )
+        for what, why in (
+            ("torch.compile", "compiles for minutes on a CPU"),
+            ("bf16, channels_last_3d", "minutes a step on a CPU: fp32, contiguous"),
+            ("rx3d101", "no narrow variant: r3d50 at widen_factor 0.125 only"),
+        ):
             part.skip(what, f"not in --smoke mode ({why})")
     else:
         plan = [(m, mode) for mode in ("eager", "compile") for m in ("r3d50", "rx3d101")]
-        base = dict(precision="bf16", layout="channels_last", frames=34, h=112, w=112,
-                    batch=30, steps=10, warmup=3, threads=0)
+        base = dict(
+            precision="bf16",
+            layout="channels_last",
+            frames=34,
+            h=112,
+            w=112,
+            batch=30,
+            steps=10,
+            warmup=3,
+            threads=0,
+        )
     need = 5 if part.smoke else 15
     for model, mode in plan:
         if part.left() < need:
@@ -143,9 +184,15 @@ def decode(part: Part) -> None:
         jpg = bench_decode.image_clips(Path(tmp), "jpg", clips, frames, h, w, "jpg")
         tables: list = []
         if image:
-            bench_decode.bench_images(tables, f"JPEG folder, {h}x{w} RGB, {clips} clips", jpg,
-                                      1 if part.smoke else 3, image, (None, 112),
-                                      device="cuda" if gpu else "cpu")
+            bench_decode.bench_images(
+                tables,
+                f"JPEG folder, {h}x{w} RGB, {clips} clips",
+                jpg,
+                1 if part.smoke else 3,
+                image,
+                (None, 112),
+                device="cuda" if gpu else "cpu",
+            )
         else:
             part.skip("image decode", "no GPU JPEG decoder (torchvision with nvJPEG, DALI)")
         if not video:
@@ -154,8 +201,14 @@ def decode(part: Part) -> None:
             import av  # noqa: F401  (writes the test videos; ImportError: reported as failed)
 
             vids = bench_decode.video_clips(Path(tmp), "avi", 2, frames, 240, 320, "mpeg4", "avi")
-            bench_decode.bench_videos(tables, "UCF101-like .avi (mpeg4), 320x240", vids, 1,
-                                      video, device="cuda" if gpu else "cpu")
+            bench_decode.bench_videos(
+                tables,
+                "UCF101-like .avi (mpeg4), 320x240",
+                vids,
+                1,
+                video,
+                device="cuda" if gpu else "cpu",
+            )
     for t in tables:
         for what, rate, rel in t.rows:
             part.row(table=t.title, path=what, rate=rate, unit=t.unit, vs_plain=rel)
@@ -168,14 +221,29 @@ def e2e(part: Part) -> None:
     import bench_e2e
 
     with tempfile.TemporaryDirectory() as tmp:
-        args = ["--no-progress", "--folds", "1", "--baseline-epochs", "0", "--input-epochs",
-                "0", "--workdir", tmp, "--device", part.device]
+        args = [
+            "--no-progress",
+            "--folds",
+            "1",
+            "--baseline-epochs",
+            "0",
+            "--input-epochs",
+            "0",
+            "--workdir",
+            tmp,
+            "--device",
+            part.device,
+        ]
         args += ["--smoke", "--threads", "2"] if part.smoke else ["--epochs", "3"]
         res = bench_e2e.main(args)
     m = res["mer_fast"]
-    part.figures.update(summary=res.get("summary") or bench_e2e.report(res), config={
-        k: res["config"][k] for k in ("arch", "frames", "size", "batch_size", "views", "amp",
-                                      "channels_last")})
+    part.figures.update(
+        summary=res.get("summary") or bench_e2e.report(res),
+        config={
+            k: res["config"][k]
+            for k in ("arch", "frames", "size", "batch_size", "views", "amp", "channels_last")
+        },
+    )
     if not m["folds"]:
         raise RuntimeError("the fold did not run")
     fold = m["folds"][0]
@@ -185,10 +253,17 @@ def e2e(part: Part) -> None:
     fold_full = outside_epochs + PAPER_EPOCHS * fold["epoch_s_steady"]
     full = m["plan_s"] + m["open_loso_s"] + m["folds_total"] * fold_full
     part.figures.update(
-        folds_total=m["folds_total"], epochs_run=len(fold["epoch_seconds"]),
-        epoch_s_steady=fold["epoch_s_steady"], clips_per_s=fold["clips_per_s_steady"],
-        input_share=m["steps"]["input_share"], plan_s=m["plan_s"], fold_wall_s=fold["wall_s"],
-        fold_100_epochs_s=fold_full, full_loso_s=full, gpu=m.get("gpu"))
+        folds_total=m["folds_total"],
+        epochs_run=len(fold["epoch_seconds"]),
+        epoch_s_steady=fold["epoch_s_steady"],
+        clips_per_s=fold["clips_per_s_steady"],
+        input_share=m["steps"]["input_share"],
+        plan_s=m["plan_s"],
+        fold_wall_s=fold["wall_s"],
+        fold_100_epochs_s=fold_full,
+        full_loso_s=full,
+        gpu=m.get("gpu"),
+    )
     part.save()
 
 

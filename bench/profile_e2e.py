@@ -22,6 +22,7 @@ operators by self time (CPU, and CUDA on a GPU) with their share of the path's s
     PYTHONPATH=. python bench/profile_e2e.py --device cpu --threads 2 --arch r3d10 \\
         --widen 0.25 --batch 4                                                     # CPU
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,10 +41,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import baseline_pipeline as bp  # noqa: E402
 from common import machine, stamp, sync  # noqa: E402
 
-FULL = dict(arch="rx3d101", widen=None, frames=34, size=112, frame_size=128, batch=30,
-            subjects=None, clips_per_subject=None)
-SMOKE = dict(arch="r3d10", widen=0.125, frames=6, size=16, frame_size=20, batch=3, subjects=2,
-             clips_per_subject=3)
+FULL = dict(
+    arch="rx3d101",
+    widen=None,
+    frames=34,
+    size=112,
+    frame_size=128,
+    batch=30,
+    subjects=None,
+    clips_per_subject=None,
+)
+SMOKE = dict(
+    arch="r3d10",
+    widen=0.125,
+    frames=6,
+    size=16,
+    frame_size=20,
+    batch=3,
+    subjects=2,
+    clips_per_subject=3,
+)
 ONCE = "mer-fast: decode into the store (once per run)"
 
 
@@ -66,16 +83,29 @@ def setup(args):
 
     root = Path(args.data)
     if not (root / "SMIC").exists():
-        write_synthetic(root, seed=0, datasets=["smic"], preset="smic164",
-                        frame_size=args.frame_size, subjects=args.subjects,
-                        clips_per_subject=args.clips_per_subject)
+        write_synthetic(
+            root,
+            seed=0,
+            datasets=["smic"],
+            preset="smic164",
+            frame_size=args.frame_size,
+            subjects=args.subjects,
+            clips_per_subject=args.clips_per_subject,
+        )
     index = load_dataset("smic", data_root=root)
     g = torch.Generator().manual_seed(0)
-    pick = torch.randperm(len(index), generator=g)[:args.batch].tolist()
+    pick = torch.randperm(len(index), generator=g)[: args.batch].tolist()
     records = [index.records[i] for i in pick]
     cfg = apply_overrides(TrainConfig(), PROFILES["decalcomanie"])
-    changes = dict(arch=args.arch, frames=args.frames, size=args.size, batch_size=args.batch,
-                   device=args.device, amp=args.amp, channels_last=args.channels_last)
+    changes = dict(
+        arch=args.arch,
+        frames=args.frames,
+        size=args.size,
+        batch_size=args.batch,
+        device=args.device,
+        amp=args.amp,
+        channels_last=args.channels_last,
+    )
     if args.widen is not None:
         changes["model_options"] = {"widen_factor": args.widen}
     cfg = apply_overrides(cfg, changes, "command line").validate("command line")
@@ -87,8 +117,13 @@ def make_net(cfg, num_classes):
     from mer_fast.models.heads import MERNet
 
     torch.manual_seed(0)
-    return MERNet(create_model(cfg.arch, num_classes, **cfg.model_options), num_classes,
-                  cfg.head, len(cfg.views), view_batches=cfg.view_batches)
+    return MERNet(
+        create_model(cfg.arch, num_classes, **cfg.model_options),
+        num_classes,
+        cfg.head,
+        len(cfg.views),
+        view_batches=cfg.view_batches,
+    )
 
 
 def mer_fast_step(records, num_classes, cfg, conv, device, times, state: dict):
@@ -112,15 +147,27 @@ def mer_fast_step(records, num_classes, cfg, conv, device, times, state: dict):
     items = Items.real(torch.arange(n), store.labels.cpu())
     theta = random_theta(n, rotation=cfg.rotation, scale=cfg.scale, hflip=cfg.hflip)
     with stage("mer-fast: gather + clip_views", device, times):
-        x = make_input(store.frames, store.offsets.cpu(), items, t_out=cfg.frames,
-                       size=cfg.size, views=cfg.views, mean=conv.mean, std=conv.std,
-                       dtype=torch.bfloat16 if amp else torch.float32, theta=theta)
+        x = make_input(
+            store.frames,
+            store.offsets.cpu(),
+            items,
+            t_out=cfg.frames,
+            size=cfg.size,
+            views=cfg.views,
+            mean=conv.mean,
+            std=conv.std,
+            dtype=torch.bfloat16 if amp else torch.float32,
+            theta=theta,
+        )
     labels = items.labels.to(device)
     with stage("mer-fast: forward + loss", device, times):
         if cl:
             v = x.shape[0]
-            x = x.flatten(0, 1).contiguous(memory_format=torch.channels_last_3d).unflatten(
-                0, (v, n))
+            x = (
+                x.flatten(0, 1)
+                .contiguous(memory_format=torch.channels_last_3d)
+                .unflatten(0, (v, n))
+            )
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             logits = net(x)
         loss = sbml_loss(logits, labels, cfg.loss_weights())
@@ -139,11 +186,21 @@ def baseline_step(records, num_classes, cfg, conv, device, times, state: dict):
 
     if "net" not in state:
         net = make_net(cfg, num_classes).to(device)
-        state.update(net=net, opt=torch.optim.Adam(net.parameters(), cfg.lr),
-                     ds=bp.PlainClipDataset(records, t_out=cfg.frames, size=cfg.size,
-                                            views=cfg.views, mean=conv.mean, std=conv.std,
-                                            rotation=cfg.rotation, scale=cfg.scale,
-                                            hflip=cfg.hflip))
+        state.update(
+            net=net,
+            opt=torch.optim.Adam(net.parameters(), cfg.lr),
+            ds=bp.PlainClipDataset(
+                records,
+                t_out=cfg.frames,
+                size=cfg.size,
+                views=cfg.views,
+                mean=conv.mean,
+                std=conv.std,
+                rotation=cfg.rotation,
+                scale=cfg.scale,
+                hflip=cfg.hflip,
+            ),
+        )
     net, opt, ds = state["net"], state["opt"], state["ds"]
     with stage("baseline: dataset items", device, times):
         items = [ds[i] for i in range(len(ds))]
@@ -165,8 +222,7 @@ def profile_path(step, args, records, num_classes, cfg, conv, device) -> dict:
     for _ in range(args.warmup):
         step(records, num_classes, cfg, conv, device, {}, state)
     times: dict[str, list[float]] = {}
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda"
-                                           else [])
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with profile(activities=activities) as prof:
         for _ in range(args.steps):
             step(records, num_classes, cfg, conv, device, times, state)
@@ -179,23 +235,36 @@ def profile_path(step, args, records, num_classes, cfg, conv, device) -> dict:
 def summarise(prof, times: dict[str, list[float]], steps: int, top: int, device) -> dict:
     per_step = {k: statistics.median(v) for k, v in times.items()}
     step_total = sum(v for k, v in per_step.items() if k != ONCE)
-    stages = [{"stage": k, "ms": 1e3 * v,
-               "share": None if k == ONCE else v / step_total} for k, v in per_step.items()]
+    stages = [
+        {"stage": k, "ms": 1e3 * v, "share": None if k == ONCE else v / step_total}
+        for k, v in per_step.items()
+    ]
     # sub-stages of the baseline's dataset items (CPU ranges inside "baseline: dataset items")
     events = prof.key_averages()
     for e in events:
         if e.key.startswith("baseline: ") and e.key not in per_step:
             ms = e.cpu_time_total / 1e3 / steps
             stages.append({"stage": "  " + e.key, "ms": ms, "share": ms / 1e3 / step_total})
-    ops = [e for e in events if not e.key.startswith(("baseline: ", "mer-fast: "))
-           and not e.key.startswith("ProfilerStep")]
+    ops = [
+        e
+        for e in events
+        if not e.key.startswith(("baseline: ", "mer-fast: "))
+        and not e.key.startswith("ProfilerStep")
+    ]
     total_us = step_total * 1e6 * steps
 
     def top_by(attr: str) -> list[dict]:
         rows = sorted(ops, key=lambda e: getattr(e, attr), reverse=True)[:top]
-        return [{"op": e.key, "calls_per_step": e.count / steps,
-                 "ms_per_step": getattr(e, attr) / 1e3 / steps,
-                 "share": getattr(e, attr) / total_us} for e in rows if getattr(e, attr) > 0]
+        return [
+            {
+                "op": e.key,
+                "calls_per_step": e.count / steps,
+                "ms_per_step": getattr(e, attr) / 1e3 / steps,
+                "share": getattr(e, attr) / total_us,
+            }
+            for e in rows
+            if getattr(e, attr) > 0
+        ]
 
     out = {"step_ms": 1e3 * step_total, "stages": stages, "top_cpu": top_by("self_cpu_time_total")}
     if device.type == "cuda":
@@ -204,25 +273,36 @@ def summarise(prof, times: dict[str, list[float]], steps: int, top: int, device)
 
 
 def markdown(name: str, res: dict) -> str:
-    lines = [f"**{name}**: {res['step_ms']:.0f} ms per step (decode into the store not counted)",
-             "", "| stage | ms per step | share of step |", "|---|---:|---:|"]
+    lines = [
+        f"**{name}**: {res['step_ms']:.0f} ms per step (decode into the store not counted)",
+        "",
+        "| stage | ms per step | share of step |",
+        "|---|---:|---:|",
+    ]
     for s in res["stages"]:
         share = "once per run" if s["share"] is None else f"{100 * s['share']:.1f} %"
         lines.append(f"| {s['stage']} | {s['ms']:.1f} | {share} |")
     for key in ("top_cpu", "top_cuda"):
         if key not in res:
             continue
-        lines += ["", f"| top operators ({'CPU' if key == 'top_cpu' else 'CUDA'} self time) | "
-                      f"calls | ms per step | share of step |", "|---|---:|---:|---:|"]
+        lines += [
+            "",
+            f"| top operators ({'CPU' if key == 'top_cpu' else 'CUDA'} self time) | "
+            f"calls | ms per step | share of step |",
+            "|---|---:|---:|---:|",
+        ]
         for o in res[key]:
-            lines.append(f"| `{o['op']}` | {o['calls_per_step']:.0f} | {o['ms_per_step']:.1f} | "
-                         f"{100 * o['share']:.1f} % |")
+            lines.append(
+                f"| `{o['op']}` | {o['calls_per_step']:.0f} | {o['ms_per_step']:.1f} | "
+                f"{100 * o['share']:.1f} % |"
+            )
     return "\n".join(lines)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--smoke", action="store_true", help="tiny everything (seconds)")
     p.add_argument("--arch", help="backbone (default rx3d101)")
     p.add_argument("--widen", type=float, help="widen_factor of an r3d backbone")
@@ -231,8 +311,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--frame-size", type=int, help="size of the frame files (default 128)")
     p.add_argument("--batch", type=int, help="clips per step (default 30)")
     p.add_argument("--subjects", type=int, help="synthetic subjects (default: SMIC-HS's 16)")
-    p.add_argument("--clips-per-subject", type=float,
-                   help="synthetic clips per subject (default: SMIC-HS's 164 clips in all)")
+    p.add_argument(
+        "--clips-per-subject",
+        type=float,
+        help="synthetic clips per subject (default: SMIC-HS's 164 clips in all)",
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--amp", default="auto", help="mer-fast path: auto | bf16 | off")
     p.add_argument("--channels-last", default="auto", help="mer-fast path: auto | on | off")
@@ -241,8 +324,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=2, help="profiled steps")
     p.add_argument("--top", type=int, default=10, help="operators listed per path")
     p.add_argument("--paths", default="mer-fast,baseline")
-    p.add_argument("--data", metavar="DIR", help="synthetic data root (default: a temporary "
-                                                  "folder)")
+    p.add_argument(
+        "--data", metavar="DIR", help="synthetic data root (default: a temporary folder)"
+    )
     p.add_argument("--trace", metavar="DIR", help="also write Chrome traces here")
     p.add_argument("--json", metavar="FILE")
     args = p.parse_args(argv)
@@ -264,24 +348,35 @@ def main(argv=None) -> dict:
         records, num_classes, cfg, conv = setup(args)
         device = resolve_device(cfg.device)
         steps = {"mer-fast": mer_fast_step, "baseline": baseline_step}
-        res = {"date": stamp(), "device": machine(), "command": " ".join(sys.argv),
-               "args": vars(args), "load_start": list(os.getloadavg()), "paths": {}}
+        res = {
+            "date": stamp(),
+            "device": machine(),
+            "command": " ".join(sys.argv),
+            "args": vars(args),
+            "load_start": list(os.getloadavg()),
+            "paths": {},
+        }
         for name in [s.strip() for s in args.paths.split(",") if s.strip()]:
             if name not in steps:
                 raise SystemExit(f"--paths: unknown path {name!r} (mer-fast, baseline)")
-            res["paths"][name] = profile_path(steps[name], args, records, num_classes, cfg,
-                                              conv, device)
+            res["paths"][name] = profile_path(
+                steps[name], args, records, num_classes, cfg, conv, device
+            )
         res["load_end"] = list(os.getloadavg())
-    text = [f"device: {res['device']}; date {res['date']}; load average {res['load_start']} -> "
-            f"{res['load_end']}; {cfg.arch}, {args.batch} clips x {cfg.frames} frames x "
-            f"{cfg.size}x{cfg.size} (files {args.frame_size} px), views {cfg.views}; median of "
-            f"{args.steps} profiled steps after {args.warmup} warm-up"]
+    text = [
+        f"device: {res['device']}; date {res['date']}; load average {res['load_start']} -> "
+        f"{res['load_end']}; {cfg.arch}, {args.batch} clips x {cfg.frames} frames x "
+        f"{cfg.size}x{cfg.size} (files {args.frame_size} px), views {cfg.views}; median of "
+        f"{args.steps} profiled steps after {args.warmup} warm-up"
+    ]
     text += ["", *(markdown(k, v) + "\n" for k, v in res["paths"].items())]
     p = res["paths"]
     if "mer-fast" in p and "baseline" in p:
         res["step_speedup"] = p["baseline"]["step_ms"] / p["mer-fast"]["step_ms"]
-        text.append(f"baseline step / mer-fast step (data work serialised in both): "
-                    f"{res['step_speedup']:.2f}x")
+        text.append(
+            f"baseline step / mer-fast step (data work serialised in both): "
+            f"{res['step_speedup']:.2f}x"
+        )
     print("\n".join(text))
     if args.json:
         from mer_fast.utils import atomic

@@ -3,6 +3,7 @@ augmentation (Lee, Hong, Jung, Sensors 2022), with fused C++/CUDA clip operation
 
 Importing the package loads the compiled kernels, so ``torch.ops.mer_fast.*`` are available.
 """
+
 __version__ = "0.1.0"
 
 from mer_fast import ops  # noqa: E402  (loads mer_fast._C and registers fake kernels / autograd)

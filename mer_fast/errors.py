@@ -1,4 +1,5 @@
 """Errors that tell the user which file, which field, and what to do about it."""
+
 from __future__ import annotations
 
 import os

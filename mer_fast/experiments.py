@@ -1,5 +1,6 @@
 """The paper's experiments as presets (``configs/`` = ``mer_fast/configs/``): one YAML file per row
 of Tables 1 to 5, each with the paper's published UF1 / UAR / WAR under ``paper:``."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ PRESETS_DIR = Path(__file__).resolve().parent / "configs"
 @dataclass(frozen=True)
 class Preset:
     path: Path
-    table: str          # "1a", "2b", "4", ...
+    table: str  # "1a", "2b", "4", ...
     row: str
     target: str
     chain: str
@@ -31,18 +32,28 @@ def presets(table: str | None = None) -> list[Preset]:
     out = []
     for path in sorted(PRESETS_DIR.glob("*.yaml")):
         d = yaml.safe_load(path.read_text())
-        p = Preset(path, str(d["table"]), str(d["row"]), str(d["target"]),
-                   str(d.get("chain", "")), dict(d.get("paper", {})))
+        p = Preset(
+            path,
+            str(d["table"]),
+            str(d["row"]),
+            str(d["target"]),
+            str(d.get("chain", "")),
+            dict(d.get("paper", {})),
+        )
         if table is None or p.table == str(table) or p.table.rstrip("abc") == str(table):
             out.append(p)
     if table is not None and not out:
         known = sorted({p.table for p in presets()})
-        raise ConfigError(f"no presets for table {table!r}", field="TABLE",
-                          fix=f"tables: {', '.join(known)} (a number selects all its parts)")
+        raise ConfigError(
+            f"no presets for table {table!r}",
+            field="TABLE",
+            fix=f"tables: {', '.join(known)} (a number selects all its parts)",
+        )
     return out
 
 
 def paper_figures() -> dict[str, dict]:
     """{preset id: {table, row, target, uf1, uar, war}} of every published figure."""
-    return {p.id: {"table": p.table, "row": p.row, "target": p.target, **p.paper}
-            for p in presets()}
+    return {
+        p.id: {"table": p.table, "row": p.row, "target": p.target, **p.paper} for p in presets()
+    }

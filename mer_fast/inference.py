@@ -11,6 +11,7 @@ per clip what was done.
     from mer_fast.inference import predict
     probs = predict("runs/smic/model.pt", "/data/new_clip/", tta="OLR")   # {"negative": ..}
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,32 +35,53 @@ def clip_record(path: str | Path) -> ClipRecord:
     if path.is_dir():
         listing = list_frames(path, r".*?(\d+)\.(?:jpe?g|png|bmp|tiff?)")
         if not listing.files:
-            raise DataError("no numbered image frames in this folder", file=path,
-                            fix=f"give a folder of frames named with their number "
-                                f"({', '.join(IMAGE_SUFFIXES)}) or a video file")
-        return ClipRecord(dataset="input", clip_id=path.name, subject="", label="",
-                          label_index=0, frames=listing.files, num_frames=len(listing.files),
-                          frame_numbers=listing.numbers)
+            raise DataError(
+                "no numbered image frames in this folder",
+                file=path,
+                fix=f"give a folder of frames named with their number "
+                f"({', '.join(IMAGE_SUFFIXES)}) or a video file",
+            )
+        return ClipRecord(
+            dataset="input",
+            clip_id=path.name,
+            subject="",
+            label="",
+            label_index=0,
+            frames=listing.files,
+            num_frames=len(listing.files),
+            frame_numbers=listing.numbers,
+        )
     if path.is_file():
         if path.suffix.lower() not in VIDEO_SUFFIXES:
-            raise DataError(f"not a video file ({path.suffix})", file=path,
-                            fix=f"give a video ({', '.join(VIDEO_SUFFIXES)}) or a frame folder")
-        return ClipRecord(dataset="input", clip_id=path.stem, subject="", label="",
-                          label_index=0, video=str(path))
+            raise DataError(
+                f"not a video file ({path.suffix})",
+                file=path,
+                fix=f"give a video ({', '.join(VIDEO_SUFFIXES)}) or a frame folder",
+            )
+        return ClipRecord(
+            dataset="input", clip_id=path.stem, subject="", label="", label_index=0, video=str(path)
+        )
     raise DataError("no such file or folder", file=path)
 
 
 class Predictor:
     """A loaded model, ready for many clips."""
 
-    def __init__(self, checkpoint: str | Path, device: str | torch.device = "cpu",
-                 faces: str = "auto", *, trusted: bool = False):
+    def __init__(
+        self,
+        checkpoint: str | Path,
+        device: str | torch.device = "cpu",
+        faces: str = "auto",
+        *,
+        trusted: bool = False,
+    ):
         from mer_fast.train.network import load_mer_model
         from mer_fast.train.runtime import resolve_device
 
         if faces not in FACE_MODES:
-            raise ConfigError(f"--faces must be one of {FACE_MODES}, got {faces!r}",
-                              field="--faces")
+            raise ConfigError(
+                f"--faces must be one of {FACE_MODES}, got {faces!r}", field="--faces"
+            )
         self.faces = faces
         self.face_notes: dict[str, str] = {}
         self._cropper = None
@@ -71,12 +93,14 @@ class Predictor:
         if tta is None:
             return self.meta["eval_views"]
         if self.meta["head"] != "sbml" and tta != self.meta["views"]:
-            raise ConfigError(f"this model has a fusion head ({self.meta['head']}) trained on "
-                              f"views {self.meta['views']!r}; it takes exactly those views",
-                              field="--tta", fix=f"drop --tta or use --tta {self.meta['views']}")
+            raise ConfigError(
+                f"this model has a fusion head ({self.meta['head']}) trained on "
+                f"views {self.meta['views']!r}; it takes exactly those views",
+                field="--tta",
+                fix=f"drop --tta or use --tta {self.meta['views']}",
+            )
         if not tta or any(v not in "OLR" for v in tta) or len(set(tta)) != len(tta):
-            raise ConfigError(f"--tta must be an ordered subset of OLR, got {tta!r}",
-                              field="--tta")
+            raise ConfigError(f"--tta must be an ordered subset of OLR, got {tta!r}", field="--tta")
         return tta
 
     @torch.no_grad()
@@ -87,8 +111,14 @@ class Predictor:
         conv = self.meta["convention"]
         if frames.shape[-1] == 1:
             frames = frames.expand(*frames.shape[:-1], 3)
-        x = ops.clip_views(frames[None].to(self.device), self.meta["frames"], self.meta["size"],
-                           self.views_for(tta), mean=list(conv.mean), std=list(conv.std))
+        x = ops.clip_views(
+            frames[None].to(self.device),
+            self.meta["frames"],
+            self.meta["size"],
+            self.views_for(tta),
+            mean=list(conv.mean),
+            std=list(conv.std),
+        )
         return self.net(x).float().sum(0)[0].cpu()
 
     def __call__(self, path: str | Path, tta: str | None = None) -> dict[str, float]:
@@ -122,27 +152,42 @@ class Predictor:
         record = clip_record(path)
         cropper = self._face_cropper()
         if cropper is None:
-            why = "--faces off" if self.faces == "off" else \
-                "the face detector is not installed: pip install 'mer-fast[faces]'"
+            why = (
+                "--faces off"
+                if self.faces == "off"
+                else "the face detector is not installed: pip install 'mer-fast[faces]'"
+            )
             return decode_clip(record, size=None, channels=3), f"not cropped ({why})"
         frames = decode_clip(record, None, channels=3)
         face = cropper.locate(record, frames)
         if not face.found:
             if self.faces == "detect":
-                raise DataError(f"no face found in the clip ({face.how})", file=path,
-                                field="--faces", fix="pass --faces off to use whole frames")
+                raise DataError(
+                    f"no face found in the clip ({face.how})",
+                    file=path,
+                    field="--faces",
+                    fix="pass --faces off to use whole frames",
+                )
             return frames, f"not cropped: no face found ({face.how})"
         fh, fw = frames.shape[1:3]
         box = face.face
         assert box is not None
-        if self.faces == "auto" and (box.width >= ALREADY_FACE * fw
-                                     or box.height >= ALREADY_FACE * fh):
+        if self.faces == "auto" and (
+            box.width >= ALREADY_FACE * fw or box.height >= ALREADY_FACE * fh
+        ):
             return frames, "not cropped: already a face"
-        return (cropper.crop(record, frames, cropper.default_size),
-                f"cropped to the face ({face.status}: {face.how})")
+        return (
+            cropper.crop(record, frames, cropper.default_size),
+            f"cropped to the face ({face.status}: {face.how})",
+        )
 
 
-def predict(checkpoint: str | Path, path: str | Path, tta: str | None = None,
-            device: str = "cpu", faces: str = "auto") -> dict[str, Any]:
+def predict(
+    checkpoint: str | Path,
+    path: str | Path,
+    tta: str | None = None,
+    device: str = "cpu",
+    faces: str = "auto",
+) -> dict[str, Any]:
     """Class probabilities of one clip folder or video (see :class:`Predictor` for many)."""
     return Predictor(checkpoint, device, faces)(path, tta)

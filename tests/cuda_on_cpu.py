@@ -19,6 +19,7 @@ routes ``torch.ops.mer_fast`` through it, so that any op test runs against the C
 A prebuilt library can be given in ``MER_FAST_CUDA_ON_CPU_LIB`` (the sanitizer run gives its
 AddressSanitizer build).
 """
+
 from __future__ import annotations
 
 import collections
@@ -38,39 +39,71 @@ import cuda_on_cpu as tool  # noqa: E402
 LIBRARY_ENV = "MER_FAST_CUDA_ON_CPU_LIB"
 BUILD_DIR = ROOT / "build" / "cuda_on_cpu"
 OP_NAMESPACE = tool.OP_NAMESPACE
-STREAM = 7           # the current stream during a call (the default stream is 0)
-SMALL_GRID = 3       # the lowered grid cap of the third run
-RUNS = (("blocks and threads in order", "forward", 0),
-        ("blocks and threads in reverse order", "reverse", 0),
-        (f"grid capped at {SMALL_GRID} blocks in x and y", "forward", SMALL_GRID))
+STREAM = 7  # the current stream during a call (the default stream is 0)
+SMALL_GRID = 3  # the lowered grid cap of the third run
+RUNS = (
+    ("blocks and threads in order", "forward", 0),
+    ("blocks and threads in reverse order", "reverse", 0),
+    (f"grid capped at {SMALL_GRID} blocks in x and y", "forward", SMALL_GRID),
+)
 
 # Known bugs planted into copies of the real sources (tests/test_cuda_on_cpu_planted.py shows
 # that the executor catches each). Each is its own op namespace in the same library.
 PLANTED = {
     # the original fault: no grid-stride loop over pixels, so pixels beyond the grid stay unwritten
-    "no_pixel_loop": tool.Variant("mer_fast_planted_no_pixel_loop", "clip_views.cu", (
-        (r"for \(int64_t pix = (.*?); pix < plane;\s*pix \+= .*?\) \{",
-         r"{ const int64_t pix = \1; if (pix >= plane) return;"),)),
+    "no_pixel_loop": tool.Variant(
+        "mer_fast_planted_no_pixel_loop",
+        "clip_views.cu",
+        (
+            (
+                r"for \(int64_t pix = (.*?); pix < plane;\s*pix \+= .*?\) \{",
+                r"{ const int64_t pix = \1; if (pix >= plane) return;",
+            ),
+        ),
+    ),
     # no grid-stride loop over output frames: only the first gridDim.y frames are written
-    "no_job_loop": tool.Variant("mer_fast_planted_no_job_loop", "clip_views.cu", (
-        (r"job \+= gridDim\.y", "job = jobs"),)),
+    "no_job_loop": tool.Variant(
+        "mer_fast_planted_no_job_loop", "clip_views.cu", ((r"job \+= gridDim\.y", "job = jobs"),)
+    ),
     # the second tap of a blend read one frame later: past the last frame of the last clip
-    "frame_read": tool.Variant("mer_fast_planted_frame_read", "clip_views.cu", (
-        (r"bilinear<C>\(fp\.f1 \+ cs,", r"bilinear<C>(fp.f1 + p.stride_t + cs,"),)),
+    "frame_read": tool.Variant(
+        "mer_fast_planted_frame_read",
+        "clip_views.cu",
+        ((r"bilinear<C>\(fp\.f1 \+ cs,", r"bilinear<C>(fp.f1 + p.stride_t + cs,"),),
+    ),
     # grid.y not capped at 65535, and the launch not checked afterwards
-    "grid_over_limit": tool.Variant("mer_fast_planted_grid_over_limit", "clip_views.cu", (
-        (r"grid_y_for\((p\.N \* p\.t_out)\)", r"static_cast<unsigned int>(\1)"),
-        (r"C10_CUDA_KERNEL_LAUNCH_CHECK\(\);", ""))),
+    "grid_over_limit": tool.Variant(
+        "mer_fast_planted_grid_over_limit",
+        "clip_views.cu",
+        (
+            (r"grid_y_for\((p\.N \* p\.t_out)\)", r"static_cast<unsigned int>(\1)"),
+            (r"C10_CUDA_KERNEL_LAUNCH_CHECK\(\);", ""),
+        ),
+    ),
     # forward: no CUDAGuard; backward: each thread also writes its right neighbour (a race)
-    "guard_and_race": tool.Variant("mer_fast_planted_guard_and_race", "decalcomanie.cu", (
-        (r"(at::Tensor decalcomanie_cuda\(.*?)const c10::cuda::CUDAGuard guard\([^;]*\);",
-         r"\1"),
-        (r"(decalcomanie_backward_kernel.*?)out\[i\] = static_cast<scalar_t>\(acc\);",
-         r"\1out[i] = static_cast<scalar_t>(acc); if (i + 1 < total) out[i + 1] = g[i];"))),
+    "guard_and_race": tool.Variant(
+        "mer_fast_planted_guard_and_race",
+        "decalcomanie.cu",
+        (
+            (
+                r"(at::Tensor decalcomanie_cuda\(.*?)const c10::cuda::CUDAGuard guard\([^;]*\);",
+                r"\1",
+            ),
+            (
+                r"(decalcomanie_backward_kernel.*?)out\[i\] = static_cast<scalar_t>\(acc\);",
+                r"\1out[i] = static_cast<scalar_t>(acc); if (i + 1 < total) out[i + 1] = g[i];",
+            ),
+        ),
+    ),
     # forward: reads one frame past the clip; backward: launched on the default stream
-    "read_and_stream": tool.Variant("mer_fast_planted_read_and_stream", "temporal_resize.cu", (
-        (r"x\[\(b \* T \+ tt\.t1\) \* S \+ s\]", r"x[(b * T + tt.t1 + 1) * S + s]"),
-        (r"(temporal_resize_backward_kernel<scalar_t><<<[^>]*?), 0, stream>>>", r"\1>>>"))),
+    "read_and_stream": tool.Variant(
+        "mer_fast_planted_read_and_stream",
+        "temporal_resize.cu",
+        (
+            (r"x\[\(b \* T \+ tt\.t1\) \* S \+ s\]", r"x[(b * T + tt.t1 + 1) * S + s]"),
+            (r"(temporal_resize_backward_kernel<scalar_t><<<[^>]*?), 0, stream>>>", r"\1>>>"),
+        ),
+    ),
 }
 
 
@@ -116,8 +149,9 @@ def rehome(t: torch.Tensor) -> torch.Tensor:
     buf = torch.empty(old.nbytes(), dtype=torch.uint8)
     if old.nbytes():
         buf.copy_(torch.empty(0, dtype=torch.uint8).set_(old))
-    return torch.empty(0, dtype=t.dtype).set_(buf.untyped_storage(), t.storage_offset(),
-                                              t.size(), t.stride())
+    return torch.empty(0, dtype=t.dtype).set_(
+        buf.untyped_storage(), t.storage_offset(), t.size(), t.stride()
+    )
 
 
 def _map_tensors(fn, value):
@@ -149,8 +183,10 @@ def compare(want, got, what: str) -> None:
             raise ExecutorError(f"{what}: returned {got!r}, the CPU op {want!r}")
         return
     if got.dtype != want.dtype or got.shape != want.shape:
-        raise ExecutorError(f"{what}: returned {got.dtype} {tuple(got.shape)}, the CPU op "
-                            f"{want.dtype} {tuple(want.shape)}")
+        raise ExecutorError(
+            f"{what}: returned {got.dtype} {tuple(got.shape)}, the CPU op "
+            f"{want.dtype} {tuple(want.shape)}"
+        )
     if not got.is_contiguous():
         raise ExecutorError(f"{what}: returned a non-contiguous tensor")
     if torch.equal(_bits(got), _bits(want)):
@@ -165,11 +201,15 @@ def compare(want, got, what: str) -> None:
         fill = str(torch.iinfo(g.dtype).max)
     idx = differ.nonzero().flatten()
     first = idx[0].item()
-    msg = (f"{what}: {idx.numel()} of {g.numel()} elements differ from the CPU op's result; "
-           f"first at flat index {first} (got {g[first].item()!r}, want {w[first].item()!r})")
+    msg = (
+        f"{what}: {idx.numel()} of {g.numel()} elements differ from the CPU op's result; "
+        f"first at flat index {first} (got {g[first].item()!r}, want {w[first].item()!r})"
+    )
     if unwritten.any():
-        msg += (f"; {int(unwritten.sum())} of them still hold the fill value {fill}: no thread "
-                "wrote them")
+        msg += (
+            f"; {int(unwritten.sum())} of them still hold the fill value {fill}: no thread "
+            "wrote them"
+        )
     raise ExecutorError(msg)
 
 
@@ -193,8 +233,15 @@ class Executor:
         launches, threads = self.control.counters()
         return {"launches": launches, "threads": threads}
 
-    def run(self, op: str, *args, order: str = "forward", grid_cap: int = 0,
-            namespace: str = OP_NAMESPACE, **kwargs):
+    def run(
+        self,
+        op: str,
+        *args,
+        order: str = "forward",
+        grid_cap: int = 0,
+        namespace: str = OP_NAMESPACE,
+        **kwargs,
+    ):
         """One call of ``namespace::op`` (the executed CUDA source)."""
         fn = getattr(getattr(torch.ops, namespace), op)
         ctl = self.control
@@ -238,10 +285,13 @@ class Executor:
                     raise ExecutorError(
                         f"{op}: the CPU op raised {type(cpu_error).__name__}: "
                         f"{first_line(cpu_error)}; the CUDA source {type(err).__name__}: "
-                        f"{first_line(err)}") from err
+                        f"{first_line(err)}"
+                    ) from err
                 raise cpu_error
-            raise ExecutorError(f"{op}: the CPU op raised {type(cpu_error).__name__}: "
-                                f"{first_line(cpu_error)}, the CUDA source returned a result")
+            raise ExecutorError(
+                f"{op}: the CPU op raised {type(cpu_error).__name__}: "
+                f"{first_line(cpu_error)}, the CUDA source returned a result"
+            )
         for what, order, cap in RUNS:
             got = self.run(op, *args, order=order, grid_cap=cap, namespace=namespace, **kwargs)
             compare(want, got, f"{op} on the CUDA source ({what})")

@@ -1,6 +1,7 @@
 """What the DDP tests run, in the test process (one process) and in processes started by
 ``torch.multiprocessing.spawn`` (gloo on the CPU): a trainer that records what each process fed
 the network at each optimiser step, and jobs whose results are saved per rank."""
+
 from __future__ import annotations
 
 import hashlib
@@ -58,24 +59,46 @@ class RecordingTrainer(Trainer):
     def _input(self, items, views, theta=None, starts=None):
         if self._rec is not None:
             for k in range(len(items)):
-                self._rec.append((int(items.a[k]),
-                                  None if theta is None else take(theta, k).flatten().tolist(),
-                                  None if starts is None else int(starts[k])))
+                self._rec.append(
+                    (
+                        int(items.a[k]),
+                        None if theta is None else take(theta, k).flatten().tolist(),
+                        None if starts is None else int(starts[k]),
+                    )
+                )
         return super()._input(items, views, theta, starts)
 
     def _packed_input(self, frames, offsets, views, theta=None):
         if self._rec is not None:
             for k in range(len(offsets) - 1):
-                clip = frames[int(offsets[k]):int(offsets[k + 1])].contiguous()
-                self._rec.append((hashlib.sha1(clip.numpy().tobytes()).hexdigest(),
-                                  None if theta is None else take(theta, k).flatten().tolist()))
+                clip = frames[int(offsets[k]) : int(offsets[k + 1])].contiguous()
+                self._rec.append(
+                    (
+                        hashlib.sha1(clip.numpy().tobytes()).hexdigest(),
+                        None if theta is None else take(theta, k).flatten().tolist(),
+                    )
+                )
         return super()._packed_input(frames, offsets, views, theta)
 
 
 def config(**changes) -> TrainConfig:
-    base = dict(epochs=3, milestones=(2,), lr=3e-3, weight_decay=1e-3, batch_size=5,
-                size=12, frames=4, views="OL", rotation=10.0, scale=1.1, hflip=True,
-                smote=False, device="cpu", checkpoint_seconds=0.0, num_workers=0)
+    base = dict(
+        epochs=3,
+        milestones=(2,),
+        lr=3e-3,
+        weight_decay=1e-3,
+        batch_size=5,
+        size=12,
+        frames=4,
+        views="OL",
+        rotation=10.0,
+        scale=1.1,
+        hflip=True,
+        smote=False,
+        device="cpu",
+        checkpoint_seconds=0.0,
+        num_workers=0,
+    )
     base.update(changes)
     return TrainConfig(**base).validate()
 
@@ -95,9 +118,19 @@ def _data(job: dict):
 
     index = load_dataset("ucf101", data_root=job["root"])
     labels = torch.tensor([r.label_index for r in index.records])
-    data = StreamData(index=index, labels=labels, classes=index.classes, t_out=4,
-                      mean=(0.5,), std=(0.25,), window=4, size=12, cache=None, workers=0,
-                      seed=5)
+    data = StreamData(
+        index=index,
+        labels=labels,
+        classes=index.classes,
+        t_out=4,
+        mean=(0.5,),
+        std=(0.25,),
+        window=4,
+        size=12,
+        cache=None,
+        workers=0,
+        seed=5,
+    )
     clips = torch.arange(14)
     return data, Items.real(clips, labels[clips])
 
@@ -121,24 +154,48 @@ def run_job(job: dict, rank: int) -> None:
     torch.manual_seed(0)
     classes = len(data.classes)
     cfg = config(**job.get("config", {}))
-    net = MERNet(TinyNet(classes, bn=job["bn"], pooled_bn=job.get("pooled_bn", False)),
-                 classes, "sbml", len(cfg.views))
-    if job.get("separate_calls"):   # stock BatchNorm: one backbone call per view
+    net = MERNet(
+        TinyNet(classes, bn=job["bn"], pooled_bn=job.get("pooled_bn", False)),
+        classes,
+        "sbml",
+        len(cfg.views),
+    )
+    if job.get("separate_calls"):  # stock BatchNorm: one backbone call per view
         make_joint(net.backbone)
-    trainer = RecordingTrainer(net, cfg, data, job["state"], name="ddp-test",
-                               show_progress=False, kill_at=job.get("kill_at"))
+    trainer = RecordingTrainer(
+        net,
+        cfg,
+        data,
+        job["state"],
+        name="ddp-test",
+        show_progress=False,
+        kill_at=job.get("kill_at"),
+    )
     fit = trainer.fit(items)
     logits = trainer.predict(items.a)
-    torch.save({"state": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
-                "history": fit.history, "resumed_from": fit.resumed_from,
-                "steps": trainer.steps, "logits": logits, "world": dist.world()}, out)
+    torch.save(
+        {
+            "state": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
+            "history": fit.history,
+            "resumed_from": fit.resumed_from,
+            "steps": trainer.steps,
+            "logits": logits,
+            "world": dist.world(),
+        },
+        out,
+    )
 
 
 def worker(rank: int, world: int, port: int, jobs: list[dict]) -> None:
     """One process of a ``torch.multiprocessing.spawn`` job, set up as torchrun would."""
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
-                      WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
-                      LOCAL_WORLD_SIZE=str(world))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+        LOCAL_WORLD_SIZE=str(world),
+    )
     torch.set_num_threads(1)
     dist.init("cpu", timeout_minutes=3)
     try:

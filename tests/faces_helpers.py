@@ -1,6 +1,7 @@
 """Helpers of the face tests: a scripted stand-in for the detector (so the face stage's logic is
 tested without the weights), painted test frames, and real photographs that ship inside
 installed packages, composited into larger frames at a known place, angle and scale."""
+
 from __future__ import annotations
 
 import math
@@ -60,14 +61,30 @@ class ScriptedDetector:
             cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
             ex, ey = (eyes[0][0] + eyes[1][0]) / 2, (eyes[0][1] + eyes[1][1]) / 2
             rest = 5 * cx - 2 * ex, 5 * cy - 2 * ey
-            out.append([Face(box=box, score=score, landmarks=(
-                eyes[0], eyes[1], (rest[0] / 3, rest[1] / 3), (rest[0] / 3 - 5, rest[1] / 3),
-                (rest[0] / 3 + 5, rest[1] / 3)))])
+            out.append(
+                [
+                    Face(
+                        box=box,
+                        score=score,
+                        landmarks=(
+                            eyes[0],
+                            eyes[1],
+                            (rest[0] / 3, rest[1] / 3),
+                            (rest[0] / 3 - 5, rest[1] / 3),
+                            (rest[0] / 3 + 5, rest[1] / 3),
+                        ),
+                    )
+                ]
+            )
         return out
 
 
-def paint_face(frame: np.ndarray, box: tuple[int, int, int, int],
-               eyes: tuple[tuple[int, int], tuple[int, int]], score: float = 0.9) -> np.ndarray:
+def paint_face(
+    frame: np.ndarray,
+    box: tuple[int, int, int, int],
+    eyes: tuple[tuple[int, int], tuple[int, int]],
+    score: float = 0.9,
+) -> np.ndarray:
     """Paints the scripted detector's face into ``frame`` (uint8 [H, W, 3]) in place."""
     x1, y1, x2, y2 = box
     frame[y1:y2, x1:x2, 0] = MARK
@@ -108,8 +125,9 @@ def photograph(name: str = "grace_hopper") -> np.ndarray:
     return photos[name]
 
 
-def place_matrix(photo_hw: tuple[int, int], center: tuple[float, float], angle_deg: float,
-                 scale: float) -> np.ndarray:
+def place_matrix(
+    photo_hw: tuple[int, int], center: tuple[float, float], angle_deg: float, scale: float
+) -> np.ndarray:
     """The 2x3 map photo pixel -> frame pixel: the photo's centre goes to ``center``, rotated by
     ``angle_deg`` (counter-clockwise on screen) and scaled by ``scale``."""
     a = math.radians(angle_deg)
@@ -120,9 +138,15 @@ def place_matrix(photo_hw: tuple[int, int], center: tuple[float, float], angle_d
     return np.concatenate([rot, t[:, None]], axis=1)
 
 
-def composite(photo: np.ndarray, frame_hw: tuple[int, int], center: tuple[float, float],
-              angle_deg: float = 0.0, scale: float = 1.0, background: np.ndarray | None = None,
-              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def composite(
+    photo: np.ndarray,
+    frame_hw: tuple[int, int],
+    center: tuple[float, float],
+    angle_deg: float = 0.0,
+    scale: float = 1.0,
+    background: np.ndarray | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """The photo placed into a larger frame (a smooth random background unless given);
     returns (frame uint8 [H, W, 3], the photo -> frame 2x3 map)."""
     import torch.nn.functional as F
@@ -132,8 +156,11 @@ def composite(photo: np.ndarray, frame_hw: tuple[int, int], center: tuple[float,
     if background is None:
         rng = np.random.default_rng(seed)
         coarse = torch.from_numpy(rng.integers(0, 256, (1, 3, 6, 8)).astype(np.float32))
-        background = F.interpolate(coarse, size=(H, W), mode="bilinear",
-                                   align_corners=False)[0].permute(1, 2, 0).numpy()
+        background = (
+            F.interpolate(coarse, size=(H, W), mode="bilinear", align_corners=False)[0]
+            .permute(1, 2, 0)
+            .numpy()
+        )
     inv = np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]
     v, u = np.mgrid[0:H, 0:W].astype(np.float64)
     x = inv[0, 0] * u + inv[0, 1] * v + inv[0, 2]
@@ -143,8 +170,11 @@ def composite(photo: np.ndarray, frame_hw: tuple[int, int], center: tuple[float,
     gy = torch.from_numpy(2 * y / (ph - 1) - 1)
     grid = torch.stack([gx, gy], -1)[None].float()
     src = torch.from_numpy(np.ascontiguousarray(photo)).permute(2, 0, 1)[None].float()
-    warped = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros",
-                           align_corners=True)[0].permute(1, 2, 0).numpy()
+    warped = (
+        F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=True)[0]
+        .permute(1, 2, 0)
+        .numpy()
+    )
     inside = ((x >= 0) & (x <= pw - 1) & (y >= 0) & (y <= ph - 1))[..., None]
     frame = np.where(inside, warped, background)
     return np.clip(np.round(frame), 0, 255).astype(np.uint8), m

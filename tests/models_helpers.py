@@ -1,6 +1,7 @@
 """Helpers for the model tests: the recorded data of the original 3D-ResNets code
 (tests/fixtures/3dresnets, written by tools/record_3dresnets.py), seeded weights both sides can
 rebuild, and checkpoint files written the way the published ones were."""
+
 from __future__ import annotations
 
 import gzip
@@ -47,7 +48,7 @@ def seeded_tensor(name: str, shape, dtype: str) -> torch.Tensor:
         values = rng.uniform(0.5, 1.5, shape)
     elif leaf in ("running_mean", "bias"):
         values = rng.standard_normal(shape) * 0.1
-    else:   # convolution and linear weights
+    else:  # convolution and linear weights
         fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
         values = rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)
     return torch.from_numpy(np.asarray(values, dtype=np.float32))
@@ -56,8 +57,9 @@ def seeded_tensor(name: str, shape, dtype: str) -> torch.Tensor:
 def seeded_state_dict(entries, prefix: str = "") -> OrderedDict:
     """A state dict holding :func:`seeded_tensor` values for manifest ``entries``; ``prefix``
     (``module.``) is added to the names, not to the seeds."""
-    return OrderedDict((prefix + name, seeded_tensor(name, shape, dtype))
-                       for name, shape, dtype in entries)
+    return OrderedDict(
+        (prefix + name, seeded_tensor(name, shape, dtype)) for name, shape, dtype in entries
+    )
 
 
 def seeded_input() -> torch.Tensor:
@@ -93,8 +95,11 @@ def randomize_bn(model: nn.Module, seed: int = 0) -> nn.Module:
 def state_dict_2018(model: nn.Module) -> OrderedDict:
     """A state dict as the 2017/18 files hold it: the DataParallel ``module.`` prefix and no
     BatchNorm ``num_batches_tracked`` (PyTorch 0.3)."""
-    return OrderedDict(("module." + k, v) for k, v in model.state_dict().items()
-                       if not k.endswith("num_batches_tracked"))
+    return OrderedDict(
+        ("module." + k, v)
+        for k, v in model.state_dict().items()
+        if not k.endswith("num_batches_tracked")
+    )
 
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -105,7 +110,7 @@ def save_like_torch03(obj, path: Path) -> None:
     """Writes ``obj`` as PyTorch 0.3's ``torch.save`` did for the 2017/18 checkpoints: the
     pre-zip format, tensors rebuilt by ``torch._utils._rebuild_tensor`` from
     ``torch.cuda.FloatStorage`` storages (the files were saved from the GPU)."""
-    storages: dict[str, torch.Tensor] = {}   # key -> float32 tensor owning the storage
+    storages: dict[str, torch.Tensor] = {}  # key -> float32 tensor owning the storage
     owners: dict[int, torch.Tensor] = {}
 
     class Pickler(pickle.Pickler):
@@ -113,22 +118,29 @@ def save_like_torch03(obj, path: Path) -> None:
             if isinstance(o, torch.UntypedStorage):
                 key = str(len(storages))
                 storages[key] = owners[o.data_ptr()]
-                return ("storage", torch.cuda.FloatStorage, key, "cuda:0", o.nbytes() // 4,
-                        None)
+                return ("storage", torch.cuda.FloatStorage, key, "cuda:0", o.nbytes() // 4, None)
             return None
 
         def reducer_override(self, o):
             if isinstance(o, torch.Tensor):
                 t = o.detach().float().contiguous().clone()
                 owners[t.data_ptr()] = t
-                return (torch._utils._rebuild_tensor,
-                        (t.untyped_storage(), 0, tuple(t.size()), t.stride()))
+                return (
+                    torch._utils._rebuild_tensor,
+                    (t.untyped_storage(), 0, tuple(t.size()), t.stride()),
+                )
             return NotImplemented
 
     with open(path, "wb") as f:
-        for head in (_LEGACY_MAGIC, _LEGACY_PROTOCOL,
-                     dict(protocol_version=_LEGACY_PROTOCOL, little_endian=True,
-                          type_sizes=dict(short=2, int=4, long=4))):
+        for head in (
+            _LEGACY_MAGIC,
+            _LEGACY_PROTOCOL,
+            dict(
+                protocol_version=_LEGACY_PROTOCOL,
+                little_endian=True,
+                type_sizes=dict(short=2, int=4, long=4),
+            ),
+        ):
             pickle.dump(head, f, protocol=2)
         Pickler(f, protocol=2).dump(obj)
         keys = sorted(storages, key=int)

@@ -1,5 +1,6 @@
 """Hypothesis strategies and tolerances for tests/test_ops_properties.py: arguments of the
 mer_fast ops, valid or broken on purpose, and the property's own view of what is wrong."""
+
 from __future__ import annotations
 
 import math
@@ -32,11 +33,13 @@ def make_frames(seed: int, shape, layout: str, dtype=torch.uint8) -> torch.Tenso
     return rand(shape)
 
 
-LAYOUTS = st.sampled_from(["contiguous", "time-strided", "channel-slice", "permuted-hw",
-                           "broadcast-time"])
+LAYOUTS = st.sampled_from(
+    ["contiguous", "time-strided", "channel-slice", "permuted-hw", "broadcast-time"]
+)
 MODERATE = st.floats(-2.0, 2.0, allow_nan=False)
-FAR = st.builds(lambda m, s: m * s, st.sampled_from([10.0, 1e4, 1e30, 3e38]),
-                st.sampled_from([-1.0, 1.0]))
+FAR = st.builds(
+    lambda m, s: m * s, st.sampled_from([10.0, 1e4, 1e30, 3e38]), st.sampled_from([-1.0, 1.0])
+)
 
 
 @st.composite
@@ -69,16 +72,20 @@ def row_magnitude(row: torch.Tensor) -> float:
 def clip_views_atol(theta, n: int, height: int, width: int, std: list[float]) -> float:
     worst = 0.0
     for i in range(n):
-        rx, ry = (1.0, 1.0) if theta is None else (row_magnitude(theta[i, 0]),
-                                                   row_magnitude(theta[i, 1]))
+        rx, ry = (
+            (1.0, 1.0)
+            if theta is None
+            else (row_magnitude(theta[i, 0]), row_magnitude(theta[i, 1]))
+        )
         worst = max(worst, (1.5 * rx + 3) * width + (1.5 * ry + 3) * height)
     return 1e-5 + 4 * EPS32 * worst / min(std)
 
 
 def broken_arguments(names: tuple[str, ...]):
     """Which arguments an example breaks: none half of the time, else one or two of ``names``."""
-    return st.one_of(st.just(frozenset()),
-                     st.frozensets(st.sampled_from(names), min_size=1, max_size=2))
+    return st.one_of(
+        st.just(frozenset()), st.frozensets(st.sampled_from(names), min_size=1, max_size=2)
+    )
 
 
 @st.composite
@@ -93,8 +100,11 @@ def stats_arg(draw, channels: int, kind: str, bad: bool):
         return [draw(good) for _ in range(count)]
     if draw(st.booleans()):
         return [draw(good)] * 2
-    return [draw(st.sampled_from([math.nan, math.inf] + ([0.0, -0.5] if kind == "std" else
-                                                        [-math.inf])))]
+    return [
+        draw(
+            st.sampled_from([math.nan, math.inf] + ([0.0, -0.5] if kind == "std" else [-math.inf]))
+        )
+    ]
 
 
 def stats_problem(values, channels: int, kind: str):
@@ -107,10 +117,12 @@ def stats_problem(values, channels: int, kind: str):
     return None
 
 
-GOOD_VIEWS = st.permutations("OLR").flatmap(lambda p: st.integers(1, 3).map(
-    lambda k: "".join(p[:k])))
-BAD_VIEWS = st.one_of(st.sampled_from(["", "OO", "OLRO", "X", "ol", "LRL"]),
-                      st.text("OLRXo", min_size=0, max_size=4))
+GOOD_VIEWS = st.permutations("OLR").flatmap(
+    lambda p: st.integers(1, 3).map(lambda k: "".join(p[:k]))
+)
+BAD_VIEWS = st.one_of(
+    st.sampled_from(["", "OO", "OLRO", "X", "ol", "LRL"]), st.text("OLRXo", min_size=0, max_size=4)
+)
 
 
 def views_problem(views: str):
@@ -123,27 +135,38 @@ def common_args(draw, broken: frozenset):
     """t_out, size, views, dtype, padding (bad where ``broken`` says); and their problems, as
     this test sees them."""
     problems = set()
-    t_out = draw(st.sampled_from([0, -2, 2**20 + 1, 4.5, 3.0, True]) if "t_out" in broken
-                 else st.integers(1, 12))
+    t_out = draw(
+        st.sampled_from([0, -2, 2**20 + 1, 4.5, 3.0, True])
+        if "t_out" in broken
+        else st.integers(1, 12)
+    )
     if isinstance(t_out, bool) or not isinstance(t_out, int) or not 1 <= t_out <= 2**20:
         problems.add("t_out")
-    size = draw(st.sampled_from([(0, 3), (3, -1), (4, 40000), 2.5, (3, 3, 3), "ab"])
-                if "size" in broken else
-                st.one_of(st.tuples(st.integers(1, 9), st.integers(1, 9)), st.integers(1, 9)))
+    size = draw(
+        st.sampled_from([(0, 3), (3, -1), (4, 40000), 2.5, (3, 3, 3), "ab"])
+        if "size" in broken
+        else st.one_of(st.tuples(st.integers(1, 9), st.integers(1, 9)), st.integers(1, 9))
+    )
     entries = size if isinstance(size, tuple) else (size,)
     if (isinstance(size, tuple) and len(size) != 2) or not all(
-            isinstance(v, int) and 1 <= v <= 2**15 for v in entries):
+        isinstance(v, int) and 1 <= v <= 2**15 for v in entries
+    ):
         problems.add("size")
     views = draw(BAD_VIEWS if "views" in broken else GOOD_VIEWS)
     if views_problem(views):
         problems.add("views")
-    dtype = draw(st.sampled_from([torch.float64, torch.int32, torch.uint8]) if "dtype" in broken
-                 else st.sampled_from([torch.float32, torch.float32, torch.float16,
-                                       torch.bfloat16]))
+    dtype = draw(
+        st.sampled_from([torch.float64, torch.int32, torch.uint8])
+        if "dtype" in broken
+        else st.sampled_from([torch.float32, torch.float32, torch.float16, torch.bfloat16])
+    )
     if dtype not in OUT_TOL:
         problems.add("dtype")
-    padding = draw(st.sampled_from(["reflection", "Zeros", ""]) if "padding" in broken
-                   else st.sampled_from(["border", "zeros"]))
+    padding = draw(
+        st.sampled_from(["reflection", "Zeros", ""])
+        if "padding" in broken
+        else st.sampled_from(["border", "zeros"])
+    )
     if padding not in ("border", "zeros"):
         problems.add("padding")
     return t_out, size, views, dtype, padding, problems

@@ -2,6 +2,7 @@
 temporal protocol of 3D-ResNets-PyTorch (master): aspect-keeping decode, random resized crops and
 flips in training, 3 evenly spaced windows (clip accuracy) and averaged sliding windows (video
 accuracy) with a centre crop in testing; crops and flips are the op's per-clip ``theta``."""
+
 from __future__ import annotations
 
 import json
@@ -15,12 +16,18 @@ from hypothesis import strategies as st
 
 import mer_fast.ops as ops
 from mer_fast.data.loader import collate_packed, make_loader
-from mer_fast.train.action_protocol import (ActionSpatial, boxes_to_theta, center_boxes,
-                                            corner_boxes, even_windows, random_resized_boxes,
-                                            sliding_windows)
+from mer_fast.train.action_protocol import (
+    ActionSpatial,
+    boxes_to_theta,
+    center_boxes,
+    corner_boxes,
+    even_windows,
+    random_resized_boxes,
+    sliding_windows,
+)
 from mer_fast.train.config import TrainConfig
 
-UNIT = dict(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))   # output = pixel / 255
+UNIT = dict(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))  # output = pixel / 255
 
 
 # -- temporal windows ------------------------------------------------------------------------------
@@ -36,12 +43,16 @@ def test_windows_worked_examples():
     assert sliding_windows(32, 16, 16) == [0, 16]
     assert sliding_windows(33, 16, 16) == [0, 16, 32]
     assert sliding_windows(5, 16, 16) == [0]
-    assert sliding_windows(40, 16, 8) == [0, 8, 16, 24, 32]   # the last one loop-padded
+    assert sliding_windows(40, 16, 8) == [0, 8, 16, 24, 32]  # the last one loop-padded
 
 
 @settings(max_examples=200, deadline=None)
-@given(length=st.integers(1, 400), window=st.integers(1, 32), count=st.integers(2, 6),
-       stride=st.integers(1, 32))
+@given(
+    length=st.integers(1, 400),
+    window=st.integers(1, 32),
+    count=st.integers(2, 6),
+    stride=st.integers(1, 32),
+)
 def test_windows_properties(length, window, count, stride):
     ev = even_windows(length, window, count)
     sl = sliding_windows(length, window, stride)
@@ -73,7 +84,7 @@ def test_centre_crop_is_resize_then_centre_crop():
     output is exactly the centre 112 x 112 of the frame (torchvision's CenterCrop offset)."""
     x = clip(3, 112, 150)
     box = center_boxes(torch.tensor([[112, 150]]), 112)
-    assert box.tolist() == [[19.0, 0.0, 112.0, 112.0]]   # round((150 - 112) / 2) = 19
+    assert box.tolist() == [[19.0, 0.0, 112.0, 112.0]]  # round((150 - 112) / 2) = 19
     got = op_crop(x, boxes_to_theta(box, torch.tensor([False]), (112, 150)))
     want = x[:, :, 19:131].permute(3, 0, 1, 2).float() / 255
     # float32 grid arithmetic: within 1e-4 of the exact pixels (a grey level is 0.0039)
@@ -105,7 +116,7 @@ def test_random_resized_boxes_follow_torchvision_rules():
     draws = spatial.draw(len(hw), g)
     box = random_resized_boxes(draws, hw, (0.25, 1.0), (0.75, 4 / 3))
     x0, y0, w, h = box.unbind(1)
-    assert torch.equal(box, box.round())                      # integer pixels
+    assert torch.equal(box, box.round())  # integer pixels
     assert bool(((x0 >= 0) & (y0 >= 0) & (x0 + w <= 170) & (y0 + h <= 128)).all())
     area = w * h / (128 * 170)
     assert area.min() > 0.24 and area.max() <= 1.0 and area.mean() > 0.5
@@ -118,22 +129,27 @@ def test_random_resized_boxes_follow_torchvision_rules():
     assert 0.45 < flips < 0.55
     # a try that does not fit falls through to the next; none fitting: the centre crop
     forced = torch.zeros(1, draws.shape[1], dtype=torch.float64)
-    forced[0, 0::4] = 1.0      # area share 1
-    forced[0, 1::4] = 1.0      # ratio 4/3 on a 1:1 frame: never fits
-    (fb,) = random_resized_boxes(forced, torch.tensor([[100, 100]]), (0.25, 1.0),
-                                 (0.75, 4 / 3)).tolist()
+    forced[0, 0::4] = 1.0  # area share 1
+    forced[0, 1::4] = 1.0  # ratio 4/3 on a 1:1 frame: never fits
+    (fb,) = random_resized_boxes(
+        forced, torch.tensor([[100, 100]]), (0.25, 1.0), (0.75, 4 / 3)
+    ).tolist()
     assert fb == [0.0, 0.0, 100.0, 100.0]
 
 
 def test_corner_crops():
     hw = torch.tensor([[128, 170]] * 5)
     draws = torch.zeros(5, 41, dtype=torch.float64)
-    draws[:, 1] = torch.tensor([0.0, 0.2, 0.4, 0.6, 0.8]) + 0.01   # c, tl, tr, bl, br
-    box = corner_boxes(draws, hw)   # scale 1: side 128
-    assert box.tolist() == [[21.0, 0.0, 128.0, 128.0], [0.0, 0.0, 128.0, 128.0],
-                            [42.0, 0.0, 128.0, 128.0], [0.0, 0.0, 128.0, 128.0],
-                            [42.0, 0.0, 128.0, 128.0]]
-    draws[:, 0] = 0.99   # the smallest scale, 1/2: side int(128 / 2) = 64
+    draws[:, 1] = torch.tensor([0.0, 0.2, 0.4, 0.6, 0.8]) + 0.01  # c, tl, tr, bl, br
+    box = corner_boxes(draws, hw)  # scale 1: side 128
+    assert box.tolist() == [
+        [21.0, 0.0, 128.0, 128.0],
+        [0.0, 0.0, 128.0, 128.0],
+        [42.0, 0.0, 128.0, 128.0],
+        [0.0, 0.0, 128.0, 128.0],
+        [42.0, 0.0, 128.0, 128.0],
+    ]
+    draws[:, 0] = 0.99  # the smallest scale, 1/2: side int(128 / 2) = 64
     assert corner_boxes(draws, hw)[:, 2].tolist() == [64.0] * 5
 
 
@@ -150,17 +166,19 @@ def test_canvas_batches_equal_clips_alone():
         draws = spatial.draw(2, g)
         canvas = spatial.train_theta(draws, batch.sizes, (48, 72))
         own = spatial.train_theta(draws, batch.sizes)
-        packed = ops.clip_views_packed(batch.frames, batch.offsets, 4, 20, "O", theta=canvas,
-                                       **UNIT)[0]
+        packed = ops.clip_views_packed(
+            batch.frames, batch.offsets, 4, 20, "O", theta=canvas, **UNIT
+        )[0]
         for n, x in enumerate((a, b)):
-            alone = ops.clip_views(x[None], 4, 20, "O", theta=own[n:n + 1], **UNIT)[0, 0]
+            alone = ops.clip_views(x[None], 4, 20, "O", theta=own[n : n + 1], **UNIT)[0, 0]
             assert torch.allclose(packed[n], alone, atol=2e-4)
     edge = torch.tensor([[30.0, 20.0, 34.0, 20.0], [40.0, 20.0, 32.0, 20.0]])  # right/bottom
     flip = torch.tensor([False, True])
-    packed = ops.clip_views_packed(batch.frames, batch.offsets, 4, 20, "O",
-                                   theta=boxes_to_theta(edge, flip, (48, 72)), **UNIT)[0]
+    packed = ops.clip_views_packed(
+        batch.frames, batch.offsets, 4, 20, "O", theta=boxes_to_theta(edge, flip, (48, 72)), **UNIT
+    )[0]
     for n, x in enumerate((a, b)):
-        th = boxes_to_theta(edge[n:n + 1], flip[n:n + 1], tuple(batch.sizes[n].tolist()))
+        th = boxes_to_theta(edge[n : n + 1], flip[n : n + 1], tuple(batch.sizes[n].tolist()))
         alone = ops.clip_views(x[None], 4, 20, "O", theta=th, **UNIT)[0, 0]
         assert torch.allclose(packed[n], alone, atol=2e-4)
 
@@ -172,16 +190,29 @@ def test_mixed_sizes_need_a_canvas():
 
 
 def test_action_fields_checked():
-    for field, value in (("action_crop", "zoom"), ("action_short_side", 8),
-                         ("action_val_windows", 0)):
+    for field, value in (
+        ("action_crop", "zoom"),
+        ("action_short_side", 8),
+        ("action_val_windows", 0),
+    ):
         with pytest.raises(Exception, match=field):
             TrainConfig().replace(**{field: value}).validate()
 
 
 # -- the chain's action steps ---------------------------------------------------------------------
-TINY = dict(arch="r3d10", epochs=1, size=16, frames=4, action_frames=4, batch_size=16,
-            device="cpu", checkpoint_seconds=0.0, num_workers=0, action_short_side=20,
-            model_options={"widen_factor": 0.25})
+TINY = dict(
+    arch="r3d10",
+    epochs=1,
+    size=16,
+    frames=4,
+    action_frames=4,
+    batch_size=16,
+    device="cpu",
+    checkpoint_seconds=0.0,
+    num_workers=0,
+    action_short_side=20,
+    model_options={"widen_factor": 0.25},
+)
 
 
 @pytest.fixture(scope="module")
@@ -220,9 +251,9 @@ def test_action_store_keeps_the_aspect_ratio(actions, tmp_path):
 
     hub = DataHub(data_root=actions, cache_dir=tmp_path / "cache", show_progress=False)
     ucf = hub.store("ucf101", size=ShortSide(20))
-    assert tuple(ucf.frames.shape[1:3]) == (20, 25)          # 16 x 20 frames, 5:4
-    kin = hub.store("kinetics400", size=ShortSide(20))      # 5:4 and 16:9 videos: the most
-    assert tuple(kin.frames.shape[1:3]) == (20, 25)          # common shape, the others resized
+    assert tuple(ucf.frames.shape[1:3]) == (20, 25)  # 16 x 20 frames, 5:4
+    kin = hub.store("kinetics400", size=ShortSide(20))  # 5:4 and 16:9 videos: the most
+    assert tuple(kin.frames.shape[1:3]) == (20, 25)  # common shape, the others resized
     assert any("resized to it" in w for w in kin.warnings)
 
 
@@ -231,13 +262,14 @@ def test_streamed_kinetics_batches_mix_aspect_ratios(actions, tmp_path):
     from mer_fast.data.decode import ShortSide
 
     index = load_dataset("kinetics400", data_root=actions)
-    loader = make_loader(index, 6, train=True, clip_len=4, size=ShortSide(20), channels=3,
-                         workers=0, canvas=True)
+    loader = make_loader(
+        index, 6, train=True, clip_len=4, size=ShortSide(20), channels=3, workers=0, canvas=True
+    )
     shapes = set()
     for batch in loader:
         shapes.update(tuple(s) for s in batch.sizes.tolist())
         assert tuple(batch.frames.shape[1:3]) == tuple(batch.sizes.max(0).values.tolist())
-    assert shapes == {(20, 25), (20, 35)}   # 5:4 and 16:9 (int(20 * 28 / 16) = 35)
+    assert shapes == {(20, 25), (20, 35)}  # 5:4 and 16:9 (int(20 * 28 / 16) = 35)
 
 
 def test_trainer_crops_and_flips_action_clips(actions, tmp_path):
@@ -254,12 +286,21 @@ def test_trainer_crops_and_flips_action_clips(actions, tmp_path):
     hub = DataHub(data_root=actions, cache_dir=tmp_path / "cache", show_progress=False)
     store = hub.store("ucf101", size=ShortSide(20))
     spatial = ActionSpatial("random", hflip=True, out=16)
-    data = ClipData(frames=store.frames, offsets=store.offsets.cpu(),
-                    labels=store.labels.cpu(), classes=store.index.classes, t_out=4,
-                    mean=(0.4, 0.4, 0.4), std=(0.25, 0.25, 0.25), window=4, spatial=spatial)
+    data = ClipData(
+        frames=store.frames,
+        offsets=store.offsets.cpu(),
+        labels=store.labels.cpu(),
+        classes=store.index.classes,
+        t_out=4,
+        mean=(0.4, 0.4, 0.4),
+        std=(0.25, 0.25, 0.25),
+        window=4,
+        spatial=spatial,
+    )
     cfg = TrainConfig(**TINY).validate()
-    net = MERNet(create_model("r3d10", len(data.classes), widen_factor=0.25),
-                 len(data.classes), "sbml", 1)
+    net = MERNet(
+        create_model("r3d10", len(data.classes), widen_factor=0.25), len(data.classes), "sbml", 1
+    )
     trainer = Trainer(net, cfg, data, tmp_path / "t", name="t", show_progress=False)
     g = torch.Generator().manual_seed(0)
     draws = trainer._theta(6, g)
@@ -275,5 +316,6 @@ def test_trainer_crops_and_flips_action_clips(actions, tmp_path):
     assert torch.equal(got, want)
     squashed = ops.clip_views_packed(packed, offs, 4, 16, "O", data.mean, data.std, None)
     assert not torch.allclose(got, squashed, atol=1e-3)
-    assert math.isclose(float((theta[:, 0, 0] < 0).float().sum()), float(
-        (draws[:, -1] < 0.5).sum()))
+    assert math.isclose(
+        float((theta[:, 0, 0] < 0).float().sum()), float((draws[:, -1] < 0.5).sum())
+    )

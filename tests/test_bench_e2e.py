@@ -1,5 +1,6 @@
 """The end-to-end benchmark scripts run in their smallest mode (so they cannot rot), and the
 baseline pipeline computes what mer-fast's clip op computes (so the comparison is fair)."""
+
 from __future__ import annotations
 
 import importlib
@@ -40,8 +41,15 @@ def _clip_files(folder: Path, clip: torch.Tensor) -> ClipRecord:
         path = folder / f"image{100 + i:06d}.bmp"
         Image.fromarray(frame).save(path)
         files.append(str(path))
-    return ClipRecord(dataset="toy", clip_id=folder.name, subject="s1", label="neg",
-                      label_index=0, frames=tuple(files), num_frames=len(files))
+    return ClipRecord(
+        dataset="toy",
+        clip_id=folder.name,
+        subject="s1",
+        label="neg",
+        label_index=0,
+        frames=tuple(files),
+        num_frames=len(files),
+    )
 
 
 @pytest.mark.parametrize("augment", [False, True])
@@ -70,8 +78,18 @@ def test_baseline_input_equals_clip_views(tmp_path, augment):
 def test_bench_e2e_smoke(tmp_path):
     bench = load("bench_e2e")
     original = (Trainer._step, Trainer._input, Trainer._train_epoch)
-    res = bench.main(["--smoke", "--no-progress", "--threads", "1", "--workdir",
-                      str(tmp_path / "work"), "--json", str(tmp_path / "e2e.json")])
+    res = bench.main(
+        [
+            "--smoke",
+            "--no-progress",
+            "--threads",
+            "1",
+            "--workdir",
+            str(tmp_path / "work"),
+            "--json",
+            str(tmp_path / "e2e.json"),
+        ]
+    )
     assert (Trainer._step, Trainer._input, Trainer._train_epoch) == original  # restored
     m = res["mer_fast"]
     assert m["folds_run"] == m["folds_total"] == 2
@@ -82,7 +100,7 @@ def test_bench_e2e_smoke(tmp_path):
     assert (tmp_path / "work" / "run" / "results.json").exists()
     b = res["baseline"]
     assert len(b["epochs"]) == 2 and b["epochs"][0]["clips"] == b["train_clips"]
-    assert b["train_clips"] == m["folds"][0]["train_clips"]   # same clips per epoch
+    assert b["train_clips"] == m["folds"][0]["train_clips"]  # same clips per epoch
     assert res["speedup"]["factor"] > 0
     i = res["inputs"]
     assert i["clips"] == b["train_clips"] and len(i["baseline_epoch_s"]) == 2
@@ -91,21 +109,56 @@ def test_bench_e2e_smoke(tmp_path):
     saved = json.loads((tmp_path / "e2e.json").read_text())
     assert "| total wall time |" in saved["summary"]
     # a second run in the same work folder is timed from scratch, not resumed
-    again = bench.main(["--smoke", "--no-progress", "--threads", "1", "--baseline-epochs", "0",
-                        "--input-epochs", "0", "--workdir", str(tmp_path / "work")])
+    again = bench.main(
+        [
+            "--smoke",
+            "--no-progress",
+            "--threads",
+            "1",
+            "--baseline-epochs",
+            "0",
+            "--input-epochs",
+            "0",
+            "--workdir",
+            str(tmp_path / "work"),
+        ]
+    )
     assert all(f["epoch_seconds"] and f["train_s"] > 0 for f in again["mer_fast"]["folds"])
     assert again["baseline"] is None and again["inputs"] is None
     # --folds 0: only the data preparation and the input pipelines (no training)
-    inputs_only = bench.main(["--smoke", "--no-progress", "--threads", "1", "--folds", "0",
-                              "--input-epochs", "1", "--workdir", str(tmp_path / "work")])
+    inputs_only = bench.main(
+        [
+            "--smoke",
+            "--no-progress",
+            "--threads",
+            "1",
+            "--folds",
+            "0",
+            "--input-epochs",
+            "1",
+            "--workdir",
+            str(tmp_path / "work"),
+        ]
+    )
     assert inputs_only["mer_fast"]["folds"] == [] and inputs_only["baseline"] is None
     assert inputs_only["inputs"]["mer_fast_clips_per_s"] > 0
 
 
 def test_profile_e2e_smoke(tmp_path):
     prof = load("profile_e2e")
-    res = prof.main(["--smoke", "--threads", "1", "--steps", "1", "--data", str(tmp_path / "d"),
-                     "--json", str(tmp_path / "p.json")])
+    res = prof.main(
+        [
+            "--smoke",
+            "--threads",
+            "1",
+            "--steps",
+            "1",
+            "--data",
+            str(tmp_path / "d"),
+            "--json",
+            str(tmp_path / "p.json"),
+        ]
+    )
     for name, prefix in (("mer-fast", "mer-fast: "), ("baseline", "baseline: ")):
         path = res["paths"][name]
         stages = {s["stage"].strip(): s for s in path["stages"]}
@@ -115,8 +168,7 @@ def test_profile_e2e_smoke(tmp_path):
     stages = {s["stage"].strip() for s in res["paths"]["baseline"]["stages"]}
     assert "baseline: decode (Pillow)" in stages
     assert res["step_speedup"] > 0
-    assert json.loads((tmp_path / "p.json").read_text())["paths"].keys() == {"mer-fast",
-                                                                            "baseline"}
+    assert json.loads((tmp_path / "p.json").read_text())["paths"].keys() == {"mer-fast", "baseline"}
 
 
 def test_bench_e2e_ray_workers(tmp_path):
@@ -124,9 +176,24 @@ def test_bench_e2e_ray_workers(tmp_path):
     results, the run's results.json from the Ray driver."""
     pytest.importorskip("ray")
     bench = load("bench_e2e")
-    res = bench.main(["--smoke", "--no-progress", "--threads", "1", "--workers", "2",
-                      "--cpus-per-fold", "1", "--baseline-epochs", "0", "--input-epochs", "0",
-                      "--workdir", str(tmp_path / "work")])
+    res = bench.main(
+        [
+            "--smoke",
+            "--no-progress",
+            "--threads",
+            "1",
+            "--workers",
+            "2",
+            "--cpus-per-fold",
+            "1",
+            "--baseline-epochs",
+            "0",
+            "--input-epochs",
+            "0",
+            "--workdir",
+            str(tmp_path / "work"),
+        ]
+    )
     m = res["mer_fast"]
     assert m["folds_run"] == m["folds_total"] == 2
     assert [f["fold"] for f in m["folds"]] == [0, 1]
@@ -141,9 +208,22 @@ def test_bench_compile_folds_smoke():
     """The script runs; dynamo's caches are reset afterwards, so later tests compile from
     scratch (a compiled graph of another shape would make them compile with dynamic shapes)."""
     try:
-        rows = load("bench_compile_folds").main(["--device", "cpu", "--folds", "2", "--frames",
-                                                 "3", "--size", "16", "--batch", "2", "--widen",
-                                                 "0.125"])
+        rows = load("bench_compile_folds").main(
+            [
+                "--device",
+                "cpu",
+                "--folds",
+                "2",
+                "--frames",
+                "3",
+                "--size",
+                "16",
+                "--batch",
+                "2",
+                "--widen",
+                "0.125",
+            ]
+        )
     finally:
         torch._dynamo.reset()
     assert [r["fold"] for r in rows] == [0, 1]

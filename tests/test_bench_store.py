@@ -1,5 +1,6 @@
 """bench/bench_store.py runs (its smallest mode), and its memory table is the arithmetic it
 states."""
+
 from __future__ import annotations
 
 import sys

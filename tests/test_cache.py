@@ -1,5 +1,6 @@
 """ClipCache: hits and misses, invalidation when a source changes, atomic writes, several
 processes at once, the size report, clearing, and the `mer-fast cache` command."""
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -60,8 +61,12 @@ def test_size_and_channels_are_part_of_the_key(tmp_path):
     b = cache.get(r, size=(8, 10))
     c = cache.get(r, size=8, channels=1)
     d = cache.get(r)
-    assert [x.shape for x in (a, b, c, d)] == [(3, 8, 8, 3), (3, 8, 10, 3), (3, 8, 8, 1),
-                                             (3, 20, 24, 3)]
+    assert [x.shape for x in (a, b, c, d)] == [
+        (3, 8, 8, 3),
+        (3, 8, 10, 3),
+        (3, 8, 8, 1),
+        (3, 20, 24, 3),
+    ]
     assert cache.misses == 4 and len(entries(tmp_path / "cache")) == 4
     cache.get(r, size=(8, 8), backend="pil")  # the backend is not part of the key
     assert cache.hits == 1
@@ -145,8 +150,14 @@ def test_missing_source_is_a_data_error(tmp_path):
 
 def _fill(root: str, folders: list[str], out) -> None:
     cache = ClipCache(root)
-    clips = [cache.get(rec(sorted(Path(f).glob("*.png"), key=lambda p: int(p.stem[1:])),
-                           clip_id=f), size=12).sum().item() for f in folders]
+    clips = [
+        cache.get(
+            rec(sorted(Path(f).glob("*.png"), key=lambda p: int(p.stem[1:])), clip_id=f), size=12
+        )
+        .sum()
+        .item()
+        for f in folders
+    ]
     out.put(clips)
 
 
@@ -156,8 +167,9 @@ def test_several_processes_share_one_cache(tmp_path):
         write_frames(Path(f), 8, seed=i)
     ctx = mp.get_context("fork")
     q = ctx.Queue()
-    procs = [ctx.Process(target=_fill, args=(str(tmp_path / "cache"), folders, q))
-             for _ in range(3)]
+    procs = [
+        ctx.Process(target=_fill, args=(str(tmp_path / "cache"), folders, q)) for _ in range(3)
+    ]
     for p in procs:
         p.start()
     results = [q.get(timeout=60) for _ in procs]
@@ -179,8 +191,9 @@ def test_size_report_and_clear(tmp_path):
     cache = ClipCache(tmp_path / "cache")
     for ds, n in (("CASME II", 2), ("SAMM", 3)):
         for i in range(n):
-            cache.get(rec(write_frames(tmp_path / ds / str(i), 2 + i, seed=i), dataset=ds,
-                          clip_id=str(i)))
+            cache.get(
+                rec(write_frames(tmp_path / ds / str(i), 2 + i, seed=i), dataset=ds, clip_id=str(i))
+            )
     report = cache.size_report()
     assert report["files"] == 5 and set(report["datasets"]) == {"CASME_II", "SAMM"}
     assert report["datasets"]["SAMM"]["files"] == 3

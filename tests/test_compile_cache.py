@@ -2,6 +2,7 @@
 .so failed every later `make test`). The test suite uses cache folders of its own per run, and
 the trainer's compile path survives a damaged entry: it says so and compiles again into a clean
 folder."""
+
 from __future__ import annotations
 
 import os
@@ -45,10 +46,19 @@ print("compiled and ran")
 
 
 def compile_in_subprocess(cache: Path, how: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=str(cache), TRITON_CACHE_DIR=str(cache / "t"),
-               OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, "-c", COMPILE.format(root=str(ROOT), how=how)],
-                          env=env, capture_output=True, text=True, timeout=900)
+    env = dict(
+        os.environ,
+        TORCHINDUCTOR_CACHE_DIR=str(cache),
+        TRITON_CACHE_DIR=str(cache / "t"),
+        OMP_NUM_THREADS="1",
+    )
+    return subprocess.run(
+        [sys.executable, "-c", COMPILE.format(root=str(ROOT), how=how)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ in tests/test_cuda_on_cpu.py; these are the real caps.
 - N * t_out above 65,535 output frames: grid.y is capped at the device limit.
 Outputs are allocated NaN-filled (torch's deterministic mode), so an unwritten element shows.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -15,8 +16,10 @@ import torch
 import mer_fast.ops as ops
 from tests.cuda_on_cpu import nan_filled_outputs
 
-pytestmark = [pytest.mark.cuda,
-              pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")]
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"),
+]
 
 
 def _frames(gen, n, t, h, w, c):

@@ -15,6 +15,7 @@
    enough that the capped grid strides several times in every kernel.
 3. The executor's own machinery: the NaN fill, the re-allocation of inputs, the guard bytes.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -26,8 +27,17 @@ import torch
 
 import mer_fast.ops as ops
 from mer_fast.ops import reference
-from tests.cuda_on_cpu import (OP_NAMESPACE, RUNS, ExecutorError, checked_ops, compare,
-                               executor, mer_fast_schemas, nan_filled_outputs, rehome)
+from tests.cuda_on_cpu import (
+    OP_NAMESPACE,
+    RUNS,
+    ExecutorError,
+    checked_ops,
+    compare,
+    executor,
+    mer_fast_schemas,
+    nan_filled_outputs,
+    rehome,
+)
 from tests.test_ops_clip_views import TOL, random_frames, random_theta
 
 NOT_KERNEL_TESTS = {"test_opcheck_every_op", "test_compile_fullgraph"}
@@ -38,7 +48,7 @@ for _stem in OP_TEST_MODULES:
     for _name, _test in list(vars(_module).items()):
         if _name.startswith("test_") and callable(_test) and _name not in NOT_KERNEL_TESTS:
             # test_ops_float.py's test_x runs here as test_cuda_source__float__x
-            _alias = f"test_cuda_source__{_stem[len('test_ops_'):]}__{_name[len('test_'):]}"
+            _alias = f"test_cuda_source__{_stem[len('test_ops_') :]}__{_name[len('test_') :]}"
             globals()[_alias] = _test
 
 
@@ -57,13 +67,15 @@ def test_op_tests_reach_the_cuda_source(ex, gen):
     """The routing works: an op test run here checks the CUDA source, forward and backward."""
     before = dict(ex.calls)
     test_cuda_source__float__temporal_resize_backward_matches_reference(  # noqa: F821
-        "cpu", (1, 2, 5, 3, 2, 4), gen)
+        "cpu", (1, 2, 5, 3, 2, 4), gen
+    )
     test_cuda_source__clip_views__packed_equals_per_clip("cpu", True, gen)  # noqa: F821
     for op in ("temporal_resize", "temporal_resize_backward", "clip_views", "clip_views_packed"):
         assert ex.calls[op] > before.get(op, 0), op
 
 
 # -- 2. cases the op tests lack ---------------------------------------------------------------------
+
 
 def _theta(kind: str, gen: torch.Generator, n: int) -> torch.Tensor | None:
     if kind == "absent":
@@ -91,8 +103,16 @@ def test_theta_kinds(kind, channels, padding, gen):
     frames = random_frames(gen, 3, 4, 9, 11, channels)
     theta = _theta(kind, gen, 3)
     got = ops.clip_views(frames, 5, (7, 6), "RLO", theta=theta, padding=padding)
-    want = reference.clip_views(frames, 5, (7, 6), "RLO", theta=theta, dtype=torch.float64,
-                                compute_dtype=torch.float64, padding=padding)
+    want = reference.clip_views(
+        frames,
+        5,
+        (7, 6),
+        "RLO",
+        theta=theta,
+        dtype=torch.float64,
+        compute_dtype=torch.float64,
+        padding=padding,
+    )
     torch.testing.assert_close(got.double(), want, **TOL[torch.float32])
 
 
@@ -103,11 +123,27 @@ def test_theta_kinds_packed(kind, offsets_dtype, padding, gen):
     clips = [random_frames(gen, 1, t, 8, 13, 3)[0] for t in (3, 1, 6)]
     frames, offsets = ops.pack_clips(clips)
     theta = _theta(kind, gen, 3)
-    got = ops.clip_views_packed(frames, offsets.to(offsets_dtype), 4, (5, 9), "OR", theta=theta,
-                                dtype=torch.bfloat16, padding=padding)
-    want = reference.clip_views_packed(frames, offsets, 4, (5, 9), "OR", theta=theta,
-                                       dtype=torch.float64, compute_dtype=torch.float64,
-                                       padding=padding)
+    got = ops.clip_views_packed(
+        frames,
+        offsets.to(offsets_dtype),
+        4,
+        (5, 9),
+        "OR",
+        theta=theta,
+        dtype=torch.bfloat16,
+        padding=padding,
+    )
+    want = reference.clip_views_packed(
+        frames,
+        offsets,
+        4,
+        (5, 9),
+        "OR",
+        theta=theta,
+        dtype=torch.float64,
+        compute_dtype=torch.float64,
+        padding=padding,
+    )
     torch.testing.assert_close(got.double(), want, **TOL[torch.bfloat16])
 
 
@@ -117,16 +153,24 @@ T_OUT_PAST_GRID_Y = 32_771  # N = 2 clips: N * t_out = 65,542 output frames > 65
 def test_output_frames_beyond_the_grid_y_limit(gen):
     frames = random_frames(gen, 2, 3, 4, 5, 1)
     got = ops.clip_views(frames, T_OUT_PAST_GRID_Y, (2, 3), "L", dtype=torch.float16)
-    want = reference.clip_views(frames, T_OUT_PAST_GRID_Y, (2, 3), "L", dtype=torch.float64,
-                                compute_dtype=torch.float64)
+    want = reference.clip_views(
+        frames, T_OUT_PAST_GRID_Y, (2, 3), "L", dtype=torch.float64, compute_dtype=torch.float64
+    )
     torch.testing.assert_close(got.double(), want, **TOL[torch.float16])
 
 
 def test_output_frames_beyond_the_grid_y_limit_packed(gen):
     frames, offsets = ops.pack_clips([random_frames(gen, 1, t, 3, 4, 3)[0] for t in (2, 5)])
     got = ops.clip_views_packed(frames, offsets.int(), T_OUT_PAST_GRID_Y, (1, 2), "O")
-    want = reference.clip_views_packed(frames, offsets, T_OUT_PAST_GRID_Y, (1, 2), "O",
-                                       dtype=torch.float64, compute_dtype=torch.float64)
+    want = reference.clip_views_packed(
+        frames,
+        offsets,
+        T_OUT_PAST_GRID_Y,
+        (1, 2),
+        "O",
+        dtype=torch.float64,
+        compute_dtype=torch.float64,
+    )
     torch.testing.assert_close(got.double(), want, **TOL[torch.float32])
 
 
@@ -134,8 +178,9 @@ def test_large_float_ops_stride_over_a_capped_grid(gen):
     """Thousands of elements: with the grid capped at 3 blocks of 256 threads, every thread of
     temporal_resize, decalcomanie and their backward kernels handles several."""
     x = torch.randn(2, 3, 9, 7, 13, generator=gen, dtype=torch.float32)
-    torch.testing.assert_close(ops.temporal_resize(x, 17), reference.temporal_resize(x, 17),
-                               atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        ops.temporal_resize(x, 17), reference.temporal_resize(x, 17), atol=1e-5, rtol=1e-5
+    )
     torch.ops.mer_fast.temporal_resize_backward(torch.randn(2, 3, 17, 7, 13, generator=gen), 9)
     for side in "LR":
         y = torch.randn(5, 7, 3, 33, generator=gen).to(torch.bfloat16)
@@ -150,8 +195,17 @@ def _sample_calls(gen) -> dict:
     x = torch.randn(1, 2, 3, 4, 5, generator=gen)
     return {
         "clip_views": (frames, 2, [3, 4], "OLR", *stats, None, torch.float32, "zeros"),
-        "clip_views_packed": (packed, offsets, 2, [3, 4], "L", *stats, None, torch.float16,
-                              "border"),
+        "clip_views_packed": (
+            packed,
+            offsets,
+            2,
+            [3, 4],
+            "L",
+            *stats,
+            None,
+            torch.float16,
+            "border",
+        ),
         "temporal_resize": (x, 5),
         "temporal_resize_backward": (x, 2),
         "decalcomanie": (x, "L"),
@@ -173,6 +227,7 @@ def test_every_op_runs_on_the_cuda_source(ex, gen):
 
 # -- 3. the executor itself -------------------------------------------------------------------------
 
+
 def test_outputs_are_filled_with_nan_or_the_largest_integer():
     with nan_filled_outputs():
         assert torch.empty(5).isnan().all()
@@ -184,8 +239,11 @@ def test_rehome_keeps_offsets_and_strides(gen):
     base = torch.randint(0, 256, (3, 10, 4, 5, 4), dtype=torch.uint8, generator=gen)
     for t in (base[:, 1::3, :, ::2, 1:], base[1:, :1].expand(2, 6, 4, 5, 4), base.transpose(2, 3)):
         r = rehome(t)
-        assert (r.shape, r.stride(), r.storage_offset()) == (t.shape, t.stride(),
-                                                              t.storage_offset())
+        assert (r.shape, r.stride(), r.storage_offset()) == (
+            t.shape,
+            t.stride(),
+            t.storage_offset(),
+        )
         assert torch.equal(r, t) and r.data_ptr() != t.data_ptr()
 
 
@@ -209,8 +267,17 @@ def test_a_failing_op_leaves_no_state_behind(ex):
     """An error in the host code (here: an argument check) leaves the executor ready for the
     next call."""
     with pytest.raises(ValueError, match="t_out must be between 1 and"):
-        ex.run("clip_views", torch.zeros(1, 2, 3, 3, 3, dtype=torch.uint8), 0, [2, 2], "O",
-               [0.5], [0.25], None, torch.float32)
+        ex.run(
+            "clip_views",
+            torch.zeros(1, 2, 3, 3, 3, dtype=torch.uint8),
+            0,
+            [2, 2],
+            "O",
+            [0.5],
+            [0.25],
+            None,
+            torch.float32,
+        )
     out = ex.run("decalcomanie", torch.arange(4.0), "L")
     assert out.tolist() == [0.0, 1.0, 1.0, 0.0]
     assert OP_NAMESPACE == "mer_fast_cuda_on_cpu"

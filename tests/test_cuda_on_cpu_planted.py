@@ -1,6 +1,7 @@
 """Known bugs planted into copies of the CUDA sources (tests/cuda_on_cpu.py PLANTED, each built
 into the executor library under its own op namespace): the executor catches every one, while the
 real sources pass the very same calls."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,14 +20,15 @@ def ex():
 
 def planted(name: str) -> str:
     stale = executor().stale_planted
-    assert name not in stale, (f"the planted bug {name!r} no longer applies to the CUDA source "
-                               f"({stale.get(name)}): update PLANTED in tests/cuda_on_cpu.py")
+    assert name not in stale, (
+        f"the planted bug {name!r} no longer applies to the CUDA source "
+        f"({stale.get(name)}): update PLANTED in tests/cuda_on_cpu.py"
+    )
     return PLANTED[name].op_namespace
 
 
 def clip_args(gen, n=2, t=3, size=(30, 30), t_out=2):
-    return (random_frames(gen, n, t, 5, 6, 3), t_out, list(size), "OL", *STATS, None,
-            torch.float32)
+    return (random_frames(gen, n, t, 5, 6, 3), t_out, list(size), "OL", *STATS, None, torch.float32)
 
 
 def test_kernel_without_its_pixel_loop(ex, gen):

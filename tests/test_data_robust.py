@@ -2,6 +2,7 @@
 frame inside a clip, a clip folder replaced by a file, a one-frame clip, a clip folder this user
 cannot read, and `datasets check` on a root that is not there. Each is named in `datasets check`
 and in training; --skip-bad leaves the clip out."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def smic_only(tmp_path_factory):
     root = tmp_path_factory.mktemp("smic")
-    write_synthetic(root, seed=4, datasets=["smic"], subjects=3, clips_per_subject=2, frames=6,
-                    frame_size=24)
+    write_synthetic(
+        root, seed=4, datasets=["smic"], subjects=3, clips_per_subject=2, frames=6, frame_size=24
+    )
     return root
 
 
@@ -115,8 +117,22 @@ def test_a_clip_folder_replaced_by_a_file_is_reported(smic_only, tmp_path, capsy
     skipped = dict(load_dataset("smic", root / "SMIC", skip_bad=True).skipped)
     assert clip.name in skipped
     # the run stops with the clip named (one paragraph, exit 2)
-    code = main(["train", "--chain", "", "--target", "smic", "--data-root", str(root),
-                 "--out", str(tmp_path / "run"), "--device", "cpu", "--no-progress"])
+    code = main(
+        [
+            "train",
+            "--chain",
+            "",
+            "--target",
+            "smic",
+            "--data-root",
+            str(root),
+            "--out",
+            str(tmp_path / "run"),
+            "--device",
+            "cpu",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and clip.name in err and "Traceback" not in err
 
@@ -189,12 +205,20 @@ def test_an_unreadable_clip_folder_is_named_like_other_bad_clips(smic_only):
             os.chmod(p, 0o777 if p.is_dir() else 0o666)
         clip = a_clip(root)
         os.chmod(clip, 0)
-        env = dict(os.environ, PYTHONPATH=str(ROOT), MER_FAST_CACHE=str(work / "cache"),
-                   HOME=str(work))
+        env = dict(
+            os.environ, PYTHONPATH=str(ROOT), MER_FAST_CACHE=str(work / "cache"), HOME=str(work)
+        )
 
         def as_user(*argv):
-            return subprocess.run([sys.executable, "-m", "mer_fast", *argv], cwd=work, env=env,
-                                  capture_output=True, text=True, timeout=300, preexec_fn=drop)
+            return subprocess.run(
+                [sys.executable, "-m", "mer_fast", *argv],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                preexec_fn=drop,
+            )
 
         probe = as_user("cache", "info", "--root", str(clip))
         assert probe.returncode != 0 and "Traceback" not in probe.stderr, probe.stderr
@@ -202,14 +226,41 @@ def test_an_unreadable_clip_folder_is_named_like_other_bad_clips(smic_only):
         out = flat(done.stdout + done.stderr)
         assert done.returncode == 1 and "Traceback" not in out, out
         assert clip.name in out and "cannot read the clip folder" in out
-        common = ["--chain", "", "--target", "smic", "--data-root", str(root), "--cache-dir",
-                  str(work / "cache"), "--device", "cpu", "--no-progress"]
+        common = [
+            "--chain",
+            "",
+            "--target",
+            "smic",
+            "--data-root",
+            str(root),
+            "--cache-dir",
+            str(work / "cache"),
+            "--device",
+            "cpu",
+            "--no-progress",
+        ]
         done = as_user("train", *common, "--out", str(work / "run"))
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
         assert clip.name in done.stderr and "Permission denied" in flat(done.stderr)
-        done = as_user("train", *common, "--out", str(work / "run2"), "--skip-bad",
-                       "--epochs", "1", "--arch", "r3d10", "--size", "16", "--frames", "4",
-                       "--folds", "0", "--set", "num_workers=0")
+        done = as_user(
+            "train",
+            *common,
+            "--out",
+            str(work / "run2"),
+            "--skip-bad",
+            "--epochs",
+            "1",
+            "--arch",
+            "r3d10",
+            "--size",
+            "16",
+            "--frames",
+            "4",
+            "--folds",
+            "0",
+            "--set",
+            "num_workers=0",
+        )
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     finally:
         for p in [work, *work.rglob("*")]:
@@ -225,9 +276,37 @@ def test_skipped_clips_are_listed_in_the_run(smic_only, tmp_path):
     shutil.rmtree(clip)
     clip.write_bytes(b"")
     out = tmp_path / "run"
-    assert main(["train", "--chain", "", "--target", "smic", "--data-root", str(root),
-                 "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--skip-bad",
-                 "--epochs", "1", "--arch", "r3d10", "--size", "16", "--frames", "4",
-                 "--set", "num_workers=0", "--device", "cpu", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--chain",
+                "",
+                "--target",
+                "smic",
+                "--data-root",
+                str(root),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--out",
+                str(out),
+                "--skip-bad",
+                "--epochs",
+                "1",
+                "--arch",
+                "r3d10",
+                "--size",
+                "16",
+                "--frames",
+                "4",
+                "--set",
+                "num_workers=0",
+                "--device",
+                "cpu",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     res = json.loads((out / "results.json").read_text())
     assert any(clip.name in s[0] for s in res["skipped_clips"])

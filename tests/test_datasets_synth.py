@@ -1,4 +1,5 @@
 """Every adapter on the output of ``mer-fast synth`` (all seven layouts written once)."""
+
 from __future__ import annotations
 
 import csv
@@ -75,8 +76,15 @@ def test_frames_sorted_by_number_not_string(synth):
 
 def test_fps_per_dataset(synth):
     root, _ = synth
-    expected = {"smic": 100, "casme2": 200, "samm": 200, "ckplus": 30, "oulu": 25, "ucf101": 25,
-                "kinetics400": None}
+    expected = {
+        "smic": 100,
+        "casme2": 200,
+        "samm": 200,
+        "ckplus": 30,
+        "oulu": 25,
+        "ucf101": 25,
+        "kinetics400": None,
+    }
     for name, fps in expected.items():
         assert {r.fps for r in load_dataset(name, data_root=root)} == {fps}, name
 
@@ -117,8 +125,9 @@ def test_samm_sheet_and_names(synth):
     assert all(len(r.subject) == 3 for r in index)
     r = index[0]
     assert r.meta["duration"] == r.offset - r.onset + 1  # the formula's cached value
-    assert all(Path(f).name == f"{r.subject}_{n:05d}.jpg" for f, n in zip(r.frames,
-                                                                          r.frame_numbers))
+    assert all(
+        Path(f).name == f"{r.subject}_{n:05d}.jpg" for f, n in zip(r.frames, r.frame_numbers)
+    )
     assert any("apex" in w and "outside" in w for w in index.warnings)
     five = load_dataset("samm", data_root=root)
     assert five.classes == ("anger", "contempt", "happiness", "surprise", "other")
@@ -163,11 +172,19 @@ def test_megc2019_gt_csv_disagreement_is_reported(synth, tmp_path):
 def test_macro_shared_label_space(synth):
     root, _ = synth
     macro = load_dataset("macro", data_root=root)
-    assert macro.classes == ("anger", "contempt", "disgust", "fear", "happiness", "sadness",
-                             "surprise")
+    assert macro.classes == (
+        "anger",
+        "contempt",
+        "disgust",
+        "fear",
+        "happiness",
+        "sadness",
+        "surprise",
+    )
     assert {r.dataset for r in macro} == {"ckplus", "oulu"}
-    assert not {k for k in macro.subjects() if k.startswith("ckplus:")} & \
-        {k for k in macro.subjects() if k.startswith("oulu:")}
+    assert not {k for k in macro.subjects() if k.startswith("ckplus:")} & {
+        k for k in macro.subjects() if k.startswith("oulu:")
+    }
     oulu_all = load_dataset("oulu", data_root=root, conditions="all")
     assert {r.meta["condition"] for r in oulu_all} == {"Strong", "Weak", "Dark"}
     ni = load_dataset("oulu", data_root=root, lighting="NI")
@@ -238,14 +255,19 @@ def test_check_reports_truncated_files(synth, tmp_path, capsys):
         shutil.copytree(root / folder, data / folder, symlinks=True)
     bmp = sorted((data / "SMIC").rglob("*.bmp"))[3]
     bmp.write_bytes(bmp.read_bytes()[:200])
-    jpg = sorted((data / "CASME2" / "Cropped").rglob("*.jpg"))[5]   # the release read
+    jpg = sorted((data / "CASME2" / "Cropped").rglob("*.jpg"))[5]  # the release read
     jpg.write_bytes(jpg.read_bytes()[: len(jpg.read_bytes()) // 2])
     avi = sorted((data / "UCF101").rglob("*.avi"))[0]
     avi.write_bytes(b"RIFF\x00\x00\x00\x00garbage")
-    labelled = {p.parent.relative_to(data / "CK+" / "Emotion")
-                for p in (data / "CK+" / "Emotion").rglob("*_emotion.txt")}
-    png = sorted(p for p in (data / "CK+" / "cohn-kanade-images").rglob("*.png")
-                 if p.parent.relative_to(data / "CK+" / "cohn-kanade-images") in labelled)[2]
+    labelled = {
+        p.parent.relative_to(data / "CK+" / "Emotion")
+        for p in (data / "CK+" / "Emotion").rglob("*_emotion.txt")
+    }
+    png = sorted(
+        p
+        for p in (data / "CK+" / "cohn-kanade-images").rglob("*.png")
+        if p.parent.relative_to(data / "CK+" / "cohn-kanade-images") in labelled
+    )[2]
     png.write_bytes(png.read_bytes()[:-30])
     mp4 = sorted((data / "Kinetics-400" / "train").rglob("*.mp4"))[0]
     mp4.write_bytes(mp4.read_bytes()[: mp4.stat().st_size // 2])
@@ -263,8 +285,15 @@ def test_check_reports_truncated_files(synth, tmp_path, capsys):
 
 
 def test_base_datasets_are_the_papers_seven():
-    assert set(BASE_DATASETS) == {"smic", "casme2", "samm", "ckplus", "oulu", "ucf101",
-                                  "kinetics400"}
+    assert set(BASE_DATASETS) == {
+        "smic",
+        "casme2",
+        "samm",
+        "ckplus",
+        "oulu",
+        "ucf101",
+        "kinetics400",
+    }
 
 
 def test_scan_lists_everything(synth):

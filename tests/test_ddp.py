@@ -8,6 +8,7 @@ the same order (checked exactly); the weights, the logged losses and the predict
 up to float rounding (the gradients are summed in another order), checked with a tolerance, on
 a network without BatchNorm (on the CPU BatchNorm is not synchronised across processes).
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,15 @@ TOL = dict(rtol=1e-4, atol=1e-6)  # float rounding of gradient sums in another o
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    write_synthetic(root, seed=1, datasets=["ucf101", "ckplus", "oulu", "smic"], subjects=3,
-                    clips_per_subject=2, frames=6, frame_size=24)
+    write_synthetic(
+        root,
+        seed=1,
+        datasets=["ucf101", "ckplus", "oulu", "smic"],
+        subjects=3,
+        clips_per_subject=2,
+        frames=6,
+        frame_size=24,
+    )
     return root
 
 
@@ -50,8 +58,9 @@ def runs(synth, tmp_path_factory):
         "balanced": dict(data="store", bn=False, config=dict(sampler="balanced")),
         # per-view BatchNorm: one backbone call split per view vs one call per view
         "per-view": dict(data="store", bn=True, config=dict(views="OLR")),
-        "per-view-calls": dict(data="store", bn=True, config=dict(views="OLR"),
-                               separate_calls=True),
+        "per-view-calls": dict(
+            data="store", bn=True, config=dict(views="OLR"), separate_calls=True
+        ),
     }
     for name, job in jobs.items():
         job.update(out=str(base / name), state=str(base / name / "state"))
@@ -185,7 +194,7 @@ def test_shards_cover_each_batch_in_order():
     base = EpochSampler(11, shuffle=True, seed=3)
     base.set_epoch(4)
     order = list(base)
-    batches = [order[i:i + 4] for i in range(0, 11, 4)]
+    batches = [order[i : i + 4] for i in range(0, 11, 4)]
     for world in (2, 3, 5):
         parts = []
         for r in range(world):
@@ -213,9 +222,25 @@ def test_train_refuses_torchrun(monkeypatch, capsys):
     assert "mer-fast pretrain" in capsys.readouterr().err
 
 
-COMMON = ["--arch", "r3d10", "--epochs", "1", "--size", "16", "--frames", "4", "--batch-size",
-          "16", "--set", "action_frames=4", "--set", "num_workers=0", "--device", "cpu",
-          "--no-progress"]
+COMMON = [
+    "--arch",
+    "r3d10",
+    "--epochs",
+    "1",
+    "--size",
+    "16",
+    "--frames",
+    "4",
+    "--batch-size",
+    "16",
+    "--set",
+    "action_frames=4",
+    "--set",
+    "num_workers=0",
+    "--device",
+    "cpu",
+    "--no-progress",
+]
 
 
 def test_pretrain_under_torchrun_then_train_reuses(synth, tmp_path):
@@ -224,29 +249,61 @@ def test_pretrain_under_torchrun_then_train_reuses(synth, tmp_path):
     from mer_fast.cli import main
 
     steps = tmp_path / "steps"
-    data = ["--data-root", str(synth), "--cache-dir", str(tmp_path / "cache"),
-            "--steps-dir", str(steps)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]), OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "mer_fast", "pretrain", "--chain", "ucf,macro,in", "--upto", "macro",
-           "--target", "smic", *data, *COMMON]
-    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=300)
+    data = [
+        "--data-root",
+        str(synth),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--steps-dir",
+        str(steps),
+    ]
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
+        OMP_NUM_THREADS="1",
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "mer_fast",
+        "pretrain",
+        "--chain",
+        "ucf,macro,in",
+        "--upto",
+        "macro",
+        "--target",
+        "smic",
+        *data,
+        *COMMON,
+    ]
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert done.stderr.count("training r3d10 from scratch") == 1  # rank 0 speaks, once
-    stored = {p.parent.name.split("-")[0]: json.loads(p.read_text())
-              for p in steps.glob("*/step.json")}
+    stored = {
+        p.parent.name.split("-")[0]: json.loads(p.read_text()) for p in steps.glob("*/step.json")
+    }
     assert sorted(stored) == ["macro", "ucf"]
     for info in stored.values():
         assert info["source"] == "trained"
-        assert info["distributed"] == {"processes": 2, "backend": "gloo", "device": "cpu",
-                                       "sync_bn": False}
+        assert info["distributed"] == {
+            "processes": 2,
+            "backend": "gloo",
+            "device": "cpu",
+            "sync_bn": False,
+        }
         assert info["history"][0]["train_clips"] == info["train_clips"]
     assert not list(steps.glob("*/last.pt")) and not list(steps.glob("*/.*.tmp"))
     out = tmp_path / "run"
-    assert main(["train", "--chain", "ucf,macro", "--target", "smic", "--out", str(out),
-                 *data, *COMMON]) == 0
+    assert (
+        main(
+            ["train", "--chain", "ucf,macro", "--target", "smic", "--out", str(out), *data, *COMMON]
+        )
+        == 0
+    )
     res = json.loads((out / "results.json").read_text())
     assert [c["source"] for c in res["chain"]] == ["reused", "reused"]
     assert [c["hash"] for c in res["chain"]] == [stored["ucf"]["hash"], stored["macro"]["hash"]]

@@ -1,5 +1,6 @@
 """decode_clip: backends agree on the same files, frames come in frame-number order, resizing and
 channels, and bad input (gaps, missing, truncated, empty) gives a DataError naming the file."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from mer_fast.data.decode import (backend_available, clip_length, decode_clip,
-                                  resolve_backend)
+from mer_fast.data.decode import backend_available, clip_length, decode_clip, resolve_backend
 from mer_fast.data.decode._common import resize_frames, resize_frames_float
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import ConfigError, DataError
@@ -32,8 +32,16 @@ def frame_array(k: int, h: int = 48, w: int = 64, gray: bool = False) -> np.ndar
     return a[..., 0] if gray else a
 
 
-def write_clip(folder: Path, n: int, ext: str = "jpg", gray: bool = False, start: int = 1,
-               name: str = "img{}", h: int = 48, w: int = 64) -> tuple[list[str], np.ndarray]:
+def write_clip(
+    folder: Path,
+    n: int,
+    ext: str = "jpg",
+    gray: bool = False,
+    start: int = 1,
+    name: str = "img{}",
+    h: int = 48,
+    w: int = 64,
+) -> tuple[list[str], np.ndarray]:
     folder.mkdir(parents=True, exist_ok=True)
     paths, arrays = [], []
     for k in range(n):
@@ -107,8 +115,8 @@ def test_threads_give_the_same_clip(tmp_path):
 
 
 def test_frames_are_ordered_by_number_not_by_string(tmp_path):
-    paths, truth = write_clip(tmp_path, 12, "bmp")           # img1 .. img12
-    shuffled = sorted(paths)                                   # img1, img10, img11, img12, img2..
+    paths, truth = write_clip(tmp_path, 12, "bmp")  # img1 .. img12
+    shuffled = sorted(paths)  # img1, img10, img11, img12, img2..
     assert shuffled != paths
     x = decode_clip(record(shuffled))
     assert torch.equal(x, torch.from_numpy(truth))
@@ -223,8 +231,11 @@ def test_a_frame_of_another_size_in_a_clip_is_named(tmp_path):
     paths, truth = write_clip(tmp_path, 4, "bmp")
     Image.fromarray(frame_array(7, 60, 80)).save(paths[2])
     for size in (None, (24, 32)):
-        with pytest.raises(DataError, match=r"frame .* is 80x60, the clip's first frame .* is "
-                                            r"64x48") as err:
+        with pytest.raises(
+            DataError,
+            match=r"frame .* is 80x60, the clip's first frame .* is "
+            r"64x48",
+        ) as err:
             decode_clip(record(paths), size=size)
         assert err.value.file == paths[2] and "skip_bad" in str(err.value)
     # frames outside the ones asked for are not read
@@ -287,8 +298,9 @@ def test_video_indices(videos):
     rec = ClipRecord("toy", "v", "s1", "a", 0, video=path)
     full = decode_clip(rec)
     for b in VIDEO_CPU_BACKENDS:
-        assert torch.equal(decode_clip(rec, backend=b, indices=[7, 2, 2, 19]),
-                           full[[7, 2, 2, 19]]), b
+        assert torch.equal(
+            decode_clip(rec, backend=b, indices=[7, 2, 2, 19]), full[[7, 2, 2, 19]]
+        ), b
 
 
 def test_truncated_and_bad_videos(videos, tmp_path):
@@ -366,7 +378,7 @@ def test_container_frame_counts_slightly_off_warn_far_off_fail():
 
     seen: list[str] = []
     check_count("toy:v", "v.mp4", 299, 300, seen.append)  # containers over-count by a frame
-    check_count("toy:v", "v.mp4", 300, 0, seen.append)    # count unknown: nothing to compare
+    check_count("toy:v", "v.mp4", 300, 0, seen.append)  # count unknown: nothing to compare
     assert len(seen) == 1 and "declares 300 frames, 299 decoded" in seen[0]
     with pytest.raises(DataError, match="truncated"):
         check_count("toy:v", "v.mp4", 200, 300, seen.append)

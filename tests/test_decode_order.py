@@ -1,4 +1,5 @@
 """decord must not break OpenCV's PNG decoding in the same process (decord's bundled zlib)."""
+
 from __future__ import annotations
 
 import subprocess

@@ -1,6 +1,7 @@
 """`mer-fast crop`, `--set faces=detect`, `predict --faces` and `datasets check` on the face
 stage: argument errors (no detector needed), then end to end with the real detector on
 synthetic layouts whose frames are a real photograph placed per clip."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,9 @@ from mer_fast.faces import detector_available
 from mer_fast.train.config import TrainConfig
 from tests.faces_helpers import ScriptedDetector, composite, paint_face, photograph
 
-needs_detector = pytest.mark.skipif(not detector_available(),
-                                    reason="the face detector is not installed (mer-fast[faces])")
+needs_detector = pytest.mark.skipif(
+    not detector_available(), reason="the face detector is not installed (mer-fast[faces])"
+)
 
 
 def test_crop_argument_errors(tmp_path, capsys):
@@ -112,15 +114,19 @@ def photo_frames(root: Path, size=(240, 320), scale=0.3) -> int:
     ``size`` (a clip-dependent offset and angle, a little motion from frame to frame);
     returns the number of clip folders."""
     photo = photograph("grace_hopper")
-    folders = sorted({p.parent for p in root.rglob("*")
-                      if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp")})
+    folders = sorted(
+        {p.parent for p in root.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp")}
+    )
     for n, folder in enumerate(folders):
         base = (size[1] / 2 + 12 * ((n % 5) - 2), size[0] / 2 + 8 * ((n % 3) - 1))
-        for k, path in enumerate(sorted(p for p in folder.iterdir()
-                                        if p.suffix.lower() in (".jpg", ".jpeg", ".png",
-                                                                ".bmp"))):
-            frame, _ = composite(photo, size, (base[0] + k % 2, base[1]), (n % 5) - 2.0, scale,
-                                 seed=n)
+        for k, path in enumerate(
+            sorted(
+                p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp")
+            )
+        ):
+            frame, _ = composite(
+                photo, size, (base[0] + k % 2, base[1]), (n % 5) - 2.0, scale, seed=n
+            )
             if Image.open(path).mode == "L":
                 Image.fromarray(frame).convert("L").save(path)
             else:
@@ -131,29 +137,54 @@ def photo_frames(root: Path, size=(240, 320), scale=0.3) -> int:
 @needs_detector
 def test_mer_fast_crop_end_to_end(tmp_path, capsys):
     root = tmp_path / "data"
-    write_synthetic(root, seed=0, datasets=["casme2"], subjects=2, clips_per_subject=2,
-                    frames=4, frame_size=24)
+    write_synthetic(
+        root, seed=0, datasets=["casme2"], subjects=2, clips_per_subject=2, frames=4, frame_size=24
+    )
     photo_frames(root / "CASME2")
     out = tmp_path / "faces"
-    args = ["crop", "casme2", "--data-root", str(root), "--out", str(out), "--no-progress",
-            "--json", str(tmp_path / "crop.json")]
+    args = [
+        "crop",
+        "casme2",
+        "--data-root",
+        str(root),
+        "--out",
+        str(out),
+        "--no-progress",
+        "--json",
+        str(tmp_path / "crop.json"),
+    ]
     assert main(args) == 0
     copy = out / "CASME2"
     frames = sorted(copy.rglob("*.jpg"))
     assert frames and all(Image.open(f).size == (280, 340) for f in frames[:3])
     rowless = ("EP02_02f", "EP02_07")  # image folders without a sheet row: not clips
     # the copy is of the raw release (the synthetic data also holds the cropped one)
-    assert sorted(p.relative_to(copy) for p in frames) == \
-        sorted(p.relative_to(root / "CASME2") for p in (root / "CASME2").rglob("*.jpg")
-               if p.parent.name not in rowless
-               and p.relative_to(root / "CASME2").parts[0] == "CASME2_RAW_selected")
+    assert sorted(p.relative_to(copy) for p in frames) == sorted(
+        p.relative_to(root / "CASME2")
+        for p in (root / "CASME2").rglob("*.jpg")
+        if p.parent.name not in rowless
+        and p.relative_to(root / "CASME2").parts[0] == "CASME2_RAW_selected"
+    )
     report = json.loads((tmp_path / "crop.json").read_text())["reports"][0]
     assert report["written"] == report["clips"] > 0 and not report["skipped"]
-    assert main(args) == 0                           # a rerun keeps everything
+    assert main(args) == 0  # a rerun keeps everything
     assert json.loads((tmp_path / "crop.json").read_text())["reports"][0]["written"] == 0
     capsys.readouterr()
-    assert main(["datasets", "check", "--root", str(out), "--datasets", "casme2",
-                 "--json", str(tmp_path / "check.json")]) == 0
+    assert (
+        main(
+            [
+                "datasets",
+                "check",
+                "--root",
+                str(out),
+                "--datasets",
+                "casme2",
+                "--json",
+                str(tmp_path / "check.json"),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "faces: cropped by mer-fast crop" in text and "mer-fast mtcnn" in text
     check = json.loads((tmp_path / "check.json").read_text())["datasets"][0]
@@ -164,17 +195,56 @@ def test_mer_fast_crop_end_to_end(tmp_path, capsys):
 @pytest.mark.slow
 def test_train_with_faces_detect(tmp_path):
     root = tmp_path / "data"
-    write_synthetic(root, seed=0, datasets=["smic", "macro"], subjects=3, clips_per_subject=3,
-                    frames=4, frame_size=24)
+    write_synthetic(
+        root,
+        seed=0,
+        datasets=["smic", "macro"],
+        subjects=3,
+        clips_per_subject=3,
+        frames=4,
+        frame_size=24,
+    )
     photo_frames(root)
     out = tmp_path / "run"
-    assert main(["train", "--chain", "macro", "--target", "smic", "--data-root", str(root),
-                 "--arch", "r3d10", "--epochs", "1", "--size", "16", "--frames", "4",
-                 "--batch-size", "16", "--set", "num_workers=0", "--set", "smote=false",
-                 "--device", "cpu",
-                 "--no-progress", "--set", "faces=detect", "--out", str(out),
-                 "--steps-dir", str(tmp_path / "steps"), "--cache-dir",
-                 str(tmp_path / "cache")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--chain",
+                "macro",
+                "--target",
+                "smic",
+                "--data-root",
+                str(root),
+                "--arch",
+                "r3d10",
+                "--epochs",
+                "1",
+                "--size",
+                "16",
+                "--frames",
+                "4",
+                "--batch-size",
+                "16",
+                "--set",
+                "num_workers=0",
+                "--set",
+                "smote=false",
+                "--device",
+                "cpu",
+                "--no-progress",
+                "--set",
+                "faces=detect",
+                "--out",
+                str(out),
+                "--steps-dir",
+                str(tmp_path / "steps"),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+            ]
+        )
+        == 0
+    )
     res = json.loads((out / "results.json").read_text())
     faces = res["faces"]
     assert faces["cropped_by"] == ["faces=detect"]
@@ -193,15 +263,40 @@ def test_crop_the_macro_parts_and_samm(tmp_path):
     from mer_fast.data.datasets import load_dataset
 
     root = tmp_path / "data"
-    write_synthetic(root, seed=0, datasets=["macro", "samm"], subjects=2, clips_per_subject=1,
-                    frames=3, frame_size=24)
+    write_synthetic(
+        root,
+        seed=0,
+        datasets=["macro", "samm"],
+        subjects=2,
+        clips_per_subject=1,
+        frames=3,
+        frame_size=24,
+    )
     photo_frames(root, size=(150, 200), scale=0.22)
     out = tmp_path / "faces"
     for name in ("macro", "samm"):
-        assert main(["crop", name, "--data-root", str(root), "--out", str(out),
-                     "--size", "64x80", "--no-progress"]) == 0
-    for name, options in (("ckplus", {}), ("oulu", {"conditions": "all"}),
-                          ("oulu", {"lighting": "NI"}), ("samm", {"protocol": "all"})):
+        assert (
+            main(
+                [
+                    "crop",
+                    name,
+                    "--data-root",
+                    str(root),
+                    "--out",
+                    str(out),
+                    "--size",
+                    "64x80",
+                    "--no-progress",
+                ]
+            )
+            == 0
+        )
+    for name, options in (
+        ("ckplus", {}),
+        ("oulu", {"conditions": "all"}),
+        ("oulu", {"lighting": "NI"}),
+        ("samm", {"protocol": "all"}),
+    ):
         raw = load_dataset(name, data_root=root, **options)
         copy = load_dataset(name, data_root=out, **options)
         assert [r.clip_id for r in copy] == [r.clip_id for r in raw] and len(copy) > 0
@@ -222,11 +317,12 @@ def test_without_the_detector_everything_says_what_to_install(monkeypatch, tmp_p
     with pytest.raises(ConfigError, match=r"mer-fast\[faces\]"):
         mtcnn.weights_dir()
     assert not mtcnn.weights_available()
-    hub = DataHub(data_root=tmp_path, cache_dir=tmp_path / "cache", faces="detect",
-                  show_progress=False)
+    hub = DataHub(
+        data_root=tmp_path, cache_dir=tmp_path / "cache", faces="detect", show_progress=False
+    )
     with pytest.raises(ConfigError, match=r"mer-fast\[faces\]"):
         hub.face_cropper("smic")
-    assert hub.face_cropper("ucf101") is None           # action datasets are never cropped
+    assert hub.face_cropper("ucf101") is None  # action datasets are never cropped
     # predict without the detector: not cropped, and says why
     monkeypatch.setattr(mer_fast.faces, "detector_available", lambda: False)
     folder = tmp_path / "clip"
@@ -234,8 +330,13 @@ def test_without_the_detector_everything_says_what_to_install(monkeypatch, tmp_p
     for k in range(2):
         Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(folder / f"f{k}.png")
     p = Predictor.__new__(Predictor)
-    p.meta, p.faces, p.face_notes, p.device, p._cropper = {"size": 16}, "auto", {}, \
-        torch.device("cpu"), None
+    p.meta, p.faces, p.face_notes, p.device, p._cropper = (
+        {"size": 16},
+        "auto",
+        {},
+        torch.device("cpu"),
+        None,
+    )
     frames, note = p.frames(folder)
     # native size (the op resizes to the model's 16 x 16)
     assert frames.shape == (2, 40, 50, 3) and "pip install 'mer-fast[faces]'" in note

@@ -1,5 +1,6 @@
 """bench/gpu_check.py in its CPU smoke mode (every part, tiny shapes, no build), its time boxes
 and its report, so that the one command meant for a GPU machine cannot rot without one."""
+
 from __future__ import annotations
 
 import importlib
@@ -22,8 +23,9 @@ def load(name: str):
 
 
 def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path):
-    rep = load("gpu_check").main(["--device", "cpu", "--smoke", "--no-build", "--out",
-                                  str(tmp_path)])
+    rep = load("gpu_check").main(
+        ["--device", "cpu", "--smoke", "--no-build", "--out", str(tmp_path)]
+    )
     parts = rep["parts"]
     assert parts["build"]["status"] == "skipped: --no-build"
     for name in ("tests", "ops", "decode", "e2e", "models"):
@@ -44,8 +46,14 @@ def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path):
     assert saved["parts"].keys() == parts.keys() and saved["smoke"] is True
     md = Path(rep["markdown_path"]).read_text()
     assert md == rep["markdown"]
-    for text in ("| ops | tiny-a", "input share of the training step", "full LOSO",
-                 "| models | r3d50", "n/a (smoke)", "| build | status | skipped: --no-build"):
+    for text in (
+        "| ops | tiny-a",
+        "input share of the training step",
+        "full LOSO",
+        "| models | r3d50",
+        "n/a (smoke)",
+        "| build | status | skipped: --no-build",
+    ):
         assert text in md, text
 
 
@@ -61,8 +69,20 @@ def test_parts_get_only_what_the_budget_leaves(tmp_path, monkeypatch):
         return run_group(cmd, seconds, env=env)
 
     monkeypatch.setattr(gc, "_run_group", e2e_never_ends)
-    rep = gc.main(["--device", "cpu", "--smoke", "--no-build", "--budget", "6",
-                   "--parts", "ops,e2e", "--out", str(tmp_path)])
+    rep = gc.main(
+        [
+            "--device",
+            "cpu",
+            "--smoke",
+            "--no-build",
+            "--budget",
+            "6",
+            "--parts",
+            "ops,e2e",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     parts = rep["parts"]
     # 6 s in all, 5 s kept for e2e: ops is not worth starting; e2e overruns its 6 s and is killed
     assert parts["ops"]["status"].startswith("skipped: 6 s of the budget left, 5 s kept"), parts
@@ -75,9 +95,11 @@ def test_parts_get_only_what_the_budget_leaves(tmp_path, monkeypatch):
 def test_a_part_that_overruns_is_killed_with_its_subprocesses(tmp_path):
     gc = load("gpu_check")
     marker = tmp_path / "grandchild.pid"
-    code = ("import subprocess, sys, time; "
-            "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
-            f"open({str(marker)!r}, 'w').write(str(p.pid)); time.sleep(60)")
+    code = (
+        "import subprocess, sys, time; "
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        f"open({str(marker)!r}, 'w').write(str(p.pid)); time.sleep(60)"
+    )
     t0 = time.monotonic()
     res = gc._run_group([sys.executable, "-c", code], 3)
     assert res["timed_out"] and time.monotonic() - t0 < 30
@@ -95,11 +117,14 @@ def test_a_part_that_overruns_is_killed_with_its_subprocesses(tmp_path):
 def test_bad_arguments_are_named():
     import torch
 
-    cases = [(["--parts", "ops,gpu"], "unknown part(s) gpu"),
-             (["--limit", "ops=soon"], "expected PART=SECONDS")]
+    cases = [
+        (["--parts", "ops,gpu"], "unknown part(s) gpu"),
+        (["--limit", "ops=soon"], "expected PART=SECONDS"),
+    ]
     if not torch.cuda.is_available():
         cases.append((["--device", "cuda"], "torch sees no CUDA GPU"))
     for args, text in cases:
-        proc = subprocess.run([sys.executable, str(BENCH / "gpu_check.py"), *args],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, str(BENCH / "gpu_check.py"), *args], capture_output=True, text=True
+        )
         assert proc.returncode == 2 and text in proc.stderr, (args, proc.stderr[-500:])

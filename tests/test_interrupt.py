@@ -1,6 +1,7 @@
 """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during a LOSO fold and
 during a chain step: the command stops with one line and exit 130, leaves no half-written file
 and releases its run folder, and the same command again resumes where it stopped."""
+
 from __future__ import annotations
 
 import json
@@ -16,25 +17,57 @@ import pytest
 from mer_fast.data.synthetic import write_synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMON = ["--arch", "r3d10", "--size", "16", "--frames", "4", "--batch-size", "4", "--set",
-          "action_frames=4", "--set", "num_workers=0", "--set", "checkpoint_seconds=0",
-          "--device", "cpu", "--no-progress"]
+COMMON = [
+    "--arch",
+    "r3d10",
+    "--size",
+    "16",
+    "--frames",
+    "4",
+    "--batch-size",
+    "4",
+    "--set",
+    "action_frames=4",
+    "--set",
+    "num_workers=0",
+    "--set",
+    "checkpoint_seconds=0",
+    "--device",
+    "cpu",
+    "--no-progress",
+]
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    write_synthetic(root, seed=1, datasets=["smic", "ckplus", "oulu"], subjects=3,
-                    clips_per_subject=2, frames=6, frame_size=24)
+    write_synthetic(
+        root,
+        seed=1,
+        datasets=["smic", "ckplus", "oulu"],
+        subjects=3,
+        clips_per_subject=2,
+        frames=6,
+        frame_size=24,
+    )
     return root
 
 
 def start(argv: list[str], cwd: Path, log: Path) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]), OMP_NUM_THREADS="1")
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
+        OMP_NUM_THREADS="1",
+    )
     with open(log, "wb") as f:
-        return subprocess.Popen([sys.executable, "-m", "mer_fast", *argv], cwd=cwd, env=env,
-                                stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "mer_fast", *argv],
+            cwd=cwd,
+            env=env,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def ctrl_c_when(proc: subprocess.Popen, ready, timeout: float = 240.0) -> int:
@@ -55,7 +88,7 @@ def no_partial_files(folder: Path) -> None:
     leftovers = [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
     assert not leftovers, leftovers
     for p in folder.rglob("*.json"):
-        json.loads(p.read_text())   # every stored JSON file is whole
+        json.loads(p.read_text())  # every stored JSON file is whole
 
 
 def check_stopped(code: int, log: Path) -> str:
@@ -69,9 +102,24 @@ def check_stopped(code: int, log: Path) -> str:
 @pytest.mark.slow
 def test_ctrl_c_during_a_fold_then_resume(tiny, tmp_path):
     out = tmp_path / "run"
-    argv = ["train", "--chain", "", "--target", "smic", "--data-root", str(tiny), "--cache-dir",
-            str(tmp_path / "cache"), "--out", str(out), "--epochs", "12", "--folds", "1",
-            *COMMON]
+    argv = [
+        "train",
+        "--chain",
+        "",
+        "--target",
+        "smic",
+        "--data-root",
+        str(tiny),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--out",
+        str(out),
+        "--epochs",
+        "12",
+        "--folds",
+        "1",
+        *COMMON,
+    ]
     log = tmp_path / "first.log"
     proc = start(argv, tmp_path, log)
     code = ctrl_c_when(proc, lambda: any((out / "folds").glob("fold01-*/last.pt")))
@@ -94,9 +142,26 @@ def test_ctrl_c_during_a_fold_then_resume(tiny, tmp_path):
 @pytest.mark.slow
 def test_ctrl_c_during_a_chain_step_then_resume(tiny, tmp_path):
     steps = tmp_path / "steps"
-    argv = ["train", "--chain", "macro", "--target", "smic", "--data-root", str(tiny),
-            "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "run"),
-            "--steps-dir", str(steps), "--epochs", "12", "--folds", "0", *COMMON]
+    argv = [
+        "train",
+        "--chain",
+        "macro",
+        "--target",
+        "smic",
+        "--data-root",
+        str(tiny),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--out",
+        str(tmp_path / "run"),
+        "--steps-dir",
+        str(steps),
+        "--epochs",
+        "12",
+        "--folds",
+        "0",
+        *COMMON,
+    ]
     log = tmp_path / "first.log"
     proc = start(argv, tmp_path, log)
     code = ctrl_c_when(proc, lambda: any(steps.glob("macro-*/last.pt")))

@@ -1,5 +1,6 @@
 """The streaming loader: 3D-ResNets temporal sampling, repeatable seeded shuffling, packed
 collation, and the DataLoader with worker processes."""
+
 from __future__ import annotations
 
 import random
@@ -12,9 +13,17 @@ from PIL import Image
 
 from mer_fast.data.cache import ClipCache
 from mer_fast.data.index import ClipRecord
-from mer_fast.data.loader import (ClipDataset, EpochSampler, PackedBatch, TemporalSampler,
-                                  collate_packed, loop_pad, make_loader, temporal_center_crop,
-                                  temporal_random_crop)
+from mer_fast.data.loader import (
+    ClipDataset,
+    EpochSampler,
+    PackedBatch,
+    TemporalSampler,
+    collate_packed,
+    loop_pad,
+    make_loader,
+    temporal_center_crop,
+    temporal_random_crop,
+)
 from mer_fast.errors import DataError
 
 
@@ -30,14 +39,14 @@ def original_loop_padding(out: list[int], size: int) -> list[int]:
 def original_center_crop(n: int, size: int) -> list[int]:
     frame_indices = list(range(n))
     begin = max(0, n // 2 - size // 2)
-    out = frame_indices[begin:min(begin + size, n)]
+    out = frame_indices[begin : min(begin + size, n)]
     return original_loop_padding(out, size)
 
 
 def original_random_crop(n: int, size: int, rng: random.Random) -> list[int]:
     frame_indices = list(range(n))
     begin = rng.randint(0, max(0, n - size - 1))
-    out = frame_indices[begin:min(begin + size, n)]
+    out = frame_indices[begin : min(begin + size, n)]
     return original_loop_padding(out, size) if len(out) < size else out
 
 
@@ -45,8 +54,9 @@ def original_random_crop(n: int, size: int, rng: random.Random) -> list[int]:
 def test_temporal_crops_match_3d_resnets(n):
     assert temporal_center_crop(n, 16) == original_center_crop(n, 16)
     for seed in range(20):
-        assert (temporal_random_crop(n, 16, random.Random(seed))
-                == original_random_crop(n, 16, random.Random(seed)))
+        assert temporal_random_crop(n, 16, random.Random(seed)) == original_random_crop(
+            n, 16, random.Random(seed)
+        )
 
 
 def test_temporal_crop_details():
@@ -84,13 +94,14 @@ def make_records(root: Path, lengths=(20, 9, 16, 30, 12, 25), size=(24, 32)) -> 
             p = folder / f"img{k + 1}.bmp"
             Image.fromarray(a).save(p)
             paths.append(str(p))
-        records.append(ClipRecord("toy", f"clip{c}", f"s{c % 2}", "ab"[c % 2], c % 2,
-                                  frames=tuple(paths)))
+        records.append(
+            ClipRecord("toy", f"clip{c}", f"s{c % 2}", "ab"[c % 2], c % 2, frames=tuple(paths))
+        )
     return records
 
 
 def frames_of(batch: PackedBatch, n: int) -> torch.Tensor:
-    return batch.frames[batch.offsets[n]:batch.offsets[n + 1]]
+    return batch.frames[batch.offsets[n] : batch.offsets[n + 1]]
 
 
 def test_dataset_crops_same_with_and_without_cache(tmp_path):

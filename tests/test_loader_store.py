@@ -1,5 +1,6 @@
 """ClipStore: a dataset packed once, batches gathered with one index_select, skip_bad, and the
 hand-over to the fused op clip_views_packed."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,8 +33,9 @@ def make_index(root: Path, lengths=(7, 3, 11, 5, 9), size=(30, 40), gray=()) -> 
             p = folder / f"reg_img{k + 1}.png"
             (img.convert("L") if c in gray else img).save(p)
             paths.append(str(p))
-        records.append(ClipRecord("toy", f"c{c}", f"s{c}", ["neg", "pos"][c % 2], c % 2,
-                                  frames=tuple(paths)))
+        records.append(
+            ClipRecord("toy", f"c{c}", f"s{c}", ["neg", "pos"][c % 2], c % 2, frames=tuple(paths))
+        )
     return ClipIndex(name="toy", classes=("neg", "pos"), records=records, root=str(root))
 
 
@@ -55,6 +57,7 @@ def test_build_and_batch(tmp_path):
     assert torch.equal(f2, expected) and torch.equal(o2, offsets)
     assert f2.data_ptr() == buf.data_ptr()
     from mer_fast.errors import ConfigError
+
     with pytest.raises(ConfigError, match="out must be"):
         store.batch(idx, out=buf[:10])
     pos, _ = store.frame_index([1, 2])
@@ -105,8 +108,9 @@ def test_gray_and_colour_clips(tmp_path):
     assert store.frames.shape[-1] == 3 and any("grayscale" in w for w in store.warnings)
     gray_clip = store.clip(1)
     assert torch.equal(gray_clip[..., 0], gray_clip[..., 2])
-    only_gray = ClipStore.build(index.filter(lambda r: r.clip_id == "c1"), size=None,
-                                progress=False)
+    only_gray = ClipStore.build(
+        index.filter(lambda r: r.clip_id == "c1"), size=None, progress=False
+    )
     assert only_gray.frames.shape[-1] == 1  # SAMM-like: 1 channel kept
 
 

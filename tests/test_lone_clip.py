@@ -5,6 +5,7 @@ batch size left one. The epoch, the DDP shares and the micro-batches now never h
 (mer_fast/utils/batching.py); these tests walk the remainders on every path: the resident store,
 micro-batches, LOSO folds (with SMOTE and inner-val), chain steps resident and streamed. The DDP
 shares are tested in tests/test_ddp.py (job "lone")."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,8 +24,17 @@ from tests.train_helpers import TinyNet, toy_dataset
 
 
 def cfg(**kw) -> TrainConfig:
-    base = dict(epochs=1, milestones=(2,), lr=3e-3, batch_size=6, size=12, frames=8,
-                device="cpu", checkpoint_seconds=0.0, smote=False)
+    base = dict(
+        epochs=1,
+        milestones=(2,),
+        lr=3e-3,
+        batch_size=6,
+        size=12,
+        frames=8,
+        device="cpu",
+        checkpoint_seconds=0.0,
+        smote=False,
+    )
     base.update(kw)
     return TrainConfig(**base).validate()
 
@@ -67,11 +77,17 @@ def test_process_shares_never_hold_one_clip(n, world):
 
 @pytest.mark.parametrize("batch_size", [2, 3, 4, 5, 7])
 def test_resident_epoch_with_a_remainder_of_one(batch_size, tmp_path):
-    index, data = toy_dataset(subjects=4, per_class=2)   # 24 clips
+    index, data = toy_dataset(subjects=4, per_class=2)  # 24 clips
     for m in (batch_size + 1, 2 * batch_size + 1):
         items = Items.real(torch.arange(m), data.labels[:m])
-        trainer = Trainer(pooled_net(), cfg(batch_size=batch_size), data, tmp_path / str(m),
-                          name=f"lone{m}", show_progress=False)
+        trainer = Trainer(
+            pooled_net(),
+            cfg(batch_size=batch_size),
+            data,
+            tmp_path / str(m),
+            name=f"lone{m}",
+            show_progress=False,
+        )
         fit = trainer.fit(items)
         assert fit.history[0]["train_clips"] == m
 
@@ -82,27 +98,46 @@ def test_micro_batches_with_a_remainder_of_one(batch_size, micro, tmp_path):
     index, data = toy_dataset(subjects=4, per_class=2)
     m = 2 * batch_size + 1
     items = Items.real(torch.arange(m), data.labels[:m])
-    trainer = Trainer(pooled_net(), cfg(batch_size=batch_size, micro_batch=micro), data,
-                      tmp_path, name="micro", show_progress=False)
+    trainer = Trainer(
+        pooled_net(),
+        cfg(batch_size=batch_size, micro_batch=micro),
+        data,
+        tmp_path,
+        name="micro",
+        show_progress=False,
+    )
     assert trainer.fit(items).history[0]["train_clips"] == m
 
 
 def test_smote_items_are_folded_too(tmp_path):
     """SMOTE clips count as items: 12 real + SMOTE ones, batch size chosen to leave one."""
     index, data = toy_dataset(subjects=3, per_class=2, missing={0: "sur"})
-    run = LosoRun(index, data, cfg(smote=True, batch_size=2), lambda: pooled_net(), tmp_path,
-                  show_progress=False)
+    run = LosoRun(
+        index,
+        data,
+        cfg(smote=True, batch_size=2),
+        lambda: pooled_net(),
+        tmp_path,
+        show_progress=False,
+    )
     fold = run.folds[2]
     # find the items count of this fold and pick a batch size that leaves one
     from mer_fast.train.runtime import generator
     from mer_fast.train.smote import smote_items
 
-    extra, _ = smote_items(fold.train, data.labels[fold.train], index.classes,
-                           generator(0, fold.name, "smote"))
+    extra, _ = smote_items(
+        fold.train, data.labels[fold.train], index.classes, generator(0, fold.name, "smote")
+    )
     m = len(fold.train) + len(extra)
     b = next(b for b in range(2, m) if m % b == 1)
-    run = LosoRun(index, data, cfg(smote=True, batch_size=b), lambda: pooled_net(), tmp_path,
-                  show_progress=False)
+    run = LosoRun(
+        index,
+        data,
+        cfg(smote=True, batch_size=b),
+        lambda: pooled_net(),
+        tmp_path,
+        show_progress=False,
+    )
     result = run.run_fold(fold)
     assert result["smote"]["total_added"] > 0
     assert result["history"][0]["train_clips"] == m
@@ -114,8 +149,14 @@ def test_loso_folds_with_a_remainder_of_one(selection, tmp_path):
     batch size leaves one clip in every fold."""
     index, data = toy_dataset(subjects=4, per_class=2)
     b = 17 if selection == "final" else 11
-    out = LosoRun(index, data, cfg(batch_size=b, epoch_selection=selection),
-                  lambda: pooled_net(), tmp_path, show_progress=False).run()
+    out = LosoRun(
+        index,
+        data,
+        cfg(batch_size=b, epoch_selection=selection),
+        lambda: pooled_net(),
+        tmp_path,
+        show_progress=False,
+    ).run()
     for fold in out["folds"]:
         assert fold["train_clips"] % b == 1
         assert fold["history"][0]["train_clips"] == fold["train_clips"]
@@ -126,8 +167,9 @@ def test_one_training_clip_is_explained(tmp_path):
     trainer = Trainer(pooled_net(), cfg(), data, tmp_path, name="alone", show_progress=False)
     with pytest.raises(ConfigError, match="training set holds one clip"):
         trainer.fit(Items.real(torch.arange(1), data.labels[:1]))
-    trainer = Trainer(pooled_net(), cfg(micro_batch=1), data, tmp_path / "m", name="micro1",
-                      show_progress=False)
+    trainer = Trainer(
+        pooled_net(), cfg(micro_batch=1), data, tmp_path / "m", name="micro1", show_progress=False
+    )
     with pytest.raises(ConfigError, match="micro_batch") as info:
         trainer.fit(Items.real(torch.arange(4), data.labels[:4]))
     assert "set micro_batch to 2 or more" in str(info.value)
@@ -138,26 +180,40 @@ def tiny(tmp_path_factory):
     from mer_fast.data.synthetic import write_synthetic
 
     root = tmp_path_factory.mktemp("synth")
-    write_synthetic(root, seed=1, datasets=["ucf101", "ckplus", "oulu"], subjects=3,
-                    clips_per_subject=2, frames=6, frame_size=24)
+    write_synthetic(
+        root,
+        seed=1,
+        datasets=["ucf101", "ckplus", "oulu"],
+        subjects=3,
+        clips_per_subject=2,
+        frames=6,
+        frame_size=24,
+    )
     return root
 
 
-@pytest.mark.parametrize("step,path", [("ucf", "stream"), ("ucf", "store"),
-                                       ("macro", "store")])
+@pytest.mark.parametrize("step,path", [("ucf", "stream"), ("ucf", "store"), ("macro", "store")])
 def test_chain_steps_with_a_remainder_of_one(tiny, tmp_path, step, path):
     """A 3D-ResNet-10 on 16x16 frames, 4 of them: its last feature map is 1x1x1, so a batch of
     one clip is refused. The batch size is chosen to leave one training clip."""
     from mer_fast.train.chain import STEPS, Chain
     from mer_fast.train.datahub import DataHub
 
-    hub = DataHub(data_root=tiny, cache_dir=tmp_path / "cache", decode_size=16,
-                  show_progress=False)
+    hub = DataHub(data_root=tiny, cache_dir=tmp_path / "cache", decode_size=16, show_progress=False)
     index = hub.index(STEPS[step].dataset)
     n = sum(1 for r in index.records if r.split in (None, "train"))
     b = next(b for b in range(2, n) if n % b == 1)
-    c = TrainConfig(arch="r3d10", epochs=1, size=16, frames=4, action_frames=4, batch_size=b,
-                    device="cpu", checkpoint_seconds=0.0, num_workers=0,
-                    data_path=path).validate()
+    c = TrainConfig(
+        arch="r3d10",
+        epochs=1,
+        size=16,
+        frames=4,
+        action_frames=4,
+        batch_size=b,
+        device="cpu",
+        checkpoint_seconds=0.0,
+        num_workers=0,
+        data_path=path,
+    ).validate()
     (res,) = Chain([step], c, hub, steps_dir=tmp_path / "steps", show_progress=False).run()
     assert res.info["train_clips"] == n and res.info["history"][0]["train_clips"] == n

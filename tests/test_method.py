@@ -1,5 +1,6 @@
 """Décalcomanie heads and losses, extended SMOTE inside LOSO folds, augmentation thetas,
 experiment presets, reports and inference."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,17 @@ from tests.train_helpers import TinyNet, toy_dataset
 
 
 def cfg(**kw):
-    base = dict(epochs=2, milestones=(2,), lr=3e-3, batch_size=6, size=12, frames=8,
-                device="cpu", checkpoint_seconds=0.0, smote=False)
+    base = dict(
+        epochs=2,
+        milestones=(2,),
+        lr=3e-3,
+        batch_size=6,
+        size=12,
+        frames=8,
+        device="cpu",
+        checkpoint_seconds=0.0,
+        smote=False,
+    )
     base.update(kw)
     return TrainConfig(**base).validate()
 
@@ -29,8 +39,11 @@ def cfg(**kw):
 def test_sbml_loss_is_the_weighted_sum(gen):
     logits = torch.randn(3, 5, 4, generator=gen)
     labels = torch.randint(0, 4, (5,), generator=gen)
-    by_hand = (0.4 * F.cross_entropy(logits[0], labels) + 0.4 * F.cross_entropy(logits[1], labels)
-               + 0.2 * F.cross_entropy(logits[2], labels))
+    by_hand = (
+        0.4 * F.cross_entropy(logits[0], labels)
+        + 0.4 * F.cross_entropy(logits[1], labels)
+        + 0.2 * F.cross_entropy(logits[2], labels)
+    )
     torch.testing.assert_close(sbml_loss(logits, labels, (0.4, 0.4, 0.2)), by_hand)
 
 
@@ -64,8 +77,9 @@ def test_views_go_through_one_backbone_call_and_test_logits_are_summed(gen):
     net = MERNet(TinyNet(3), 3, "sbml", 3)
     calls = []
     net.backbone.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[0]))
-    trainer = Trainer(net, cfg(views="OLR", test_views="OLR"), data, "/tmp/unused",
-                      name="t", show_progress=False)
+    trainer = Trainer(
+        net, cfg(views="OLR", test_views="OLR"), data, "/tmp/unused", name="t", show_progress=False
+    )
     clips = torch.arange(5)
     got = trainer.predict(clips)
     assert calls == [15]  # 3 views x 5 clips, one call
@@ -82,15 +96,20 @@ def test_smote_balances_and_mixes_same_class(gen):
     counts = torch.bincount(torch.cat([labels, extra.labels]), minlength=3)
     assert counts.tolist() == [7, 7, 7]
     lab_of = dict(zip(clips.tolist(), labels.tolist()))
-    for a, b, lam, y in zip(extra.a.tolist(), extra.b.tolist(), extra.lam.tolist(),
-                            extra.labels.tolist()):
+    for a, b, lam, y in zip(
+        extra.a.tolist(), extra.b.tolist(), extra.lam.tolist(), extra.labels.tolist()
+    ):
         assert a != b and lab_of[a] == lab_of[b] == y and 0 <= lam <= 1
     assert report.as_dict()["total_added"] == 9
 
 
 def test_smote_single_clip_class_is_stated(gen):
-    extra, report = smote_items(torch.arange(5), torch.tensor([0, 0, 0, 1, 2]) * 0 +
-                                torch.tensor([0, 0, 0, 1, 0]), ["a", "b", "c"], gen)
+    extra, report = smote_items(
+        torch.arange(5),
+        torch.tensor([0, 0, 0, 1, 2]) * 0 + torch.tensor([0, 0, 0, 1, 0]),
+        ["a", "b", "c"],
+        gen,
+    )
     text = " ".join(report.notes)
     assert "single training clip" in text and "repeated 3 times" in text
     assert "'c' has no training clip" in text
@@ -103,18 +122,22 @@ def test_smote_never_uses_a_test_subject_clip(tmp_path, monkeypatch):
     def fake_fit(self, items, evaluate=None, selection="final"):
         seen[self.name] = items
         from mer_fast.train.trainer import FitResult
+
         return FitResult(history=[], selected_epoch=0, selection=selection)
 
     monkeypatch.setattr(Trainer, "fit", fake_fit)
-    run = LosoRun(index, data, cfg(smote=True), lambda: MERNet(TinyNet(3), 3), tmp_path,
-                  show_progress=False)
+    run = LosoRun(
+        index, data, cfg(smote=True), lambda: MERNet(TinyNet(3), 3), tmp_path, show_progress=False
+    )
     for fold in run.folds:
         run.run_fold(fold)
         items = seen[fold.name]
         test = set(fold.test.tolist())
         assert not (set(items.a.tolist()) | set(items.b.tolist())) & test
-        assert all(index.records[i].subject_key != fold.subject
-                   for i in set(items.a.tolist()) | set(items.b.tolist()))
+        assert all(
+            index.records[i].subject_key != fold.subject
+            for i in set(items.a.tolist()) | set(items.b.tolist())
+        )
         counts = torch.bincount(items.labels, minlength=3)
         assert counts.min() == counts.max()  # balanced
         assert items.synthetic > 0
@@ -170,14 +193,21 @@ def _finished_run(tmp_path, name, target="toy", paper=None, selection="final"):
     index, data = toy_dataset(subjects=3)
     c = cfg(epoch_selection=selection)
     out = tmp_path / name
-    pooled = LosoRun(index, data, c, lambda: MERNet(TinyNet(3), 3), out,
-                     show_progress=False).run()
-    return write_run(out, name=name, target=target, pooled=pooled["pooled"],
-                     mean_of_folds=pooled["mean_of_folds"], folds=pooled["folds"],
-                     classes=index.classes, config=c.to_dict(), chain=[], provenance="synthetic",
-                     data_summary=index.summary(),
-                     extra={"meta": {"table": "2a", "row": "O / O", "paper": paper}
-                            if paper else {}})
+    pooled = LosoRun(index, data, c, lambda: MERNet(TinyNet(3), 3), out, show_progress=False).run()
+    return write_run(
+        out,
+        name=name,
+        target=target,
+        pooled=pooled["pooled"],
+        mean_of_folds=pooled["mean_of_folds"],
+        folds=pooled["folds"],
+        classes=index.classes,
+        config=c.to_dict(),
+        chain=[],
+        provenance="synthetic",
+        data_summary=index.summary(),
+        extra={"meta": {"table": "2a", "row": "O / O", "paper": paper} if paper else {}},
+    )
 
 
 def test_report_renders(tmp_path):
@@ -210,8 +240,15 @@ def test_final_model_and_predict(tmp_path):
 
     index, data = toy_dataset(subjects=2)
     c = cfg(arch="r3d10", epochs=1, views="OLR", test_views="O", size=16)
-    path = train_final_model(index, data, c, make_net_factory(c, 3, None), tmp_path / "run",
-                             HARA_2020, show_progress=False)
+    path = train_final_model(
+        index,
+        data,
+        c,
+        make_net_factory(c, 3, None),
+        tmp_path / "run",
+        HARA_2020,
+        show_progress=False,
+    )
     clip = data.frames[: int(data.offsets[1])].numpy()
     folder = tmp_path / "clip"
     folder.mkdir()

@@ -17,10 +17,12 @@ def test_against_scikit_learn(seed, num_classes):
     preds = np.where(rng.random(n) < 0.6, labels, rng.integers(0, num_classes, n))
     s = scores(labels, preds, [f"c{i}" for i in range(num_classes)])
     present = sorted(set(labels.tolist()))
-    assert s.uf1 == pytest.approx(f1_score(labels, preds, labels=present, average="macro",
-                                           zero_division=0))
-    assert s.uar == pytest.approx(recall_score(labels, preds, labels=present, average="macro",
-                                               zero_division=0))
+    assert s.uf1 == pytest.approx(
+        f1_score(labels, preds, labels=present, average="macro", zero_division=0)
+    )
+    assert s.uar == pytest.approx(
+        recall_score(labels, preds, labels=present, average="macro", zero_division=0)
+    )
     assert s.war == pytest.approx(accuracy_score(labels, preds))
     assert s.n == n and sum(s.support) == n
 

@@ -1,4 +1,5 @@
 """The registered backbones: construction, forward on tiny clips, the interface other parts use."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,15 +7,30 @@ import torch
 from torch import nn
 
 from mer_fast.errors import ConfigError
-from mer_fast.models import (HARA_2018, HARA_2020, InputConvention, convention_of,
-                             count_parameters, create_model, get_convention, list_models)
+from mer_fast.models import (
+    HARA_2018,
+    HARA_2020,
+    InputConvention,
+    convention_of,
+    count_parameters,
+    create_model,
+    get_convention,
+    list_models,
+)
 
 ALL = ["r3d10", "r3d18", "r3d34", "r3d50", "r3d101", "r3d152", "r3d200", "rx3d101"]
 
 # parameter counts with a 400-way head (the originals' own counts, cf. test_models_original)
-PARAMS_400 = {"r3d10": 14_604_624, "r3d18": 33_409_104, "r3d34": 63_718_736,
-              "r3d50": 47_018_576, "r3d101": 86_064_720, "r3d152": 118_223_440,
-              "r3d200": 127_423_056, "rx3d101": 48_340_816}
+PARAMS_400 = {
+    "r3d10": 14_604_624,
+    "r3d18": 33_409_104,
+    "r3d34": 63_718_736,
+    "r3d50": 47_018_576,
+    "r3d101": 86_064_720,
+    "r3d152": 118_223_440,
+    "r3d200": 127_423_056,
+    "rx3d101": 48_340_816,
+}
 
 
 def test_registry_lists_the_eight_models():
@@ -26,8 +42,9 @@ def test_registry_lists_the_eight_models():
 def test_forward_on_a_tiny_clip(name):
     torch.manual_seed(0)
     model = create_model(name, num_classes=5).eval()
-    assert count_parameters(model) - model.fc.weight.numel() - model.fc.bias.numel() == \
-        PARAMS_400[name] - 400 * (model.num_features + 1)
+    assert count_parameters(model) - model.fc.weight.numel() - model.fc.bias.numel() == PARAMS_400[
+        name
+    ] - 400 * (model.num_features + 1)
     x = torch.randn(2, 3, 4, 32, 32)
     with torch.no_grad():
         feats = model.forward_features(x)
@@ -91,7 +108,7 @@ def test_shortcut_a_has_no_downsample_weights():
     extra = set(b.state_dict()) - set(a.state_dict())
     assert extra and all(".downsample." in k for k in extra)
     x = torch.randn(2, 3, 4, 32, 32, requires_grad=True)
-    a(x).sum().backward()   # gradients pass the zero-padded shortcut
+    a(x).sum().backward()  # gradients pass the zero-padded shortcut
     assert x.grad is not None and torch.isfinite(x.grad).all()
 
 
@@ -100,8 +117,9 @@ def test_conventions():
     assert convention_of("r3d50") is HARA_2020
     assert create_model("rx3d101", 3).input_convention == HARA_2018
     # the 2018 release: 0..255 frames minus the ActivityNet mean, no std
-    torch.testing.assert_close(torch.tensor(HARA_2018.mean) * 255,
-                               torch.tensor([114.7748, 107.7354, 99.4750]))
+    torch.testing.assert_close(
+        torch.tensor(HARA_2018.mean) * 255, torch.tensor([114.7748, 107.7354, 99.4750])
+    )
     assert HARA_2018.std == (1 / 255,) * 3
     gray = HARA_2020.for_channels(1)
     assert gray.mean == (pytest.approx(sum(HARA_2020.mean) / 3),)
@@ -118,12 +136,15 @@ def test_convention_through_the_fused_op_gives_what_the_2018_weights_saw():
 
     frames = torch.randint(0, 256, (2, 5, 12, 10, 3), dtype=torch.uint8)
     x = clip_views(frames, t_out=5, size=(12, 10), views="O", **HARA_2018.clip_kwargs())[0]
-    want = frames.permute(0, 4, 1, 2, 3).float() - torch.tensor(
-        [114.7748, 107.7354, 99.4750]).view(1, 3, 1, 1, 1)
+    want = frames.permute(0, 4, 1, 2, 3).float() - torch.tensor([114.7748, 107.7354, 99.4750]).view(
+        1, 3, 1, 1, 1
+    )
     torch.testing.assert_close(x, want, atol=2e-4, rtol=0)
     x = clip_views(frames, t_out=5, size=(12, 10), views="O", **HARA_2020.clip_kwargs())[0]
-    want = (frames.permute(0, 4, 1, 2, 3).float() / 255 - torch.tensor(HARA_2020.mean).view(
-        1, 3, 1, 1, 1)) / torch.tensor(HARA_2020.std).view(1, 3, 1, 1, 1)
+    want = (
+        frames.permute(0, 4, 1, 2, 3).float() / 255
+        - torch.tensor(HARA_2020.mean).view(1, 3, 1, 1, 1)
+    ) / torch.tensor(HARA_2020.std).view(1, 3, 1, 1, 1)
     torch.testing.assert_close(x, want, atol=1e-5, rtol=1e-5)
 
 

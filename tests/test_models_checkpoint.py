@@ -1,4 +1,5 @@
 """load_checkpoint / save_checkpoint: the published files' layouts, our own, and bad input."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,8 +10,15 @@ import pytest
 import torch
 
 from mer_fast.errors import CheckpointError, ConfigError
-from mer_fast.models import (HARA_2018, HARA_2020, IMAGENET, create_model, identify,
-                             load_checkpoint, save_checkpoint)
+from mer_fast.models import (
+    HARA_2018,
+    HARA_2020,
+    IMAGENET,
+    create_model,
+    identify,
+    load_checkpoint,
+    save_checkpoint,
+)
 from tests.models_helpers import randomize_bn, save_like_torch03, state_dict_2018
 
 
@@ -34,9 +42,15 @@ def r3d10_400():
 
 def test_our_round_trip(tmp_path, r3d10_400):
     path = tmp_path / "ck" / "step1.pth"
-    save_checkpoint(path, r3d10_400, convention="3d-resnets-2018", epoch=7,
-                    optimizer=optimizer_state(create_model("r3d10", 3)), note="kinetics")
-    assert sorted(os.listdir(path.parent)) == ["step1.pth"]      # atomic: no temporary left
+    save_checkpoint(
+        path,
+        r3d10_400,
+        convention="3d-resnets-2018",
+        epoch=7,
+        optimizer=optimizer_state(create_model("r3d10", 3)),
+        note="kinetics",
+    )
+    assert sorted(os.listdir(path.parent)) == ["step1.pth"]  # atomic: no temporary left
     raw = torch.load(path, weights_only=True)
     assert raw["arch"] == "resnet-10" and raw["model"] == "r3d10" and raw["num_classes"] == 400
     net = create_model("r3d10", 400)
@@ -74,9 +88,16 @@ def test_2020_layout_with_and_without_module_prefix(tmp_path, r3d10_400, prefix)
     if prefix:
         sd = {"module." + k: v for k, v in sd.items()}
     path = tmp_path / "r3d10_K_200ep.pth"
-    torch.save({"epoch": 200, "arch": "resnet-10", "state_dict": sd,
-                "optimizer": optimizer_state(create_model("r3d10", 3)),
-                "scheduler": {"milestones": {50: 1}, "last_epoch": 200}}, path)
+    torch.save(
+        {
+            "epoch": 200,
+            "arch": "resnet-10",
+            "state_dict": sd,
+            "optimizer": optimizer_state(create_model("r3d10", 3)),
+            "scheduler": {"milestones": {50: 1}, "last_epoch": 200},
+        },
+        path,
+    )
     net = create_model("r3d10", 5)
     rep = load_checkpoint(net, path)
     assert rep.head_reset and same_backbone(net, r3d10_400) and rep.epoch == 200
@@ -90,9 +111,15 @@ def test_2018_file_pickled_by_torch_0_3_from_the_gpu(tmp_path):
     torch.manual_seed(1)
     src = randomize_bn(create_model("r3d18", 400, shortcut_type="A")).eval()
     path = tmp_path / "resnet-18-kinetics.pth"
-    save_like_torch03({"epoch": 200, "arch": "resnet-18", "state_dict": state_dict_2018(src),
-                       "optimizer": {"state": {}, "param_groups": [{"lr": 0.1, "params": [1]}]}},
-                      path)
+    save_like_torch03(
+        {
+            "epoch": 200,
+            "arch": "resnet-18",
+            "state_dict": state_dict_2018(src),
+            "optimizer": {"state": {}, "param_groups": [{"lr": 0.1, "params": [1]}]},
+        },
+        path,
+    )
     net = create_model("r3d18", 400, shortcut_type="A").eval()
     rep = load_checkpoint(net, path)
     assert rep.weights_only and rep.source == "3d-resnets-2018" and rep.convention == HARA_2018
@@ -121,7 +148,7 @@ def test_bare_state_dict_and_compiled_wrappers(tmp_path, r3d10_400):
     torch.save(sd, tmp_path / "bare.pth")
     net = create_model("r3d10", 400)
     net.input_convention = IMAGENET
-    rep = load_checkpoint(torch.compile(net), tmp_path / "bare.pth")   # wrapper looked through
+    rep = load_checkpoint(torch.compile(net), tmp_path / "bare.pth")  # wrapper looked through
     assert rep.arch is None and rep.source == "state-dict" and rep.convention == IMAGENET
     assert same_backbone(net, r3d10_400)
 
@@ -134,9 +161,10 @@ def test_rgb_checkpoint_into_a_grayscale_model(tmp_path, r3d10_400):
     assert any("summed the 3 colour channels" in n for n in rep.notes)
     assert rep.convention.channels == 1
     g = torch.randn(2, 1, 4, 32, 32)
-    with torch.no_grad():   # a gray clip replicated into RGB gives the same logits
-        torch.testing.assert_close(gray(g), r3d10_400.eval()(g.expand(-1, 3, -1, -1, -1)),
-                                   atol=1e-4, rtol=1e-4)
+    with torch.no_grad():  # a gray clip replicated into RGB gives the same logits
+        torch.testing.assert_close(
+            gray(g), r3d10_400.eval()(g.expand(-1, 3, -1, -1, -1)), atol=1e-4, rtol=1e-4
+        )
 
 
 def test_strict_false_loads_what_fits(tmp_path):
@@ -154,8 +182,10 @@ def test_strict_false_loads_what_fits(tmp_path):
 
 
 def test_other_architecture_or_depth(tmp_path):
-    torch.save({"arch": "resnet-34", "state_dict": create_model("r3d34", 400).state_dict()},
-               tmp_path / "r34.pth")
+    torch.save(
+        {"arch": "resnet-34", "state_dict": create_model("r3d34", 400).state_dict()},
+        tmp_path / "r34.pth",
+    )
     with pytest.raises(CheckpointError) as err:
         load_checkpoint(create_model("r3d50", 3), tmp_path / "r34.pth")
     msg = str(err.value)
@@ -165,17 +195,23 @@ def test_other_architecture_or_depth(tmp_path):
     torch.save(create_model("r3d34", 400).state_dict(), tmp_path / "bare34.pth")
     with pytest.raises(CheckpointError, match=r"(?s)unexpected.*create_model\('r3d34', 400\)"):
         load_checkpoint(create_model("r3d18", 3), tmp_path / "bare34.pth")
-    torch.save({"arch": "densenet-121", "state_dict": {"conv1.weight": torch.zeros(1)}},
-               tmp_path / "dn.pth")
+    torch.save(
+        {"arch": "densenet-121", "state_dict": {"conv1.weight": torch.zeros(1)}},
+        tmp_path / "dn.pth",
+    )
     with pytest.raises(CheckpointError, match="no model for arch 'densenet-121'"):
         load_checkpoint(create_model("r3d50", 3), tmp_path / "dn.pth")
     assert identify(create_model("rx3d101", 400).state_dict()) == ["create_model('rx3d101', 400)"]
 
 
 def test_shapes_that_do_not_fit(tmp_path):
-    torch.save({"arch": "resnet-10",
-                "state_dict": create_model("r3d10", 400, conv1_t_size=3).state_dict()},
-               tmp_path / "t3.pth")
+    torch.save(
+        {
+            "arch": "resnet-10",
+            "state_dict": create_model("r3d10", 400, conv1_t_size=3).state_dict(),
+        },
+        tmp_path / "t3.pth",
+    )
     with pytest.raises(CheckpointError) as err:
         load_checkpoint(create_model("r3d10", 400), tmp_path / "t3.pth")
     msg = str(err.value)
@@ -219,8 +255,9 @@ def test_files_that_are_not_checkpoints(tmp_path, r3d10_400):
     with pytest.raises(CheckpointError, match="truncated") as err:
         load_checkpoint(net, tmp_path / "cut.pth")
     assert "cut.pth" in str(err.value)
-    save_like_torch03({"arch": "resnet-10", "state_dict": state_dict_2018(r3d10_400)},
-                      tmp_path / "old.pth")
+    save_like_torch03(
+        {"arch": "resnet-10", "state_dict": state_dict_2018(r3d10_400)}, tmp_path / "old.pth"
+    )
     data = (tmp_path / "old.pth").read_bytes()
     (tmp_path / "oldcut.pth").write_bytes(data[:-5000])
     with pytest.raises(CheckpointError, match="truncated"):
@@ -239,8 +276,14 @@ def test_files_that_are_not_checkpoints(tmp_path, r3d10_400):
 
 def test_files_needing_full_unpickling_need_trust(tmp_path, r3d10_400):
     path = tmp_path / "with_opts.pth"
-    torch.save({"arch": "resnet-10", "state_dict": r3d10_400.state_dict(),
-                "opt": argparse.Namespace(model="resnet", model_depth=10)}, path)
+    torch.save(
+        {
+            "arch": "resnet-10",
+            "state_dict": r3d10_400.state_dict(),
+            "opt": argparse.Namespace(model="resnet", model_depth=10),
+        },
+        path,
+    )
     with pytest.raises(CheckpointError, match=r"(?s)argparse\.Namespace.*trusted=True"):
         load_checkpoint(create_model("r3d10", 400), path)
     net = create_model("r3d10", 400)

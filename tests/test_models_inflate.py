@@ -1,4 +1,5 @@
 """2D -> 3D inflation: an ImageNet ResNet-50 state dict (torchvision's layout) into r3d50."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,8 +26,9 @@ class Bottleneck2d(nn.Module):
         self.bn3 = nn.BatchNorm2d(cout)
         self.downsample = None
         if stride != 1 or cin != cout:
-            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                            nn.BatchNorm2d(cout))
+            self.downsample = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+            )
 
     def forward(self, x):
         out = F.relu(self.bn1(self.conv1(x)))
@@ -61,10 +63,12 @@ def replicate_time_padding(model: nn.Module) -> None:
     clip of identical frames behaves as an endless one (no boundary effect at the clip ends)."""
     for conv in model.modules():
         if isinstance(conv, nn.Conv3d) and conv.padding[0] > 0:
+
             def forward(x, conv=conv):
                 pt = conv.padding[0]
                 x = F.pad(x, (0, 0, 0, 0, pt, pt), mode="replicate")
                 return F.conv3d(x, conv.weight, None, conv.stride, (0,) + conv.padding[1:])
+
             conv.forward = forward
 
 
@@ -73,7 +77,7 @@ def imagenet_file(tmp_path_factory):
     torch.manual_seed(0)
     net2d = randomize_bn(ResNet2d()).eval()
     path = tmp_path_factory.mktemp("in") / "resnet50-0676ba61.pth"
-    torch.save(net2d.state_dict(), path)      # torchvision's files are bare state dicts
+    torch.save(net2d.state_dict(), path)  # torchvision's files are bare state dicts
     return net2d, path
 
 
@@ -84,7 +88,7 @@ def test_inflated_r3d50_keeps_the_2d_output_on_identical_frames(imagenet_file):
     assert rep.source == "imagenet-2d" and not rep.head_reset and not rep.missing
     assert rep.convention == IMAGENET and net3d.input_convention == IMAGENET
     k2 = net2d.conv1.weight
-    torch.testing.assert_close(net3d.conv1.weight.sum(2), k2)          # repeat / 7, summed
+    torch.testing.assert_close(net3d.conv1.weight.sum(2), k2)  # repeat / 7, summed
     torch.testing.assert_close(net3d.conv1.weight[:, :, 3], k2 / 7)
     frame = torch.randn(2, 3, 64, 64)
     clip = frame.unsqueeze(2).expand(-1, -1, 6, -1, -1).contiguous()
@@ -104,7 +108,7 @@ def test_inflation_with_another_head_and_one_channel(imagenet_file, tmp_path):
 
 def test_inflation_refuses_what_does_not_fit(imagenet_file, tmp_path):
     _, path = imagenet_file
-    with pytest.raises(CheckpointError) as err:     # a ResNet-50 file into an 18
+    with pytest.raises(CheckpointError) as err:  # a ResNet-50 file into an 18
         load_imagenet_2d(create_model("r3d18", 3), path)
     assert "resnet50-0676ba61.pth" in str(err.value) and "layer1.0.conv1.weight" in str(err.value)
     save3d = tmp_path / "r3d.pth"

@@ -2,6 +2,7 @@
 the stored width and resizes afterwards; mer-fast's stores now keep each dataset's own frame
 size (``decode_size = "native"``, the default where memory allows), so the fused op mirrors
 first and resizes after, in one pass."""
+
 from __future__ import annotations
 
 import shutil
@@ -20,22 +21,24 @@ from mer_fast.train.batches import Items, make_input
 from mer_fast.train.config import TrainConfig
 from mer_fast.train.datahub import DataHub
 
-FACE = 40          # the synthetic cropped faces: 40 x 40 (an even width)
-OUT = 16           # network input size in these tests
+FACE = 40  # the synthetic cropped faces: 40 x 40 (an even width)
+OUT = 16  # network input size in these tests
 MEAN, STD = (0.45, 0.4, 0.35), (0.25, 0.25, 0.25)
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
     root = tmp_path_factory.mktemp("native")
-    write_synthetic(root, seed=2, datasets="casme2", subjects=2, clips_per_subject=2,
-                    frames=5, frame_size=FACE)
+    write_synthetic(
+        root, seed=2, datasets="casme2", subjects=2, clips_per_subject=2, frames=5, frame_size=FACE
+    )
     return root
 
 
 def hub(root, tmp_path, **kw):
-    return DataHub(data_root=root, cache_dir=tmp_path / "cache", size=OUT, show_progress=False,
-                   **kw)
+    return DataHub(
+        data_root=root, cache_dir=tmp_path / "cache", size=OUT, show_progress=False, **kw
+    )
 
 
 def official_view(clip: torch.Tensor, side: str, t_out: int, theta=None) -> torch.Tensor:
@@ -43,29 +46,48 @@ def official_view(clip: torch.Tensor, side: str, t_out: int, theta=None) -> torc
     image side by side), then interpolate and resize (here with the op's reference
     resampling, through the clip's augmentation ``theta``), then normalise."""
     w = clip.shape[2]
-    half = clip[:, :, : w // 2] if side == "L" else clip[:, :, w // 2:]
+    half = clip[:, :, : w // 2] if side == "L" else clip[:, :, w // 2 :]
     mirrored = torch.cat([half, half.flip(2)] if side == "L" else [half.flip(2), half], 2)
     return reference.clip_views(mirrored[None], t_out, OUT, "O", MEAN, STD, theta)[0, 0]
 
 
 def test_native_store_mirrors_before_the_resize(root, tmp_path):
-    native = hub(root, tmp_path).store("casme2")       # decode_size "auto": native here
+    native = hub(root, tmp_path).store("casme2")  # decode_size "auto": native here
     assert tuple(native.frames.shape[1:3]) == (FACE, FACE)
-    squashed = hub(root, tmp_path, decode_size=OUT).store("casme2")   # the old default
+    squashed = hub(root, tmp_path, decode_size=OUT).store("casme2")  # the old default
     assert tuple(squashed.frames.shape[1:3]) == (OUT, OUT)
     items = Items.real(torch.arange(2), native.labels[:2].cpu())
     t_out = 6
     # without augmentation, and with a rotation + zoom + flip (the paper's Table 4)
-    rotated = random_theta(2, rotation=30.0, scale=1.1, hflip=True,
-                           generator=torch.Generator().manual_seed(1))
+    rotated = random_theta(
+        2, rotation=30.0, scale=1.1, hflip=True, generator=torch.Generator().manual_seed(1)
+    )
     for side in "LR":
         for theta in (None, rotated):
-            got = make_input(native.frames, native.offsets.cpu(), items, t_out=t_out,
-                             size=OUT, views=side, mean=MEAN, std=STD, theta=theta)[0]
-            old = make_input(squashed.frames, squashed.offsets.cpu(), items, t_out=t_out,
-                             size=OUT, views=side, mean=MEAN, std=STD, theta=theta)[0]
+            got = make_input(
+                native.frames,
+                native.offsets.cpu(),
+                items,
+                t_out=t_out,
+                size=OUT,
+                views=side,
+                mean=MEAN,
+                std=STD,
+                theta=theta,
+            )[0]
+            old = make_input(
+                squashed.frames,
+                squashed.offsets.cpu(),
+                items,
+                t_out=t_out,
+                size=OUT,
+                views=side,
+                mean=MEAN,
+                std=STD,
+                theta=theta,
+            )[0]
             for n in range(2):
-                th = None if theta is None else theta[n:n + 1]
+                th = None if theta is None else theta[n : n + 1]
                 want = official_view(native.clip(n), side, t_out, th)
                 assert torch.allclose(got[n], want, atol=1e-4), (side, n)
                 # today's store resized every frame to 16 x 16 first (anti-aliased), and
@@ -81,8 +103,11 @@ def test_auto_is_the_default_and_stores_natively(root, tmp_path):
     assert h.store_plans["casme2"]["native_storage"] is True
     assert h.store_plans["casme2"]["stored_at"] == f"{FACE}x{FACE}"
     assert h.stored_at("casme2") == f"{FACE}x{FACE}"
-    assert store.nbytes == h.store_plans["casme2"]["bytes"] == \
-        int(store.lengths.sum()) * FACE * FACE * 3
+    assert (
+        store.nbytes
+        == h.store_plans["casme2"]["bytes"]
+        == int(store.lengths.sum()) * FACE * FACE * 3
+    )
 
 
 def test_clips_of_another_size_are_resized_with_a_note(root, tmp_path):
@@ -134,15 +159,16 @@ def test_store_memory_guard_after_decoding(root, tmp_path):
 
     index = hub(root, tmp_path).index("casme2")
     with pytest.raises(ConfigError, match="decode_size"):
-        ClipStore.build(index, None, channels=3, progress=False, common_size=True,
-                        max_bytes=1000)
+        ClipStore.build(index, None, channels=3, progress=False, common_size=True, max_bytes=1000)
 
 
 def test_cache_keys_on_the_size(root, tmp_path):
     record = hub(root, tmp_path).index("casme2").records[0]
     cache = ClipCache(tmp_path / "c")
-    paths = {str(s): cache.entry_path(record, s) for s in
-             (None, (FACE, FACE), 112, (112, 112), ShortSide(128), ShortSide(64))}
+    paths = {
+        str(s): cache.entry_path(record, s)
+        for s in (None, (FACE, FACE), 112, (112, 112), ShortSide(128), ShortSide(64))
+    }
     assert paths["112"] == paths["(112, 112)"]
     assert len(set(paths.values())) == 5
     native = cache.get(record, (FACE, FACE))

@@ -5,6 +5,7 @@ float32 output: atol 5e-5 (arithmetic order differs from the reference's);
 float16: atol 2e-3 + rtol 1e-3 (half an ulp at |v| <= 4 is <= 2e-3);
 bfloat16: atol 1e-3 + rtol 8e-3 (half an ulp is 2^-9 relative).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -16,8 +17,11 @@ import mer_fast.ops as ops
 from mer_fast.ops import reference
 from tests.conftest import devices
 
-TOL = {torch.float32: dict(atol=5e-5, rtol=0), torch.float16: dict(atol=2e-3, rtol=1e-3),
-       torch.bfloat16: dict(atol=1e-3, rtol=8e-3)}
+TOL = {
+    torch.float32: dict(atol=5e-5, rtol=0),
+    torch.float16: dict(atol=2e-3, rtol=1e-3),
+    torch.bfloat16: dict(atol=1e-3, rtol=8e-3),
+}
 ALL_VIEWS = ["".join(p) for k in (1, 2, 3) for p in itertools.permutations("OLR", k)]
 
 
@@ -40,10 +44,30 @@ def random_theta(gen, n):
     return th
 
 
-def check(frames, t_out, size, views="OLR", theta=None, dtype=torch.float32, mean=None, std=None,
-          device="cpu", padding="border"):
-    want = reference.clip_views(frames, t_out, size, views, mean, std, theta, torch.float64,
-                                compute_dtype=torch.float64, padding=padding)
+def check(
+    frames,
+    t_out,
+    size,
+    views="OLR",
+    theta=None,
+    dtype=torch.float32,
+    mean=None,
+    std=None,
+    device="cpu",
+    padding="border",
+):
+    want = reference.clip_views(
+        frames,
+        t_out,
+        size,
+        views,
+        mean,
+        std,
+        theta,
+        torch.float64,
+        compute_dtype=torch.float64,
+        padding=padding,
+    )
     f = frames.to(device)
     th = None if theta is None else theta.to(device)
     got = ops.clip_views(f, t_out, size, views, mean, std, th, dtype, padding=padding)
@@ -55,13 +79,13 @@ def check(frames, t_out, size, views="OLR", theta=None, dtype=torch.float32, mea
 
 
 SHAPES = [  # N, T, H, W, C, t_out, h, w
-    (2, 7, 13, 11, 3, 5, 9, 6),      # odd H, W; t_out < T
-    (1, 3, 8, 9, 3, 10, 12, 15),     # t_out > T, upsampling in space
-    (2, 1, 10, 10, 1, 4, 7, 7),      # T = 1, grayscale
-    (2, 6, 5, 1, 3, 6, 4, 3),        # W = 1
-    (1, 4, 6, 2, 1, 1, 5, 5),        # W = 2, t_out = 1
-    (3, 5, 17, 23, 3, 5, 16, 16),    # t_out == T
-    (1, 1, 1, 1, 3, 1, 1, 1),        # everything 1
+    (2, 7, 13, 11, 3, 5, 9, 6),  # odd H, W; t_out < T
+    (1, 3, 8, 9, 3, 10, 12, 15),  # t_out > T, upsampling in space
+    (2, 1, 10, 10, 1, 4, 7, 7),  # T = 1, grayscale
+    (2, 6, 5, 1, 3, 6, 4, 3),  # W = 1
+    (1, 4, 6, 2, 1, 1, 5, 5),  # W = 2, t_out = 1
+    (3, 5, 17, 23, 3, 5, 16, 16),  # t_out == T
+    (1, 1, 1, 1, 3, 1, 1, 1),  # everything 1
     (2, 9, 31, 29, 3, 13, 112, 112 // 4),
 ]
 
@@ -111,8 +135,9 @@ def test_non_contiguous_frames(device, gen):
         got = check(frames, 7, (9, 8), "OLR", random_theta(gen, frames.shape[0]), device=device)
         assert got.shape == want.shape, name
         # strided input must give exactly what its contiguous copy gives
-        torch.testing.assert_close(ops.clip_views(frames.to(device), 7, (9, 8), "OLR"), want,
-                                   atol=0, rtol=0)
+        torch.testing.assert_close(
+            ops.clip_views(frames.to(device), 7, (9, 8), "OLR"), want, atol=0, rtol=0
+        )
 
 
 @pytest.mark.parametrize("device", devices())
@@ -123,18 +148,33 @@ def test_packed_equals_per_clip(device, with_theta, gen):
     frames, offsets = ops.pack_clips(clips)
     theta = random_theta(gen, len(clips)) if with_theta else None
     dev = torch.device(device)
-    packed = ops.clip_views_packed(frames.to(dev), offsets, 6, (8, 9), "LRO",
-                                   theta=None if theta is None else theta.to(dev))
+    packed = ops.clip_views_packed(
+        frames.to(dev), offsets, 6, (8, 9), "LRO", theta=None if theta is None else theta.to(dev)
+    )
     for i, clip in enumerate(clips):
-        th = None if theta is None else theta[i:i + 1].to(dev)
+        th = None if theta is None else theta[i : i + 1].to(dev)
         single = ops.clip_views(clip[None].to(dev), 6, (8, 9), "LRO", theta=th)
-        assert torch.equal(packed[:, i:i + 1], single), f"clip {i}"
-    want = reference.clip_views_packed(frames, offsets, 6, (8, 9), "LRO", theta=theta,
-                                       dtype=torch.float64, compute_dtype=torch.float64)
+        assert torch.equal(packed[:, i : i + 1], single), f"clip {i}"
+    want = reference.clip_views_packed(
+        frames,
+        offsets,
+        6,
+        (8, 9),
+        "LRO",
+        theta=theta,
+        dtype=torch.float64,
+        compute_dtype=torch.float64,
+    )
     torch.testing.assert_close(packed.cpu().double(), want, **TOL[torch.float32])
     # offsets may also live on the frames' device, as int32 or int64
-    again = ops.clip_views_packed(frames.to(dev), offsets.to(dev, torch.int32), 6, (8, 9), "LRO",
-                                  theta=None if theta is None else theta.to(dev))
+    again = ops.clip_views_packed(
+        frames.to(dev),
+        offsets.to(dev, torch.int32),
+        6,
+        (8, 9),
+        "LRO",
+        theta=None if theta is None else theta.to(dev),
+    )
     assert torch.equal(again, packed)
 
 
@@ -142,7 +182,8 @@ def uncovering_theta(gen, n):
     """Rotations of 20-60 degrees, zooms out to 1.6 and shifts: each output has corners and edges
     that sample outside the frame."""
     ang = (0.35 + 0.7 * torch.rand(n, generator=gen)) * torch.where(
-        torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
+        torch.rand(n, generator=gen) < 0.5, -1.0, 1.0
+    )
     scale = 1.1 + 0.5 * torch.rand(n, generator=gen)
     th = torch.zeros(n, 2, 3)
     th[:, 0, 0] = torch.cos(ang) * scale
@@ -178,24 +219,39 @@ def test_zeros_padding_fills_black(device, dtype, gen):
     space, i.e. (0 - mean) / std after the normalisation; with "border" they repeat an edge."""
     frames = torch.full((1, 2, 16, 16, 3), 200, dtype=torch.uint8)
     a = torch.tensor(0.785398)
-    theta = torch.tensor([[[torch.cos(a) * 1.5, -torch.sin(a) * 1.5, 0.0],
-                           [torch.sin(a) * 1.5, torch.cos(a) * 1.5, 0.0]]])
+    theta = torch.tensor(
+        [
+            [
+                [torch.cos(a) * 1.5, -torch.sin(a) * 1.5, 0.0],
+                [torch.sin(a) * 1.5, torch.cos(a) * 1.5, 0.0],
+            ]
+        ]
+    )
     mean, std = [0.4, 0.5, 0.6], [0.2, 0.25, 0.3]
     dev = torch.device(device)
-    zeros = ops.clip_views(frames.to(dev), 2, 16, "OLR", mean, std, theta.to(dev), dtype,
-                           padding="zeros").float().cpu()
-    border = ops.clip_views(frames.to(dev), 2, 16, "OLR", mean, std, theta.to(dev), dtype,
-                            padding="border").float().cpu()
+    zeros = (
+        ops.clip_views(
+            frames.to(dev), 2, 16, "OLR", mean, std, theta.to(dev), dtype, padding="zeros"
+        )
+        .float()
+        .cpu()
+    )
+    border = (
+        ops.clip_views(
+            frames.to(dev), 2, 16, "OLR", mean, std, theta.to(dev), dtype, padding="border"
+        )
+        .float()
+        .cpu()
+    )
     black = torch.tensor([(0 - m) / s for m, s in zip(mean, std)])
     grey = torch.tensor([(200 / 255 - m) / s for m, s in zip(mean, std)])
     tol = TOL[dtype]
     for v in range(3):
-        corner = zeros[v, 0, :, :, 0, 0]                      # [C, t_out] at output pixel (0, 0)
+        corner = zeros[v, 0, :, :, 0, 0]  # [C, t_out] at output pixel (0, 0)
         torch.testing.assert_close(corner, black[:, None].expand_as(corner), **tol)
         centre = zeros[v, 0, :, :, 8, 8]
         torch.testing.assert_close(centre, grey[:, None].expand_as(centre), **tol)
-        torch.testing.assert_close(border[v], grey.view(1, 3, 1, 1, 1).expand_as(border[v]),
-                                   **tol)
+        torch.testing.assert_close(border[v], grey.view(1, 3, 1, 1, 1).expand_as(border[v]), **tol)
     check(frames, 2, 16, "OLR", theta, dtype, mean, std, device=device, padding="zeros")
 
 
@@ -206,15 +262,25 @@ def test_packed_padding_equals_per_clip(device, padding, gen):
     frames, offsets = ops.pack_clips(clips)
     theta = uncovering_theta(gen, 3)
     dev = torch.device(device)
-    packed = ops.clip_views_packed(frames.to(dev), offsets, 5, (7, 9), "ROL",
-                                   theta=theta.to(dev), padding=padding)
+    packed = ops.clip_views_packed(
+        frames.to(dev), offsets, 5, (7, 9), "ROL", theta=theta.to(dev), padding=padding
+    )
     for i, clip in enumerate(clips):
-        single = ops.clip_views(clip[None].to(dev), 5, (7, 9), "ROL", theta=theta[i:i + 1].to(dev),
-                                padding=padding)
-        assert torch.equal(packed[:, i:i + 1], single), f"clip {i}"
-    want = reference.clip_views_packed(frames, offsets, 5, (7, 9), "ROL", theta=theta,
-                                       dtype=torch.float64, compute_dtype=torch.float64,
-                                       padding=padding)
+        single = ops.clip_views(
+            clip[None].to(dev), 5, (7, 9), "ROL", theta=theta[i : i + 1].to(dev), padding=padding
+        )
+        assert torch.equal(packed[:, i : i + 1], single), f"clip {i}"
+    want = reference.clip_views_packed(
+        frames,
+        offsets,
+        5,
+        (7, 9),
+        "ROL",
+        theta=theta,
+        dtype=torch.float64,
+        compute_dtype=torch.float64,
+        padding=padding,
+    )
     torch.testing.assert_close(packed.cpu().double(), want, **TOL[torch.float32])
 
 
@@ -222,15 +288,15 @@ def test_padding_default_is_border_and_old_schema_calls_work(gen):
     frames = random_frames(gen, 2, 3, 8, 8, 3)
     theta = uncovering_theta(gen, 2)
     stats = (list(ops.KINETICS_MEAN), list(ops.KINETICS_STD))
-    old_call = torch.ops.mer_fast.clip_views(frames, 4, [6, 6], "OLR", *stats, theta,
-                                             torch.float32)
-    assert torch.equal(old_call, ops.clip_views(frames, 4, 6, "OLR", theta=theta,
-                                                padding="border"))
-    assert not torch.equal(old_call, ops.clip_views(frames, 4, 6, "OLR", theta=theta,
-                                                    padding="zeros"))
+    old_call = torch.ops.mer_fast.clip_views(frames, 4, [6, 6], "OLR", *stats, theta, torch.float32)
+    assert torch.equal(old_call, ops.clip_views(frames, 4, 6, "OLR", theta=theta, padding="border"))
+    assert not torch.equal(
+        old_call, ops.clip_views(frames, 4, 6, "OLR", theta=theta, padding="zeros")
+    )
     packed, offsets = ops.pack_clips(list(frames))
-    old_packed = torch.ops.mer_fast.clip_views_packed(packed, offsets, 4, [6, 6], "OLR", *stats,
-                                                      theta, torch.float32)
+    old_packed = torch.ops.mer_fast.clip_views_packed(
+        packed, offsets, 4, [6, 6], "OLR", *stats, theta, torch.float32
+    )
     assert torch.equal(old_packed, old_call)
 
 
@@ -261,8 +327,9 @@ def test_empty_batch():
     frames = torch.empty(0, 5, 8, 8, 3, dtype=torch.uint8)
     out = ops.clip_views(frames, 4, (6, 6), "OL")
     assert out.shape == (2, 0, 3, 4, 6, 6)
-    packed = ops.clip_views_packed(torch.empty(0, 8, 8, 3, dtype=torch.uint8),
-                                   torch.zeros(1, dtype=torch.int64), 4, 6, "O")
+    packed = ops.clip_views_packed(
+        torch.empty(0, 8, 8, 3, dtype=torch.uint8), torch.zeros(1, dtype=torch.int64), 4, 6, "O"
+    )
     assert packed.shape == (1, 0, 3, 4, 6, 6)
 
 
@@ -290,9 +357,17 @@ BAD = [
 
 @pytest.mark.parametrize("bad,message", BAD, ids=[m for _, m in BAD])
 def test_bad_input_names_the_argument(bad, message):
-    args = dict(frames=torch.zeros(1, 2, 4, 4, 3, dtype=torch.uint8), t_out=3, size=(4, 4),
-                views="OLR", mean=None, std=None, theta=None, dtype=torch.float32,
-                padding="border")
+    args = dict(
+        frames=torch.zeros(1, 2, 4, 4, 3, dtype=torch.uint8),
+        t_out=3,
+        size=(4, 4),
+        views="OLR",
+        mean=None,
+        std=None,
+        theta=None,
+        dtype=torch.float32,
+        padding="border",
+    )
     args.update(bad)
     with pytest.raises((ValueError, RuntimeError)) as info:
         ops.clip_views(**args)

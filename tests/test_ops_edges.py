@@ -13,6 +13,7 @@ statistics):
   F.grid_sample's own on a float32 grid: clip_views is within 1e-5 + 2e-7 max(H, W) / min(std)
   of the float64 reference (tests/test_ops_properties.py holds it over random arguments).
 """
+
 from __future__ import annotations
 
 import math
@@ -31,6 +32,7 @@ NAN, INF = float("nan"), float("inf")
 
 # -- non-finite theta: the clip comes out NaN, on every device, never a crash ----------------
 
+
 @pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("padding", ["border", "zeros"])
 @pytest.mark.parametrize("value", [NAN, INF, -INF], ids=["nan", "inf", "-inf"])
@@ -41,17 +43,27 @@ def test_non_finite_theta_makes_its_clip_nan(device, padding, value, entry, gen)
     theta = random_theta(gen, 3)
     theta[1].view(-1)[entry] = value
     dev = torch.device(device)
-    out = ops.clip_views(frames.to(dev), 5, (7, 9), "OLR", theta=theta.to(dev),
-                         padding=padding).cpu()
+    out = ops.clip_views(
+        frames.to(dev), 5, (7, 9), "OLR", theta=theta.to(dev), padding=padding
+    ).cpu()
     assert out[:, 1].isnan().all()
     assert torch.isfinite(out[:, [0, 2]]).all()
-    want = reference.clip_views(frames, 5, (7, 9), "OLR", theta=theta, dtype=torch.float64,
-                                compute_dtype=torch.float64, padding=padding)
+    want = reference.clip_views(
+        frames,
+        5,
+        (7, 9),
+        "OLR",
+        theta=theta,
+        dtype=torch.float64,
+        compute_dtype=torch.float64,
+        padding=padding,
+    )
     torch.testing.assert_close(out.double(), want, atol=5e-5, rtol=0, equal_nan=True)
     # packed, and with an odd output size (inf x 0 at the centre column used to give NaN there)
     packed, offsets = ops.pack_clips(list(frames))
-    got = ops.clip_views_packed(packed.to(dev), offsets, 3, (5, 5), "RL", theta=theta.to(dev),
-                                padding=padding).cpu()
+    got = ops.clip_views_packed(
+        packed.to(dev), offsets, 3, (5, 5), "RL", theta=theta.to(dev), padding=padding
+    ).cpu()
     assert got[:, 1].isnan().all() and torch.isfinite(got[:, [0, 2]]).all()
 
 
@@ -62,14 +74,24 @@ def test_far_theta_reads_the_edge_or_zeros(device, padding, far, gen):
     """Finite theta that sends every sample far outside (or products that overflow float32 to
     inf) gives the border pixels or zeros, as the float64 reference does, never NaN."""
     frames = random_frames(gen, 2, 3, 11, 13, 3)
-    theta = torch.tensor([[[1.0, 0.2, far], [0.1, 0.9, 0.05]],
-                          [[far, far, 0.0], [0.0, 1.0, far]]])
+    theta = torch.tensor([[[1.0, 0.2, far], [0.1, 0.9, 0.05]], [[far, far, 0.0], [0.0, 1.0, far]]])
     dev = torch.device(device)
-    got = ops.clip_views(frames.to(dev), 3, (6, 7), "OLR", theta=theta.to(dev),
-                         padding=padding).cpu().double()
+    got = (
+        ops.clip_views(frames.to(dev), 3, (6, 7), "OLR", theta=theta.to(dev), padding=padding)
+        .cpu()
+        .double()
+    )
     assert torch.isfinite(got).all()
-    want = reference.clip_views(frames, 3, (6, 7), "OLR", theta=theta, dtype=torch.float64,
-                                compute_dtype=torch.float64, padding=padding)
+    want = reference.clip_views(
+        frames,
+        3,
+        (6, 7),
+        "OLR",
+        theta=theta,
+        dtype=torch.float64,
+        compute_dtype=torch.float64,
+        padding=padding,
+    )
     if abs(far) < 1e30:  # clip 1 (theta[0, 0] = theta[0, 1] = far) cancels at the centre column
         torch.testing.assert_close(got, want, atol=5e-5, rtol=0)
     else:
@@ -80,18 +102,23 @@ def test_float64_theta_beyond_float32_is_far_not_nan(gen):
     frames = random_frames(gen, 1, 2, 6, 8, 3)
     theta = torch.tensor([[[1.0, 0.0, 1e300], [0.0, 1.0, 0.0]]], dtype=torch.float64)
     got = ops.clip_views(frames, 2, (4, 5), "O", theta=theta)
-    want = reference.clip_views(frames, 2, (4, 5), "O", theta=theta, dtype=torch.float64,
-                                compute_dtype=torch.float64)
+    want = reference.clip_views(
+        frames, 2, (4, 5), "O", theta=theta, dtype=torch.float64, compute_dtype=torch.float64
+    )
     torch.testing.assert_close(got.double(), want, atol=5e-5, rtol=0)
-    zeros = ops.clip_views(frames, 2, (4, 5), "O", theta=theta, padding="zeros", mean=0.0,
-                           std=1.0)
+    zeros = ops.clip_views(frames, 2, (4, 5), "O", theta=theta, padding="zeros", mean=0.0, std=1.0)
     assert bool((zeros == 0).all())
 
 
 # -- zero-size inputs: an empty result or an error naming the argument ------------------------
 
-EMPTY_RESIZE = [((0, 3, 4, 5, 5), 6), ((1, 0, 4, 5, 5), 6), ((1, 3, 4, 0, 5), 6),
-                ((2, 3, 4, 5, 0), 1), ((0, 0, 1, 0, 0), 3)]
+EMPTY_RESIZE = [
+    ((0, 3, 4, 5, 5), 6),
+    ((1, 0, 4, 5, 5), 6),
+    ((1, 3, 4, 0, 5), 6),
+    ((2, 3, 4, 5, 0), 1),
+    ((0, 0, 1, 0, 0), 3),
+]
 
 
 @pytest.mark.parametrize("device", devices())
@@ -116,8 +143,7 @@ def test_temporal_resize_without_frames_is_refused(device, shape):
     with pytest.raises(ValueError, match=r"grad must have at least one frame \(dim 2\)"):
         torch.ops.mer_fast.temporal_resize_backward(torch.zeros(shape, device=device), 4)
     with pytest.raises(ValueError, match="t_in must be"):
-        torch.ops.mer_fast.temporal_resize_backward(torch.zeros(1, 3, 2, 5, 5, device=device),
-                                                    0)
+        torch.ops.mer_fast.temporal_resize_backward(torch.zeros(1, 3, 2, 5, 5, device=device), 0)
 
 
 @pytest.mark.parametrize("device", devices())
@@ -129,20 +155,32 @@ def test_decalcomanie_empty(device, shape, side):
     assert y.shape == x.shape
     y.sum().backward()
     assert x.grad.shape == x.shape
-    assert ops.decalcomanie(torch.zeros(shape, dtype=torch.uint8, device=device), side).shape \
+    assert (
+        ops.decalcomanie(torch.zeros(shape, dtype=torch.uint8, device=device), side).shape
         == x.shape
+    )
 
 
 @pytest.mark.parametrize("device", devices())
 def test_clip_views_empty_batches(device):
     dev = torch.device(device)
     for shape in [(0, 5, 8, 8, 3), (0, 0, 8, 8, 1), (0, 2, 0, 0, 3)]:
-        out = ops.clip_views(torch.zeros(shape, dtype=torch.uint8, device=dev), 4, (6, 5), "LO",
-                             theta=torch.zeros(0, 2, 3, device=dev))
+        out = ops.clip_views(
+            torch.zeros(shape, dtype=torch.uint8, device=dev),
+            4,
+            (6, 5),
+            "LO",
+            theta=torch.zeros(0, 2, 3, device=dev),
+        )
         assert out.shape == (2, 0, shape[-1], 4, 6, 5)
     for frame_shape in [(0, 8, 8, 3), (0, 0, 0, 1)]:
-        out = ops.clip_views_packed(torch.zeros(frame_shape, dtype=torch.uint8, device=dev),
-                                    torch.zeros(1, dtype=torch.int64), 4, 6, "O")
+        out = ops.clip_views_packed(
+            torch.zeros(frame_shape, dtype=torch.uint8, device=dev),
+            torch.zeros(1, dtype=torch.int64),
+            4,
+            6,
+            "O",
+        )
         assert out.shape == (1, 0, frame_shape[-1], 4, 6, 6)
 
 
@@ -177,6 +215,7 @@ def test_clip_views_zero_sizes_are_named(device, shape, offsets, message):
 
 # -- float error over clip lengths ------------------------------------------------------------
 
+
 def exact_resize_matrix(t_in: int, t_out: int) -> torch.Tensor:
     """[t_out, t_in] linear interpolation matrix of the specification (align_corners=False),
     from exact rationals: src = (t_in / t_out)(t + 1/2) - 1/2, clamped at 0."""
@@ -191,8 +230,20 @@ def exact_resize_matrix(t_in: int, t_out: int) -> torch.Tensor:
     return m
 
 
-LENGTHS = [(1, 7), (7, 1), (34, 66), (66, 34), (74, 66), (500, 74), (1000, 66), (997, 1000),
-           (3000, 34), (4999, 66), (6000, 6000), (66, 4999)]
+LENGTHS = [
+    (1, 7),
+    (7, 1),
+    (34, 66),
+    (66, 34),
+    (74, 66),
+    (500, 74),
+    (1000, 66),
+    (997, 1000),
+    (3000, 34),
+    (4999, 66),
+    (6000, 6000),
+    (66, 4999),
+]
 
 
 @pytest.mark.parametrize("t_in,t_out", LENGTHS, ids=str)
@@ -216,8 +267,9 @@ def test_temporal_resize_is_exact_for_every_length(t_in, t_out, gen):
         assert (xk.grad.double() - want_grad).abs().max().item() <= grad_bound
 
 
-@pytest.mark.parametrize("t_in,t_out", [(34, 66), (1000, 66), (3000, 997), (6000, 74),
-                                        (1, 3000), (2, 5)], ids=str)
+@pytest.mark.parametrize(
+    "t_in,t_out", [(34, 66), (1000, 66), (3000, 997), (6000, 74), (1, 3000), (2, 5)], ids=str
+)
 def test_clip_views_float32_error_does_not_grow_with_length(t_in, t_out, gen):
     """Random frames, float32 output against the float64 reference: within 5e-5 (it was 6.1e-5
     at T = 500 and 1.5e-4 at T = 1000 when the time positions were float32)."""
@@ -225,9 +277,16 @@ def test_clip_views_float32_error_does_not_grow_with_length(t_in, t_out, gen):
     theta = random_theta(gen, 1)
     for padding in ("border", "zeros"):
         got = ops.clip_views(frames, t_out, (9, 10), "OLR", theta=theta, padding=padding)
-        want = reference.clip_views(frames, t_out, (9, 10), "OLR", theta=theta,
-                                    dtype=torch.float64, compute_dtype=torch.float64,
-                                    padding=padding)
+        want = reference.clip_views(
+            frames,
+            t_out,
+            (9, 10),
+            "OLR",
+            theta=theta,
+            dtype=torch.float64,
+            compute_dtype=torch.float64,
+            padding=padding,
+        )
         torch.testing.assert_close(got.double(), want, atol=5e-5, rtol=0)
 
 
@@ -250,6 +309,7 @@ def test_long_packed_clips(views, gen):
     clips = [random_frames(gen, 1, t, 5, 6, 1)[0] for t in lengths]
     frames, offsets = ops.pack_clips(clips)
     got = ops.clip_views_packed(frames, offsets, 66, (4, 4), views)
-    want = reference.clip_views_packed(frames, offsets, 66, (4, 4), views, dtype=torch.float64,
-                                       compute_dtype=torch.float64)
+    want = reference.clip_views_packed(
+        frames, offsets, 66, (4, 4), views, dtype=torch.float64, compute_dtype=torch.float64
+    )
     torch.testing.assert_close(got.double(), want, atol=5e-5, rtol=0)

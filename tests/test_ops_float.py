@@ -1,4 +1,5 @@
 """temporal_resize and decalcomanie: kernels vs the reference, gradients, opcheck, compile."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,11 +10,21 @@ import mer_fast.ops as ops
 from mer_fast.ops import reference
 from tests.conftest import devices
 
-FLOAT_TOL = {torch.float64: dict(atol=1e-12, rtol=1e-12), torch.float32: dict(atol=1e-5, rtol=1e-5),
-             torch.float16: dict(atol=2e-3, rtol=2e-3), torch.bfloat16: dict(atol=1e-2, rtol=1e-2)}
+FLOAT_TOL = {
+    torch.float64: dict(atol=1e-12, rtol=1e-12),
+    torch.float32: dict(atol=1e-5, rtol=1e-5),
+    torch.float16: dict(atol=2e-3, rtol=2e-3),
+    torch.bfloat16: dict(atol=1e-2, rtol=1e-2),
+}
 
-RESIZE_CASES = [(2, 3, 7, 4, 5, 11), (1, 2, 9, 3, 3, 4), (1, 1, 1, 2, 2, 5), (2, 1, 6, 1, 1, 1),
-                (1, 2, 5, 3, 2, 5), (3, 2, 34, 2, 3, 74)]
+RESIZE_CASES = [
+    (2, 3, 7, 4, 5, 11),
+    (1, 2, 9, 3, 3, 4),
+    (1, 1, 1, 2, 2, 5),
+    (2, 1, 6, 1, 1, 1),
+    (1, 2, 5, 3, 2, 5),
+    (3, 2, 34, 2, 3, 74),
+]
 
 
 @pytest.mark.parametrize("device", devices())
@@ -45,8 +56,12 @@ def test_temporal_resize_backward_matches_reference(device, case, gen):
 def test_temporal_resize_non_contiguous(device, gen):
     x = torch.randn(2, 5, 3, 6, 4, generator=gen).transpose(1, 2)  # [2, 3, 5, 6, 4] strided
     assert not x.is_contiguous()
-    torch.testing.assert_close(ops.temporal_resize(x.to(device), 8).cpu(),
-                               reference.temporal_resize(x, 8), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        ops.temporal_resize(x.to(device), 8).cpu(),
+        reference.temporal_resize(x, 8),
+        atol=1e-5,
+        rtol=1e-5,
+    )
 
 
 @pytest.mark.parametrize("t_out", [1, 3, 9])
@@ -105,30 +120,49 @@ def test_float_op_bad_input():
 
 # -- opcheck: schema, fake kernels, autograd registration, AOT dispatch ----------------------
 
+
 def _opcheck_samples(gen):
     frames = torch.randint(0, 256, (2, 5, 7, 9, 3), dtype=torch.uint8, generator=gen)
     packed, offsets = ops.pack_clips([frames[0, :2], frames[1]])
     theta = torch.tensor([[[0.9, 0.1, 0.0], [-0.1, 0.9, 0.1]]] * 2)
     stats = ([0.4, 0.4, 0.4], [0.25, 0.25, 0.25])
     return [
-        (torch.ops.mer_fast.clip_views.default,
-         (frames, 4, [6, 5], "OLR", *stats, theta, torch.float32)),
-        (torch.ops.mer_fast.clip_views.default,
-         (frames[:, ::2], 3, [4, 4], "R", *stats, None, torch.bfloat16)),
-        (torch.ops.mer_fast.clip_views_packed.default,
-         (packed, offsets, 4, [6, 5], "LO", *stats, theta, torch.float16)),
-        (torch.ops.mer_fast.clip_views.default,
-         (frames, 4, [6, 5], "OR", *stats, theta * 1.5, torch.float32, "zeros")),
-        (torch.ops.mer_fast.clip_views_packed.default,
-         (packed, offsets, 3, [5, 5], "RLO", *stats, theta * 1.5, torch.float32, "zeros")),
-        (torch.ops.mer_fast.temporal_resize.default,
-         (torch.randn(2, 3, 5, 4, 3, generator=gen, requires_grad=True), 7)),
-        (torch.ops.mer_fast.temporal_resize_backward.default,
-         (torch.randn(2, 3, 7, 4, 3, generator=gen, requires_grad=True), 5)),
-        (torch.ops.mer_fast.decalcomanie.default,
-         (torch.randn(2, 3, 5, generator=gen, requires_grad=True), "L")),
-        (torch.ops.mer_fast.decalcomanie_backward.default,
-         (torch.randn(2, 3, 6, generator=gen, requires_grad=True), "R")),
+        (
+            torch.ops.mer_fast.clip_views.default,
+            (frames, 4, [6, 5], "OLR", *stats, theta, torch.float32),
+        ),
+        (
+            torch.ops.mer_fast.clip_views.default,
+            (frames[:, ::2], 3, [4, 4], "R", *stats, None, torch.bfloat16),
+        ),
+        (
+            torch.ops.mer_fast.clip_views_packed.default,
+            (packed, offsets, 4, [6, 5], "LO", *stats, theta, torch.float16),
+        ),
+        (
+            torch.ops.mer_fast.clip_views.default,
+            (frames, 4, [6, 5], "OR", *stats, theta * 1.5, torch.float32, "zeros"),
+        ),
+        (
+            torch.ops.mer_fast.clip_views_packed.default,
+            (packed, offsets, 3, [5, 5], "RLO", *stats, theta * 1.5, torch.float32, "zeros"),
+        ),
+        (
+            torch.ops.mer_fast.temporal_resize.default,
+            (torch.randn(2, 3, 5, 4, 3, generator=gen, requires_grad=True), 7),
+        ),
+        (
+            torch.ops.mer_fast.temporal_resize_backward.default,
+            (torch.randn(2, 3, 7, 4, 3, generator=gen, requires_grad=True), 5),
+        ),
+        (
+            torch.ops.mer_fast.decalcomanie.default,
+            (torch.randn(2, 3, 5, generator=gen, requires_grad=True), "L"),
+        ),
+        (
+            torch.ops.mer_fast.decalcomanie_backward.default,
+            (torch.randn(2, 3, 6, generator=gen, requires_grad=True), "R"),
+        ),
     ]
 
 
@@ -137,9 +171,17 @@ def test_opcheck_every_op(gen):
     for op, args in _opcheck_samples(gen):
         opcheck(op, args)
         seen.add(op.name())
-    assert seen == {f"mer_fast::{n}" for n in ("clip_views", "clip_views_packed",
-                                               "temporal_resize", "temporal_resize_backward",
-                                               "decalcomanie", "decalcomanie_backward")}
+    assert seen == {
+        f"mer_fast::{n}"
+        for n in (
+            "clip_views",
+            "clip_views_packed",
+            "temporal_resize",
+            "temporal_resize_backward",
+            "decalcomanie",
+            "decalcomanie_backward",
+        )
+    }
 
 
 def test_compile_fullgraph(gen):
@@ -147,7 +189,7 @@ def test_compile_fullgraph(gen):
     torch._dynamo.reset()
 
     def pipeline(frames, theta):
-        views = ops.clip_views(frames, 6, (8, 8), "OLR", theta=theta)      # [3, N, 3, 6, 8, 8]
+        views = ops.clip_views(frames, 6, (8, 8), "OLR", theta=theta)  # [3, N, 3, 6, 8, 8]
         x = views.flatten(0, 1)
         y = ops.temporal_resize(x, 4)
         return ops.decalcomanie(y, "R").sum(dim=(1, 2, 3, 4))

@@ -1,6 +1,7 @@
 """Issue 12, point 5: the cropped releases first. SMIC, CASME II and SAMM ship their faces cropped
 and in full frames; a run reads the cropped faces (the paper's input) unless told otherwise,
 and says which release it read."""
+
 from __future__ import annotations
 
 import json
@@ -16,17 +17,20 @@ from mer_fast.errors import ConfigError, DataError
 from mer_fast.train.config import TrainConfig
 from mer_fast.train.datahub import DataHub
 
-RELEASES = {"smic": ("SMIC_all_cropped", "SMIC_all_raw"),
-            "casme2": ("Cropped", "CASME2_RAW_selected"),
-            "samm": ("SAMM_CROP", "SAMM")}
+RELEASES = {
+    "smic": ("SMIC_all_cropped", "SMIC_all_raw"),
+    "casme2": ("Cropped", "CASME2_RAW_selected"),
+    "samm": ("SAMM_CROP", "SAMM"),
+}
 CROPPED_NAMES = {"smic": "reg_image", "casme2": "reg_img", "samm": ""}
 
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
     root = tmp_path_factory.mktemp("releases")
-    write_synthetic(root, seed=3, datasets="megc2019", subjects=3, clips_per_subject=2,
-                    frames=6, frame_size=24)
+    write_synthetic(
+        root, seed=3, datasets="megc2019", subjects=3, clips_per_subject=2, frames=6, frame_size=24
+    )
     return root
 
 
@@ -81,17 +85,23 @@ def test_release_field_parsing():
     assert parse_release("cropped") == ("cropped", {})
     assert parse_release("raw") == ("raw", {})
     assert parse_release("raw, smic=cropped, CASME_II=raw") == (
-        "raw", {"smic": "cropped", "casme2": "raw"})
+        "raw",
+        {"smic": "cropped", "casme2": "raw"},
+    )
     assert release_options("raw,smic=cropped", "smic") == {"cropped": None}
     assert release_options("raw,smic=cropped", "casme2") == {"cropped": False}
     # an explicit adapter option wins; datasets with one release are left alone
     assert release_options("raw", "casme2", {"cropped": True}) == {"cropped": True}
     assert release_options("raw", "ucf101") == {}
     assert release_options("cropped,samm=raw", "megc2019") == {
-        "cropped": {"smic": None, "casme2": None, "samm": False}}
-    for bad, what in (("full", "unknown release 'full'"), ("smic=tiny", "unknown release"),
-                      ("raw,cropped", "more than one default"),
-                      ("raw,smik=cropped", "unknown dataset 'smik'")):
+        "cropped": {"smic": None, "casme2": None, "samm": False}
+    }
+    for bad, what in (
+        ("full", "unknown release 'full'"),
+        ("smic=tiny", "unknown release"),
+        ("raw,cropped", "more than one default"),
+        ("raw,smik=cropped", "unknown dataset 'smik'"),
+    ):
         with pytest.raises(ConfigError, match=what) as err:
             parse_release(bad)
         assert "release" in str(err.value)
@@ -100,13 +110,20 @@ def test_release_field_parsing():
 
 
 def test_hub_reads_the_release_asked_for_per_dataset(synth, tmp_path):
-    hub = DataHub(data_root=synth, cache_dir=tmp_path / "cache", release="raw,smic=cropped",
-                  show_progress=False)
+    hub = DataHub(
+        data_root=synth,
+        cache_dir=tmp_path / "cache",
+        release="raw,smic=cropped",
+        show_progress=False,
+    )
     assert releases_read(hub.index("smic")) == {"smic": "SMIC_all_cropped"}
     assert releases_read(hub.index("casme2")) == {"casme2": "CASME2_RAW_selected"}
     megc = hub.index("megc2019")
-    assert releases_read(megc) == {"smic": "SMIC_all_cropped", "casme2": "CASME2_RAW_selected",
-                                   "samm": "SAMM"}
+    assert releases_read(megc) == {
+        "smic": "SMIC_all_cropped",
+        "casme2": "CASME2_RAW_selected",
+        "samm": "SAMM",
+    }
     with pytest.raises(ConfigError, match="release"):
         DataHub(data_root=synth, release="raw,nope=cropped", show_progress=False)
 
@@ -116,8 +133,9 @@ def test_datasets_check_names_the_release(synth, capsys):
     from mer_fast.data.check import check_dataset
 
     report = check_dataset("casme2", synth)
-    assert report.releases == {"casme2": {"read": "Cropped",
-                                          "present": ["Cropped", "CASME2_RAW_selected"]}}
+    assert report.releases == {
+        "casme2": {"read": "Cropped", "present": ["Cropped", "CASME2_RAW_selected"]}
+    }
     assert report.frame_sizes == {"24x24": report.clips}
     assert report.store_bytes["native"] == report.frames * 24 * 24 * 3
     scan = scan_dataset("megc2019", data_root=synth)
@@ -143,14 +161,27 @@ def test_results_say_which_release(tmp_path):
     from mer_fast.train.runner import DataSpec, RunSpec, run
 
     root = tmp_path / "data"
-    write_synthetic(root, seed=5, datasets="smic", subjects=3, clips_per_subject=2, frames=6,
-                    frame_size=16)
-    cfg = TrainConfig(arch="r3d10", epochs=1, size=16, frames=4, batch_size=8, device="cpu",
-                      checkpoint_seconds=0.0, num_workers=0, smote=False,
-                      model_options={"widen_factor": 0.25}).validate()
-    res = run(RunSpec(cfg=cfg, target="smic", chain=""),
-              DataSpec(data_root=str(root), cache_dir=str(tmp_path / "cache")),
-              out=tmp_path / "run", show_progress=False)
+    write_synthetic(
+        root, seed=5, datasets="smic", subjects=3, clips_per_subject=2, frames=6, frame_size=16
+    )
+    cfg = TrainConfig(
+        arch="r3d10",
+        epochs=1,
+        size=16,
+        frames=4,
+        batch_size=8,
+        device="cpu",
+        checkpoint_seconds=0.0,
+        num_workers=0,
+        smote=False,
+        model_options={"widen_factor": 0.25},
+    ).validate()
+    res = run(
+        RunSpec(cfg=cfg, target="smic", chain=""),
+        DataSpec(data_root=str(root), cache_dir=str(tmp_path / "cache")),
+        out=tmp_path / "run",
+        show_progress=False,
+    )
     assert res["releases"] == {"smic": "SMIC_all_cropped"}
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert saved["releases"] == {"smic": "SMIC_all_cropped"}

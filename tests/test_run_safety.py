@@ -2,6 +2,7 @@
 aside and redone; two processes on one run folder are refused (the holder named), a dead
 holder's lock is taken over; a published checkpoint with pickled objects can be trusted from the
 command line; `--frames 1` says what it means."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,9 +24,25 @@ from mer_fast.utils.runlock import LOCK_NAME, FolderLock
 from tests.train_helpers import TinyNet, toy_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMON = ["--arch", "r3d10", "--epochs", "1", "--size", "16", "--frames", "4", "--batch-size",
-          "8", "--set", "action_frames=4", "--set", "num_workers=0", "--device", "cpu",
-          "--no-progress"]
+COMMON = [
+    "--arch",
+    "r3d10",
+    "--epochs",
+    "1",
+    "--size",
+    "16",
+    "--frames",
+    "4",
+    "--batch-size",
+    "8",
+    "--set",
+    "action_frames=4",
+    "--set",
+    "num_workers=0",
+    "--device",
+    "cpu",
+    "--no-progress",
+]
 
 
 def printed(capsys) -> str:
@@ -40,8 +57,16 @@ def squash(text: str) -> str:
 
 
 def cfg(**kw):
-    base = dict(epochs=1, lr=3e-3, batch_size=6, size=12, frames=8, device="cpu",
-                checkpoint_seconds=0.0, smote=False)
+    base = dict(
+        epochs=1,
+        lr=3e-3,
+        batch_size=6,
+        size=12,
+        frames=8,
+        device="cpu",
+        checkpoint_seconds=0.0,
+        smote=False,
+    )
     base.update(kw)
     return TrainConfig(**base).validate()
 
@@ -51,12 +76,20 @@ def tiny(tmp_path_factory):
     from mer_fast.data.synthetic import write_synthetic
 
     root = tmp_path_factory.mktemp("synth")
-    write_synthetic(root, seed=1, datasets=["smic", "ckplus", "oulu"], subjects=3,
-                    clips_per_subject=2, frames=6, frame_size=24)
+    write_synthetic(
+        root,
+        seed=1,
+        datasets=["smic", "ckplus", "oulu"],
+        subjects=3,
+        clips_per_subject=2,
+        frames=6,
+        frame_size=24,
+    )
     return root
 
 
 # -- damaged stored results ------------------------------------------------------------------------
+
 
 def test_a_truncated_fold_result_is_set_aside_and_redone(tmp_path, capsys):
     index, data = toy_dataset(subjects=3)
@@ -64,7 +97,7 @@ def test_a_truncated_fold_result_is_set_aside_and_redone(tmp_path, capsys):
     first = LosoRun(index, data, cfg(), make, tmp_path, show_progress=False).run()
     done = sorted((tmp_path / "folds").glob("*/result.json"))[1]
     text = done.read_text()
-    done.write_text(text[: len(text) // 2])          # a copy cut short
+    done.write_text(text[: len(text) // 2])  # a copy cut short
     capsys.readouterr()
     again = LosoRun(index, data, cfg(), make, tmp_path, show_progress=False).run()
     out = printed(capsys)
@@ -85,8 +118,7 @@ def test_a_damaged_resumable_state_is_set_aside(tmp_path, capsys):
 
     index, data = toy_dataset(subjects=2)
     (tmp_path / "last.pt").write_bytes(b"PK\x03\x04 cut short")
-    trainer = Trainer(MERNet(TinyNet(3), 3), cfg(), data, tmp_path, name="t",
-                      show_progress=False)
+    trainer = Trainer(MERNet(TinyNet(3), 3), cfg(), data, tmp_path, name="t", show_progress=False)
     fit = trainer.fit(Items.real(torch.arange(len(index)), data.labels))
     assert fit.resumed_from == 0 and len(fit.history) == 1
     assert (tmp_path / "last.pt.damaged").exists()
@@ -99,8 +131,7 @@ def test_a_damaged_metrics_csv_is_set_aside(tmp_path, capsys):
 
     index, data = toy_dataset(subjects=2)
     (tmp_path / "metrics.csv").write_text("epoch,loss\nnot a number,1\n")
-    trainer = Trainer(MERNet(TinyNet(3), 3), cfg(), data, tmp_path, name="t",
-                      show_progress=False)
+    trainer = Trainer(MERNet(TinyNet(3), 3), cfg(), data, tmp_path, name="t", show_progress=False)
     trainer.fit(Items.real(torch.arange(len(index)), data.labels))
     assert (tmp_path / "metrics.csv.damaged").exists()
     assert (tmp_path / "metrics.csv").read_text().splitlines()[1].startswith("1,")
@@ -111,10 +142,17 @@ def test_a_damaged_step_json_is_set_aside_and_the_step_redone(tiny, tmp_path, ca
     from mer_fast.train.chain import Chain
     from mer_fast.train.datahub import DataHub
 
-    hub = DataHub(data_root=tiny, cache_dir=tmp_path / "cache", decode_size=16,
-                  show_progress=False)
-    c = TrainConfig(arch="r3d10", epochs=1, size=16, frames=4, batch_size=8, device="cpu",
-                    checkpoint_seconds=0.0, num_workers=0).validate()
+    hub = DataHub(data_root=tiny, cache_dir=tmp_path / "cache", decode_size=16, show_progress=False)
+    c = TrainConfig(
+        arch="r3d10",
+        epochs=1,
+        size=16,
+        frames=4,
+        batch_size=8,
+        device="cpu",
+        checkpoint_seconds=0.0,
+        num_workers=0,
+    ).validate()
     (first,) = Chain(["macro"], c, hub, steps_dir=tmp_path / "s", show_progress=False).run()
     step_json = first.path.parent / "step.json"
     step_json.write_text('{"step": "macro", "conv')
@@ -125,8 +163,22 @@ def test_a_damaged_step_json_is_set_aside_and_the_step_redone(tiny, tmp_path, ca
 
 def test_a_damaged_run_json_is_named(tiny, tmp_path, capsys):
     out = tmp_path / "run"
-    argv = ["train", "--chain", "", "--target", "smic", "--data-root", str(tiny),
-            "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--folds", "0", *COMMON]
+    argv = [
+        "train",
+        "--chain",
+        "",
+        "--target",
+        "smic",
+        "--data-root",
+        str(tiny),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--out",
+        str(out),
+        "--folds",
+        "0",
+        *COMMON,
+    ]
     assert main(argv) == 0
     (out / "run.json").write_text('{"fingerprint": "ab')
     capsys.readouterr()
@@ -151,14 +203,22 @@ def test_experiment_redoes_a_damaged_results_json_from_its_folds(tmp_path, monke
 
 # -- one process per run folder --------------------------------------------------------------------
 
+
 def test_a_second_process_on_the_same_run_folder_is_refused(tmp_path):
     folder = tmp_path / "run"
     held = FolderLock(folder).acquire()
     try:
-        code = ("from mer_fast.utils.runlock import FolderLock\n"
-                f"FolderLock({str(folder)!r}).acquire()\n")
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
+        code = (
+            "from mer_fast.utils.runlock import FolderLock\n"
+            f"FolderLock({str(folder)!r}).acquire()\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            timeout=120,
+        )
         assert done.returncode != 0
         assert f"pid {os.getpid()}" in done.stderr and "another mer-fast process" in done.stderr
     finally:
@@ -168,10 +228,13 @@ def test_a_second_process_on_the_same_run_folder_is_refused(tmp_path):
 
 def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path, capsys):
     folder = tmp_path / "run"
-    code = ("import os\nfrom mer_fast.utils.runlock import FolderLock\n"
-            f"FolderLock({str(folder)!r}).acquire()\nos._exit(9)\n")   # dies holding it
-    done = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                          timeout=120)
+    code = (
+        "import os\nfrom mer_fast.utils.runlock import FolderLock\n"
+        f"FolderLock({str(folder)!r}).acquire()\nos._exit(9)\n"
+    )  # dies holding it
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120
+    )
     assert done.returncode == 9
     left = json.loads((folder / LOCK_NAME).read_text())
     lock = FolderLock(folder).acquire()
@@ -184,8 +247,20 @@ def test_two_train_commands_on_one_out(tiny, tmp_path, capsys):
     out = tmp_path / "run"
     held = FolderLock(out).acquire()
     try:
-        code = main(["train", "--chain", "", "--target", "smic", "--data-root", str(tiny),
-                     "--out", str(out), *COMMON])
+        code = main(
+            [
+                "train",
+                "--chain",
+                "",
+                "--target",
+                "smic",
+                "--data-root",
+                str(tiny),
+                "--out",
+                str(out),
+                *COMMON,
+            ]
+        )
     finally:
         held.release()
     err = capsys.readouterr().err
@@ -214,17 +289,40 @@ def test_a_step_in_use_is_waited_for(tmp_path, capsys):
 
 # -- trusting a checkpoint from the command line --------------------------------------------------
 
+
 def test_trust_checkpoint_option(tiny, tmp_path, capsys):
     from mer_fast.models import create_model
 
     path = tmp_path / "kinetics.pth"
     net = create_model("r3d10", 400)
-    torch.save({"state_dict": net.state_dict(), "arch": "resnet-10",
-                "opt": argparse.Namespace(model="resnet", model_depth=10)}, path)
-    argv = ["train", "--chain", "kinetics", "--target", "smic", "--data-root", str(tiny),
-            "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "run"),
-            "--steps-dir", str(tmp_path / "steps"), "--init", f"kinetics={path}", "--folds",
-            "0", *COMMON]
+    torch.save(
+        {
+            "state_dict": net.state_dict(),
+            "arch": "resnet-10",
+            "opt": argparse.Namespace(model="resnet", model_depth=10),
+        },
+        path,
+    )
+    argv = [
+        "train",
+        "--chain",
+        "kinetics",
+        "--target",
+        "smic",
+        "--data-root",
+        str(tiny),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--out",
+        str(tmp_path / "run"),
+        "--steps-dir",
+        str(tmp_path / "steps"),
+        "--init",
+        f"kinetics={path}",
+        "--folds",
+        "0",
+        *COMMON,
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "--trust-checkpoint" in err and "pass trusted=True" not in err.split("--trust")[0]
@@ -233,19 +331,50 @@ def test_trust_checkpoint_option(tiny, tmp_path, capsys):
 
 # -- what a value means ---------------------------------------------------------------------------
 
+
 def test_frames_1_trains_with_a_note(tiny, tmp_path, capsys):
-    argv = ["train", "--chain", "", "--target", "smic", "--data-root", str(tiny),
-            "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "run"),
-            "--folds", "0", *COMMON]
+    argv = [
+        "train",
+        "--chain",
+        "",
+        "--target",
+        "smic",
+        "--data-root",
+        str(tiny),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--out",
+        str(tmp_path / "run"),
+        "--folds",
+        "0",
+        *COMMON,
+    ]
     argv[argv.index("--frames") + 1] = "1"
     assert main(argv) == 0
     assert squash("--frames 1: every clip becomes one still frame") in printed(capsys)
 
 
 def test_folds_and_final_model_are_refused_together(tiny, tmp_path, capsys):
-    assert main(["train", "--chain", "", "--target", "smic", "--data-root", str(tiny),
-                 "--out", str(tmp_path / "run"), "--folds", "0", "--final-model",
-                 *COMMON]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--chain",
+                "",
+                "--target",
+                "smic",
+                "--data-root",
+                str(tiny),
+                "--out",
+                str(tmp_path / "run"),
+                "--folds",
+                "0",
+                "--final-model",
+                *COMMON,
+            ]
+        )
+        == 2
+    )
     assert "no model.pt" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 

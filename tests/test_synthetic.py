@@ -1,4 +1,5 @@
 """``mer-fast synth``: deterministic, marked synthetic, real containers, a learnable signal."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,8 +17,11 @@ SMALL = {"subjects": 3, "clips_per_subject": 3, "frames": 8, "frame_size": 32}
 
 
 def digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_deterministic_per_seed(tmp_path):
@@ -31,8 +35,9 @@ def test_deterministic_per_seed(tmp_path):
     # writing one dataset alone gives the same bytes as writing it with others
     write_synthetic(tmp_path / "d", seed=3, datasets="samm", **SMALL)
     d = digest(tmp_path / "d")
-    assert {k: v for k, v in a.items() if k.startswith("SAMM/")} == \
-        {k: v for k, v in d.items() if k.startswith("SAMM/")}
+    assert {k: v for k, v in a.items() if k.startswith("SAMM/")} == {
+        k: v for k, v in d.items() if k.startswith("SAMM/")
+    }
 
 
 def test_markers_and_overwrite_rules(tmp_path):
@@ -73,10 +78,22 @@ def test_spreadsheets_as_the_real_ones(tmp_path):
     wb = load_workbook(tmp_path / "CASME2" / "CASME2-coding-20140508.xlsx", data_only=True)
     ws = wb["Sheet1"]
     header = [c.value for c in ws[1]]
-    assert header == ["Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame",
-                      None, "Action Units", "Estimated Emotion"]
-    assert all(isinstance(ws.cell(row=r, column=1).value, str) for r in range(2, ws.max_row + 1)
-               if ws.cell(row=r, column=1).value is not None)
+    assert header == [
+        "Subject",
+        "Filename",
+        None,
+        "OnsetFrame",
+        "ApexFrame",
+        "OffsetFrame",
+        None,
+        "Action Units",
+        "Estimated Emotion",
+    ]
+    assert all(
+        isinstance(ws.cell(row=r, column=1).value, str)
+        for r in range(2, ws.max_row + 1)
+        if ws.cell(row=r, column=1).value is not None
+    )
     assert wb.sheetnames == ["Sheet1", "Sheet2", "Sheet3"]
     assert (tmp_path / "CASME2" / "~$CASME2-coding-20140508.xlsx").is_file()
 
@@ -125,11 +142,20 @@ def test_micro_expressions_learnable_from_motion_not_appearance(tmp_path):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold, cross_val_score
 
-    write_synthetic(tmp_path, seed=0, datasets="smic", subjects=16, clips_per_subject=7,
-                    frames=14, frame_size=48)
+    write_synthetic(
+        tmp_path,
+        seed=0,
+        datasets="smic",
+        subjects=16,
+        clips_per_subject=7,
+        frames=14,
+        frame_size=48,
+    )
     index = load_dataset("smic", data_root=tmp_path)
-    clips = [np.stack([np.asarray(Image.open(f).convert("L"), dtype=np.float32) / 255
-                       for f in r.frames]) for r in index]
+    clips = [
+        np.stack([np.asarray(Image.open(f).convert("L"), dtype=np.float32) / 255 for f in r.frames])
+        for r in index
+    ]
     y = np.array(index.labels())
     groups = np.array([r.subject for r in index])
     pool = lambda a: a.reshape(len(a), 12, 4, 12, 4).mean((2, 4)).reshape(len(a), -1)  # noqa
@@ -147,8 +173,24 @@ def test_micro_expressions_learnable_from_motion_not_appearance(tmp_path):
 def test_synth_cli(tmp_path, capsys):
     from mer_fast.cli import main
 
-    assert main(["synth", "--root", str(tmp_path), "--datasets", "macro", "--subjects", "2",
-                 "--frames", "6", "--frame-size", "32"]) == 0
+    assert (
+        main(
+            [
+                "synth",
+                "--root",
+                str(tmp_path),
+                "--datasets",
+                "macro",
+                "--subjects",
+                "2",
+                "--frames",
+                "6",
+                "--frame-size",
+                "32",
+            ]
+        )
+        == 0
+    )
     assert "SYNTHETIC" in capsys.readouterr().out
     assert {p.name for p in tmp_path.iterdir()} == {"CK+", "Oulu-CASIA", SYNTHETIC_MARKER}
     assert load_dataset("macro", data_root=tmp_path).synthetic

@@ -11,8 +11,17 @@ from tests.train_helpers import TinyNet, toy_dataset
 
 
 def cfg(**kw):
-    base = dict(epochs=3, milestones=(2,), lr=3e-3, batch_size=6, size=12, frames=8,
-                device="cpu", checkpoint_seconds=0.0, smote=False)
+    base = dict(
+        epochs=3,
+        milestones=(2,),
+        lr=3e-3,
+        batch_size=6,
+        size=12,
+        frames=8,
+        device="cpu",
+        checkpoint_seconds=0.0,
+        smote=False,
+    )
     base.update(kw)
     return TrainConfig(**base).validate()
 
@@ -70,8 +79,9 @@ def test_resume_after_kill_gives_identical_predictions(tmp_path, monkeypatch):
     resumed = LosoRun(index, data, c, make, tmp_path / "killed", show_progress=False).run()
     assert resumed["folds"][1]["resumed_from_epoch"] == 1
     for a, b in zip(clean["folds"], resumed["folds"]):
-        assert [p["probabilities"] for p in a["predictions"]] == \
-               [p["probabilities"] for p in b["predictions"]]
+        assert [p["probabilities"] for p in a["predictions"]] == [
+            p["probabilities"] for p in b["predictions"]
+        ]
 
 
 def test_config_change_is_not_resumed_silently(tmp_path, monkeypatch):
@@ -100,8 +110,14 @@ def test_config_change_is_not_resumed_silently(tmp_path, monkeypatch):
 @pytest.mark.parametrize("selection", ["inner-val", "oracle"])
 def test_epoch_selection_is_recorded(tmp_path, selection):
     index, data = toy_dataset(subjects=4)
-    out = LosoRun(index, data, cfg(epoch_selection=selection), net_factory(index), tmp_path,
-                  show_progress=False).run()
+    out = LosoRun(
+        index,
+        data,
+        cfg(epoch_selection=selection),
+        net_factory(index),
+        tmp_path,
+        show_progress=False,
+    ).run()
     for fold in out["folds"]:
         assert fold["epoch_selection"] == selection
         assert 1 <= fold["selected_epoch"] <= 3
@@ -116,8 +132,9 @@ def test_epoch_selection_is_recorded(tmp_path, selection):
 def test_fusion_heads_train(tmp_path, head):
     index, data = toy_dataset(subjects=2)
     c = cfg(head=head, views="OL")
-    out = LosoRun(index, data, c, net_factory(index, head, "OL"), tmp_path,
-                  show_progress=False).run()
+    out = LosoRun(
+        index, data, c, net_factory(index, head, "OL"), tmp_path, show_progress=False
+    ).run()
     assert out["pooled"].n == len(index)
     assert out["folds"][0]["history"][-1]["epoch"] == 3
     assert all(h["train_clips"] > 0 for h in out["folds"][0]["history"])
@@ -128,8 +145,9 @@ def test_fusion_heads_train(tmp_path, head):
 def test_out_of_memory_splits_the_batch(tmp_path, monkeypatch):
     """A batch that does not fit is split into micro-batches (gradient accumulation)."""
     index, data = toy_dataset(subjects=2)
-    trainer = Trainer(MERNet(TinyNet(3), 3), cfg(epochs=1), data, tmp_path, name="oom",
-                      show_progress=False)
+    trainer = Trainer(
+        MERNet(TinyNet(3), 3), cfg(epochs=1), data, tmp_path, name="oom", show_progress=False
+    )
     original = Trainer._logits
 
     def limited(self, x):
@@ -183,9 +201,9 @@ def test_compile_reuses_per_shapes_and_resets_for_others(monkeypatch):
     monkeypatch.setattr(torch._dynamo, "reset", lambda: resets.append(1))
     monkeypatch.setattr(torch, "compile", lambda m: m)
     tr.compile_module(torch.nn.Linear(3, 4))
-    tr.compile_module(torch.nn.Linear(3, 4))   # the next fold: same shapes
+    tr.compile_module(torch.nn.Linear(3, 4))  # the next fold: same shapes
     assert resets == []
-    tr.compile_module(torch.nn.Linear(3, 5))   # another architecture
+    tr.compile_module(torch.nn.Linear(3, 5))  # another architecture
     assert resets == [1]
 
 

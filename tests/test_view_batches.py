@@ -2,6 +2,7 @@
 exactly as the paper's code, which calls the network once per view — the same logits, loss,
 gradients and running statistics (float32 on the CPU) — in training and eval mode, with
 channels_last, under torch.compile and with SyncBatchNorm layers; ``joint`` pools the views."""
+
 from __future__ import annotations
 
 import copy
@@ -15,8 +16,13 @@ from hypothesis import strategies as st
 
 from mer_fast.models import create_model
 from mer_fast.models.heads import MERNet, sbml_loss
-from mer_fast.models.view_norm import (PerViewBatchNorm3d, PerViewSyncBatchNorm, batchnorms,
-                                       convert_sync_batchnorm, splits_views)
+from mer_fast.models.view_norm import (
+    PerViewBatchNorm3d,
+    PerViewSyncBatchNorm,
+    batchnorms,
+    convert_sync_batchnorm,
+    splits_views,
+)
 from tests.train_helpers import TinyNet
 
 # float32: the folded call sums gradients over the batch in another order than separate calls,
@@ -46,8 +52,9 @@ def loss_of(logits, labels, head):
 
 
 def bn_state(module):
-    return {k: v.clone() for k, v in module.state_dict().items()
-            if "running" in k or "num_batches" in k}
+    return {
+        k: v.clone() for k, v in module.state_dict().items() if "running" in k or "num_batches" in k
+    }
 
 
 def train_step(net, ref_backbone, ref_head, x, labels, head):
@@ -55,25 +62,39 @@ def train_step(net, ref_backbone, ref_head, x, labels, head):
     dicts of logits, loss, gradients and BatchNorm buffers."""
     out = {}
     for name, run, params, buffers in (
-            ("ours", lambda: net(x), dict(net.named_parameters()), lambda: bn_state(net.backbone)),
-            ("ref", lambda: separate_calls(ref_backbone, x, ref_head),
-             {**{f"backbone.{k}": p for k, p in ref_backbone.named_parameters()},
-              **({} if ref_head is None else
-                 {f"fusion.{k}": p for k, p in ref_head.named_parameters()})},
-             lambda: bn_state(ref_backbone))):
+        ("ours", lambda: net(x), dict(net.named_parameters()), lambda: bn_state(net.backbone)),
+        (
+            "ref",
+            lambda: separate_calls(ref_backbone, x, ref_head),
+            {
+                **{f"backbone.{k}": p for k, p in ref_backbone.named_parameters()},
+                **(
+                    {}
+                    if ref_head is None
+                    else {f"fusion.{k}": p for k, p in ref_head.named_parameters()}
+                ),
+            },
+            lambda: bn_state(ref_backbone),
+        ),
+    ):
         logits = run()
         loss = loss_of(logits, labels, head)
         loss.backward()
-        out[name] = {"logits": logits.detach(), "loss": loss.detach(), "buffers": buffers(),
-                     "grads": {k: p.grad.clone() for k, p in params.items() if p.grad is not None}}
+        out[name] = {
+            "logits": logits.detach(),
+            "loss": loss.detach(),
+            "buffers": buffers(),
+            "grads": {k: p.grad.clone() for k, p in params.items() if p.grad is not None},
+        }
     return out["ours"], out["ref"]
 
 
 def close(got, want, tol, msg=None):
     """assert_close with ``atol`` taken relative to the largest entry of ``want``."""
     scale = float(want.abs().max()) if want.is_floating_point() and want.numel() else 1.0
-    torch.testing.assert_close(got, want, rtol=tol["rtol"], atol=tol["atol"] * max(scale, 0.1),
-                               msg=msg)
+    torch.testing.assert_close(
+        got, want, rtol=tol["rtol"], atol=tol["atol"] * max(scale, 0.1), msg=msg
+    )
 
 
 def assert_same(ours, ref, tol=TIGHT):
@@ -108,7 +129,7 @@ def test_per_view_is_the_default_and_equals_one_call_per_view(head):
     assert net.view_batches == "per-view" and splits_views(net.backbone, 3)
     assert all(type(m) is PerViewBatchNorm3d for m in batchnorms(net.backbone))
     x, labels = clips(3, 5), torch.tensor([0, 1, 2, 1, 0])
-    for step in range(2):   # the second step starts from running statistics updated 3 times
+    for step in range(2):  # the second step starts from running statistics updated 3 times
         ours, ref = train_step(net.train(), ref_backbone.train(), ref_head, x, labels, head)
         assert_same(ours, ref)
         for m in (net, ref_backbone, ref_head):
@@ -118,9 +139,10 @@ def test_per_view_is_the_default_and_equals_one_call_per_view(head):
     assert all(int(m.num_batches_tracked) == 6 for m in batchnorms(net.backbone))
     # the same state dict names as the stock network (checkpoints load either way)
     assert list(net.backbone.state_dict()) == list(ref_backbone.state_dict())
-    with torch.no_grad():   # eval mode: running statistics, one call
-        torch.testing.assert_close(net.eval()(x), separate_calls(ref_backbone.eval(), x, ref_head),
-                                   **TIGHT)
+    with torch.no_grad():  # eval mode: running statistics, one call
+        torch.testing.assert_close(
+            net.eval()(x), separate_calls(ref_backbone.eval(), x, ref_head), **TIGHT
+        )
 
 
 def test_joint_pools_the_views_as_before():
@@ -130,8 +152,9 @@ def test_joint_pools_the_views_as_before():
     pooled = ref_backbone(x.flatten(0, 1)).unflatten(0, (3, 4))
     torch.testing.assert_close(net(x), pooled, **TIGHT)
     per_view = separate_calls(copy.deepcopy(ref_backbone), x)
-    assert not torch.allclose(sbml_loss(net(x), labels, WEIGHTS[3]),
-                              sbml_loss(per_view, labels, WEIGHTS[3]), rtol=1e-3)
+    assert not torch.allclose(
+        sbml_loss(net(x), labels, WEIGHTS[3]), sbml_loss(per_view, labels, WEIGHTS[3]), rtol=1e-3
+    )
 
 
 def test_channels_last_and_non_contiguous_views():
@@ -150,9 +173,14 @@ def test_channels_last_and_non_contiguous_views():
 
 
 @settings(max_examples=12, deadline=None)
-@given(views=st.integers(2, 3), n=st.integers(1, 4), t=st.integers(1, 5),
-       size=st.integers(9, 19), momentum=st.sampled_from([0.1, 0.5, None]),
-       seed=st.integers(0, 2 ** 16))
+@given(
+    views=st.integers(2, 3),
+    n=st.integers(1, 4),
+    t=st.integers(1, 5),
+    size=st.integers(9, 19),
+    momentum=st.sampled_from([0.1, 0.5, None]),
+    seed=st.integers(0, 2**16),
+)
 def test_tiny_networks_any_shape(views, n, t, size, momentum, seed):
     """Edge lengths: one clip per view, one frame; cumulative averaging (momentum None)."""
     torch.manual_seed(seed)
@@ -211,7 +239,7 @@ def test_torch_compile_equals_one_call_per_view(tmp_path, monkeypatch):
         ref_logits = separate_calls(ref_backbone, x)
         ref_loss = sbml_loss(ref_logits, labels, WEIGHTS[3])
         ref_loss.backward()
-        tol = dict(rtol=1e-4, atol=1e-4)   # Inductor's kernels: another order of sums
+        tol = dict(rtol=1e-4, atol=1e-4)  # Inductor's kernels: another order of sums
         close(logits, ref_logits, tol)
         ref_state = bn_state(ref_backbone)
         for k, v in bn_state(net.backbone).items():

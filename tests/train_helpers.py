@@ -1,5 +1,6 @@
 """Small real pieces for trainer tests: a tiny 3D CNN with the backbone interface of the model
 registry (forward, forward_features, num_features, fc), and a learnable in-memory clip store."""
+
 from __future__ import annotations
 
 import torch
@@ -14,14 +15,22 @@ class TinyNet(nn.Module):
     clip, as the last layer of a 3D-ResNet does on small frames: it refuses a training forward
     pass of one clip."""
 
-    def __init__(self, num_classes: int, channels: int = 3, width: int = 8, bn: bool = True,
-                 pooled_bn: bool = False):
+    def __init__(
+        self,
+        num_classes: int,
+        channels: int = 3,
+        width: int = 8,
+        bn: bool = True,
+        pooled_bn: bool = False,
+    ):
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv3d(channels, width, 3, padding=1),
-            nn.BatchNorm3d(width) if bn else nn.Identity(), nn.ReLU(),
+            nn.BatchNorm3d(width) if bn else nn.Identity(),
+            nn.ReLU(),
             nn.AdaptiveAvgPool3d(1),
-            nn.BatchNorm3d(width) if pooled_bn else nn.Identity())
+            nn.BatchNorm3d(width) if pooled_bn else nn.Identity(),
+        )
         self.num_features = width
         self.fc = nn.Linear(width, num_classes)
 
@@ -32,8 +41,9 @@ class TinyNet(nn.Module):
         return self.fc(self.forward_features(x))
 
 
-def toy_dataset(subjects=4, per_class=2, classes=("neg", "pos", "sur"), size=12, seed=0,
-                missing=None):
+def toy_dataset(
+    subjects=4, per_class=2, classes=("neg", "pos", "sur"), size=12, seed=0, missing=None
+):
     """Clips whose class shows as a bright moving bar in colour channel c; subjects differ in
     brightness. ``missing``: {subject: class} pairs left out."""
     g = torch.Generator().manual_seed(seed)
@@ -49,12 +59,25 @@ def toy_dataset(subjects=4, per_class=2, classes=("neg", "pos", "sur"), size=12,
                 for f in range(t):
                     x[f, (f * size // t) % size, :, c] = 250
                 clips.append(x.clamp(0, 255).to(torch.uint8))
-                records.append(ClipRecord(dataset="toy", clip_id=f"s{s}_{name}_{k}",
-                                          subject=f"s{s}", label=name, label_index=c,
-                                          num_frames=t))
+                records.append(
+                    ClipRecord(
+                        dataset="toy",
+                        clip_id=f"s{s}_{name}_{k}",
+                        subject=f"s{s}",
+                        label=name,
+                        label_index=c,
+                        num_frames=t,
+                    )
+                )
     index = ClipIndex("toy", classes, records, synthetic=True)
     lengths = torch.tensor([0] + [len(x) for x in clips])
-    data = ClipData(frames=torch.cat(clips), offsets=lengths.cumsum(0),
-                    labels=torch.tensor([r.label_index for r in records]), classes=tuple(classes),
-                    t_out=8, mean=(0.5,), std=(0.25,))
+    data = ClipData(
+        frames=torch.cat(clips),
+        offsets=lengths.cumsum(0),
+        labels=torch.tensor([r.label_index for r in records]),
+        classes=tuple(classes),
+        t_out=8,
+        mean=(0.5,),
+        std=(0.25,),
+    )
     return index, data

@@ -7,6 +7,7 @@ CI runs this (through tests/test_cuda_compile.py) so that a broken .cu file cann
 
     python tools/compile_cuda.py [--arch 80,90] [--out DIR] [--jobs N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,9 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def find_nvcc() -> str | None:
-    for cand in (os.environ.get("NVCC"),
-                 os.path.join(os.environ.get("CUDA_HOME", ""), "bin", "nvcc"),
-                 shutil.which("nvcc"), "/usr/local/cuda/bin/nvcc"):
+    for cand in (
+        os.environ.get("NVCC"),
+        os.path.join(os.environ.get("CUDA_HOME", ""), "bin", "nvcc"),
+        shutil.which("nvcc"),
+        "/usr/local/cuda/bin/nvcc",
+    ):
         if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
             return cand
     return None
@@ -36,12 +40,28 @@ def command(nvcc: str, src: Path, obj: Path, archs: list[str]) -> list[str]:
 
     import torch
 
-    cmd = [nvcc, "-c", str(src), "-o", str(obj), "-std=c++17", "-O3", "-lineinfo",
-           "-DC10_CUDA_NO_CMAKE_CONFIGURE_FILE", "-DMER_FAST_WITH_CUDA",
-           "-DTORCH_EXTENSION_NAME=_C", "-DTORCH_API_INCLUDE_EXTENSION_H",
-           f"-D_GLIBCXX_USE_CXX11_ABI={int(torch._C._GLIBCXX_USE_CXX11_ABI)}",
-           "--expt-relaxed-constexpr", "-Xcompiler", "-fPIC",
-           "-I", str(ROOT / "csrc"), "-I", sysconfig.get_paths()["include"]]
+    cmd = [
+        nvcc,
+        "-c",
+        str(src),
+        "-o",
+        str(obj),
+        "-std=c++17",
+        "-O3",
+        "-lineinfo",
+        "-DC10_CUDA_NO_CMAKE_CONFIGURE_FILE",
+        "-DMER_FAST_WITH_CUDA",
+        "-DTORCH_EXTENSION_NAME=_C",
+        "-DTORCH_API_INCLUDE_EXTENSION_H",
+        f"-D_GLIBCXX_USE_CXX11_ABI={int(torch._C._GLIBCXX_USE_CXX11_ABI)}",
+        "--expt-relaxed-constexpr",
+        "-Xcompiler",
+        "-fPIC",
+        "-I",
+        str(ROOT / "csrc"),
+        "-I",
+        sysconfig.get_paths()["include"],
+    ]
     for inc in include_paths():
         cmd += ["-I", inc]
     for a in archs:
@@ -68,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     archs = [a.strip() for a in args.arch.split(",") if a.strip()]
 
     def build(src: Path) -> tuple[Path, int, str]:
-        proc = subprocess.run(command(nvcc, src, out / (src.stem + ".o"), archs),
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            command(nvcc, src, out / (src.stem + ".o"), archs), capture_output=True, text=True
+        )
         return src, proc.returncode, proc.stdout + proc.stderr
 
     failed = 0

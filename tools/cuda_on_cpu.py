@@ -20,6 +20,7 @@ imported into the calling process), loaded with ``torch.ops.load_library``.
     python tools/cuda_on_cpu.py build --out build/cuda_on_cpu/plain  # build, print the library
     python tools/cuda_on_cpu.py build --out build/cuda_on_cpu/asan --sanitize
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,12 @@ ROOT = Path(__file__).resolve().parents[1]
 CSRC = ROOT / "csrc"
 EXECUTOR = CSRC / "cuda_on_cpu"
 OP_NAMESPACE = "mer_fast_cuda_on_cpu"
-SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-                  "-fno-sanitize=vptr", "-fno-omit-frame-pointer"]
+SANITIZE_FLAGS = [
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=all",
+    "-fno-sanitize=vptr",
+    "-fno-omit-frame-pointer",
+]
 
 
 class TranslationError(ValueError):
@@ -79,17 +84,21 @@ def rewrite_launches(text: str, path: str = "<source>") -> tuple[str, int]:
         while paren < len(text) and text[paren].isspace():
             paren += 1
         if paren >= len(text) or text[paren] != "(":
-            raise TranslationError(f"{path}:{_line(text, start)}: a launch must be followed by "
-                                   "its argument list '(...)'")
+            raise TranslationError(
+                f"{path}:{_line(text, start)}: a launch must be followed by "
+                "its argument list '(...)'"
+            )
         begin = _callee_start(text, start)
         callee = text[begin:start]
         if not callee.strip():
             raise TranslationError(f"{path}:{_line(text, start)}: no kernel name before '<<<'")
         name = " ".join(callee.split()).replace('"', "")
-        config = text[start + 3:stop]
+        config = text[start + 3 : stop]
         out.append(text[pos:begin])
-        out.append(f'::cuda_on_cpu::Launch("{name}", __FILE__, __LINE__, {config})'
-                   f".run({callee}){text[stop + 3:paren]}(")
+        out.append(
+            f'::cuda_on_cpu::Launch("{name}", __FILE__, __LINE__, {config})'
+            f".run({callee}){text[stop + 3 : paren]}("
+        )
         pos = paren + 1
         count += 1
     out.append(text[pos:])
@@ -112,8 +121,11 @@ def _split_top_level(params: str) -> list[str]:
     return parts
 
 
-_POINTER_PARAM = re.compile(r"^(?P<space>\s*)(?P<type>[^*]+?)\s*\*\s*(?:__restrict__\s*)?"
-                            r"(?P<name>[A-Za-z_]\w*)(?P<trail>\s*)$", re.S)
+_POINTER_PARAM = re.compile(
+    r"^(?P<space>\s*)(?P<type>[^*]+?)\s*\*\s*(?:__restrict__\s*)?"
+    r"(?P<name>[A-Za-z_]\w*)(?P<trail>\s*)$",
+    re.S,
+)
 
 
 def rewrite_kernel_parameters(text: str, path: str = "<source>") -> tuple[str, int]:
@@ -125,8 +137,9 @@ def rewrite_kernel_parameters(text: str, path: str = "<source>") -> tuple[str, i
             continue
         open_paren = text.find("(", m.end())
         if open_paren < 0:
-            raise TranslationError(f"{path}:{_line(text, m.start())}: __global__ without a "
-                                   "parameter list")
+            raise TranslationError(
+                f"{path}:{_line(text, m.start())}: __global__ without a parameter list"
+            )
         depth, i = 0, open_paren
         while i < len(text):
             depth += {"(": 1, ")": -1}.get(text[i], 0)
@@ -134,16 +147,20 @@ def rewrite_kernel_parameters(text: str, path: str = "<source>") -> tuple[str, i
                 break
             i += 1
         params = []
-        for p in _split_top_level(text[open_paren + 1:i]):
+        for p in _split_top_level(text[open_paren + 1 : i]):
             pm = _POINTER_PARAM.match(p)
             if pm and "*" in p:
-                p = (f"{pm['space']}::cuda_on_cpu::dev_ptr<{pm['type'].strip()}> "
-                     f"{pm['name']}{pm['trail']}")
+                p = (
+                    f"{pm['space']}::cuda_on_cpu::dev_ptr<{pm['type'].strip()}> "
+                    f"{pm['name']}{pm['trail']}"
+                )
             elif "*" in p:
-                raise TranslationError(f"{path}:{_line(text, open_paren)}: kernel parameter "
-                                       f"{p.strip()!r} is not of the form 'T* name'")
+                raise TranslationError(
+                    f"{path}:{_line(text, open_paren)}: kernel parameter "
+                    f"{p.strip()!r} is not of the form 'T* name'"
+                )
             params.append(p)
-        out.append(text[pos:open_paren + 1] + ",".join(params) + ")")
+        out.append(text[pos : open_paren + 1] + ",".join(params) + ")")
         pos = i + 1
         kernels += 1
     out.append(text[pos:])
@@ -157,11 +174,13 @@ def translate(path: Path, op_namespace: str = OP_NAMESPACE, text: str | None = N
     text, launches = rewrite_launches(text, str(path))
     if "<<<" in text:
         raise TranslationError(f"{path}: a launch was left untranslated")
-    head = (f"// Translated by tools/cuda_on_cpu.py from {path}: {kernels} kernels, "
-            f"{launches} launches. Do not edit.\n"
-            f"#define CUDA_ON_CPU_OP_NAMESPACE {op_namespace}\n"
-            '#include "cuda_on_cpu/prelude.h"\n'
-            f'#line 1 "{path}"\n')
+    head = (
+        f"// Translated by tools/cuda_on_cpu.py from {path}: {kernels} kernels, "
+        f"{launches} launches. Do not edit.\n"
+        f"#define CUDA_ON_CPU_OP_NAMESPACE {op_namespace}\n"
+        '#include "cuda_on_cpu/prelude.h"\n'
+        f'#line 1 "{path}"\n'
+    )
     return head + text
 
 
@@ -169,8 +188,9 @@ def translate(path: Path, op_namespace: str = OP_NAMESPACE, text: str | None = N
 class Variant:
     """A source set of the executor library: ``edits`` (regex, replacement) applied to the .cu
     file ``source`` before translation, registered under ``op_namespace``."""
+
     op_namespace: str
-    source: str                       # file name under csrc/cuda
+    source: str  # file name under csrc/cuda
     edits: tuple[tuple[str, str], ...] = ()
 
 
@@ -194,8 +214,9 @@ def library_name(sanitize: bool) -> str:
     return "mer_fast_cuda_on_cpu" + ("_asan" if sanitize else "")
 
 
-def build(out: Path, variants: list[Variant] = (), sanitize: bool = False,
-          verbose: bool = False) -> Path:
+def build(
+    out: Path, variants: list[Variant] = (), sanitize: bool = False, verbose: bool = False
+) -> Path:
     """Translates every csrc/cuda/*.cu file (and each of ``variants``) into ``out``/src, compiles
     them with csrc/checks.cpp and runtime.cpp, returns the shared library. Incremental (ninja):
     a second build with the same sources compiles nothing."""
@@ -213,18 +234,28 @@ def build(out: Path, variants: list[Variant] = (), sanitize: bool = False,
         target = src / f"{v.op_namespace}.cpp"
         _write_if_changed(target, translate(cu, v.op_namespace, text))
         sources.append(str(target))
-    spec = dict(name=library_name(sanitize), sources=sources,
-                include_dirs=[str(EXECUTOR / "include"), str(CSRC)],
-                cflags=["-O1", "-g1"] + SANITIZE_FLAGS if sanitize else ["-O2", "-g0"],
-                ldflags=SANITIZE_FLAGS if sanitize else [],
-                build_lib=str(out / "lib"), build_temp=str(out / "tmp"))
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "_setup",
-                           json.dumps(spec)], capture_output=not verbose, text=True, cwd=out)
+    spec = dict(
+        name=library_name(sanitize),
+        sources=sources,
+        include_dirs=[str(EXECUTOR / "include"), str(CSRC)],
+        cflags=["-O1", "-g1"] + SANITIZE_FLAGS if sanitize else ["-O2", "-g0"],
+        ldflags=SANITIZE_FLAGS if sanitize else [],
+        build_lib=str(out / "lib"),
+        build_temp=str(out / "tmp"),
+    )
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "_setup", json.dumps(spec)],
+        capture_output=not verbose,
+        text=True,
+        cwd=out,
+    )
     if proc.returncode != 0:
         log = (proc.stdout or "") + (proc.stderr or "")
         errors = [ln for ln in log.splitlines() if "error" in ln.lower()]
-        raise RuntimeError("building the CUDA-on-CPU executor failed:\n" +
-                           "\n".join(errors[:40] or log.splitlines()[-60:]))
+        raise RuntimeError(
+            "building the CUDA-on-CPU executor failed:\n"
+            + "\n".join(errors[:40] or log.splitlines()[-60:])
+        )
     libs = sorted((out / "lib").glob(spec["name"] + ".*so"))
     if not libs:
         raise RuntimeError(f"building the CUDA-on-CPU executor left no library in {out / 'lib'}")
@@ -237,12 +268,26 @@ def _setup(spec: dict) -> None:
     from torch.utils.cpp_extension import BuildExtension, CppExtension
 
     flags = ["-std=c++17", "-fvisibility=hidden", "-Wno-unknown-pragmas"] + spec["cflags"]
-    ext = CppExtension(spec["name"], spec["sources"], include_dirs=spec["include_dirs"],
-                       extra_compile_args={"cxx": flags}, extra_link_args=spec["ldflags"])
-    setup(name=spec["name"], ext_modules=[ext],
-          cmdclass={"build_ext": BuildExtension.with_options(use_ninja=True)},
-          script_args=["-q", "build_ext", "--build-lib", spec["build_lib"], "--build-temp",
-                       spec["build_temp"]])
+    ext = CppExtension(
+        spec["name"],
+        spec["sources"],
+        include_dirs=spec["include_dirs"],
+        extra_compile_args={"cxx": flags},
+        extra_link_args=spec["ldflags"],
+    )
+    setup(
+        name=spec["name"],
+        ext_modules=[ext],
+        cmdclass={"build_ext": BuildExtension.with_options(use_ninja=True)},
+        script_args=[
+            "-q",
+            "build_ext",
+            "--build-lib",
+            spec["build_lib"],
+            "--build-temp",
+            spec["build_temp"],
+        ],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

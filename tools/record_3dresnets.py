@@ -22,6 +22,7 @@ any clone with the two branches works, whatever is checked out:
 
 The data goes to tests/fixtures/3dresnets/ (``--out`` to write elsewhere). Needs torch and numpy.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,10 @@ def resolve(repo: Path, ref: str, option: str) -> str:
             return git(repo, "rev-parse", "--verify", "--quiet", f"{cand}^{{commit}}").strip()
         except Failure:
             continue
-    raise Failure(f"{repo}: no branch, tag or commit {ref!r} ({option})\n  fix: fetch it "
-                  f"(git -C {repo} fetch origin {ref}:{ref}) or name another with {option}")
+    raise Failure(
+        f"{repo}: no branch, tag or commit {ref!r} ({option})\n  fix: fetch it "
+        f"(git -C {repo} fetch origin {ref}:{ref}) or name another with {option}"
+    )
 
 
 def load_originals(repo: Path, refs: dict[str, str], tmp: Path) -> dict:
@@ -81,17 +84,23 @@ def load_originals(repo: Path, refs: dict[str, str], tmp: Path) -> dict:
     return modules
 
 
-def build(originals: dict, release: str, name: str, shortcut: str, size: int = 112,
-          duration: int = 16):
+def build(
+    originals: dict, release: str, name: str, shortcut: str, size: int = 112, duration: int = 16
+):
     """An original 400-way network, built as its release's training script built it."""
     if release == "2020":
         return originals["2020"]["resnet"].generate_model(int(name[3:]), n_classes=400)
     if name == "rx3d101":
         return originals["2018"]["resnext"].resnet101(
-            num_classes=400, shortcut_type=shortcut, cardinality=32, sample_size=size,
-            sample_duration=duration)
+            num_classes=400,
+            shortcut_type=shortcut,
+            cardinality=32,
+            sample_size=size,
+            sample_duration=duration,
+        )
     return getattr(originals["2018"]["resnet"], f"resnet{name[3:]}")(
-        num_classes=400, shortcut_type=shortcut, sample_size=size, sample_duration=duration)
+        num_classes=400, shortcut_type=shortcut, sample_size=size, sample_duration=duration
+    )
 
 
 def record(repo: Path, out: Path, refs: dict[str, str]) -> list[Path]:
@@ -100,77 +109,114 @@ def record(repo: Path, out: Path, refs: dict[str, str]) -> list[Path]:
         import numpy  # noqa: F401  (the seeded weights)
         import torch
     except ImportError as exc:
-        raise Failure(f"{exc.name} is not installed\n  fix: run this with the Python of "
-                      f"mer-fast's environment (make setup; .venv/bin/python)") from None
+        raise Failure(
+            f"{exc.name} is not installed\n  fix: run this with the Python of "
+            f"mer-fast's environment (make setup; .venv/bin/python)"
+        ) from None
     sys.path.insert(0, str(ROOT))
-    from tests.models_helpers import (DEPTHS, OUTPUT_CASES, OUTPUT_INPUT, layout, manifest_key,
-                                      seeded_input, seeded_state_dict)
+    from tests.models_helpers import (
+        DEPTHS,
+        OUTPUT_CASES,
+        OUTPUT_INPUT,
+        layout,
+        manifest_key,
+        seeded_input,
+        seeded_state_dict,
+    )
 
-    source = {"repository": "kenshohara/3D-ResNets-PyTorch",
-              "refs": {r: {"ref": refs[r], "commit": commits[r]} for r in refs},
-              "torch": torch.__version__, "written_by": "tools/record_3dresnets.py"}
+    source = {
+        "repository": "kenshohara/3D-ResNets-PyTorch",
+        "refs": {r: {"ref": refs[r], "commit": commits[r]} for r in refs},
+        "torch": torch.__version__,
+        "written_by": "tools/record_3dresnets.py",
+    }
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # the 2018 code's deprecated nn.init calls
+        warnings.simplefilter("ignore")  # the 2018 code's deprecated nn.init calls
         originals = load_originals(repo, commits, Path(tmp))
         manifests = {}
-        with torch.device("meta"):    # structure only: no weights allocated
+        with torch.device("meta"):  # structure only: no weights allocated
             for depth in DEPTHS:
                 manifests[manifest_key("2020", f"r3d{depth}", "B")] = layout(
-                    build(originals, "2020", f"r3d{depth}", "B"))
+                    build(originals, "2020", f"r3d{depth}", "B")
+                )
                 for shortcut in ("A", "B"):
                     manifests[manifest_key("2018", f"r3d{depth}", shortcut)] = layout(
-                        build(originals, "2018", f"r3d{depth}", shortcut))
+                        build(originals, "2018", f"r3d{depth}", shortcut)
+                    )
             manifests[manifest_key("2018", "rx3d101", "B")] = layout(
-                build(originals, "2018", "rx3d101", "B"))
+                build(originals, "2018", "rx3d101", "B")
+            )
         outputs = {}
         x = seeded_input()
         for name, shortcut, release in OUTPUT_CASES:
-            net = build(originals, release, name, shortcut, size=OUTPUT_INPUT["size"],
-                        duration=OUTPUT_INPUT["frames"])
+            net = build(
+                originals,
+                release,
+                name,
+                shortcut,
+                size=OUTPUT_INPUT["size"],
+                duration=OUTPUT_INPUT["frames"],
+            )
             net.load_state_dict(seeded_state_dict(layout(net)))
             with torch.no_grad():
                 logits = net.eval()(x)
             outputs[manifest_key(release, name, shortcut)] = {
                 "arch": "resnext-101" if name == "rx3d101" else f"resnet-{name[3:]}",
-                "logits": [[float(f"{v:.9g}") for v in row] for row in logits.tolist()]}
+                "logits": [[float(f"{v:.9g}") for v in row] for row in logits.tolist()],
+            }
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, data in (("manifests.json.gz", {"source": source, "manifests": manifests}),
-                       ("outputs.json", {"source": source, "input": OUTPUT_INPUT,
-                                         "models": outputs})):
+    for name, data in (
+        ("manifests.json.gz", {"source": source, "manifests": manifests}),
+        ("outputs.json", {"source": source, "input": OUTPUT_INPUT, "models": outputs}),
+    ):
         text = json.dumps(data, separators=(",", ":")) + "\n"
         # the manifests repeat their names a lot: gzip makes 490 KiB about 20
         raw = gzip.compress(text.encode(), 9, mtime=0) if name.endswith(".gz") else text.encode()
         path = out / name
         tmp_path = path.with_name(name + ".tmp")
         tmp_path.write_bytes(raw)
-        tmp_path.replace(path)   # atomic
+        tmp_path.replace(path)  # atomic
         written.append(path)
     return written
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repo", type=Path, required=True,
-                    help="a git checkout of kenshohara/3D-ResNets-PyTorch")
-    ap.add_argument("--out", type=Path, default=ROOT / "tests" / "fixtures" / "3dresnets",
-                    help="folder for manifests.json.gz and outputs.json (default: %(default)s)")
-    ap.add_argument("--ref-2018", default="CVPR2018",
-                    help="branch/commit of the 2017/18 code (default: %(default)s)")
-    ap.add_argument("--ref-2020", default="master",
-                    help="branch/commit of the 2020 code (default: %(default)s)")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--repo", type=Path, required=True, help="a git checkout of kenshohara/3D-ResNets-PyTorch"
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "tests" / "fixtures" / "3dresnets",
+        help="folder for manifests.json.gz and outputs.json (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--ref-2018",
+        default="CVPR2018",
+        help="branch/commit of the 2017/18 code (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--ref-2020", default="master", help="branch/commit of the 2020 code (default: %(default)s)"
+    )
     args = ap.parse_args(argv)
     repo = args.repo.expanduser()
     try:
         if not repo.is_dir():
-            raise Failure(f"{repo}: no such folder (--repo)\n  fix: give the path of a clone "
-                          f"of https://github.com/kenshohara/3D-ResNets-PyTorch")
+            raise Failure(
+                f"{repo}: no such folder (--repo)\n  fix: give the path of a clone "
+                f"of https://github.com/kenshohara/3D-ResNets-PyTorch"
+            )
         try:
             git(repo, "rev-parse", "--git-dir")
         except Failure:
-            raise Failure(f"{repo}: not a git checkout (--repo)\n  fix: git clone "
-                          f"https://github.com/kenshohara/3D-ResNets-PyTorch {repo}") from None
+            raise Failure(
+                f"{repo}: not a git checkout (--repo)\n  fix: git clone "
+                f"https://github.com/kenshohara/3D-ResNets-PyTorch {repo}"
+            ) from None
         paths = record(repo, args.out, {"2018": args.ref_2018, "2020": args.ref_2020})
     except Failure as exc:
         print(f"record_3dresnets: {exc}", file=sys.stderr)

@@ -11,6 +11,7 @@ of the installed one and the sanitized executor as ``MER_FAST_CUDA_ON_CPU_LIB``.
 UBSan report ends the process with exit code 86 and the report on stderr. tests/test_sanitizers.py
 runs the op tests this way in every CI run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,9 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "sanitize"
 SANITIZER_EXIT = 86
-ASAN_OPTIONS = ("detect_leaks=0:abort_on_error=0:halt_on_error=1:handle_abort=1:"
-                "allocator_may_return_null=1:"
-                f"exitcode={SANITIZER_EXIT}:detect_odr_violation=0")
+ASAN_OPTIONS = (
+    "detect_leaks=0:abort_on_error=0:halt_on_error=1:handle_abort=1:"
+    "allocator_may_return_null=1:"
+    f"exitcode={SANITIZER_EXIT}:detect_odr_violation=0"
+)
 UBSAN_OPTIONS = f"print_stacktrace=1:halt_on_error=1:exitcode={SANITIZER_EXIT}"
 
 
@@ -43,13 +46,22 @@ def runtime(name: str = "libasan.so") -> Path | None:
 def build_extension(out: Path, verbose: bool = False) -> Path:
     """mer_fast._C from setup.py with MER_FAST_SANITIZE=1 (CPU kernels only), into out/lib."""
     env = dict(os.environ, MER_FAST_SANITIZE="1", MER_FAST_NO_CUDA="1")
-    cmd = [sys.executable, "setup.py", "-q", "build_ext", "--build-lib", str(out / "lib"),
-           "--build-temp", str(out / "tmp")]
+    cmd = [
+        sys.executable,
+        "setup.py",
+        "-q",
+        "build_ext",
+        "--build-lib",
+        str(out / "lib"),
+        "--build-temp",
+        str(out / "tmp"),
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=not verbose, text=True)
     if proc.returncode != 0:
         log = (proc.stdout or "") + (proc.stderr or "")
-        raise RuntimeError("building the sanitized mer_fast._C failed:\n" +
-                           "\n".join(log.splitlines()[-60:]))
+        raise RuntimeError(
+            "building the sanitized mer_fast._C failed:\n" + "\n".join(log.splitlines()[-60:])
+        )
     libs = sorted((out / "lib" / "mer_fast").glob("_C.*so"))
     if not libs:
         raise RuntimeError(f"building the sanitized mer_fast._C left nothing in {out / 'lib'}")
@@ -71,17 +83,22 @@ def environment(ext: Path, executor: Path, reports: Path) -> dict:
     ``reports`` (pytest captures stderr, and a report ends the process before it is shown)."""
     asan = runtime()
     if asan is None:
-        raise RuntimeError("no AddressSanitizer runtime (libasan.so) found for "
-                           f"{os.environ.get('CXX', 'g++')}; install the compiler's libasan")
+        raise RuntimeError(
+            "no AddressSanitizer runtime (libasan.so) found for "
+            f"{os.environ.get('CXX', 'g++')}; install the compiler's libasan"
+        )
     # libstdc++ right after the runtime: loaded later (with torch), ASan's interceptor of
     # __cxa_throw would find no real one, and the first C++ exception would abort
     preload = [str(asan)] + [str(p) for p in [runtime("libstdc++.so")] if p is not None]
     reports.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, LD_PRELOAD=":".join(preload),
-               ASAN_OPTIONS=f"{ASAN_OPTIONS}:log_path={reports / 'asan'}",
-               UBSAN_OPTIONS=f"{UBSAN_OPTIONS}:log_path={reports / 'ubsan'}",
-               MER_FAST_SANITIZED_EXTENSION=str(ext),
-               MER_FAST_CUDA_ON_CPU_LIB=str(executor))
+    env = dict(
+        os.environ,
+        LD_PRELOAD=":".join(preload),
+        ASAN_OPTIONS=f"{ASAN_OPTIONS}:log_path={reports / 'asan'}",
+        UBSAN_OPTIONS=f"{UBSAN_OPTIONS}:log_path={reports / 'ubsan'}",
+        MER_FAST_SANITIZED_EXTENSION=str(ext),
+        MER_FAST_CUDA_ON_CPU_LIB=str(executor),
+    )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
@@ -91,8 +108,11 @@ def read_reports(reports: Path) -> str:
     allocations refused on purpose, such as a test's 36 PB output, are not errors)."""
     files = sorted(reports.glob("*")) if reports.is_dir() else []
     texts = [(f.name, f.read_text(errors="replace")) for f in files]
-    return "\n".join(f"== {name}\n{text}" for name, text in texts
-                     if "ERROR: " in text or "runtime error:" in text)
+    return "\n".join(
+        f"== {name}\n{text}"
+        for name, text in texts
+        if "ERROR: " in text or "runtime error:" in text
+    )
 
 
 def run(pytest_args: list[str], out: Path = OUT, verbose: bool = False) -> int:
@@ -134,9 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run", help="build, then pytest with the sanitized libraries")
     r.add_argument("--out", type=Path, default=OUT)
     r.add_argument("--verbose", action="store_true")
-    r.add_argument("pytest_args", nargs=argparse.REMAINDER,
-                   help="after --: pytest's arguments (default: tests/test_cuda_on_cpu.py, "
-                        "the op tests through the CPU kernels and the CUDA source)")
+    r.add_argument(
+        "pytest_args",
+        nargs=argparse.REMAINDER,
+        help="after --: pytest's arguments (default: tests/test_cuda_on_cpu.py, "
+        "the op tests through the CPU kernels and the CUDA source)",
+    )
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_pytest"]:  # in the preloaded process: everything after it is pytest's
         return _pytest(argv[1:])

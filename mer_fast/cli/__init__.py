@@ -1,5 +1,6 @@
 """``mer-fast``: the command line. One module per subcommand, each with ``add_parser(sub)``
 (which sets ``func``) so that ``mer-fast --help`` lists them all."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,9 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mer-fast",
         description="Micro-expression recognition with N-step pre-training and Décalcomanie "
-                    "augmentation (Lee, Hong, Jung, Sensors 2022).",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "augmentation (Lee, Hong, Jung, Sensors 2022).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     from mer_fast import __version__
+
     parser.add_argument("--version", action="version", version=f"mer-fast {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS.values():
@@ -48,16 +51,21 @@ def main(argv: list[str] | None = None) -> int:
         import errno
 
         if exc.errno == errno.ENOSPC:
-            print(f"mer-fast {args.command}: error: the disk is full ({exc.filename or exc}). "
-                  "Every finished step and fold is kept; free some space and rerun the same "
-                  "command to resume.", file=sys.stderr)
+            print(
+                f"mer-fast {args.command}: error: the disk is full ({exc.filename or exc}). "
+                "Every finished step and fold is kept; free some space and rerun the same "
+                "command to resume.",
+                file=sys.stderr,
+            )
             return 28
         # a file or folder the process cannot read or write, named like the other bad files
         print(f"mer-fast {args.command}: error: {os_error_text(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"mer-fast {args.command}: interrupted; finished work is kept and a rerun resumes",
-              file=sys.stderr)
+        print(
+            f"mer-fast {args.command}: interrupted; finished work is kept and a rerun resumes",
+            file=sys.stderr,
+        )
         return 130
 
 
@@ -67,14 +75,16 @@ def os_error_text(exc: OSError) -> str:
 
     where = exc.filename if exc.filename is not None else "(unknown file)"
     why = exc.strerror or str(exc)
-    fixes = {errno.EACCES: "make it readable / writable for this user (chmod / chown), or "
-                           "give another path",
-             errno.EPERM: "make it readable / writable for this user (chmod / chown), or give "
-                          "another path",
-             errno.ENOENT: "check the path",
-             errno.ENOTDIR: "a file stands where a folder is expected: check the path",
-             errno.EISDIR: "a folder stands where a file is expected: check the path",
-             errno.EROFS: "give a path on a writable file system"}
+    fixes = {
+        errno.EACCES: "make it readable / writable for this user (chmod / chown), or "
+        "give another path",
+        errno.EPERM: "make it readable / writable for this user (chmod / chown), or give "
+        "another path",
+        errno.ENOENT: "check the path",
+        errno.ENOTDIR: "a file stands where a folder is expected: check the path",
+        errno.EISDIR: "a folder stands where a file is expected: check the path",
+        errno.EROFS: "give a path on a writable file system",
+    }
     fix = fixes.get(exc.errno, "check the path and its permissions")
     return f"{where}: {why}\n  fix: {fix}"
 

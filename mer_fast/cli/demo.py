@@ -8,24 +8,42 @@ epochs), and a SMIC stand-in of 8 subjects (8 folds, each shown in full). Every 
 prints is labelled as synthetic. ``--ops`` instead compares the fused clip op with the plain
 PyTorch pipeline on random frames.
 """
+
 from __future__ import annotations
 
 import argparse
 
-DEMO = dict(arch="r3d10", model_options={"widen_factor": 0.25}, size=48, frames=16,
-            action_frames=8, batch_size=16, lr=1e-3, epochs=12, milestones=(9,), num_workers=0)
+DEMO = dict(
+    arch="r3d10",
+    model_options={"widen_factor": 0.25},
+    size=48,
+    frames=16,
+    action_frames=8,
+    batch_size=16,
+    lr=1e-3,
+    epochs=12,
+    milestones=(9,),
+    num_workers=0,
+)
 DEMO_STEPS = {step: {"epochs": 2, "milestones": (2,)} for step in ("kinetics", "ucf", "macro")}
 # the stand-in data: 8 subjects (8 LOSO folds) with about 6 clips each, 48-pixel frames
 DEMO_DATA = {"subjects": 8, "clips_per_subject": 6, "frame_size": 48}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="the main job on built-in synthetic data, in minutes",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "demo",
+        help="the main job on built-in synthetic data, in minutes",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--out", default="runs/demo", help="run folder (default runs/demo)")
     p.add_argument("--device", default="auto")
-    p.add_argument("--ops", action="store_true",
-                   help="instead: the fused clip op against the plain PyTorch pipeline")
+    p.add_argument(
+        "--ops",
+        action="store_true",
+        help="instead: the fused clip op against the plain PyTorch pipeline",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -44,13 +62,22 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = apply_overrides(TrainConfig(), PROFILES["nstep"])
     cfg = apply_overrides(cfg, dict(DEMO, device=args.device)).validate()
-    spec = RunSpec(cfg=cfg, target="smic", chain="kinetics,ucf,macro", name="demo",
-                   step_overrides=DEMO_STEPS,
-                   meta={"demo": "mer-fast demo: synthetic data, small network, few epochs"})
+    spec = RunSpec(
+        cfg=cfg,
+        target="smic",
+        chain="kinetics,ucf,macro",
+        name="demo",
+        step_overrides=DEMO_STEPS,
+        meta={"demo": "mer-fast demo: synthetic data, small network, few epochs"},
+    )
     out = Path(args.out)
-    run_experiment(spec, DataSpec(synthetic=True, synthetic_sizes=DEMO_DATA), out=out,
-                   steps_dir=out.parent / "steps",
-                   show_progress=not args.no_progress)
+    run_experiment(
+        spec,
+        DataSpec(synthetic=True, synthetic_sizes=DEMO_DATA),
+        out=out,
+        steps_dir=out.parent / "steps",
+        show_progress=not args.no_progress,
+    )
     return 0
 
 
@@ -63,11 +90,16 @@ def run_ops(args: argparse.Namespace) -> int:
     from mer_fast.ops import reference
 
     torch.manual_seed(0)
-    dev = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                       ("cpu" if args.device == "auto" else args.device))
+    dev = torch.device(
+        "cuda"
+        if args.device == "auto" and torch.cuda.is_available()
+        else ("cpu" if args.device == "auto" else args.device)
+    )
     frames = torch.randint(0, 256, (8, 60, 280, 340, 3), dtype=torch.uint8, device=dev)
-    print("fused clip op vs plain PyTorch on random frames (synthetic): 8 CASME II-shaped "
-          "clips 60x280x340 -> OLR views, 66 frames, 112x112")
+    print(
+        "fused clip op vs plain PyTorch on random frames (synthetic): 8 CASME II-shaped "
+        "clips 60x280x340 -> OLR views, 66 frames, 112x112"
+    )
 
     def timed(fn):
         fn()

@@ -1,4 +1,5 @@
 """``mer-fast experiment TABLE``: every row of one of the paper's tables, resumable."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,14 +8,16 @@ from pathlib import Path
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "experiment", help="run every row of a table of the paper (1-5), skipping finished rows",
+        "experiment",
+        help="run every row of a table of the paper (1-5), skipping finished rows",
         description="Runs the presets of one table of the paper (configs/tableN*.yaml) one after "
-                    "another into OUT/tableN/<preset>; finished rows are skipped, an unfinished "
-                    "one resumes. Ends with a report of ours against the paper's figures.",
+        "another into OUT/tableN/<preset>; finished rows are skipped, an unfinished "
+        "one resumes. Ends with a report of ours against the paper's figures.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  mer-fast experiment 2 --data-root /data --target smic\n"
-               "  mer-fast experiment 1 --data-root /data --init kinetics=r3d50_K_200ep.pth "
-               "--init in=resnet50.pth")
+        "  mer-fast experiment 1 --data-root /data --init kinetics=r3d50_K_200ep.pth "
+        "--init in=resnet50.pth",
+    )
     p.add_argument("table", help="1, 2, 3, 4, 5 or a part such as 2b")
     p.add_argument("--target", help="only the rows of this target")
     p.add_argument("--list", action="store_true", help="list the rows and stop")
@@ -43,13 +46,19 @@ def run(args: argparse.Namespace) -> int:
         checks.target(args.target)
     checks.shared_options(args)
     if args.folds:
-        raise ConfigError("--folds picks folds of one run; an experiment runs whole rows",
-                          field="--folds", fix="drop --folds (a rerun resumes unfinished rows), "
-                                               "or run one row with mer-fast train --config")
+        raise ConfigError(
+            "--folds picks folds of one run; an experiment runs whole rows",
+            field="--folds",
+            fix="drop --folds (a rerun resumes unfinished rows), "
+            "or run one row with mer-fast train --config",
+        )
     rows = [p for p in presets(args.table) if not args.target or p.target == args.target]
     if not rows:
-        raise ConfigError(f"table {args.table} has no row for target {args.target}",
-                          field="--target", fix="see the rows with --list (without --target)")
+        raise ConfigError(
+            f"table {args.table} has no row for target {args.target}",
+            field="--target",
+            fix="see the rows with --list (without --target)",
+        )
     root = Path(args.out) / f"table{args.table}"
     if args.list:
         t = Table(title=f"Table {args.table}: {len(rows)} rows")
@@ -57,27 +66,46 @@ def run(args: argparse.Namespace) -> int:
             t.add_column(col)
         for p in rows:
             done = (root / p.id / "results.json").exists()
-            t.add_row(p.id, p.table, p.row, p.target, p.chain or "scratch",
-                      f"{p.paper.get('uf1', float('nan')):.4f}", "yes" if done else "")
+            t.add_row(
+                p.id,
+                p.table,
+                p.row,
+                p.target,
+                p.chain or "scratch",
+                f"{p.paper.get('uf1', float('nan')):.4f}",
+                "yes" if done else "",
+            )
         console.print(t)
         return 0
     hubs: dict[str, DataHub] = {}
     finished = []
-    rows_left = []   # (n, preset, spec, out)
+    rows_left = []  # (n, preset, spec, out)
     for n, p in enumerate(rows, 1):
         out = root / p.id
         # a damaged results.json is set aside: the row's figures are made again from its folds
-        if read_json(out / "results.json", f"the figures of row {p.id}",
-                     keys=("uf1", "uar", "war")) is not None:
+        if (
+            read_json(
+                out / "results.json", f"the figures of row {p.id}", keys=("uf1", "uar", "war")
+            )
+            is not None
+        ):
             console.print(f"[{n}/{len(rows)}] {p.id}: finished, skipped")
             finished.append(out)
             continue
         args.config, args.chain = str(p.path), None
         cfg, opts = build_config(args, target=p.target)
-        spec = RunSpec(cfg=cfg, target=opts["target"], chain=opts["chain"], inits=opts["init"],
-                       step_overrides=opts["steps"], data_options=opts["data"],
-                       force=args.force, name=p.id, meta=opts["meta"],
-                       trust_checkpoints=args.trust_checkpoint)
+        spec = RunSpec(
+            cfg=cfg,
+            target=opts["target"],
+            chain=opts["chain"],
+            inits=opts["init"],
+            step_overrides=opts["steps"],
+            data_options=opts["data"],
+            force=args.force,
+            name=p.id,
+            meta=opts["meta"],
+            trust_checkpoints=args.trust_checkpoint,
+        )
         rows_left.append((n, p, spec, out))
     steps_dir = args.steps_dir or Path(args.out) / "steps"
     ray = ray_options(args)
@@ -87,10 +115,16 @@ def run(args: argparse.Namespace) -> int:
         from mer_fast.distributed.ray_folds import RunJob, run_on_ray
 
         if rows_left:
-            jobs = [RunJob(spec, out=out, final_model=args.final_model)
-                    for _, _, spec, out in rows_left]
-            run_on_ray(jobs, data_spec(args), steps_dir=steps_dir, options=ray,
-                       show_progress=not args.no_progress)
+            jobs = [
+                RunJob(spec, out=out, final_model=args.final_model) for _, _, spec, out in rows_left
+            ]
+            run_on_ray(
+                jobs,
+                data_spec(args),
+                steps_dir=steps_dir,
+                options=ray,
+                show_progress=not args.no_progress,
+            )
             finished += [out for _, _, _, out in rows_left]
         rows_left = []
     for n, p, spec, out in rows_left:
@@ -99,9 +133,15 @@ def run(args: argparse.Namespace) -> int:
         key = hub_key(spec, data)
         if key not in hubs:  # decoded stores are shared by the rows
             hubs[key] = make_hub(spec, data, show_progress=not args.no_progress)
-        run_experiment(spec, data, out=out, steps_dir=steps_dir,
-                       show_progress=not args.no_progress, hub=hubs[key],
-                       final_model=args.final_model)
+        run_experiment(
+            spec,
+            data,
+            out=out,
+            steps_dir=steps_dir,
+            show_progress=not args.no_progress,
+            hub=hubs[key],
+            final_model=args.final_model,
+        )
         finished.append(out)
     if finished:
         order = {p.id: n for n, p in enumerate(rows)}

@@ -1,4 +1,5 @@
 """``mer-fast predict``: class probabilities of clip folders or videos with a trained model."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,23 +9,33 @@ import os
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "predict", help="class probabilities of clip folders / videos with a trained model",
+        "predict",
+        help="class probabilities of clip folders / videos with a trained model",
         description="Applies a trained model (RUN/model.pt of `mer-fast train --final-model`) "
-                    "to clip folders (numbered frames) or video files.",
+        "to clip folders (numbered frames) or video files.",
         epilog="example:\n  mer-fast predict --checkpoint runs/smic/model.pt --tta OLR clip1/ v.mp4",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("paths", nargs="+", help="clip folders or video files")
     p.add_argument("--checkpoint", required=True, help="RUN/model.pt")
-    p.add_argument("--tta", help="Décalcomanie test-time views, e.g. OLR (default: the "
-                                 "model's test views)")
+    p.add_argument(
+        "--tta", help="Décalcomanie test-time views, e.g. OLR (default: the model's test views)"
+    )
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    p.add_argument("--faces", choices=("auto", "detect", "off"), default="auto",
-                   help="crop each clip to its face: auto (default: when the detector is "
-                        "installed and the clip is not already a face), detect (always), off")
-    p.add_argument("--trust-checkpoint", action="store_true",
-                   help="read a checkpoint that holds pickled Python objects besides tensors "
-                        "(this runs code stored in the file: only for files from a source you "
-                        "trust)")
+    p.add_argument(
+        "--faces",
+        choices=("auto", "detect", "off"),
+        default="auto",
+        help="crop each clip to its face: auto (default: when the detector is "
+        "installed and the clip is not already a face), detect (always), off",
+    )
+    p.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="read a checkpoint that holds pickled Python objects besides tensors "
+        "(this runs code stored in the file: only for files from a source you "
+        "trust)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
 
@@ -41,10 +52,13 @@ def run(args: argparse.Namespace) -> int:
     checks.file(args.checkpoint, "--checkpoint", "model.pt of a trained run")
     for p in args.paths:
         if not os.path.exists(p):
-            raise DataError("no such clip folder or video file", file=p, field="PATHS",
-                            fix="give clip folders (numbered frames) or video files")
-    pred = Predictor(args.checkpoint, args.device, faces=args.faces,
-                     trusted=args.trust_checkpoint)
+            raise DataError(
+                "no such clip folder or video file",
+                file=p,
+                field="PATHS",
+                fix="give clip folders (numbered frames) or video files",
+            )
+    pred = Predictor(args.checkpoint, args.device, faces=args.faces, trusted=args.trust_checkpoint)
     pred.views_for(args.tta)  # a bad --tta fails before any clip is decoded
     results = {str(p): pred(p, args.tta) for p in args.paths}
     import sys
@@ -55,8 +69,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(results, indent=2))
         return 0
     provenance = pred.meta.get("provenance")
-    t = Table(title=f"{args.checkpoint} (views {pred.views_for(args.tta)})"
-                    + (" - trained on SYNTHETIC data" if provenance == "synthetic" else ""))
+    t = Table(
+        title=f"{args.checkpoint} (views {pred.views_for(args.tta)})"
+        + (" - trained on SYNTHETIC data" if provenance == "synthetic" else "")
+    )
     t.add_column("clip")
     for c in pred.classes:
         t.add_column(c, justify="right")

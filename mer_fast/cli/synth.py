@@ -1,4 +1,5 @@
 """``mer-fast synth``: write small SYNTHETIC datasets in all seven original layouts."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,20 +9,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from mer_fast.data.synthetic import PRESETS
 
     p = sub.add_parser(
-        "synth", help="write synthetic stand-in datasets in the original layouts",
+        "synth",
+        help="write synthetic stand-in datasets in the original layouts",
         description="Writes small synthetic datasets (SMIC-HS, CASME II, SAMM, CK+, Oulu-CASIA, "
-                    "UCF101, Kinetics-400 and the MEGC2019 csv) in their owners' layouts: same "
-                    "folders, file names, spreadsheets, label files and video containers. The "
-                    "data is marked synthetic everywhere it is used. Deterministic per seed.")
-    p.add_argument("--root", required=True, metavar="DIR",
-                   help="where to write (DIR/SMIC, DIR/CASME2, ...); use it as --data-root")
+        "UCF101, Kinetics-400 and the MEGC2019 csv) in their owners' layouts: same "
+        "folders, file names, spreadsheets, label files and video containers. The "
+        "data is marked synthetic everywhere it is used. Deterministic per seed.",
+    )
+    p.add_argument(
+        "--root",
+        required=True,
+        metavar="DIR",
+        help="where to write (DIR/SMIC, DIR/CASME2, ...); use it as --data-root",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--datasets", metavar="NAMES",
-                   help="comma-separated (default: all seven; megc2019 and macro mean their "
-                        "parts)")
-    p.add_argument("--preset", choices=sorted(PRESETS), default="small",
-                   help="small (default, seconds) or smic164 (SMIC-HS-shaped SMIC: 164 clips, "
-                        "16 subjects, ~34 frames)")
+    p.add_argument(
+        "--datasets",
+        metavar="NAMES",
+        help="comma-separated (default: all seven; megc2019 and macro mean their parts)",
+    )
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="small",
+        help="small (default, seconds) or smic164 (SMIC-HS-shaped SMIC: 164 clips, "
+        "16 subjects, ~34 frames)",
+    )
     p.add_argument("--subjects", type=int, help="subjects per face dataset")
     p.add_argument("--clips-per-subject", type=float, help="mean clips per subject")
     p.add_argument("--frames", type=int, help="mean frames per clip")
@@ -45,18 +58,29 @@ def run(args: argparse.Namespace) -> int:
     dataset_names(args.datasets)
     console = Console()
     with console.status("writing synthetic datasets ..."):
-        summary = write_synthetic(args.root, seed=args.seed, datasets=args.datasets,
-                                  preset=args.preset, subjects=args.subjects,
-                                  clips_per_subject=args.clips_per_subject, frames=args.frames,
-                                  frame_size=args.frame_size)
-    table = Table(title=f"SYNTHETIC datasets (seed {summary['seed']}, preset "
-                        f"{summary['preset']}) - stand-in data, not real faces")
+        summary = write_synthetic(
+            args.root,
+            seed=args.seed,
+            datasets=args.datasets,
+            preset=args.preset,
+            subjects=args.subjects,
+            clips_per_subject=args.clips_per_subject,
+            frames=args.frames,
+            frame_size=args.frame_size,
+        )
+    table = Table(
+        title=f"SYNTHETIC datasets (seed {summary['seed']}, preset "
+        f"{summary['preset']}) - stand-in data, not real faces"
+    )
     for col in ("dataset", "folder", "written", "seconds"):
         table.add_column(col)
     for name, info in summary["datasets"].items():
         written = ", ".join(f"{k} {v}" for k, v in info.items() if k not in ("folder", "seconds"))
         table.add_row(name, info["folder"], written, str(info.get("seconds", "")))
     console.print(table)
-    console.print(f"done in {summary['seconds']} s. Check it: mer-fast datasets check --root "
-                  f"{summary['root']}", highlight=False)
+    console.print(
+        f"done in {summary['seconds']} s. Check it: mer-fast datasets check --root "
+        f"{summary['root']}",
+        highlight=False,
+    )
     return 0

@@ -20,6 +20,7 @@ reads it is safe on POSIX (an open memory map outlives the file's deletion).
 
 The default root is ``$MER_FAST_CACHE``, else ``~/.cache/mer_fast``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,8 +35,13 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from mer_fast.data.decode import (decode_clip, normalize_channels, normalize_size, ordered_frames,
-                                  size_key)
+from mer_fast.data.decode import (
+    decode_clip,
+    normalize_channels,
+    normalize_size,
+    ordered_frames,
+    size_key,
+)
 from mer_fast.data.decode._common import WarningSink, emit
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import DataError
@@ -99,30 +105,46 @@ class ClipCache:
             return [os.fspath(record.video)]
         return ordered_frames(record)
 
-    def entry_path(self, record: ClipRecord, size: int | Sequence[int] | None = None,
-                   channels: int | None = None, tag: str | None = None) -> Path:
+    def entry_path(
+        self,
+        record: ClipRecord,
+        size: int | Sequence[int] | None = None,
+        channels: int | None = None,
+        tag: str | None = None,
+    ) -> Path:
         """Where the entry for these sources and settings lives (whether or not it exists);
         ``tag``: anything else the decoded pixels depend on (a face crop's transform)."""
         size = normalize_size(size)
         channels = normalize_channels(channels)
         sources = self._sources(record)
-        ident = json.dumps({"format": FORMAT_VERSION, "sources": sources,
-                            "size": size_key(size), "channels": channels,
-                            **({"tag": tag} if tag else {})})
+        ident = json.dumps(
+            {
+                "format": FORMAT_VERSION,
+                "sources": sources,
+                "size": size_key(size),
+                "channels": channels,
+                **({"tag": tag} if tag else {}),
+            }
+        )
         h = hashlib.sha256()
         for i, src in enumerate(sources):
             try:
                 st = os.stat(src)
             except OSError as exc:
                 field = "video" if record.video else f"frames[{i}]"
-                raise DataError(f"clip {record.key}: source file is missing or unreadable "
-                                f"({exc.strerror})", file=src, field=field,
-                                fix="restore the file, or rebuild the clip index if the dataset "
-                                    "moved") from None
+                raise DataError(
+                    f"clip {record.key}: source file is missing or unreadable ({exc.strerror})",
+                    file=src,
+                    field=field,
+                    fix="restore the file, or rebuild the clip index if the dataset moved",
+                ) from None
             h.update(f"{st.st_size}:{st.st_mtime_ns}\n".encode())
         clip_hash = hashlib.sha256(ident.encode()).hexdigest()[:32]
-        return (self.clips_dir / dataset_folder(record.dataset)
-                / f"{clip_hash}-{h.hexdigest()[:16]}.npy")
+        return (
+            self.clips_dir
+            / dataset_folder(record.dataset)
+            / f"{clip_hash}-{h.hexdigest()[:16]}.npy"
+        )
 
     # -- reading and writing ---------------------------------------------------------------------
     def _open(self, path: Path, on_warning: WarningSink | None) -> np.ndarray | None:
@@ -135,8 +157,11 @@ class ClipCache:
             self._unlink(path)
             return None
         if arr.dtype != np.uint8 or arr.ndim != 4:
-            emit(f"cache entry {path} holds {arr.dtype} {arr.shape}, not a uint8 clip; decoding "
-                 "again", on_warning)
+            emit(
+                f"cache entry {path} holds {arr.dtype} {arr.shape}, not a uint8 clip; decoding "
+                "again",
+                on_warning,
+            )
             del arr
             self._unlink(path)
             return None
@@ -162,8 +187,10 @@ class ClipCache:
         except OSError as exc:  # a full disk or a cleared folder: the clip is still returned
             with self._lock:
                 self.write_failures += 1
-            emit(f"could not write cache entry {path} ({exc}); the clip is used without caching",
-                 on_warning)
+            emit(
+                f"could not write cache entry {path} ({exc}); the clip is used without caching",
+                on_warning,
+            )
             return
         clip_hash = path.name.split("-")[0]
         stale = [p for p in path.parent.glob(f"{clip_hash}-*.npy") if p != path]
@@ -172,14 +199,26 @@ class ClipCache:
             with self._lock:
                 self.invalidated += removed
 
-    def contains(self, record: ClipRecord, size: int | Sequence[int] | None = None,
-                 channels: int | None = None) -> bool:
+    def contains(
+        self,
+        record: ClipRecord,
+        size: int | Sequence[int] | None = None,
+        channels: int | None = None,
+    ) -> bool:
         """Whether a current entry exists (the sources unchanged since it was written)."""
         return self.entry_path(record, size, channels).is_file()
 
-    def get(self, record: ClipRecord, size: int | Sequence[int] | None = None,
-            channels: int | None = None, backend: str = "auto", *, threads: int = 1,
-            on_warning: WarningSink | None = None, faces=None) -> torch.Tensor:
+    def get(
+        self,
+        record: ClipRecord,
+        size: int | Sequence[int] | None = None,
+        channels: int | None = None,
+        backend: str = "auto",
+        *,
+        threads: int = 1,
+        on_warning: WarningSink | None = None,
+        faces=None,
+    ) -> torch.Tensor:
         """The clip as uint8 ``[T, H, W, C]`` on the CPU: memory-mapped from the cache on a hit,
         decoded (see :func:`mer_fast.data.decode.decode_clip`) and stored on a miss.
         A hit returns a tensor over a copy-on-write map: writing to it never changes the file.
@@ -198,8 +237,9 @@ class ClipCache:
             return torch.from_numpy(arr)
         with self._lock:
             self.misses += 1
-        clip = decode_clip(record, size, backend, "cpu", channels=channels, threads=threads,
-                           on_warning=on_warning)
+        clip = decode_clip(
+            record, size, backend, "cpu", channels=channels, threads=threads, on_warning=on_warning
+        )
         self._store(path, clip, on_warning)
         return clip
 
@@ -216,8 +256,9 @@ class ClipCache:
         with self._lock:
             self.misses += 1
         # decoded once, at the native size: the face is found on these frames if need be
-        clip = decode_clip(record, None, backend, "cpu", channels=channels, threads=threads,
-                           on_warning=on_warning)
+        clip = decode_clip(
+            record, None, backend, "cpu", channels=channels, threads=threads, on_warning=on_warning
+        )
         face = faces.locate(record, clip, on_warning=on_warning)
         path = self.entry_path(record, out, channels, tag=faces.cache_tag(face, out))
         clip = faces.crop(record, clip, out, on_warning=on_warning)
@@ -225,8 +266,12 @@ class ClipCache:
         return clip
 
     def stats(self) -> dict[str, int]:
-        return {"hits": self.hits, "misses": self.misses, "invalidated": self.invalidated,
-                "write_failures": self.write_failures}
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "invalidated": self.invalidated,
+            "write_failures": self.write_failures,
+        }
 
     # -- housekeeping ----------------------------------------------------------------------------
     def _dataset_dirs(self, dataset: str | None) -> list[Path]:
@@ -254,9 +299,13 @@ class ClipCache:
                     except FileNotFoundError:
                         pass
             datasets[d.name] = {"files": files, "bytes": nbytes}
-        return {"root": str(self.root), "files": sum(v["files"] for v in datasets.values()),
-                "bytes": sum(v["bytes"] for v in datasets.values()), "unfinished": unfinished,
-                "datasets": datasets}
+        return {
+            "root": str(self.root),
+            "files": sum(v["files"] for v in datasets.values()),
+            "bytes": sum(v["bytes"] for v in datasets.values()),
+            "unfinished": unfinished,
+            "datasets": datasets,
+        }
 
     def clear(self, dataset: str | None = None) -> dict[str, int]:
         """Deletes the entries of ``dataset`` (all datasets if None) and debris of killed writes;
@@ -286,12 +335,15 @@ class ClipCache:
 
 def format_size_report(report: dict) -> str:
     """The size report as a short table for people."""
-    lines = [f"clip cache at {report['root']}: {report['files']} clips, "
-             f"{human_bytes(report['bytes'])}"]
+    lines = [
+        f"clip cache at {report['root']}: {report['files']} clips, {human_bytes(report['bytes'])}"
+    ]
     width = max([len(n) for n in report["datasets"]] + [7])
     for name, v in sorted(report["datasets"].items()):
         lines.append(f"  {name:<{width}}  {v['files']:>7} clips  {human_bytes(v['bytes']):>10}")
     if report.get("unfinished"):
-        lines.append(f"  ({report['unfinished']} unfinished temporary files: writes in progress, "
-                     "or left by killed jobs; `mer-fast cache clear` removes old ones)")
+        lines.append(
+            f"  ({report['unfinished']} unfinished temporary files: writes in progress, "
+            "or left by killed jobs; `mer-fast cache clear` removes old ones)"
+        )
     return "\n".join(lines)

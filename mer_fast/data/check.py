@@ -14,6 +14,7 @@ split with a csv), then, optionally, the files themselves are verified:
 
 Datasets not found are reported as absent (not an error) unless they were asked for by name.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,9 +38,13 @@ from mer_fast.errors import DataError, MerFastError
 VERIFY_LEVELS = ("none", "headers", "full")
 # a check looks at everything a dataset holds, not only one protocol's clips
 CHECK_OPTIONS: dict[str, dict[str, Any]] = {
-    "casme2": {"protocol": "all"}, "samm": {"protocol": "all"},
-    "oulu": {"conditions": "all"}, "kinetics400": {"splits": "all"},
-    "megc2019": {}, "macro": {"oulu_conditions": "all"}}
+    "casme2": {"protocol": "all"},
+    "samm": {"protocol": "all"},
+    "oulu": {"conditions": "all"},
+    "kinetics400": {"splits": "all"},
+    "megc2019": {},
+    "macro": {"oulu_conditions": "all"},
+}
 
 
 @dataclass
@@ -48,7 +53,7 @@ class DatasetReport:
 
     name: str
     title: str
-    status: str = "absent"          # absent | ok | warnings | problems | error
+    status: str = "absent"  # absent | ok | warnings | problems | error
     root: str | None = None
     synthetic: bool = False
     clips: int = 0
@@ -63,10 +68,10 @@ class DatasetReport:
     releases: dict[str, dict] = field(default_factory=dict)
     # frame sizes (from one header per clip; not for videos) and what a decoded store takes
     frames: int = 0
-    frame_sizes: dict[str, int] = field(default_factory=dict)   # "WxH" -> clips
-    store_bytes: dict[str, int] = field(default_factory=dict)   # "native" / "112x112" -> bytes
-    faces: dict | None = None       # a copy written by `mer-fast crop`: how each clip's face
-                                    # was found, and by which detector
+    frame_sizes: dict[str, int] = field(default_factory=dict)  # "WxH" -> clips
+    store_bytes: dict[str, int] = field(default_factory=dict)  # "native" / "112x112" -> bytes
+    faces: dict | None = None  # a copy written by `mer-fast crop`: how each clip's face
+    # was found, and by which detector
 
     @property
     def failed(self) -> bool:
@@ -76,10 +81,15 @@ class DatasetReport:
         return asdict(self)
 
 
-def check_dataset(name: str, data_root: str | os.PathLike | None = None,
-                  overrides: Iterable[str] | Mapping[str, Any] | None = None,
-                  verify: str = "headers", required: bool = False,
-                  workers: int | None = None, **options: Any) -> DatasetReport:
+def check_dataset(
+    name: str,
+    data_root: str | os.PathLike | None = None,
+    overrides: Iterable[str] | Mapping[str, Any] | None = None,
+    verify: str = "headers",
+    required: bool = False,
+    workers: int | None = None,
+    **options: Any,
+) -> DatasetReport:
     """Checks one dataset. ``required``: a dataset that cannot be found is an error, not
     absent."""
     if verify not in VERIFY_LEVELS:
@@ -139,14 +149,19 @@ def _store_sizes(report: DatasetReport, index) -> None:
     report.frames = probe.frames
     report.frame_sizes = {f"{w}x{h}": n for (h, w), n in counts.most_common()}
     h, w = probe.common
-    report.store_bytes = {"native": probe.frames * h * w * CHANNELS,
-                          "112x112": probe.frames * 112 * 112 * CHANNELS}
+    report.store_bytes = {
+        "native": probe.frames * h * w * CHANNELS,
+        "112x112": probe.frames * 112 * 112 * CHANNELS,
+    }
 
 
-def check_datasets(data_root: str | os.PathLike | None = None,
-                   overrides: Iterable[str] | Mapping[str, Any] | None = None,
-                   names: Iterable[str] | None = None, verify: str = "headers",
-                   workers: int | None = None) -> list[DatasetReport]:
+def check_datasets(
+    data_root: str | os.PathLike | None = None,
+    overrides: Iterable[str] | Mapping[str, Any] | None = None,
+    names: Iterable[str] | None = None,
+    verify: str = "headers",
+    workers: int | None = None,
+) -> list[DatasetReport]:
     """Checks every dataset (or ``names``): the seven base datasets, then the composites whose
     parts are all present. Datasets named in ``names`` or ``overrides`` are required."""
     from mer_fast.data.datasets import canonical_name
@@ -158,28 +173,39 @@ def check_datasets(data_root: str | os.PathLike | None = None,
     for name in wanted:
         if name in COMPOSITES:
             continue
-        reports[name] = check_dataset(name, data_root, overrides, verify,
-                                      required=name in asked or name in overrides,
-                                      workers=workers)
+        reports[name] = check_dataset(
+            name,
+            data_root,
+            overrides,
+            verify,
+            required=name in asked or name in overrides,
+            workers=workers,
+        )
     for name in wanted:
         if name not in COMPOSITES:
             continue
         parts = DATASETS[name].parts
         part_reports = [reports.get(p) for p in parts]
         if not asked and any(r is None or r.status == "absent" for r in part_reports):
-            reports[name] = DatasetReport(name=name, title=DATASETS[name].title,
-                                          error="not all parts present: " + ", ".join(parts))
+            reports[name] = DatasetReport(
+                name=name,
+                title=DATASETS[name].title,
+                error="not all parts present: " + ", ".join(parts),
+            )
             continue
         # parts were verified on their own; the composite needs only the scan
-        reports[name] = check_dataset(name, data_root, overrides, "none",
-                                      required=name in asked, workers=workers)
+        reports[name] = check_dataset(
+            name, data_root, overrides, "none", required=name in asked, workers=workers
+        )
     return [reports[n] for n in wanted]
 
 
 # -- file verification -----------------------------------------------------------------------------
 
-def verify_files(records: list[ClipRecord], full: bool = False,
-                 workers: int | None = None) -> tuple[list[Problem], int]:
+
+def verify_files(
+    records: list[ClipRecord], full: bool = False, workers: int | None = None
+) -> tuple[list[Problem], int]:
     """Checks that every frame file / video of ``records`` is readable; returns (problems,
     number of files checked)."""
     workers = workers or min(8, (os.cpu_count() or 2) * 2)
@@ -192,35 +218,60 @@ def verify_files(records: list[ClipRecord], full: bool = False,
 def _verify_record(record: ClipRecord, full: bool) -> tuple[list[Problem], int]:
     if record.video:
         why = _verify_video(Path(record.video), full)
-        return ([Problem(record.key, why, file=record.video, field="video",
-                         fix="restore the video from the release")] if why else []), 1
+        return (
+            [
+                Problem(
+                    record.key,
+                    why,
+                    file=record.video,
+                    field="video",
+                    fix="restore the video from the release",
+                )
+            ]
+            if why
+            else []
+        ), 1
     problems: list[Problem] = []
     sizes: dict[tuple[int, int], str] = {}
     modes: dict[str, str] = {}  # "grayscale" / "colour" -> the first file of that kind
     for path in record.frames:
         why, size, gray = _verify_image(Path(path), full)
         if why:
-            problems.append(Problem(record.key, why, file=path, field="frame",
-                                    fix="restore the file from the release"))
+            problems.append(
+                Problem(
+                    record.key,
+                    why,
+                    file=path,
+                    field="frame",
+                    fix="restore the file from the release",
+                )
+            )
         elif size is not None:
             sizes.setdefault(size, path)
             modes.setdefault("grayscale" if gray else "colour", path)
     # a clip's frames share one size and one colour mode in every release: name the odd file
-    for found, field, text in ((sizes, "frame size", lambda k: f"{k[0]}x{k[1]}"),
-                               (modes, "frame channels", str)):
+    for found, field, text in (
+        (sizes, "frame size", lambda k: f"{k[0]}x{k[1]}"),
+        (modes, "frame channels", str),
+    ):
         if len(found) > 1:
             (k0, p0), *others = found.items()
             for k, p in others:
-                problems.append(Problem(
-                    record.key, f"frame {Path(p).name} is {text(k)}, the clip's first frame "
-                                f"{Path(p0).name} is {text(k0)} (a clip's frames are alike in "
-                                f"every release)", file=p, field=field,
-                    fix="restore the clip's frames from the release"))
+                problems.append(
+                    Problem(
+                        record.key,
+                        f"frame {Path(p).name} is {text(k)}, the clip's first frame "
+                        f"{Path(p0).name} is {text(k0)} (a clip's frames are alike in "
+                        f"every release)",
+                        file=p,
+                        field=field,
+                        fix="restore the clip's frames from the release",
+                    )
+                )
     return problems, len(record.frames)
 
 
-def _verify_image(path: Path, full: bool
-                  ) -> tuple[str | None, tuple[int, int] | None, bool]:
+def _verify_image(path: Path, full: bool) -> tuple[str | None, tuple[int, int] | None, bool]:
     """(what is wrong or None, (width, height), whether the image is grayscale)."""
     from PIL import Image, UnidentifiedImageError
 

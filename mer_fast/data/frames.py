@@ -7,6 +7,7 @@ reports what a folder holds besides frames (``Thumbs.db``, shortcuts, stray imag
 files, numbers spelled twice and gaps in the numbering, so that adapters can decide per dataset
 what is a quirk and what is bad input. Nothing is decoded.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,8 +65,9 @@ def compile_pattern(pattern: str | re.Pattern) -> re.Pattern:
         return pattern
     rx = re.compile(pattern, re.IGNORECASE)
     if rx.groups != 1:
-        raise ValueError(f"frame-name pattern {pattern!r} must have exactly one group "
-                         "(the frame number)")
+        raise ValueError(
+            f"frame-name pattern {pattern!r} must have exactly one group (the frame number)"
+        )
     return rx
 
 
@@ -77,8 +79,9 @@ def list_frames(folder: str | os.PathLike, pattern: str | re.Pattern) -> FrameLi
     found: dict[int, tuple[str, int]] = {}
     unmatched, other, duplicates = [], [], []
     with os.scandir(folder) as it:
-        entries = sorted((e for e in it if e.is_file()),
-                         key=lambda e: (natural_key(e.name), len(e.name), e.name))
+        entries = sorted(
+            (e for e in it if e.is_file()), key=lambda e: (natural_key(e.name), len(e.name), e.name)
+        )
     for entry in entries:
         name = entry.name
         m = rx.fullmatch(name)
@@ -98,9 +101,15 @@ def list_frames(folder: str | os.PathLike, pattern: str | re.Pattern) -> FrameLi
     numbers = sorted(found)
     files = tuple(found[n][0] for n in numbers)
     empty = tuple(found[n][0] for n in numbers if found[n][1] == 0)
-    return FrameListing(folder=folder, files=files, numbers=tuple(numbers),
-                        unmatched=tuple(unmatched), other=tuple(other), empty=empty,
-                        duplicates=tuple(sorted(set(duplicates))))
+    return FrameListing(
+        folder=folder,
+        files=files,
+        numbers=tuple(numbers),
+        unmatched=tuple(unmatched),
+        other=tuple(other),
+        empty=empty,
+        duplicates=tuple(sorted(set(duplicates))),
+    )
 
 
 def missing_numbers(numbers: Sequence[int]) -> list[int]:

@@ -4,6 +4,7 @@ Adapters (``mer_fast.data.datasets``) turn a dataset folder into a :class:`ClipI
 downstream (decoding, caching, LOSO folds, training) reads records only and knows nothing of the
 layouts.
 """
+
 from __future__ import annotations
 
 import collections
@@ -100,10 +101,14 @@ class ClipIndex:
     def __post_init__(self) -> None:
         self.classes = tuple(self.classes)
         for r in self.records:
-            if not (0 <= r.label_index < len(self.classes)) or self.classes[r.label_index] != r.label:
+            if (
+                not (0 <= r.label_index < len(self.classes))
+                or self.classes[r.label_index] != r.label
+            ):
                 raise ValueError(
                     f"clip {r.key}: label {r.label!r} (index {r.label_index}) is not in the "
-                    f"label space {list(self.classes)} of index {self.name!r}")
+                    f"label space {list(self.classes)} of index {self.name!r}"
+                )
 
     # -- container protocol -------------------------------------------------------------------
     def __len__(self) -> int:
@@ -158,58 +163,86 @@ class ClipIndex:
 
     # -- derived indexes ------------------------------------------------------------------------
     def filter(self, keep: Callable[[ClipRecord], bool], name: str | None = None) -> "ClipIndex":
-        return dataclasses.replace(self, name=name or self.name,
-                                   records=[r for r in self.records if keep(r)],
-                                   warnings=list(self.warnings), skipped=list(self.skipped))
+        return dataclasses.replace(
+            self,
+            name=name or self.name,
+            records=[r for r in self.records if keep(r)],
+            warnings=list(self.warnings),
+            skipped=list(self.skipped),
+        )
 
-    def relabel(self, mapping: Mapping[str, str | None], classes: Sequence[str],
-                name: str | None = None) -> "ClipIndex":
+    def relabel(
+        self, mapping: Mapping[str, str | None], classes: Sequence[str], name: str | None = None
+    ) -> "ClipIndex":
         """Maps each label through ``mapping`` into ``classes``; a label mapped to None is dropped
         (and listed in ``skipped``). A label missing from ``mapping`` is an error."""
         records, skipped = [], list(self.skipped)
         classes = tuple(classes)
         for r in self.records:
             if r.label not in mapping:
-                raise ValueError(f"clip {r.key}: label {r.label!r} has no entry in the mapping "
-                                 f"{dict(mapping)}")
+                raise ValueError(
+                    f"clip {r.key}: label {r.label!r} has no entry in the mapping {dict(mapping)}"
+                )
             new = mapping[r.label]
             if new is None:
                 skipped.append((r.key, f"label {r.label!r} is not in the protocol {list(classes)}"))
                 continue
             records.append(r.with_label(new, classes.index(new)))
-        return ClipIndex(name=name or self.name, classes=classes, records=records, root=self.root,
-                         synthetic=self.synthetic, warnings=list(self.warnings), skipped=skipped)
+        return ClipIndex(
+            name=name or self.name,
+            classes=classes,
+            records=records,
+            root=self.root,
+            synthetic=self.synthetic,
+            warnings=list(self.warnings),
+            skipped=skipped,
+        )
 
     @staticmethod
-    def concat(indexes: Sequence["ClipIndex"], name: str,
-               classes: Sequence[str] | None = None) -> "ClipIndex":
+    def concat(
+        indexes: Sequence["ClipIndex"], name: str, classes: Sequence[str] | None = None
+    ) -> "ClipIndex":
         """Joins indexes that share one label space (``classes``, default: the union in order)."""
         if classes is None:
             classes = list(dict.fromkeys(c for ix in indexes for c in ix.classes))
         classes = tuple(classes)
         records = [r.with_label(r.label, classes.index(r.label)) for ix in indexes for r in ix]
         return ClipIndex(
-            name=name, classes=classes, records=records,
+            name=name,
+            classes=classes,
+            records=records,
             root=";".join(ix.root for ix in indexes),
             synthetic=any(ix.synthetic for ix in indexes),
             warnings=[w for ix in indexes for w in ix.warnings],
-            skipped=[s for ix in indexes for s in ix.skipped])
+            skipped=[s for ix in indexes for s in ix.skipped],
+        )
 
     # -- persistence ----------------------------------------------------------------------------
     def to_json(self) -> str:
-        return json.dumps({
-            "name": self.name, "classes": list(self.classes), "root": self.root,
-            "synthetic": self.synthetic, "warnings": self.warnings,
-            "skipped": [list(s) for s in self.skipped],
-            "records": [r.to_dict() for r in self.records]})
+        return json.dumps(
+            {
+                "name": self.name,
+                "classes": list(self.classes),
+                "root": self.root,
+                "synthetic": self.synthetic,
+                "warnings": self.warnings,
+                "skipped": [list(s) for s in self.skipped],
+                "records": [r.to_dict() for r in self.records],
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> "ClipIndex":
         d = json.loads(text)
-        return cls(name=d["name"], classes=tuple(d["classes"]), root=d.get("root", ""),
-                   synthetic=d.get("synthetic", False), warnings=list(d.get("warnings", [])),
-                   skipped=[tuple(s) for s in d.get("skipped", [])],
-                   records=[ClipRecord.from_dict(r) for r in d["records"]])
+        return cls(
+            name=d["name"],
+            classes=tuple(d["classes"]),
+            root=d.get("root", ""),
+            synthetic=d.get("synthetic", False),
+            warnings=list(d.get("warnings", [])),
+            skipped=[tuple(s) for s in d.get("skipped", [])],
+            records=[ClipRecord.from_dict(r) for r in d["records"]],
+        )
 
     def save(self, path: str | Path) -> None:
         atomic.write_text(path, self.to_json())
@@ -221,9 +254,37 @@ class ClipIndex:
     def to_csv(self) -> str:
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(["dataset", "clip_id", "subject", "label", "label_index", "num_frames", "fps",
-                    "onset", "apex", "offset", "split", "source"])
+        w.writerow(
+            [
+                "dataset",
+                "clip_id",
+                "subject",
+                "label",
+                "label_index",
+                "num_frames",
+                "fps",
+                "onset",
+                "apex",
+                "offset",
+                "split",
+                "source",
+            ]
+        )
         for r in self.records:
-            w.writerow([r.dataset, r.clip_id, r.subject, r.label, r.label_index, r.num_frames,
-                        r.fps, r.onset, r.apex, r.offset, r.split, r.source])
+            w.writerow(
+                [
+                    r.dataset,
+                    r.clip_id,
+                    r.subject,
+                    r.label,
+                    r.label_index,
+                    r.num_frames,
+                    r.fps,
+                    r.onset,
+                    r.apex,
+                    r.offset,
+                    r.split,
+                    r.source,
+                ]
+            )
         return buf.getvalue()

@@ -18,6 +18,7 @@ not depend on the number of workers or on which worker gets which item.
 
 For micro-expression LOSO on small datasets use :class:`mer_fast.data.store.ClipStore` instead.
 """
+
 from __future__ import annotations
 
 import functools
@@ -30,8 +31,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 
 from mer_fast.data.cache import ClipCache
-from mer_fast.data.decode import (ShortSide, clip_length, decode_clip, normalize_channels,
-                                  normalize_size)
+from mer_fast.data.decode import (
+    ShortSide,
+    clip_length,
+    decode_clip,
+    normalize_channels,
+    normalize_size,
+)
 from mer_fast.data.index import ClipIndex, ClipRecord
 from mer_fast.errors import ConfigError, DataError
 from mer_fast.utils.batching import batch_sizes
@@ -68,8 +74,11 @@ class TemporalSampler:
 
     def __init__(self, clip_len: int | None = 16, train: bool = True):
         if clip_len is not None and clip_len < 1:
-            raise ConfigError(f"clip_len must be >= 1 or None, got {clip_len}", field="clip_len",
-                              fix="use 16 (the 3D-ResNets protocol) or None for whole clips")
+            raise ConfigError(
+                f"clip_len must be >= 1 or None, got {clip_len}",
+                field="clip_len",
+                fix="use 16 (the 3D-ResNets protocol) or None for whole clips",
+            )
         self.clip_len = clip_len
         self.train = train
 
@@ -89,9 +98,9 @@ class Sample(NamedTuple):
     """One decoded clip. ``replaced``: when the clip asked for could not be decoded and the
     dataset skips bad clips, ``(its key, why)`` (this sample is then another clip)."""
 
-    frames: torch.Tensor   # uint8 [T, H, W, C]
+    frames: torch.Tensor  # uint8 [T, H, W, C]
     label: int
-    index: int             # position in the dataset's records
+    index: int  # position in the dataset's records
     key: str
     replaced: tuple[str, str] | None = None
 
@@ -115,10 +124,18 @@ class ClipDataset(Dataset):
     shards stay as planned) and the sample says which clip it replaced and why.
     """
 
-    def __init__(self, records: ClipIndex | Sequence[ClipRecord], *, clip_len: int | None = 16,
-                 train: bool = True, size: int | Sequence[int] | ShortSide | None = None,
-                 channels: int | None = None, cache: ClipCache | None = None,
-                 backend: str = "auto", skip_bad: bool = False):
+    def __init__(
+        self,
+        records: ClipIndex | Sequence[ClipRecord],
+        *,
+        clip_len: int | None = 16,
+        train: bool = True,
+        size: int | Sequence[int] | ShortSide | None = None,
+        channels: int | None = None,
+        cache: ClipCache | None = None,
+        backend: str = "auto",
+        skip_bad: bool = False,
+    ):
         self.records = list(records)
         self.sampler = TemporalSampler(clip_len, train)
         self.size = normalize_size(size)
@@ -149,11 +166,13 @@ class ClipDataset(Dataset):
                 continue
             # the clip asked for; a replacement that failed too is reported when it is asked for
             return sample._replace(replaced=failures[0] if failures else None)
-        raise DataError(f"{len(failures)} clips in a row could not be decoded (with skip_bad, "
-                        f"each is replaced by another): "
-                        + "; ".join(f"{key}: {why}" for key, why in failures),
-                        field="frames", fix="check the dataset with `mer-fast datasets check`; "
-                                            "many unreadable files point at a broken copy")
+        raise DataError(
+            f"{len(failures)} clips in a row could not be decoded (with skip_bad, "
+            f"each is replaced by another): " + "; ".join(f"{key}: {why}" for key, why in failures),
+            field="frames",
+            fix="check the dataset with `mer-fast datasets check`; "
+            "many unreadable files point at a broken copy",
+        )
 
     def _decode(self, i: int, rng: Any) -> Sample:
         record = self.records[i]
@@ -166,8 +185,9 @@ class ClipDataset(Dataset):
             positions = None
             if self.sampler.clip_len is not None:
                 positions = self.sampler(clip_length(record, self.backend), rng)
-            clip = decode_clip(record, self.size, self.backend, "cpu", channels=self.channels,
-                               indices=positions)
+            clip = decode_clip(
+                record, self.size, self.backend, "cpu", channels=self.channels, indices=positions
+            )
         return Sample(clip, record.label_index, i, record.key)
 
 
@@ -191,8 +211,11 @@ class EpochSampler(Sampler):
     def __iter__(self) -> Iterator[tuple[int, int]]:
         state = np.random.SeedSequence([self.seed, self.epoch]).generate_state(2, np.uint64)
         g = torch.Generator().manual_seed(int(state[0] >> np.uint64(1)))
-        order = (torch.randperm(self.num_items, generator=g) if self.shuffle
-                 else torch.arange(self.num_items))
+        order = (
+            torch.randperm(self.num_items, generator=g)
+            if self.shuffle
+            else torch.arange(self.num_items)
+        )
         seeds = np.random.default_rng(int(state[1])).integers(0, 2**62, self.num_items)
         self.epoch += 1
         return iter(list(zip(order.tolist(), seeds.tolist())))
@@ -206,8 +229,9 @@ class ShardBatchSampler(Sampler):
     Without ``drop_last`` the batches are :func:`mer_fast.utils.batching.batch_sizes`' (a last
     batch of one clip joins the one before), as the trainer cuts the epoch."""
 
-    def __init__(self, sampler: EpochSampler, batch_size: int, rank: int, world: int,
-                 drop_last: bool = False):
+    def __init__(
+        self, sampler: EpochSampler, batch_size: int, rank: int, world: int, drop_last: bool = False
+    ):
         if not 0 <= rank < world:
             raise ConfigError(f"rank {rank} outside 0..{world - 1}", field="shard")
         self.sampler = sampler
@@ -235,14 +259,17 @@ class ShardBatchSampler(Sampler):
         for size in self._sizes():
             lo, hi = share_bounds(size, self.world, self.rank)
             if hi > lo:
-                yield items[b0 + lo:b0 + hi]
+                yield items[b0 + lo : b0 + hi]
             b0 += size
 
 
 def set_epoch(loader: DataLoader, epoch: int) -> None:
     """Sets the epoch (the shuffling seed) of a loader made by :func:`make_loader`."""
-    target = loader.batch_sampler if isinstance(loader.batch_sampler, ShardBatchSampler) \
+    target = (
+        loader.batch_sampler
+        if isinstance(loader.batch_sampler, ShardBatchSampler)
         else loader.sampler
+    )
     target.set_epoch(epoch)
 
 
@@ -251,15 +278,15 @@ class PackedBatch(NamedTuple):
     """Clips packed along dim 0 (clip n is ``frames[offsets[n]:offsets[n + 1]]``), as
     ``mer_fast.ops.clip_views_packed`` takes them."""
 
-    frames: torch.Tensor   # uint8 [sum_T, H, W, C]
+    frames: torch.Tensor  # uint8 [sum_T, H, W, C]
     offsets: torch.Tensor  # int64 [n + 1]
-    labels: torch.Tensor   # int64 [n]
+    labels: torch.Tensor  # int64 [n]
     indices: torch.Tensor  # int64 [n]: positions in the dataset's records
     keys: tuple[str, ...]  # the clips' keys ("dataset:clip_id")
     replaced: tuple[tuple[str, str], ...] = ()  # (key, why) of clips that did not decode and
-                                                # were replaced (skip_bad)
+    # were replaced (skip_bad)
     sizes: torch.Tensor | None = None  # int64 [n, 2]: each clip's own (h, w); smaller than
-                                       # (H, W) in a canvas, in its top-left corner
+    # (H, W) in a canvas, in its top-left corner
 
 
 def collate_packed(samples: Sequence[Sample | tuple], canvas: bool = False) -> PackedBatch:
@@ -275,10 +302,13 @@ def collate_packed(samples: Sequence[Sample | tuple], canvas: bool = False) -> P
     for s, c in zip(samples, clips):
         if tuple(c.shape[1:]) != first and (not canvas or c.shape[-1] != first[-1]):
             (h0, w0, c0), (h1, w1, c1) = first, tuple(c.shape[1:])
-            raise DataError(f"clips in one batch differ in frame size: {samples[0][3]} is "
-                            f"{w0}x{h0}x{c0}, {s[3]} is {w1}x{h1}x{c1}", field="size",
-                            fix="pass a decode size to the loader (e.g. size=112 or "
-                                "size=(112, 112)), and channels=3 if gray and colour clips mix")
+            raise DataError(
+                f"clips in one batch differ in frame size: {samples[0][3]} is "
+                f"{w0}x{h0}x{c0}, {s[3]} is {w1}x{h1}x{c1}",
+                field="size",
+                fix="pass a decode size to the loader (e.g. size=112 or "
+                "size=(112, 112)), and channels=3 if gray and colour clips mix",
+            )
     sizes = torch.tensor([[int(c.shape[1]), int(c.shape[2])] for c in clips], dtype=torch.int64)
     shape = (int(sizes[:, 0].max()), int(sizes[:, 1].max()), int(first[-1]))
     lengths = torch.tensor([0] + [int(c.shape[0]) for c in clips], dtype=torch.int64)
@@ -291,16 +321,20 @@ def collate_packed(samples: Sequence[Sample | tuple], canvas: bool = False) -> P
     if all(tuple(c.shape[1:]) == shape for c in clips):
         frames = torch.cat(clips, 0, out=out)
     else:
-        frames = out if out is not None else torch.empty((int(offsets[-1]), *shape),
-                                                         dtype=torch.uint8)
+        frames = (
+            out if out is not None else torch.empty((int(offsets[-1]), *shape), dtype=torch.uint8)
+        )
         for c, a, b in zip(clips, offsets[:-1].tolist(), offsets[1:].tolist()):
             pad_into(frames[a:b], c)
-    return PackedBatch(frames, offsets,
-                       torch.tensor([int(s[1]) for s in samples], dtype=torch.int64),
-                       torch.tensor([int(s[2]) for s in samples], dtype=torch.int64),
-                       tuple(s[3] for s in samples),
-                       tuple(s[4] for s in samples if len(s) > 4 and s[4] is not None),
-                       sizes)
+    return PackedBatch(
+        frames,
+        offsets,
+        torch.tensor([int(s[1]) for s in samples], dtype=torch.int64),
+        torch.tensor([int(s[2]) for s in samples], dtype=torch.int64),
+        tuple(s[3] for s in samples),
+        tuple(s[4] for s in samples if len(s) > 4 and s[4] is not None),
+        sizes,
+    )
 
 
 def pad_into(dst: torch.Tensor, clip: torch.Tensor) -> None:
@@ -308,18 +342,29 @@ def pad_into(dst: torch.Tensor, clip: torch.Tensor) -> None:
     then its last row repeated over the rest."""
     h, w = int(clip.shape[1]), int(clip.shape[2])
     dst[:, :h, :w] = clip
-    dst[:, :h, w:] = clip[:, :, w - 1:w]
-    dst[:, h:] = dst[:, h - 1:h]
+    dst[:, :h, w:] = clip[:, :, w - 1 : w]
+    dst[:, h:] = dst[:, h - 1 : h]
 
 
-def make_loader(records: ClipIndex | Sequence[ClipRecord], batch_size: int, *, train: bool,
-                clip_len: int | None = 16, size: int | Sequence[int] | ShortSide | None = None,
-                channels: int | None = None, cache: ClipCache | None = None,
-                backend: str = "auto", workers: int | None = None,
-                pin_memory: bool | None = None, prefetch_factor: int = 2, seed: int = 0,
-                drop_last: bool | None = None,
-                shard: tuple[int, int] | None = None, skip_bad: bool = False,
-                canvas: bool = False) -> DataLoader:
+def make_loader(
+    records: ClipIndex | Sequence[ClipRecord],
+    batch_size: int,
+    *,
+    train: bool,
+    clip_len: int | None = 16,
+    size: int | Sequence[int] | ShortSide | None = None,
+    channels: int | None = None,
+    cache: ClipCache | None = None,
+    backend: str = "auto",
+    workers: int | None = None,
+    pin_memory: bool | None = None,
+    prefetch_factor: int = 2,
+    seed: int = 0,
+    drop_last: bool | None = None,
+    shard: tuple[int, int] | None = None,
+    skip_bad: bool = False,
+    canvas: bool = False,
+) -> DataLoader:
     """A DataLoader of :class:`PackedBatch` over ``records``.
 
     Training: shuffled (repeatably, from ``seed`` and the epoch), random temporal crops, last
@@ -335,10 +380,21 @@ def make_loader(records: ClipIndex | Sequence[ClipRecord], batch_size: int, *, t
     clip's own size), e.g. Kinetics decoded at ``ShortSide(128)``.
     """
     if batch_size < 1:
-        raise ConfigError(f"batch_size must be >= 1, got {batch_size}", field="batch_size",
-                          fix="pass a positive batch size")
-    dataset = ClipDataset(records, clip_len=clip_len, train=train, size=size, channels=channels,
-                          cache=cache, backend=backend, skip_bad=skip_bad)
+        raise ConfigError(
+            f"batch_size must be >= 1, got {batch_size}",
+            field="batch_size",
+            fix="pass a positive batch size",
+        )
+    dataset = ClipDataset(
+        records,
+        clip_len=clip_len,
+        train=train,
+        size=size,
+        channels=channels,
+        cache=cache,
+        backend=backend,
+        skip_bad=skip_bad,
+    )
     workers = min(8, os.cpu_count() or 1) if workers is None else workers
     sampler = EpochSampler(len(dataset), train, seed)
     drop_last = train if drop_last is None else drop_last
@@ -347,6 +403,11 @@ def make_loader(records: ClipIndex | Sequence[ClipRecord], batch_size: int, *, t
         batching = dict(batch_sampler=ShardBatchSampler(sampler, batch_size, *shard, drop_last))
     collate = functools.partial(collate_packed, canvas=True) if canvas else collate_packed
     return DataLoader(
-        dataset, **batching, collate_fn=collate, num_workers=workers,
+        dataset,
+        **batching,
+        collate_fn=collate,
+        num_workers=workers,
         pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
-        persistent_workers=workers > 0, prefetch_factor=prefetch_factor if workers > 0 else None)
+        persistent_workers=workers > 0,
+        prefetch_factor=prefetch_factor if workers > 0 else None,
+    )

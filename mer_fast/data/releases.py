@@ -11,6 +11,7 @@ wins over the config field.
 The adapters carry the choice as their ``cropped`` option (None: cropped first, False: raw,
 True: cropped); datasets that ship one release (CK+, UCF101, Kinetics-400) ignore it.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -37,8 +38,11 @@ def parse_release(text: str | None) -> tuple[str, dict[str, str]]:
         name, eq, choice = item.partition("=")
         choice = (choice if eq else name).strip().lower()
         if choice not in RELEASES:
-            raise ConfigError(f"unknown release {choice!r} in {text!r}", field=FIELD,
-                              fix=f"use {' or '.join(RELEASES)}; {EXAMPLE}")
+            raise ConfigError(
+                f"unknown release {choice!r} in {text!r}",
+                field=FIELD,
+                fix=f"use {' or '.join(RELEASES)}; {EXAMPLE}",
+            )
         if not eq:
             default = choice
             defaults_seen += 1
@@ -48,12 +52,13 @@ def parse_release(text: str | None) -> tuple[str, dict[str, str]]:
         except ConfigError:
             from mer_fast.data.datasets import DATASETS
 
-            raise ConfigError(f"unknown dataset {name.strip()!r} in release={text!r}",
-                              field=FIELD, fix=f"datasets are {', '.join(sorted(DATASETS))}; "
-                                               f"{EXAMPLE}") from None
+            raise ConfigError(
+                f"unknown dataset {name.strip()!r} in release={text!r}",
+                field=FIELD,
+                fix=f"datasets are {', '.join(sorted(DATASETS))}; {EXAMPLE}",
+            ) from None
     if defaults_seen > 1:
-        raise ConfigError(f"release={text!r} gives more than one default", field=FIELD,
-                          fix=EXAMPLE)
+        raise ConfigError(f"release={text!r} gives more than one default", field=FIELD, fix=EXAMPLE)
     return default, per
 
 
@@ -63,8 +68,9 @@ def release_of(release: str | None, name: str) -> str:
     return per.get(name, default)
 
 
-def release_options(release: str | None, name: str,
-                    options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def release_options(
+    release: str | None, name: str, options: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Adapter options of dataset ``name`` with the release choice applied as ``cropped``
     (None: cropped first, False: raw); options that set ``cropped`` themselves win. For the
     MEGC2019 composite each part gets its own choice."""

@@ -11,6 +11,7 @@ SMIC-HS at 128x128 about 0.3 GB). Which size a run stores at is decided by
 A fold is a set of clip indices into ``store.index`` (which lists only the clips that were
 decoded; with ``skip_bad=True`` the others are in ``store.skipped`` and ``store.index.skipped``).
 """
+
 from __future__ import annotations
 
 import collections
@@ -47,7 +48,7 @@ class ClipStore:
     lengths: torch.Tensor
     labels: torch.Tensor
     index: ClipIndex
-    size: tuple[int, int] | ShortSide | None = None   # the decode size asked for
+    size: tuple[int, int] | ShortSide | None = None  # the decode size asked for
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -71,9 +72,11 @@ class ClipStore:
 
     def __repr__(self) -> str:
         n, h, w, c = (int(s) for s in self.frames.shape) if self.frames.numel() else (0,) * 4
-        return (f"ClipStore({self.index.name!r}: {len(self)} clips, {n} frames of {h}x{w}x{c}, "
-                f"{human_bytes(self.nbytes)} on {self.device}"
-                f"{', pinned' if self.frames.is_pinned() else ''}, {len(self.skipped)} skipped)")
+        return (
+            f"ClipStore({self.index.name!r}: {len(self)} clips, {n} frames of {h}x{w}x{c}, "
+            f"{human_bytes(self.nbytes)} on {self.device}"
+            f"{', pinned' if self.frames.is_pinned() else ''}, {len(self.skipped)} skipped)"
+        )
 
     # -- the hot path ------------------------------------------------------------------------------
     def frame_index(self, idx: torch.Tensor | Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -85,12 +88,14 @@ class ClipStore:
         torch.cumsum(lengths, 0, out=offsets[1:])
         total = int(offsets[-1])
         # position of each output frame = start of its clip + its rank within the clip
-        shift = torch.repeat_interleave(self._starts.index_select(0, idx) - offsets[:-1], lengths,
-                                        output_size=total)
+        shift = torch.repeat_interleave(
+            self._starts.index_select(0, idx) - offsets[:-1], lengths, output_size=total
+        )
         return torch.arange(total, dtype=torch.int64) + shift, offsets
 
-    def batch(self, idx: torch.Tensor | Sequence[int], out: torch.Tensor | None = None
-              ) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(
+        self, idx: torch.Tensor | Sequence[int], out: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The frames of clips ``idx`` packed: ``(frames [sum_T', H, W, C], offsets [n + 1])``
         on the store's device, ready for ``mer_fast.ops.clip_views_packed``. One
         ``index_select``; on the CPU the result is pinned if the store is.
@@ -104,24 +109,33 @@ class ClipStore:
         pos, offsets = self.frame_index(idx)
         n = pos.numel()
         if out is not None:
-            if (out.shape[0] < n or out.shape[1:] != self.frames.shape[1:]
-                    or out.device != self.frames.device or out.dtype != torch.uint8):
+            if (
+                out.shape[0] < n
+                or out.shape[1:] != self.frames.shape[1:]
+                or out.device != self.frames.device
+                or out.dtype != torch.uint8
+            ):
                 shape = ", ".join(map(str, self.frames.shape[1:]))
-                raise ConfigError(f"out must be uint8 [>= {n}, {shape}] "
-                                  f"on {self.frames.device}, got {out.dtype} "
-                                  f"{list(out.shape)} on {out.device}", field="out",
-                                  fix="allocate it with store.batch_buffer(max_frames)")
+                raise ConfigError(
+                    f"out must be uint8 [>= {n}, {shape}] "
+                    f"on {self.frames.device}, got {out.dtype} "
+                    f"{list(out.shape)} on {out.device}",
+                    field="out",
+                    fix="allocate it with store.batch_buffer(max_frames)",
+                )
             out = out[:n]
         elif self.frames.device.type == "cpu":
-            out = torch.empty((n, *self.frames.shape[1:]), dtype=torch.uint8,
-                              pin_memory=self.frames.is_pinned())
+            out = torch.empty(
+                (n, *self.frames.shape[1:]), dtype=torch.uint8, pin_memory=self.frames.is_pinned()
+            )
         if self.frames.device.type == "cpu":
             torch.index_select(self.frames, 0, pos, out=out)
             return out, offsets
         pos = pos.to(self.frames.device, non_blocking=True)
         if out is None:
-            return self.frames.index_select(0, pos), offsets.to(self.frames.device,
-                                                                 non_blocking=True)
+            return self.frames.index_select(0, pos), offsets.to(
+                self.frames.device, non_blocking=True
+            )
         torch.index_select(self.frames, 0, pos, out=out)
         return out, offsets.to(self.frames.device, non_blocking=True)
 
@@ -129,14 +143,17 @@ class ClipStore:
         """A buffer for ``batch(..., out=)`` holding up to ``max_frames`` frames (pinned when the
         store is). For batches of ``b`` clips, ``max_frames = b * int(store.lengths.max())``
         always suffices."""
-        return torch.empty((max_frames, *self.frames.shape[1:]), dtype=torch.uint8,
-                           device=self.frames.device,
-                           pin_memory=self.frames.device.type == "cpu" and self.frames.is_pinned())
+        return torch.empty(
+            (max_frames, *self.frames.shape[1:]),
+            dtype=torch.uint8,
+            device=self.frames.device,
+            pin_memory=self.frames.device.type == "cpu" and self.frames.is_pinned(),
+        )
 
     def clip(self, n: int) -> torch.Tensor:
         """Clip ``n`` as a view ``[T, H, W, C]``."""
         a = int(self._starts[n])
-        return self.frames[a:a + int(self.lengths[n])]
+        return self.frames[a : a + int(self.lengths[n])]
 
     def to(self, device: str | torch.device, pin_memory: bool | None = None) -> "ClipStore":
         """A copy on ``device`` (the CPU copy pinned if ``pin_memory``, default: a GPU exists)."""
@@ -144,19 +161,34 @@ class ClipStore:
         frames = self.frames.to(device)
         if device.type == "cpu" and _want_pinned(pin_memory):
             frames = frames.pin_memory()
-        return replace(self, frames=frames, offsets=self.offsets.to(device),
-                       labels=self.labels.to(device), skipped=list(self.skipped),
-                       warnings=list(self.warnings))
+        return replace(
+            self,
+            frames=frames,
+            offsets=self.offsets.to(device),
+            labels=self.labels.to(device),
+            skipped=list(self.skipped),
+            warnings=list(self.warnings),
+        )
 
     # -- building ----------------------------------------------------------------------------------
     @classmethod
-    def build(cls, index: ClipIndex | Sequence[ClipRecord],
-              size: int | Sequence[int] | ShortSide | None,
-              *, channels: int | None = None, cache: ClipCache | None = None,
-              device: str | torch.device = "cpu", pin_memory: bool | None = None,
-              backend: str = "auto", skip_bad: bool = False, workers: int | None = None,
-              progress: bool = True, common_size: bool = False,
-              max_bytes: int | None = None, faces=None) -> "ClipStore":
+    def build(
+        cls,
+        index: ClipIndex | Sequence[ClipRecord],
+        size: int | Sequence[int] | ShortSide | None,
+        *,
+        channels: int | None = None,
+        cache: ClipCache | None = None,
+        device: str | torch.device = "cpu",
+        pin_memory: bool | None = None,
+        backend: str = "auto",
+        skip_bad: bool = False,
+        workers: int | None = None,
+        progress: bool = True,
+        common_size: bool = False,
+        max_bytes: int | None = None,
+        faces=None,
+    ) -> "ClipStore":
         """Decodes every clip (through ``cache`` if given) and packs them on ``device``.
 
         Args:
@@ -191,28 +223,37 @@ class ClipStore:
                 names[i] = name
             index = ClipIndex(name="records", classes=tuple(names), records=records)
         if len(index) == 0:
-            raise ConfigError(f"index {index.name!r} has no clips to store", field="index",
-                              fix="check the dataset adapter found the clips")
+            raise ConfigError(
+                f"index {index.name!r} has no clips to store",
+                field="index",
+                fix="check the dataset adapter found the clips",
+            )
         device = torch.device(device)
         workers = workers or min(8, os.cpu_count() or 1)
         warnings: list[str] = []
 
         def load(record: ClipRecord) -> torch.Tensor:
             if cache is not None:
-                return cache.get(record, size, channels, backend, on_warning=warnings.append,
-                                 faces=faces)
+                return cache.get(
+                    record, size, channels, backend, on_warning=warnings.append, faces=faces
+                )
             if faces is not None and faces.applies_to(record):
-                clip = decode_clip(record, None, backend, "cpu", channels=channels,
-                                   on_warning=warnings.append)
-                return faces.crop(record, clip, size or faces.default_size,
-                                  on_warning=warnings.append)
-            return decode_clip(record, size, backend, "cpu", channels=channels,
-                               on_warning=warnings.append)
+                clip = decode_clip(
+                    record, None, backend, "cpu", channels=channels, on_warning=warnings.append
+                )
+                return faces.crop(
+                    record, clip, size or faces.default_size, on_warning=warnings.append
+                )
+            return decode_clip(
+                record, size, backend, "cpu", channels=channels, on_warning=warnings.append
+            )
 
         clips: list[torch.Tensor | None] = [None] * len(index)
         skipped: list[tuple[str, str]] = []
-        with _Progress(progress, f"decoding {index.name}", len(index)) as bar, \
-                futures.ThreadPoolExecutor(workers, thread_name_prefix="mer_fast-store") as pool:
+        with (
+            _Progress(progress, f"decoding {index.name}", len(index)) as bar,
+            futures.ThreadPoolExecutor(workers, thread_name_prefix="mer_fast-store") as pool,
+        ):
             jobs = {pool.submit(load, r): n for n, r in enumerate(index.records)}
             try:
                 for job in futures.as_completed(jobs):
@@ -231,22 +272,32 @@ class ClipStore:
         keep = [n for n, c in enumerate(clips) if c is not None]
         if skipped:
             skipped.sort()
-            print(f"ClipStore: skipped {len(skipped)} of {len(index)} clips of {index.name} "
-                  "that could not be decoded:", file=sys.stderr)
+            print(
+                f"ClipStore: skipped {len(skipped)} of {len(index)} clips of {index.name} "
+                "that could not be decoded:",
+                file=sys.stderr,
+            )
             for key, reason in skipped:
                 print(f"  {key}: {reason.splitlines()[0]}", file=sys.stderr)
         if not keep:
-            raise DataError(f"no clip of {index.name} could be decoded", file=index.root or None,
-                            field="clips", fix="see the skipped list above")
+            raise DataError(
+                f"no clip of {index.name} could be decoded",
+                file=index.root or None,
+                field="clips",
+                fix="see the skipped list above",
+            )
         kept = [clips[n] for n in keep]
-        kept = _same_layout(kept, [index.records[n] for n in keep], channels, common_size,
-                            warnings)
+        kept = _same_layout(kept, [index.records[n] for n in keep], channels, common_size, warnings)
         _check_bytes(kept, channels, max_bytes, index.name)
         records = [index.records[n] for n in keep]
         if faces is not None:
             records = [faces.annotate(r) for r in records]
-        sub = replace(index, records=records, warnings=list(index.warnings) + warnings,
-                      skipped=list(index.skipped) + skipped)
+        sub = replace(
+            index,
+            records=records,
+            warnings=list(index.warnings) + warnings,
+            skipped=list(index.skipped) + skipped,
+        )
         return cls._pack(kept, records, sub, size, skipped, warnings, device, pin_memory)
 
     @classmethod
@@ -262,22 +313,37 @@ class ClipStore:
         for c, a, b in zip(clips, offsets[:-1].tolist(), offsets[1:].tolist()):
             _copy(frames[a:b], c)
         labels = torch.tensor([r.label_index for r in records], dtype=torch.int64)
-        return cls(frames=frames, offsets=offsets.to(device), lengths=lengths,
-                   labels=labels.to(device), index=index, size=size, skipped=skipped,
-                   warnings=warnings)
+        return cls(
+            frames=frames,
+            offsets=offsets.to(device),
+            lengths=lengths,
+            labels=labels.to(device),
+            index=index,
+            size=size,
+            skipped=skipped,
+            warnings=warnings,
+        )
 
 
 def _want_pinned(pin_memory: bool | None) -> bool:
     available = torch.cuda.is_available()
     if pin_memory and not available:
-        raise ConfigError("pin_memory=True needs a CUDA GPU (pinned memory is page-locked host "
-                          "memory for fast copies to it)", field="pin_memory",
-                          fix="leave pin_memory=None (automatic) on a machine without a GPU")
+        raise ConfigError(
+            "pin_memory=True needs a CUDA GPU (pinned memory is page-locked host "
+            "memory for fast copies to it)",
+            field="pin_memory",
+            fix="leave pin_memory=None (automatic) on a machine without a GPU",
+        )
     return available if pin_memory is None else pin_memory
 
 
-def _same_layout(clips: list[torch.Tensor], records: list[ClipRecord], channels: int | None,
-                 common_size: bool, warnings: list[str]) -> list[torch.Tensor]:
+def _same_layout(
+    clips: list[torch.Tensor],
+    records: list[ClipRecord],
+    channels: int | None,
+    common_size: bool,
+    warnings: list[str],
+) -> list[torch.Tensor]:
     """All clips must share H, W (else: pass a size, or ``common_size``: the others are
     resized to the most common size) and C (mixed gray/colour -> RGB)."""
     hw = [tuple(int(v) for v in c.shape[1:3]) for c in clips]
@@ -285,17 +351,22 @@ def _same_layout(clips: list[torch.Tensor], records: list[ClipRecord], channels:
         first = hw[0]
         other = next(n for n, s in enumerate(hw) if s != first)
         if not common_size:
-            raise DataError(f"clips have different frame sizes ({records[0].key}: "
-                            f"{first[1]}x{first[0]}, {records[other].key}: "
-                            f"{hw[other][1]}x{hw[other][0]}); a packed store needs one size",
-                            file=records[other].source, field="size",
-                            fix="pass a decode size, e.g. size=128 or size=(128, 128)")
+            raise DataError(
+                f"clips have different frame sizes ({records[0].key}: "
+                f"{first[1]}x{first[0]}, {records[other].key}: "
+                f"{hw[other][1]}x{hw[other][0]}); a packed store needs one size",
+                file=records[other].source,
+                field="size",
+                fix="pass a decode size, e.g. size=128 or size=(128, 128)",
+            )
         clips = _to_common_size(clips, records, hw, warnings)
     cs = {int(c.shape[-1]) for c in clips}
     if len(cs) > 1:
-        warnings.append(f"{sum(int(c.shape[-1]) == 1 for c in clips)} grayscale clips stored "
-                        "with 3 channels (gray repeated) to match the colour clips; pass "
-                        "channels=1 or 3 to choose")
+        warnings.append(
+            f"{sum(int(c.shape[-1]) == 1 for c in clips)} grayscale clips stored "
+            "with 3 channels (gray repeated) to match the colour clips; pass "
+            "channels=1 or 3 to choose"
+        )
         clips = [to_channels(c, 3) for c in clips]
     return clips
 
@@ -307,23 +378,30 @@ def most_common_size(sizes: Sequence[tuple[int, int]]) -> tuple[int, int]:
     return next(s for s in sizes if counts[s] == best)
 
 
-def _to_common_size(clips: list[torch.Tensor], records: list[ClipRecord],
-                    hw: list[tuple[int, int]], warnings: list[str]) -> list[torch.Tensor]:
+def _to_common_size(
+    clips: list[torch.Tensor],
+    records: list[ClipRecord],
+    hw: list[tuple[int, int]],
+    warnings: list[str],
+) -> list[torch.Tensor]:
     common = most_common_size(hw)
     odd = [n for n, s in enumerate(hw) if s != common]
     listed = ", ".join(f"{records[n].key} ({hw[n][1]}x{hw[n][0]})" for n in odd[:10])
     more = f" and {len(odd) - 10} more" if len(odd) > 10 else ""
-    warnings.append(f"{len(odd)} of {len(clips)} clips have another frame size than the "
-                    f"dataset's most common {common[1]}x{common[0]} and were resized to it "
-                    f"(one frame size per store): {listed}{more}")
+    warnings.append(
+        f"{len(odd)} of {len(clips)} clips have another frame size than the "
+        f"dataset's most common {common[1]}x{common[0]} and were resized to it "
+        f"(one frame size per store): {listed}{more}"
+    )
     out = list(clips)
     for n in odd:
         out[n] = resize_frames(torch.as_tensor(clips[n]).contiguous(), common)
     return out
 
 
-def _check_bytes(clips: list[torch.Tensor], channels: int | None, max_bytes: int | None,
-                 name: str) -> None:
+def _check_bytes(
+    clips: list[torch.Tensor], channels: int | None, max_bytes: int | None, name: str
+) -> None:
     """The memory guard: the packed frames must fit in ``max_bytes``."""
     if max_bytes is None:
         return
@@ -334,10 +412,12 @@ def _check_bytes(clips: list[torch.Tensor], channels: int | None, max_bytes: int
     if need > max_bytes:
         raise ConfigError(
             f"{name}: {frames} frames of {w}x{h}x{c} take {human_bytes(need)}, more than the "
-            f"{human_bytes(max_bytes)} allowed for a decoded store here", field="decode_size",
+            f"{human_bytes(max_bytes)} allowed for a decoded store here",
+            field="decode_size",
             fix="store smaller frames (--set decode_size=112: Décalcomanie is then applied "
-                "after the resize), allow more memory (--set store_memory=0.8), or use a "
-                "device with more memory")
+            "after the resize), allow more memory (--set store_memory=0.8), or use a "
+            "device with more memory",
+        )
 
 
 class _Progress:
@@ -352,12 +432,23 @@ class _Progress:
 
     def __enter__(self) -> "_Progress":
         if self.enabled:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-            self._p = Progress(TextColumn("{task.description}"), BarColumn(),
-                               MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-                               transient=False)
+            self._p = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                transient=False,
+            )
             self._p.start()
             self._task = self._p.add_task(self.label, total=self.total)
         return self

@@ -15,6 +15,7 @@ resize), ``"native"`` stops with an error that says what to do.
     plan = plan_store(index, "auto", size=112, device=torch.device("cuda"), share=0.6)
     plan.decode        # (h, w) to decode at, e.g. (280, 340), or (112, 112) after a fallback
 """
+
 from __future__ import annotations
 
 import os
@@ -35,9 +36,9 @@ CHANNELS = 3  # stores hold RGB (gray repeated): the networks take three channel
 class NativeSizes:
     """The frame sizes of a dataset's clips, read from one image header per clip."""
 
-    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)   # clip key -> (h, w)
-    frames: int = 0                        # frames of the probed clips
-    unknown: list[str] = field(default_factory=list)   # clips whose size was not read (videos)
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # clip key -> (h, w)
+    frames: int = 0  # frames of the probed clips
+    unknown: list[str] = field(default_factory=list)  # clips whose size was not read (videos)
 
     @property
     def common(self) -> tuple[int, int] | None:
@@ -68,8 +69,11 @@ def frame_size(record: ClipRecord) -> tuple[int, int] | None:
 
 
 def _frame_order(record: ClipRecord):
-    numbers = dict(zip(record.frames, record.frame_numbers)) \
-        if len(record.frame_numbers) == len(record.frames) else {}
+    numbers = (
+        dict(zip(record.frames, record.frame_numbers))
+        if len(record.frame_numbers) == len(record.frames)
+        else {}
+    )
     return lambda f: (numbers.get(f, 0), os.fspath(f))
 
 
@@ -110,11 +114,11 @@ class StorePlan:
     """The outcome: the size to decode at and why (for the console and results.json)."""
 
     dataset: str
-    asked: str                                  # auto | native | N
-    decode: tuple[int, int] | None              # (h, w) to decode at; None: native as is
-    native: tuple[int, int] | None              # the dataset's most common frame size
-    bytes: int | None                           # estimated store size at `decode`
-    budget: int | None                          # bytes a store may take on its device
+    asked: str  # auto | native | N
+    decode: tuple[int, int] | None  # (h, w) to decode at; None: native as is
+    native: tuple[int, int] | None  # the dataset's most common frame size
+    bytes: int | None  # estimated store size at `decode`
+    budget: int | None  # bytes a store may take on its device
     note: str = ""
     odd: list[tuple[str, tuple[int, int]]] = field(default_factory=list)
 
@@ -126,16 +130,29 @@ class StorePlan:
         def hw(v):
             return None if v is None else f"{v[1]}x{v[0]}"
 
-        return {"decode_size": self.asked, "stored_at": hw(self.decode) or "native",
-                "native": hw(self.native), "native_storage": self.is_native,
-                "estimated_bytes": self.bytes, "budget_bytes": self.budget,
-                "resized_clips": len(self.odd), "note": self.note}
+        return {
+            "decode_size": self.asked,
+            "stored_at": hw(self.decode) or "native",
+            "native": hw(self.native),
+            "native_storage": self.is_native,
+            "estimated_bytes": self.bytes,
+            "budget_bytes": self.budget,
+            "resized_clips": len(self.odd),
+            "note": self.note,
+        }
 
 
-def plan_store(index: ClipIndex, decode_size: str | int, *, size: int,
-               device: torch.device, share: float, channels: int = CHANNELS,
-               budget: int | None = None,
-               native: tuple[int, int] | None = None) -> StorePlan:
+def plan_store(
+    index: ClipIndex,
+    decode_size: str | int,
+    *,
+    size: int,
+    device: torch.device,
+    share: float,
+    channels: int = CHANNELS,
+    budget: int | None = None,
+    native: tuple[int, int] | None = None,
+) -> StorePlan:
     """Decides the store's frame size for ``decode_size`` (auto | native | N). ``budget``
     overrides the memory the store may take (default: ``share`` of what is free); ``native``
     gives the clips' own size instead of reading it from the files (the face crops of
@@ -145,40 +162,55 @@ def plan_store(index: ClipIndex, decode_size: str | int, *, size: int,
         n = int(asked)
         frames = sum(len(r.frames) for r in index.records)
         known = all(r.frames for r in index.records)
-        return StorePlan(index.name, asked, (n, n), None,
-                         frames * n * n * channels if known else None, None)
+        return StorePlan(
+            index.name, asked, (n, n), None, frames * n * n * channels if known else None, None
+        )
     if budget is None:
         free = available_memory(device)
         budget = None if free is None else int(free * share)
     if native is not None:
-        probe = NativeSizes(sizes={r.key: tuple(native) for r in index.records},
-                            frames=sum(len(r.frames) for r in index.records))
+        probe = NativeSizes(
+            sizes={r.key: tuple(native) for r in index.records},
+            frames=sum(len(r.frames) for r in index.records),
+        )
     else:
         probe = native_sizes(index)
     common = probe.common
     if common is None or probe.unknown:
         # videos (or unreadable headers): the size is known only after decoding; the store
         # then keeps the most common size it meets and checks the memory before packing
-        return StorePlan(index.name, asked, None, common, None, budget,
-                         note="native size read while decoding")
+        return StorePlan(
+            index.name, asked, None, common, None, budget, note="native size read while decoding"
+        )
     need = _scaled_bytes(probe, common, channels)
     odd = probe.odd()
     if budget is None or need <= budget:
         return StorePlan(index.name, asked, common, common, need, budget, odd=odd)
     where = "GPU memory" if device.type == "cuda" else "RAM"
-    too_big = (f"{index.name} at its native {common[1]}x{common[0]}: {probe.frames} frames "
-               f"take {human_bytes(need)}, more than the {human_bytes(budget)} allowed "
-               f"(store_memory={share} of the free {where})")
+    too_big = (
+        f"{index.name} at its native {common[1]}x{common[0]}: {probe.frames} frames "
+        f"take {human_bytes(need)}, more than the {human_bytes(budget)} allowed "
+        f"(store_memory={share} of the free {where})"
+    )
     if asked == "native":
-        raise ConfigError(too_big, field="decode_size",
-                          fix=f"store at {size}x{size} (--set decode_size={size} or auto: the "
-                              f"halves are then mirrored after the resize), allow more memory "
-                              f"(--set store_memory=0.9), read the cropped release (--set "
-                              f"release=cropped), or use a device with more memory")
+        raise ConfigError(
+            too_big,
+            field="decode_size",
+            fix=f"store at {size}x{size} (--set decode_size={size} or auto: the "
+            f"halves are then mirrored after the resize), allow more memory "
+            f"(--set store_memory=0.9), read the cropped release (--set "
+            f"release=cropped), or use a device with more memory",
+        )
     fallback = (size, size)
-    return StorePlan(index.name, asked, fallback, common, _scaled_bytes(probe, fallback, channels),
-                     budget, note=too_big + f"; stored at {size}x{size} instead (Décalcomanie "
-                                            "after the resize)")
+    return StorePlan(
+        index.name,
+        asked,
+        fallback,
+        common,
+        _scaled_bytes(probe, fallback, channels),
+        budget,
+        note=too_big + f"; stored at {size}x{size} instead (Décalcomanie after the resize)",
+    )
 
 
 def _scaled_bytes(probe: NativeSizes, hw: tuple[int, int], channels: int) -> int:

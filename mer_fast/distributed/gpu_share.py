@@ -16,6 +16,7 @@ input shape with one real training step of :class:`mer_fast.train.trainer.Traine
 ``folds_per_gpu`` and ``gpu_fraction`` are the arithmetic. If a guess proves too tight the
 trainer still copes: on running out of memory it splits batches into micro-batches.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,18 +25,18 @@ from dataclasses import asdict, dataclass
 
 from mer_fast.errors import ConfigError
 
-HEADROOM = 0.9          # share of the GPU's memory the folds may plan to use
-MAX_FOLDS_PER_GPU = 8   # more processes than this time-slice one GPU without gaining speed
+HEADROOM = 0.9  # share of the GPU's memory the folds may plan to use
+MAX_FOLDS_PER_GPU = 8  # more processes than this time-slice one GPU without gaining speed
 
 
 @dataclass
 class FoldMemory:
     """What one fold process needs on the GPU, in bytes, and what the GPU has."""
 
-    step_bytes: int        # peak reserved by one training step, the store excluded
-    store_bytes: int       # the decoded clip store resident on the GPU
-    context_bytes: int     # CUDA context and other memory the allocator does not see
-    total_bytes: int       # the GPU's memory
+    step_bytes: int  # peak reserved by one training step, the store excluded
+    store_bytes: int  # the decoded clip store resident on the GPU
+    context_bytes: int  # CUDA context and other memory the allocator does not see
+    total_bytes: int  # the GPU's memory
     device_name: str = ""
 
     @property
@@ -47,18 +48,30 @@ class FoldMemory:
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        d.update(per_fold_bytes=self.per_fold_bytes, folds_that_fit=self.folds(cap=10 ** 6),
-                 folds_per_gpu=self.folds(), gpus_per_fold=gpu_fraction(self.folds()))
+        d.update(
+            per_fold_bytes=self.per_fold_bytes,
+            folds_that_fit=self.folds(cap=10**6),
+            folds_per_gpu=self.folds(),
+            gpus_per_fold=gpu_fraction(self.folds()),
+        )
         return d
 
 
-def folds_per_gpu(total_bytes: int, per_fold_bytes: int, *, headroom: float = HEADROOM,
-                  cap: int = MAX_FOLDS_PER_GPU) -> int:
+def folds_per_gpu(
+    total_bytes: int,
+    per_fold_bytes: int,
+    *,
+    headroom: float = HEADROOM,
+    cap: int = MAX_FOLDS_PER_GPU,
+) -> int:
     """``floor(headroom * total / per_fold)`` clamped to ``1..cap`` (one fold always runs: a fold
     bigger than the GPU falls back to micro-batches in the trainer)."""
     if total_bytes <= 0 or per_fold_bytes <= 0:
-        raise ConfigError(f"memory sizes must be positive, got total {total_bytes} and per fold "
-                          f"{per_fold_bytes} bytes", field="gpu memory")
+        raise ConfigError(
+            f"memory sizes must be positive, got total {total_bytes} and per fold "
+            f"{per_fold_bytes} bytes",
+            field="gpu memory",
+        )
     if not 0 < headroom <= 1:
         raise ConfigError(f"headroom must be in (0, 1], got {headroom}", field="headroom")
     if cap < 1:
@@ -89,9 +102,11 @@ def measure_fold_memory(plan, hub=None) -> FoldMemory:
     cfg = plan.spec.cfg
     device = resolve_device(cfg.device)
     if device.type != "cuda":
-        raise ConfigError(f"measuring a fold's GPU memory needs a CUDA device, the run is on "
-                          f"{device}", field="--gpus-per-fold",
-                          fix="give --gpus-per-fold a number, or run where a GPU is")
+        raise ConfigError(
+            f"measuring a fold's GPU memory needs a CUDA device, the run is on {device}",
+            field="--gpus-per-fold",
+            fix="give --gpus-per-fold a number, or run where a GPU is",
+        )
     loso, index = open_loso(plan, hub=hub, show_progress=False)
     store_bytes = int(loso.data.frames.numel() * loso.data.frames.element_size())
     torch.cuda.synchronize()
@@ -103,8 +118,14 @@ def measure_fold_memory(plan, hub=None) -> FoldMemory:
     items = Items.real(clips, loso.data.labels[clips])
     with tempfile.TemporaryDirectory(prefix="mer_fast-memory-") as tmp:
         net = loso.make_net()
-        trainer = Trainer(net, cfg.replace(epochs=1, checkpoint_seconds=1e9), loso.data, tmp,
-                          name="memory-probe", show_progress=False)
+        trainer = Trainer(
+            net,
+            cfg.replace(epochs=1, checkpoint_seconds=1e9),
+            loso.data,
+            tmp,
+            name="memory-probe",
+            show_progress=False,
+        )
         trainer.fit(items)
         torch.cuda.synchronize()
         step = torch.cuda.max_memory_reserved() - before
@@ -114,5 +135,10 @@ def measure_fold_memory(plan, hub=None) -> FoldMemory:
         context = max(0, total - free - torch.cuda.memory_reserved())
         del trainer, net
     torch.cuda.empty_cache()
-    return FoldMemory(step_bytes=int(step), store_bytes=store_bytes, context_bytes=int(context),
-                      total_bytes=int(total), device_name=torch.cuda.get_device_name(device))
+    return FoldMemory(
+        step_bytes=int(step),
+        store_bytes=store_bytes,
+        context_bytes=int(context),
+        total_bytes=int(total),
+        device_name=torch.cuda.get_device_name(device),
+    )

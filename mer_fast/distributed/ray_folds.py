@@ -30,6 +30,7 @@ worker uses ``cpus_per_fold`` threads), and on a GPU as far as training there re
 Runs on a cluster need mer-fast installed on every node and the run, steps, data and cache
 folders on a file system every node sees.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,13 +56,13 @@ class WorkerError(MerFastError, RuntimeError):
 class RayOptions:
     """How folds are spread: see the module docstring."""
 
-    workers: int | None = None              # fold processes; None: as many as resources allow
-    address: str | None = None              # an existing cluster ("auto", "ray://host:10001")
+    workers: int | None = None  # fold processes; None: as many as resources allow
+    address: str | None = None  # an existing cluster ("auto", "ray://host:10001")
     gpus_per_fold: float | str | None = None  # None: 1 on CUDA, 0 on the CPU; "auto": measured
-    cpus_per_fold: float | None = None      # None: local CPUs / workers, or 1 on a cluster
-    max_retries: int = 3                    # restarts of a dead worker (its fold is retried)
-    runtime_env: dict | None = None         # Ray runtime_env of the workers (merged into the
-                                            # local one that makes them import this mer_fast)
+    cpus_per_fold: float | None = None  # None: local CPUs / workers, or 1 on a cluster
+    max_retries: int = 3  # restarts of a dead worker (its fold is retried)
+    runtime_env: dict | None = None  # Ray runtime_env of the workers (merged into the
+    # local one that makes them import this mer_fast)
 
     def validate(self) -> "RayOptions":
         if self.workers is not None and self.workers < 1:
@@ -70,8 +71,11 @@ class RayOptions:
         if isinstance(g, str) and g != "auto":
             raise ConfigError(f"must be a number or auto, got {g!r}", field="--gpus-per-fold")
         if isinstance(g, (int, float)) and not 0 <= g <= 1:
-            raise ConfigError(f"must be in 0..1 (a share of one GPU), got {g}",
-                              field="--gpus-per-fold", fix="e.g. 0.25 for four folds per GPU")
+            raise ConfigError(
+                f"must be in 0..1 (a share of one GPU), got {g}",
+                field="--gpus-per-fold",
+                fix="e.g. 0.25 for four folds per GPU",
+            )
         if self.cpus_per_fold is not None and self.cpus_per_fold <= 0:
             raise ConfigError(f"must be > 0, got {self.cpus_per_fold}", field="--cpus-per-fold")
         if self.max_retries < 0:
@@ -84,18 +88,18 @@ class RunJob:
     """One run to fan out: a ``mer-fast train`` command or one row of an experiment."""
 
     spec: RunSpec
-    out: str | Path | None = None           # run folder (default runs/<name>)
-    folds: list[int] | None = None          # only these folds (then no pooled figures)
-    final_model: bool = False               # also train OUT/model.pt on every subject
+    out: str | Path | None = None  # run folder (default runs/<name>)
+    folds: list[int] | None = None  # only these folds (then no pooled figures)
+    final_model: bool = False  # also train OUT/model.pt on every subject
 
 
 @dataclass
 class JobResult:
     name: str
     out: Path
-    results: dict | None                    # results.json content; None if only some folds ran
-    trained: list[int] = field(default_factory=list)   # folds trained (or resumed) by this call
-    stored: list[int] = field(default_factory=list)    # folds read back from the run folder
+    results: dict | None  # results.json content; None if only some folds ran
+    trained: list[int] = field(default_factory=list)  # folds trained (or resumed) by this call
+    stored: list[int] = field(default_factory=list)  # folds read back from the run folder
 
 
 # -- the processes -------------------------------------------------------------------------------
@@ -121,10 +125,15 @@ def _process_info() -> dict:
 
     import mer_fast
 
-    return {"pid": os.getpid(), "host": socket.gethostname(), "mer_fast": mer_fast.__version__,
-            "mer_fast_path": str(Path(mer_fast.__file__).parent), "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-            "cuda_devices": torch.cuda.device_count() if torch.cuda.is_available() else 0}
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "mer_fast": mer_fast.__version__,
+        "mer_fast_path": str(Path(mer_fast.__file__).parent),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cuda_devices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
+    }
 
 
 class Planner:
@@ -139,14 +148,28 @@ class Planner:
     def info(self) -> dict:
         return _process_info()
 
-    def plan(self, spec: RunSpec, data: DataSpec, out: str | None, steps_dir: str | None,
-             show_progress: bool = False, folds: list[int] | None = None):
+    def plan(
+        self,
+        spec: RunSpec,
+        data: DataSpec,
+        out: str | None,
+        steps_dir: str | None,
+        show_progress: bool = False,
+        folds: list[int] | None = None,
+    ):
         from mer_fast.train.runner import plan
 
         hub = self.hubs.get(spec, data)
         # ``folds`` are checked against the target before the chain steps run
-        p = plan(spec, data, out=out, steps_dir=steps_dir, show_progress=show_progress, hub=hub,
-                 folds=folds)
+        p = plan(
+            spec,
+            data,
+            out=out,
+            steps_dir=steps_dir,
+            show_progress=show_progress,
+            hub=hub,
+            folds=folds,
+        )
         return p, hub.store(p.target).index
 
     def measure(self, p: Plan) -> dict:
@@ -184,8 +207,12 @@ class FoldWorker:
         loso, open_s = self._open(p)
         t0 = time.perf_counter()
         result = loso.run_fold(loso.folds[number])
-        return {"result": result, "open_seconds": open_s,
-                "train_seconds": time.perf_counter() - t0, "pid": os.getpid()}
+        return {
+            "result": result,
+            "open_seconds": open_s,
+            "train_seconds": time.perf_counter() - t0,
+            "pid": os.getpid(),
+        }
 
     def final_model(self, p: Plan) -> dict:
         from mer_fast.models import get_convention
@@ -193,10 +220,21 @@ class FoldWorker:
 
         loso, open_s = self._open(p)
         t0 = time.perf_counter()
-        path = train_final_model(loso.index, loso.data, p.spec.cfg, loso.make_net, p.out,
-                                 get_convention(p.convention), show_progress=False)
-        return {"path": str(path), "open_seconds": open_s,
-                "train_seconds": time.perf_counter() - t0, "pid": os.getpid()}
+        path = train_final_model(
+            loso.index,
+            loso.data,
+            p.spec.cfg,
+            loso.make_net,
+            p.out,
+            get_convention(p.convention),
+            show_progress=False,
+        )
+        return {
+            "path": str(path),
+            "open_seconds": open_s,
+            "train_seconds": time.perf_counter() - t0,
+            "pid": os.getpid(),
+        }
 
 
 # -- the driver ----------------------------------------------------------------------------------
@@ -204,8 +242,11 @@ def _ray():
     try:
         import ray
     except ImportError:
-        raise ConfigError("Ray is not installed", field="--workers / --ray-address",
-                          fix="pip install 'mer-fast[dist]' (or run without --workers)") from None
+        raise ConfigError(
+            "Ray is not installed",
+            field="--workers / --ray-address",
+            fix="pip install 'mer-fast[dist]' (or run without --workers)",
+        ) from None
     return ray
 
 
@@ -215,8 +256,9 @@ def local_runtime_env() -> dict:
     import mer_fast
 
     root = str(Path(mer_fast.__file__).resolve().parent.parent)
-    paths = [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
-                      if p and p != root]
+    paths = [root] + [
+        p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != root
+    ]
     return {"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}}
 
 
@@ -234,14 +276,15 @@ def connect(opts: RayOptions) -> bool:
     env = local_runtime_env()
     extra = dict(opts.runtime_env or {})
     env["env_vars"].update(extra.pop("env_vars", {}))
-    ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=True,
-             runtime_env={**env, **extra})
+    ray.init(
+        num_cpus=cpus, include_dashboard=False, log_to_driver=True, runtime_env={**env, **extra}
+    )
     return True
 
 
 @dataclass
 class _Resources:
-    device: str        # "cuda" or "cpu" in every planner / worker
+    device: str  # "cuda" or "cpu" in every planner / worker
     gpus: float | str  # per fold; "auto" until measured
     cpus: float
     threads: int
@@ -255,33 +298,50 @@ def _resources(opts: RayOptions, specs: list[RunSpec]) -> _Resources:
     wants_cpu = "cpu" in devices
     wants_cuda = any(d.startswith("cuda") for d in devices)
     if wants_cpu and wants_cuda:
-        raise ConfigError("some runs ask for the CPU and others for CUDA", field="device",
-                          fix="give every run the same --device")
+        raise ConfigError(
+            "some runs ask for the CPU and others for CUDA",
+            field="device",
+            fix="give every run the same --device",
+        )
     g = opts.gpus_per_fold
     if g is None:
         g = 1.0 if wants_cuda or (not wants_cpu and have_gpu) else 0.0
     if g == "auto" or g > 0:
         if wants_cpu:
-            raise ConfigError("--gpus-per-fold asks for GPUs but the run is on the CPU",
-                              field="--gpus-per-fold", fix="drop --device cpu, or give 0")
+            raise ConfigError(
+                "--gpus-per-fold asks for GPUs but the run is on the CPU",
+                field="--gpus-per-fold",
+                fix="drop --device cpu, or give 0",
+            )
         if not have_gpu:
-            raise ConfigError(f"the Ray cluster has no GPU (resources: {total})",
-                              field="--gpus-per-fold",
-                              fix="run on the CPU (--device cpu), or join a cluster with GPUs")
+            raise ConfigError(
+                f"the Ray cluster has no GPU (resources: {total})",
+                field="--gpus-per-fold",
+                fix="run on the CPU (--device cpu), or join a cluster with GPUs",
+            )
     elif wants_cuda:
-        raise ConfigError("the run asks for CUDA but --gpus-per-fold is 0",
-                          field="--gpus-per-fold", fix="give a share > 0, or --device cpu")
+        raise ConfigError(
+            "the run asks for CUDA but --gpus-per-fold is 0",
+            field="--gpus-per-fold",
+            fix="give a share > 0, or --device cpu",
+        )
     cpus = opts.cpus_per_fold
     if cpus is None:
-        cpus = (max(1, int(total.get("CPU", 1) // opts.workers))
-                if opts.workers and not opts.address else 1)
-    return _Resources(device="cpu" if g == 0 else "cuda", gpus=g, cpus=cpus,
-                      threads=max(1, int(cpus)))
+        cpus = (
+            max(1, int(total.get("CPU", 1) // opts.workers))
+            if opts.workers and not opts.address
+            else 1
+        )
+    return _Resources(
+        device="cpu" if g == 0 else "cuda", gpus=g, cpus=cpus, threads=max(1, int(cpus))
+    )
 
 
-def _absolute(job: RunJob, data: DataSpec, steps_dir) -> tuple[RunSpec, DataSpec, str | None,
-                                                                 str | None]:
+def _absolute(
+    job: RunJob, data: DataSpec, steps_dir
+) -> tuple[RunSpec, DataSpec, str | None, str | None]:
     """Paths as absolute ones: workers on other nodes (or in other folders) see the same."""
+
     def ab(p):
         return None if p is None else str(Path(p).expanduser().absolute())
 
@@ -289,8 +349,12 @@ def _absolute(job: RunJob, data: DataSpec, steps_dir) -> tuple[RunSpec, DataSpec
 
     spec = dataclasses.replace(job.spec, inits={k: ab(v) for k, v in job.spec.inits.items()})
     out = job.out or Path("runs") / (spec.name or default_name(spec, data.synthetic))
-    data = dataclasses.replace(data, data_root=ab(data.data_root), cache_dir=ab(data.cache_dir),
-                               overrides={k: Path(ab(v)) for k, v in data.overrides.items()})
+    data = dataclasses.replace(
+        data,
+        data_root=ab(data.data_root),
+        cache_dir=ab(data.cache_dir),
+        overrides={k: Path(ab(v)) for k, v in data.overrides.items()},
+    )
     return spec, data, ab(out), ab(steps_dir)
 
 
@@ -302,17 +366,23 @@ def _on_device(spec: RunSpec, device: str) -> RunSpec:
 
 def _start(ray, actor_cls, n: int, res: _Resources, gpus: float, retries: int) -> list:
     cls = ray.remote(actor_cls)
-    return [cls.options(num_cpus=res.cpus, num_gpus=gpus, max_restarts=retries,
-                        max_task_retries=retries).remote(res.threads) for _ in range(n)]
+    return [
+        cls.options(
+            num_cpus=res.cpus, num_gpus=gpus, max_restarts=retries, max_task_retries=retries
+        ).remote(res.threads)
+        for _ in range(n)
+    ]
 
 
 def _check_worker(info: dict) -> None:
     import mer_fast
 
     if info["mer_fast"] != mer_fast.__version__:
-        raise WorkerError(f"the worker on {info['host']} imports mer_fast {info['mer_fast']} "
-                          f"from {info['mer_fast_path']}, this process {mer_fast.__version__}: "
-                          f"install the same mer-fast on every node")
+        raise WorkerError(
+            f"the worker on {info['host']} imports mer_fast {info['mer_fast']} "
+            f"from {info['mer_fast_path']}, this process {mer_fast.__version__}: "
+            f"install the same mer-fast on every node"
+        )
 
 
 def _get(ray, ref, what: str):
@@ -325,15 +395,23 @@ def _get(ray, ref, what: str):
             raise cause from None
         raise
     except ray.exceptions.RayActorError as exc:
-        raise WorkerError(f"{what}: its worker process could not start or died too often "
-                          f"({exc.__class__.__name__}: {str(exc).splitlines()[0]}). Finished "
-                          f"folds are kept: rerun to resume. Ray's logs: "
-                          f"/tmp/ray/session_latest/logs") from None
+        raise WorkerError(
+            f"{what}: its worker process could not start or died too often "
+            f"({exc.__class__.__name__}: {str(exc).splitlines()[0]}). Finished "
+            f"folds are kept: rerun to resume. Ray's logs: "
+            f"/tmp/ray/session_latest/logs"
+        ) from None
 
 
-def run_on_ray(jobs: list[RunJob], data: DataSpec, *, steps_dir: str | Path | None = None,
-               options: RayOptions | None = None, show_progress: bool = True,
-               on_fold: Callable[[int, dict], None] | None = None) -> list[JobResult]:
+def run_on_ray(
+    jobs: list[RunJob],
+    data: DataSpec,
+    *,
+    steps_dir: str | Path | None = None,
+    options: RayOptions | None = None,
+    show_progress: bool = True,
+    on_fold: Callable[[int, dict], None] | None = None,
+) -> list[JobResult]:
     """Runs (or resumes) ``jobs`` with their folds spread over Ray workers; see the module
     docstring. ``on_fold(job number, fold result)`` is called in this process as each fold
     trained now comes in. Returns one :class:`JobResult` per job, in order."""
@@ -360,13 +438,13 @@ class _Run:
     """The driver's view of one job once planned."""
 
     plan: Plan
-    index: Any                 # the target's ClipIndex (the clips actually decoded)
-    spec: RunSpec              # the job's own spec (device as asked), for results.json
-    folds: list                # every Fold of the target
-    wanted: list               # the folds asked for
-    results: dict[int, dict]   # fold number -> fold result
+    index: Any  # the target's ClipIndex (the clips actually decoded)
+    spec: RunSpec  # the job's own spec (device as asked), for results.json
+    folds: list  # every Fold of the target
+    wanted: list  # the folds asked for
+    results: dict[int, dict]  # fold number -> fold result
     todo: set[int]
-    final: bool                # train the final model
+    final: bool  # train the final model
     final_pending: bool
     stored: list[int]
     trained: list[int] = field(default_factory=list)
@@ -378,19 +456,28 @@ class _Driver:
     the folds of the jobs planned so far (rows whose chain is ready start at once on the other
     GPUs), and writes each job's results when its folds are in."""
 
-    def __init__(self, ray, jobs, data, steps_dir, opts: RayOptions, res: _Resources,
-                 show_progress: bool, on_fold):
+    def __init__(
+        self,
+        ray,
+        jobs,
+        data,
+        steps_dir,
+        opts: RayOptions,
+        res: _Resources,
+        show_progress: bool,
+        on_fold,
+    ):
         from mer_fast.utils.progress import console
 
         self.ray, self.jobs, self.data, self.steps_dir = ray, jobs, data, steps_dir
         self.opts, self.res, self.show_progress, self.on_fold = opts, res, show_progress, on_fold
         self.console = console
         self.runs: list[_Run | None] = [None] * len(jobs)
-        self.queue: deque = deque()     # (job, fold number or None for the final model)
+        self.queue: deque = deque()  # (job, fold number or None for the final model)
         self.actors: list = []
-        self.starting: dict = {}        # info ref -> actor
+        self.starting: dict = {}  # info ref -> actor
         self.idle: list = []
-        self.inflight: dict = {}        # task ref -> (actor, job, fold, submitted at)
+        self.inflight: dict = {}  # task ref -> (actor, job, fold, submitted at)
         self.tasks = self.done = 0
         self.stats: dict = {"open": [], "train": [], "wall": [], "workers": set()}
 
@@ -399,20 +486,22 @@ class _Driver:
         spec, d, out, steps = _absolute(self.jobs[j], self.data, self.steps_dir)
         if self.show_progress and len(self.jobs) > 1:
             self.console.print(f"planning [{j + 1}/{len(self.jobs)}] {spec.name or ''}")
-        return planner.plan.remote(_on_device(spec, self.res.device), d, out, steps,
-                                   self.show_progress, self.jobs[j].folds)
+        return planner.plan.remote(
+            _on_device(spec, self.res.device), d, out, steps, self.show_progress, self.jobs[j].folds
+        )
 
     def _measure(self, planner, p: Plan) -> None:
         from mer_fast.distributed.gpu_share import FoldMemory, gpu_fraction
 
         mem = FoldMemory(**_get(self.ray, planner.measure.remote(p), "measuring GPU memory"))
         self.res.gpus = gpu_fraction(mem.folds())
-        gib = 2 ** 30
+        gib = 2**30
         self.console.print(
             f"GPU memory per fold on {mem.device_name}: step {mem.step_bytes / gib:.2f} GiB + "
             f"store {mem.store_bytes / gib:.2f} GiB + context {mem.context_bytes / gib:.2f} GiB "
-            f"of {mem.total_bytes / gib:.1f} GiB: {mem.folds(cap=10 ** 6)} fit, running "
-            f"{mem.folds()} per GPU (--gpus-per-fold {self.res.gpus})")
+            f"of {mem.total_bytes / gib:.1f} GiB: {mem.folds(cap=10**6)} fit, running "
+            f"{mem.folds()} per GPU (--gpus-per-fold {self.res.gpus})"
+        )
 
     def _planned(self, j: int, p: Plan, index) -> None:
         from mer_fast.train.loso import RESULT_KEYS, check_folds, make_folds
@@ -424,8 +513,9 @@ class _Driver:
         wanted = [f for f in folds if job.folds is None or f.number in job.folds]
         results, todo = {}, []
         for f in wanted:
-            stored = read_json(p.out / "folds" / f.name / "result.json", f"fold {f.name}",
-                               keys=RESULT_KEYS)
+            stored = read_json(
+                p.out / "folds" / f.name / "result.json", f"fold {f.name}", keys=RESULT_KEYS
+            )
             if stored is not None:
                 results[f.number] = stored
             else:
@@ -433,16 +523,27 @@ class _Driver:
         final = job.final_model and len(wanted) == len(folds)
         final_pending = final and not (p.out / "model.pt").exists()
         if final_pending:
-            self.queue.appendleft((j, None))   # the longest task first
+            self.queue.appendleft((j, None))  # the longest task first
         self.queue.extend((j, k) for k in todo)
         self.tasks += len(todo) + final_pending
-        run = _Run(plan=p, index=index, spec=job.spec, folds=folds, wanted=wanted,
-                   results=results, todo=set(todo), final=final, final_pending=final_pending,
-                   stored=sorted(results))
+        run = _Run(
+            plan=p,
+            index=index,
+            spec=job.spec,
+            folds=folds,
+            wanted=wanted,
+            results=results,
+            todo=set(todo),
+            final=final,
+            final_pending=final_pending,
+            stored=sorted(results),
+        )
         self.runs[j] = run
-        self.console.print(f"{p.name}: {len(todo)} fold(s) to train"
-                           f"{' and the final model' if final_pending else ''}, "
-                           f"{len(results)} stored")
+        self.console.print(
+            f"{p.name}: {len(todo)} fold(s) to train"
+            f"{' and the final model' if final_pending else ''}, "
+            f"{len(results)} stored"
+        )
         self._maybe_finish(run)
 
     # -- workers -------------------------------------------------------------------------------
@@ -453,17 +554,22 @@ class _Driver:
         capacity = _capacity(self.ray, self.res, gpus)
         target = self.opts.workers or capacity
         if self.opts.workers and self.opts.workers > capacity and not self.actors:
-            self.console.print(f"note: the Ray cluster holds {capacity} fold(s) of "
-                               f"{self.res.cpus} CPU and {gpus} GPU at once; {self.opts.workers}"
-                               f" workers asked for, the others wait for resources")
+            self.console.print(
+                f"note: the Ray cluster holds {capacity} fold(s) of "
+                f"{self.res.cpus} CPU and {gpus} GPU at once; {self.opts.workers}"
+                f" workers asked for, the others wait for resources"
+            )
         want = min(target, self.tasks)
         if want > len(self.actors):
-            new = _start(self.ray, FoldWorker, want - len(self.actors), self.res, gpus,
-                         self.opts.max_retries)
+            new = _start(
+                self.ray, FoldWorker, want - len(self.actors), self.res, gpus, self.opts.max_retries
+            )
             self.actors += new
             self.starting.update({a.info.remote(): a for a in new})
-            self.console.print(f"Ray: {len(self.actors)} fold worker(s) of {self.res.cpus} CPU, "
-                               f"{gpus} GPU and {self.res.threads} thread(s)")
+            self.console.print(
+                f"Ray: {len(self.actors)} fold worker(s) of {self.res.cpus} CPU, "
+                f"{gpus} GPU and {self.res.threads} thread(s)"
+            )
 
     def _dispatch(self) -> None:
         while self.idle and self.queue:
@@ -494,11 +600,16 @@ class _Driver:
             run.todo.discard(k)
             run.trained.append(k)
             sc = r["scores"]
-            resumed = (f", resumed after epoch {r['resumed_from_epoch']}"
-                       if r.get("resumed_from_epoch") else "")
-            self.console.print(f"{head}: UF1 {sc['uf1']:.4f}  UAR {sc['uar']:.4f}  WAR "
-                               f"{sc['war']:.4f}  (epoch {r['selected_epoch']}{resumed}) "
-                               f"{out['train_seconds']:.1f} s, worker pid {out['pid']}")
+            resumed = (
+                f", resumed after epoch {r['resumed_from_epoch']}"
+                if r.get("resumed_from_epoch")
+                else ""
+            )
+            self.console.print(
+                f"{head}: UF1 {sc['uf1']:.4f}  UAR {sc['uar']:.4f}  WAR "
+                f"{sc['war']:.4f}  (epoch {r['selected_epoch']}{resumed}) "
+                f"{out['train_seconds']:.1f} s, worker pid {out['pid']}"
+            )
             for note in r["notes"]:
                 self.console.print(f"    note: {note}")
             if self.on_fold is not None:
@@ -513,22 +624,27 @@ class _Driver:
 
         if run.outcome is not None or run.todo or run.final_pending:
             return
-        p = dataclasses.replace(run.plan, spec=run.spec)   # the run's own settings
-        jr = JobResult(name=p.name, out=p.out, results=None, trained=sorted(run.trained),
-                       stored=run.stored)
+        p = dataclasses.replace(run.plan, spec=run.spec)  # the run's own settings
+        jr = JobResult(
+            name=p.name, out=p.out, results=None, trained=sorted(run.trained), stored=run.stored
+        )
         if len(run.wanted) < len(run.folds):
-            self.console.print(f"{p.name}: ran folds {[f.number for f in run.wanted]}; run all "
-                               f"folds for the pooled figures")
+            self.console.print(
+                f"{p.name}: ran folds {[f.number for f in run.wanted]}; run all "
+                f"folds for the pooled figures"
+            )
         else:
             pooled = pool([run.results[f.number] for f in run.folds], run.index.classes)
             if run.final and not (p.out / "model.pt").exists():
-                raise WorkerError(f"{p.name}: the final model's task ended without writing "
-                                  f"{p.out / 'model.pt'}")
+                raise WorkerError(
+                    f"{p.name}: the final model's task ended without writing {p.out / 'model.pt'}"
+                )
             # finish() reads the index; the data and the network builder serve only to train
             # the final model, which a worker has written already (finish records its path)
             loso = SimpleNamespace(index=run.index, data=None, make_net=None)
-            jr.results = finish(p, loso, pooled, final_model=run.final,
-                                show_progress=self.show_progress)
+            jr.results = finish(
+                p, loso, pooled, final_model=run.final, show_progress=self.show_progress
+            )
         run.outcome = jr
 
     # -- the loop ------------------------------------------------------------------------------
@@ -552,7 +668,8 @@ class _Driver:
                         self.console.print(
                             f"still waiting for a Ray worker of {res.cpus} CPU and "
                             f"{res.gpus} GPU (cluster: {ray.cluster_resources()}, free: "
-                            f"{ray.available_resources()})")
+                            f"{ray.available_resources()})"
+                        )
                     continue
                 ref = ready[0]
                 if ref == plan_ref:
@@ -599,7 +716,8 @@ class _Driver:
             f"Ray: {len(st['train'])} task(s) in {wall:.1f} s on {len(st['workers'])} "
             f"worker(s); training {sum(st['train']):.1f} s in all; runs opened {len(opened)} "
             f"time(s) ({sum(opened):.1f} s); scheduling and transfer "
-            f"{sum(over) / len(over):.3f} s per task")
+            f"{sum(over) / len(over):.3f} s per task"
+        )
 
 
 def _capacity(ray, res: _Resources, gpus: float) -> int:

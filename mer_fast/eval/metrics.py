@@ -10,6 +10,7 @@ class absent from the labels has no recall, and its F1 is 0 if it was predicted 
 undefined otherwise, so it is left out of both means. (Pooled over all folds every class occurs;
 the convention matters only for per-fold figures, where a test subject often lacks a class.)
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -25,9 +26,9 @@ class Scores:
     war: float
     n: int
     classes: list[str]
-    support: list[int]                  # N_c per class
-    recall: list[float | None]          # None where N_c = 0
-    f1: list[float | None]              # None where N_c = 0
+    support: list[int]  # N_c per class
+    recall: list[float | None]  # None where N_c = 0
+    f1: list[float | None]  # None where N_c = 0
     confusion: list[list[int]] = field(default_factory=list)  # rows: label, columns: prediction
 
     def as_dict(self) -> dict:
@@ -41,12 +42,15 @@ def confusion_matrix(labels: Sequence[int], preds: Sequence[int], num_classes: i
     labels = np.asarray(labels, dtype=np.int64)
     preds = np.asarray(preds, dtype=np.int64)
     if labels.shape != preds.shape:
-        raise ValueError(f"labels and predictions differ in length: {labels.shape} vs "
-                         f"{preds.shape}")
+        raise ValueError(
+            f"labels and predictions differ in length: {labels.shape} vs {preds.shape}"
+        )
     for name, arr in (("label", labels), ("prediction", preds)):
         if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
-            raise ValueError(f"a {name} is outside 0..{num_classes - 1}: "
-                             f"{arr[(arr < 0) | (arr >= num_classes)][:5].tolist()}")
+            raise ValueError(
+                f"a {name} is outside 0..{num_classes - 1}: "
+                f"{arr[(arr < 0) | (arr >= num_classes)][:5].tolist()}"
+            )
     cm = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(cm, (labels, preds), 1)
     return cm
@@ -57,8 +61,8 @@ def scores(labels: Sequence[int], preds: Sequence[int], classes: Sequence[str]) 
     c = len(classes)
     cm = confusion_matrix(labels, preds, c)
     tp = np.diag(cm).astype(np.float64)
-    support = cm.sum(axis=1)            # N_c = TP + FN
-    predicted = cm.sum(axis=0)          # TP + FP
+    support = cm.sum(axis=1)  # N_c = TP + FN
+    predicted = cm.sum(axis=0)  # TP + FP
     fp = predicted - tp
     fn = support - tp
     present = support > 0
@@ -68,10 +72,16 @@ def scores(labels: Sequence[int], preds: Sequence[int], classes: Sequence[str]) 
     if n == 0:
         raise ValueError("no predictions to score")
     return Scores(
-        uf1=float(np.nanmean(f1)), uar=float(np.nanmean(recall)), war=float(tp.sum() / n), n=n,
-        classes=list(classes), support=support.tolist(),
+        uf1=float(np.nanmean(f1)),
+        uar=float(np.nanmean(recall)),
+        war=float(tp.sum() / n),
+        n=n,
+        classes=list(classes),
+        support=support.tolist(),
         recall=[None if np.isnan(r) else float(r) for r in recall],
-        f1=[None if np.isnan(v) else float(v) for v in f1], confusion=cm.tolist())
+        f1=[None if np.isnan(v) else float(v) for v in f1],
+        confusion=cm.tolist(),
+    )
 
 
 def mean_of_folds(fold_scores: Sequence[Scores]) -> dict[str, float]:

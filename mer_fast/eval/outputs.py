@@ -2,6 +2,7 @@
 ``results.json`` (pooled UF1/UAR/WAR, per-fold figures and their mean, the full config, the
 epoch-selection mode, the chain's step hashes, the data's provenance), ``predictions.csv`` (one
 row per test clip), ``confusion.png``, and the short table printed at the end."""
+
 from __future__ import annotations
 
 import csv
@@ -17,49 +18,84 @@ from rich.table import Table
 from mer_fast import __version__
 from mer_fast.utils import atomic
 
-ORACLE_LABEL = ("ORACLE epoch selection (best epoch on the test fold): not a valid estimate of "
-                "generalisation; for reproducing published numbers only")
+ORACLE_LABEL = (
+    "ORACLE epoch selection (best epoch on the test fold): not a valid estimate of "
+    "generalisation; for reproducing published numbers only"
+)
 
 
 def provenance_label(provenance: str) -> str:
-    return "SYNTHETIC data (not a result on real data)" if provenance == "synthetic" else "real data"
+    return (
+        "SYNTHETIC data (not a result on real data)" if provenance == "synthetic" else "real data"
+    )
 
 
-def write_run(out_dir: str | Path, *, name: str, target: str, pooled, mean_of_folds: dict,
-              folds: list[dict], classes, config: dict, chain: list[dict], provenance: str,
-              data_summary: dict, extra: dict | None = None) -> dict:
+def write_run(
+    out_dir: str | Path,
+    *,
+    name: str,
+    target: str,
+    pooled,
+    mean_of_folds: dict,
+    folds: list[dict],
+    classes,
+    config: dict,
+    chain: list[dict],
+    provenance: str,
+    data_summary: dict,
+    extra: dict | None = None,
+) -> dict:
     out = Path(out_dir)
     selection = config.get("epoch_selection", "final")
     results: dict[str, Any] = {
-        "name": name, "target": target,
-        "provenance": provenance, "provenance_label": provenance_label(provenance),
+        "name": name,
+        "target": target,
+        "provenance": provenance,
+        "provenance_label": provenance_label(provenance),
         "epoch_selection": selection,
         "epoch_selection_warning": ORACLE_LABEL if selection == "oracle" else None,
-        "uf1": pooled.uf1, "uar": pooled.uar, "war": pooled.war,
+        "uf1": pooled.uf1,
+        "uar": pooled.uar,
+        "war": pooled.war,
         "pooled": pooled.as_dict(),
         "mean_of_folds": mean_of_folds,
-        "per_fold": [{"fold": f["fold"], "subject": f["subject"],
-                      "clips": len(f["predictions"]), "selected_epoch": f["selected_epoch"],
-                      "uf1": f["scores"]["uf1"], "uar": f["scores"]["uar"],
-                      "war": f["scores"]["war"],
-                      "smote_added": (f["smote"] or {}).get("total_added", 0),
-                      "notes": f["notes"]} for f in folds],
+        "per_fold": [
+            {
+                "fold": f["fold"],
+                "subject": f["subject"],
+                "clips": len(f["predictions"]),
+                "selected_epoch": f["selected_epoch"],
+                "uf1": f["scores"]["uf1"],
+                "uar": f["scores"]["uar"],
+                "war": f["scores"]["war"],
+                "smote_added": (f["smote"] or {}).get("total_added", 0),
+                "notes": f["notes"],
+            }
+            for f in folds
+        ],
         "classes": list(classes),
         "chain": chain,
         "config": config,
         "data": data_summary,
-        "software": {"mer_fast": __version__, "python": platform.python_version(),
-                     "torch": _torch_version()},
+        "software": {
+            "mer_fast": __version__,
+            "python": platform.python_version(),
+            "torch": _torch_version(),
+        },
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     if extra:
         results.update(extra)
     atomic.write_json(out / "results.json", results)
     atomic.write_text(out / "predictions.csv", predictions_csv(folds, classes))
-    plot_confusion(pooled.confusion, classes, out / "confusion.png",
-                   title=f"{name}: {target}, pooled over {len(folds)} folds"
-                         f"{' (SYNTHETIC data)' if provenance == 'synthetic' else ''}"
-                         f"{' [ORACLE]' if selection == 'oracle' else ''}")
+    plot_confusion(
+        pooled.confusion,
+        classes,
+        out / "confusion.png",
+        title=f"{name}: {target}, pooled over {len(folds)} folds"
+        f"{' (SYNTHETIC data)' if provenance == 'synthetic' else ''}"
+        f"{' [ORACLE]' if selection == 'oracle' else ''}",
+    )
     return results
 
 
@@ -72,13 +108,22 @@ def _torch_version() -> str:
 def predictions_csv(folds: list[dict], classes) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["clip", "subject", "fold", "label", "prediction", "correct"] +
-               [f"p_{c}" for c in classes])
+    w.writerow(
+        ["clip", "subject", "fold", "label", "prediction", "correct"] + [f"p_{c}" for c in classes]
+    )
     for f in folds:
         for p in f["predictions"]:
-            w.writerow([p["clip"], p["subject"], f["fold"], classes[p["label"]],
-                        classes[p["prediction"]], int(p["label"] == p["prediction"])] +
-                       p["probabilities"])
+            w.writerow(
+                [
+                    p["clip"],
+                    p["subject"],
+                    f["fold"],
+                    classes[p["label"]],
+                    classes[p["prediction"]],
+                    int(p["label"] == p["prediction"]),
+                ]
+                + p["probabilities"]
+            )
     return buf.getvalue()
 
 
@@ -101,8 +146,15 @@ def plot_confusion(cm, classes, path: Path, title: str = "") -> None:
     ax.set_ylabel("label")
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
-            ax.text(j, i, f"{cm[i, j]}\n{frac[i, j]:.0%}", ha="center", va="center",
-                    color="white" if frac[i, j] > 0.5 else "black", fontsize=8)
+            ax.text(
+                j,
+                i,
+                f"{cm[i, j]}\n{frac[i, j]:.0%}",
+                ha="center",
+                va="center",
+                color="white" if frac[i, j] > 0.5 else "black",
+                fontsize=8,
+            )
     fig.colorbar(im, ax=ax, fraction=0.046, label="share of the label's clips")
     if title:
         ax.set_title(title, fontsize=9)
@@ -124,15 +176,19 @@ def print_summary(results: dict, console: Console | None = None) -> None:
     console.print(t)
     for step in results.get("chain") or []:
         if step.get("video_accuracy") is not None:
-            console.print(f"chain step {step['step']} ({step.get('source', '')}): clip accuracy "
-                          f"{step['clip_accuracy']:.4f}, video accuracy "
-                          f"{step['video_accuracy']:.4f} on its test videos")
+            console.print(
+                f"chain step {step['step']} ({step.get('source', '')}): clip accuracy "
+                f"{step['clip_accuracy']:.4f}, video accuracy "
+                f"{step['video_accuracy']:.4f} on its test videos"
+            )
     if results.get("releases"):
-        console.print("data read: " + ", ".join(f"{k} {v}" for k, v in
-                                                results["releases"].items()))
-    console.print(f"epoch selection: {results['epoch_selection']}"
-                  + (f"  [bold red]{ORACLE_LABEL}[/]" if results['epoch_selection'] == "oracle"
-                     else ""))
+        console.print("data read: " + ", ".join(f"{k} {v}" for k, v in results["releases"].items()))
+    console.print(
+        f"epoch selection: {results['epoch_selection']}"
+        + (f"  [bold red]{ORACLE_LABEL}[/]" if results["epoch_selection"] == "oracle" else "")
+    )
     if results["provenance"] == "synthetic":
-        console.print("[bold yellow]These figures are on synthetic stand-in data: they show that "
-                      "the pipeline runs and learns, not how the method does on real data.[/]")
+        console.print(
+            "[bold yellow]These figures are on synthetic stand-in data: they show that "
+            "the pipeline runs and learns, not how the method does on real data.[/]"
+        )

@@ -2,6 +2,7 @@
 difference, the epoch-selection mode and the data's provenance, plus pictures a person can open:
 confusion matrices, per-subject accuracy, training curves and a bar chart of ours against the
 paper's. Written as Markdown and HTML into one folder (PNG files beside them)."""
+
 from __future__ import annotations
 
 import html
@@ -27,9 +28,12 @@ def find_runs(paths: Iterable[str | Path]) -> list[Path]:
         elif p.is_dir():
             found = sorted(q.parent for q in p.rglob("results.json"))
             if not found:
-                raise ConfigError("no finished run here (no results.json in it or below)",
-                                  file=p, fix="give run folders written by mer-fast train / "
-                                              "experiment; unfinished runs have no results yet")
+                raise ConfigError(
+                    "no finished run here (no results.json in it or below)",
+                    file=p,
+                    fix="give run folders written by mer-fast train / "
+                    "experiment; unfinished runs have no results yet",
+                )
             runs.extend(found)
         else:
             raise ConfigError("no such run folder", file=p)
@@ -40,14 +44,20 @@ def _load(run: Path) -> dict:
     path = run / "results.json"
     try:
         r = json.loads(path.read_text(encoding="utf-8"))
-        missing = [k for k in ("name", "target", "provenance", "epoch_selection", *METRICS)
-                   if k not in r] if isinstance(r, dict) else ["(a JSON object)"]
+        missing = (
+            [k for k in ("name", "target", "provenance", "epoch_selection", *METRICS) if k not in r]
+            if isinstance(r, dict)
+            else ["(a JSON object)"]
+        )
         if missing:
             raise ValueError(f"has no {', '.join(missing)}")
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read this run's results ({exc})", file=path,
-                          fix="rerun the run's command (its folds are stored, so only the "
-                              "figures are redone), or leave the run out") from None
+        raise ConfigError(
+            f"cannot read this run's results ({exc})",
+            file=path,
+            fix="rerun the run's command (its folds are stored, so only the "
+            "figures are redone), or leave the run out",
+        ) from None
     r["_dir"] = run
     return r
 
@@ -70,8 +80,9 @@ def plot_subjects(r: dict, path: Path) -> None:
     folds = r["per_fold"]
     fig, ax = plt.subplots(figsize=(max(4, 0.35 * len(folds) + 1.5), 3))
     ax.bar(range(len(folds)), [f["war"] for f in folds], color="#4c72b0")
-    ax.set_xticks(range(len(folds)), [f["subject"].split(":")[-1] for f in folds], rotation=90,
-                  fontsize=7)
+    ax.set_xticks(
+        range(len(folds)), [f["subject"].split(":")[-1] for f in folds], rotation=90, fontsize=7
+    )
     ax.set_ylim(0, 1)
     ax.set_ylabel("accuracy of the subject's clips")
     ax.axhline(r["war"], color="k", lw=0.8, ls="--", label=f"pooled WAR {r['war']:.3f}")
@@ -135,8 +146,10 @@ def plot_against_paper(rows: list[dict], target: str, path: Path) -> None:
     ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
     ax.set_ylim(0, 1)
     synthetic = any(r["provenance"] == "synthetic" for r in rows)
-    ax.set_title(f"{target}: UF1, ours vs the paper"
-                 f"{' (ours on SYNTHETIC data)' if synthetic else ''}", fontsize=9)
+    ax.set_title(
+        f"{target}: UF1, ours vs the paper{' (ours on SYNTHETIC data)' if synthetic else ''}",
+        fontsize=9,
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     _save(fig, path)
@@ -151,8 +164,9 @@ def _diff(ours, paper) -> str:
     return "-" if paper is None else f"{ours - paper:+.4f}"
 
 
-def write_report(runs: Iterable[str | Path], out: str | Path, title: str = "mer-fast report"
-                 ) -> Path:
+def write_report(
+    runs: Iterable[str | Path], out: str | Path, title: str = "mer-fast report"
+) -> Path:
     """Writes ``out/report.md`` and ``out/report.html`` (+ PNGs); returns the Markdown path."""
     out = Path(out)
     results = [_load(run) for run in find_runs(runs)]  # bad input fails before out/ is made
@@ -160,47 +174,69 @@ def write_report(runs: Iterable[str | Path], out: str | Path, title: str = "mer-
     by_target: dict[str, list[dict]] = defaultdict(list)
     for r in results:
         meta = r.get("meta") or {}
-        r["_label"] = (f"T{meta['table']} {meta['row']}" if "table" in meta else r["name"])
+        r["_label"] = f"T{meta['table']} {meta['row']}" if "table" in meta else r["name"]
         by_target[r["target"]].append(r)
     md = [f"# {title}", ""]
     notes = []
     if len(by_target) > 1:
-        notes.append(f"These runs have {len(by_target)} targets ({', '.join(by_target)}): each "
-                     f"has its own section, since figures on different datasets are not "
-                     f"comparable.")
+        notes.append(
+            f"These runs have {len(by_target)} targets ({', '.join(by_target)}): each "
+            f"has its own section, since figures on different datasets are not "
+            f"comparable."
+        )
     if any(r["provenance"] == "synthetic" for r in results):
-        notes.append("**Runs marked SYNTHETIC were trained and tested on mer-fast's synthetic "
-                     "stand-in data**: their figures show the pipeline runs, not how the method "
-                     "does; the paper's figures are on the real datasets.")
+        notes.append(
+            "**Runs marked SYNTHETIC were trained and tested on mer-fast's synthetic "
+            "stand-in data**: their figures show the pipeline runs, not how the method "
+            "does; the paper's figures are on the real datasets."
+        )
     if any(r["epoch_selection"] == "oracle" for r in results):
         notes.append(f"Runs marked ORACLE: {ORACLE_LABEL}.")
     md += [f"> {n}" for n in notes] + ([""] if notes else [])
     for target, rows in by_target.items():
-        md += [f"## {target}", "", "| run | ours UF1 | UAR | WAR | paper UF1 | UAR | WAR | "
-               "ΔUF1 | ΔUAR | ΔWAR | epoch selection | data |", "|" + "---|" * 12]
+        md += [
+            f"## {target}",
+            "",
+            "| run | ours UF1 | UAR | WAR | paper UF1 | UAR | WAR | "
+            "ΔUF1 | ΔUAR | ΔWAR | epoch selection | data |",
+            "|" + "---|" * 12,
+        ]
         for r in rows:
             paper = (r.get("meta") or {}).get("paper") or {}
-            md.append("| " + " | ".join(
-                [r["_label"]] + [_fmt(r[m]) for m in METRICS] +
-                [_fmt(paper.get(m)) for m in METRICS] +
-                [_diff(r[m], paper.get(m)) for m in METRICS] +
-                [r["epoch_selection"].upper() if r["epoch_selection"] == "oracle"
-                 else r["epoch_selection"],
-                 "SYNTHETIC" if r["provenance"] == "synthetic" else "real"]) + " |")
+            md.append(
+                "| "
+                + " | ".join(
+                    [r["_label"]]
+                    + [_fmt(r[m]) for m in METRICS]
+                    + [_fmt(paper.get(m)) for m in METRICS]
+                    + [_diff(r[m], paper.get(m)) for m in METRICS]
+                    + [
+                        r["epoch_selection"].upper()
+                        if r["epoch_selection"] == "oracle"
+                        else r["epoch_selection"],
+                        "SYNTHETIC" if r["provenance"] == "synthetic" else "real",
+                    ]
+                )
+                + " |"
+            )
         md.append("")
         chart = f"{target}_vs_paper.png"
         plot_against_paper(rows, target, out / chart)
         md += [f"![UF1 ours vs paper]({chart})", ""]
         for r in rows:
             run, stem = r["_dir"], _slug(r["name"])
-            md += [f"### {r['_label']} ({r['name']})", "",
-                   f"Pooled over {len(r['per_fold'])} folds: UF1 {r['uf1']:.4f}, UAR "
-                   f"{r['uar']:.4f}, WAR {r['war']:.4f}; mean of per-fold figures: UF1 "
-                   f"{r['mean_of_folds']['uf1']:.4f}, UAR {r['mean_of_folds']['uar']:.4f}, WAR "
-                   f"{r['mean_of_folds']['war']:.4f}. Chain: "
-                   f"{' -> '.join(s['step'] for s in r['chain']) or 'scratch'}; "
-                   f"{r['config']['arch']}, views {r['config']['views']} ({r['config']['head']}),"
-                   f" SMOTE {'on' if r['config']['smote'] else 'off'}.", ""]
+            md += [
+                f"### {r['_label']} ({r['name']})",
+                "",
+                f"Pooled over {len(r['per_fold'])} folds: UF1 {r['uf1']:.4f}, UAR "
+                f"{r['uar']:.4f}, WAR {r['war']:.4f}; mean of per-fold figures: UF1 "
+                f"{r['mean_of_folds']['uf1']:.4f}, UAR {r['mean_of_folds']['uar']:.4f}, WAR "
+                f"{r['mean_of_folds']['war']:.4f}. Chain: "
+                f"{' -> '.join(s['step'] for s in r['chain']) or 'scratch'}; "
+                f"{r['config']['arch']}, views {r['config']['views']} ({r['config']['head']}),"
+                f" SMOTE {'on' if r['config']['smote'] else 'off'}.",
+                "",
+            ]
             if (run / "confusion.png").exists():
                 shutil.copyfile(run / "confusion.png", out / f"{stem}_confusion.png")
                 md.append(f"![confusion]({stem}_confusion.png)")
@@ -212,8 +248,13 @@ def write_report(runs: Iterable[str | Path], out: str | Path, title: str = "mer-
     text = "\n".join(md) + "\n"
     atomic.write_text(out / "report.md", text)
     atomic.write_text(out / "report.html", _html(text, title))
-    atomic.write_json(out / "report.json", [{k: v for k, v in r.items() if not k.startswith("_")}
-                                            | {"run": str(r["_dir"])} for r in results])
+    atomic.write_json(
+        out / "report.json",
+        [
+            {k: v for k, v in r.items() if not k.startswith("_")} | {"run": str(r["_dir"])}
+            for r in results
+        ],
+    )
     return out / "report.md"
 
 
@@ -223,12 +264,14 @@ def _slug(name: str) -> str:
 
 def _html(md: str, title: str) -> str:
     """A small Markdown subset (headings, tables, images, quotes, paragraphs) to HTML."""
-    out = [f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>",
-           "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
-           "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
-           "padding:3px 6px;text-align:right}td:first-child{text-align:left}"
-           "blockquote{background:#fff4d6;padding:6px 12px;margin:6px 0}"
-           "img{max-width:100%;margin:4px}</style>"]
+    out = [
+        f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
+        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
+        "padding:3px 6px;text-align:right}td:first-child{text-align:left}"
+        "blockquote{background:#fff4d6;padding:6px 12px;margin:6px 0}"
+        "img{max-width:100%;margin:4px}</style>",
+    ]
     table: list[str] = []
     for line in md.splitlines():
         if line.startswith("|"):
@@ -236,8 +279,9 @@ def _html(md: str, title: str) -> str:
             if all(set(c) <= {"-"} for c in cells):
                 continue
             tag = "th" if not table else "td"
-            table.append("<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells)
-                         + "</tr>")
+            table.append(
+                "<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells) + "</tr>"
+            )
             continue
         if table:
             out.append("<table>" + "".join(table) + "</table>")

@@ -15,6 +15,7 @@ jitters and the motion stays the subject's own).
 The rest of mer-fast runs without the detector: this package imports nothing heavy, and the
 detector is built on first use.
 """
+
 from __future__ import annotations
 
 from mer_fast.faces.align import face_transform, reference_warp, warp_frames
@@ -29,5 +30,13 @@ def detector_available() -> bool:
     return weights_available()
 
 
-__all__ = ["ACTION_DATASETS", "ClipFace", "FaceCropper", "detector_available", "face_transform",
-           "onset_position", "reference_warp", "warp_frames"]
+__all__ = [
+    "ACTION_DATASETS",
+    "ClipFace",
+    "FaceCropper",
+    "detector_available",
+    "face_transform",
+    "onset_position",
+    "reference_warp",
+    "warp_frames",
+]

@@ -15,6 +15,7 @@ rerun after a kill skips the finished clips, and a clip whose record a person co
 lists) are copied as they are. A clip without a face is an error listing it, or with
 ``skip_bad`` left out and listed in the marker (the adapters then list it as excluded).
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,11 @@ LABEL_SUFFIXES = (".xlsx", ".xls", ".csv", ".txt", ".json")
 # adapter options that read every clip of the raw release (the copy serves every protocol;
 # Oulu-CASIA: every lighting and condition folder present, see _variants)
 READ_ALL: dict[str, list[dict[str, Any]]] = {
-    "casme2": [{"protocol": "all"}], "samm": [{"protocol": "all"}], "smic": [{}],
-    "ckplus": [{}]}
+    "casme2": [{"protocol": "all"}],
+    "samm": [{"protocol": "all"}],
+    "smic": [{}],
+    "ckplus": [{}],
+}
 
 
 @dataclass
@@ -72,11 +76,19 @@ def default_out(data_root: str | os.PathLike | None, source: Path) -> Path:
     return base.parent / f"{base.name}-faces"
 
 
-def crop_dataset(name: str, *, data_root: str | os.PathLike | None = None,
-                 overrides: Iterable[str] | Mapping[str, Any] | None = None,
-                 out: str | os.PathLike | None = None, size: tuple[int, int] | None = None,
-                 margin: float = 0.1, skip_bad: bool = False, device: str = "cpu",
-                 progress: bool = True, detector=None) -> list[CropReport]:
+def crop_dataset(
+    name: str,
+    *,
+    data_root: str | os.PathLike | None = None,
+    overrides: Iterable[str] | Mapping[str, Any] | None = None,
+    out: str | os.PathLike | None = None,
+    size: tuple[int, int] | None = None,
+    margin: float = 0.1,
+    skip_bad: bool = False,
+    device: str = "cpu",
+    progress: bool = True,
+    detector=None,
+) -> list[CropReport]:
     """Writes the cropped copy of dataset ``name`` (a composite: of each part) under ``out``
     (default ``<data root>-faces``) as ``out/<the dataset's folder name>``; returns one report
     per dataset. Resumable; see the module docstring."""
@@ -84,24 +96,44 @@ def crop_dataset(name: str, *, data_root: str | os.PathLike | None = None,
 
     adapter = get_adapter(name)
     if adapter.name in ACTION_DATASETS:
-        raise ConfigError(f"{adapter.title} holds action videos, not faces: there is nothing to "
-                          "crop", field="DATASET",
-                          fix="crop the face datasets: smic, casme2, samm, ckplus, oulu (or "
-                              "the composites megc2019, macro)")
+        raise ConfigError(
+            f"{adapter.title} holds action videos, not faces: there is nothing to crop",
+            field="DATASET",
+            fix="crop the face datasets: smic, casme2, samm, ckplus, oulu (or "
+            "the composites megc2019, macro)",
+        )
     if adapter.composite:
-        return [r for part in adapter.parts
-                for r in crop_dataset(part, data_root=data_root, overrides=overrides, out=out,
-                                      size=size, margin=margin, skip_bad=skip_bad,
-                                      device=device, progress=progress, detector=detector)]
+        return [
+            r
+            for part in adapter.parts
+            for r in crop_dataset(
+                part,
+                data_root=data_root,
+                overrides=overrides,
+                out=out,
+                size=size,
+                margin=margin,
+                skip_bad=skip_bad,
+                device=device,
+                progress=progress,
+                detector=detector,
+            )
+        ]
     source = resolve_root(adapter.name, data_root, overrides)
     if read_copy_marker(source) is not None:
-        raise ConfigError(f"{source} is already a cropped copy written by mer-fast crop",
-                          field="--data-root", fix="point at the dataset's original release")
+        raise ConfigError(
+            f"{source} is already a cropped copy written by mer-fast crop",
+            field="--data-root",
+            fix="point at the dataset's original release",
+        )
     out_root = Path(out or default_out(data_root, source)).expanduser() / source.name
     src, dst = source.resolve(), out_root.resolve()
     if dst == src or src in dst.parents or dst in src.parents:
-        raise ConfigError(f"the copy {out_root} would overlap the dataset at {source}",
-                          field="--out", fix="give --out a folder outside the data")
+        raise ConfigError(
+            f"the copy {out_root} would overlap the dataset at {source}",
+            field="--out",
+            fix="give --out a folder outside the data",
+        )
     records, bad = _records(adapter, source, skip_bad)
     out_size = crop_size_for(adapter.name, size)
     if detector is None:
@@ -109,16 +141,23 @@ def crop_dataset(name: str, *, data_root: str | os.PathLike | None = None,
 
         detector = FaceDetector(device)
     cropper = FaceCropper(out_root / RECORDS, detector=detector, margin=margin)
-    report = CropReport(dataset=adapter.name, source=str(source), out=str(out_root),
-                        size=out_size, detector=detector.version, clips=len(records),
-                        skipped=dict(bad))
+    report = CropReport(
+        dataset=adapter.name,
+        source=str(source),
+        out=str(out_root),
+        size=out_size,
+        detector=detector.version,
+        clips=len(records),
+        skipped=dict(bad),
+    )
     _copy_label_files(source, out_root)
     faces: dict[str, ClipFace] = {}
     no_face: list[ClipFace] = []
     from mer_fast.utils.progress import progress as progress_bar
 
-    with progress_bar(f"finding the faces of {adapter.title}", len(records), "clips",
-                      progress) as bar:
+    with progress_bar(
+        f"finding the faces of {adapter.title}", len(records), "clips", progress
+    ) as bar:
         cropper.locate_many(records, advance=bar.advance)  # onset frames in batches
     with progress_bar(f"cropping {adapter.title}", len(records), "clips", progress) as bar:
         for record in records:
@@ -145,9 +184,13 @@ def crop_dataset(name: str, *, data_root: str | os.PathLike | None = None,
     if no_face:
         listed = "; ".join(f"{f.clip} ({f.how})" for f in no_face[:10])
         more = f" and {len(no_face) - 10} more" if len(no_face) > 10 else ""
-        raise DataError(f"{len(no_face)} clip(s) of {adapter.title} have no face: {listed}{more}"
-                        f" (every other clip is written)", file=out_root / RECORDS,
-                        field="faces", fix=NO_FACE_FIX)
+        raise DataError(
+            f"{len(no_face)} clip(s) of {adapter.title} have no face: {listed}{more}"
+            f" (every other clip is written)",
+            file=out_root / RECORDS,
+            field="faces",
+            fix=NO_FACE_FIX,
+        )
     return [report]
 
 
@@ -183,8 +226,12 @@ def _variants(adapter, source: Path) -> list[dict[str, Any]]:
         if conditions:
             out.append({"lighting": lighting, "conditions": ",".join(conditions)})
     if not out:
-        raise DataError(f"no {IMAGES}/<VL|NI>/<Strong|Weak|Dark> folders to crop", file=source,
-                        field="OriginalImg", fix="point at Oulu-CASIA's original release")
+        raise DataError(
+            f"no {IMAGES}/<VL|NI>/<Strong|Weak|Dark> folders to crop",
+            file=source,
+            field="OriginalImg",
+            fix="point at Oulu-CASIA's original release",
+        )
     return out
 
 
@@ -210,12 +257,20 @@ def _copy_label_files(source: Path, out_root: Path) -> None:
 
 
 def _written_tag(cropper: FaceCropper, face: ClipFace, out_size: tuple[int, int]) -> dict:
-    return {"size": list(out_size), "margin": cropper.margin,
-            "transform": json.loads(cropper.cache_tag(face, out_size))["faces"]}
+    return {
+        "size": list(out_size),
+        "margin": cropper.margin,
+        "transform": json.loads(cropper.cache_tag(face, out_size))["faces"],
+    }
 
 
-def _crop_clip(cropper: FaceCropper, record: ClipRecord, source: Path, out_root: Path,
-               out_size: tuple[int, int]) -> tuple[ClipFace, bool]:
+def _crop_clip(
+    cropper: FaceCropper,
+    record: ClipRecord,
+    source: Path,
+    out_root: Path,
+    out_size: tuple[int, int],
+) -> tuple[ClipFace, bool]:
     """Crops one clip into the copy unless it is there already; (its face, whether written)."""
     from mer_fast.data.decode import decode_clip, ordered_frames
 
@@ -224,8 +279,11 @@ def _crop_clip(cropper: FaceCropper, record: ClipRecord, source: Path, out_root:
     face = cropper.known(record)  # a record of an earlier run
     if face is not None and not face.found:
         return face, False
-    if face is not None and face.extra.get("written") == _written_tag(cropper, face, out_size) \
-            and all(t.is_file() for t in targets):
+    if (
+        face is not None
+        and face.extra.get("written") == _written_tag(cropper, face, out_size)
+        and all(t.is_file() for t in targets)
+    ):
         return face, False
     clip = decode_clip(record, None)
     face = cropper.locate(record, clip)  # detected on the decoded frames if need be
@@ -246,16 +304,20 @@ def _write_clip(targets: list[Path], crops: torch.Tensor) -> None:
 
     folder = targets[0].parent
     if any(t.parent != folder for t in targets):
-        raise DataError("the clip's frames are in several folders; a cropped copy needs one "
-                        "folder per clip", file=folder, field="frames")
+        raise DataError(
+            "the clip's frames are in several folders; a cropped copy needs one folder per clip",
+            file=folder,
+            field="frames",
+        )
     tmp = folder.parent / f".{folder.name}.cropping-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     arr = crops.cpu().numpy()
     for target, frame in zip(targets, arr):
-        img = Image.fromarray(np.ascontiguousarray(frame[..., 0] if frame.shape[-1] == 1
-                                                   else frame))
+        img = Image.fromarray(
+            np.ascontiguousarray(frame[..., 0] if frame.shape[-1] == 1 else frame)
+        )
         suffix = target.suffix.lower()
         kwargs: dict[str, Any] = {"quality": 95} if suffix in (".jpg", ".jpeg") else {}
         if suffix == ".png":
@@ -266,15 +328,32 @@ def _write_clip(targets: list[Path], crops: torch.Tensor) -> None:
     os.replace(tmp, folder)
 
 
-def _write_marker(out_root: Path, report: CropReport, faces: dict[str, ClipFace], name: str,
-                  margin: float, detector) -> None:
+def _write_marker(
+    out_root: Path,
+    report: CropReport,
+    faces: dict[str, ClipFace],
+    name: str,
+    margin: float,
+    detector,
+) -> None:
     from mer_fast import __version__
 
-    atomic.write_json(out_root / MARKER, {
-        "written_by": "mer-fast crop", "mer_fast": __version__, "dataset": name,
-        "source": report.source, "size": list(report.size), "margin": margin,
-        "detector": report.detector, "detector_settings": detector.settings(),
-        "counts": report.counts,
-        "clips": {c: {"status": f.status, "how": f.how, "frame": f.frame,
-                      "detector": f.detector} for c, f in faces.items()},
-        "skipped": report.skipped})
+    atomic.write_json(
+        out_root / MARKER,
+        {
+            "written_by": "mer-fast crop",
+            "mer_fast": __version__,
+            "dataset": name,
+            "source": report.source,
+            "size": list(report.size),
+            "margin": margin,
+            "detector": report.detector,
+            "detector_settings": detector.settings(),
+            "counts": report.counts,
+            "clips": {
+                c: {"status": f.status, "how": f.how, "frame": f.frame, "detector": f.detector}
+                for c, f in faces.items()
+            },
+            "skipped": report.skipped,
+        },
+    )

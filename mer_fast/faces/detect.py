@@ -17,6 +17,7 @@ places the landmarks; a last NMS (0.7 of the smaller box) leaves one box per fac
 size are processed as one batch; the crops for R-Net and O-Net are cut per box (zero outside the
 frame) and resized with area averaging (bilinear when enlarging).
 """
+
 from __future__ import annotations
 
 import math
@@ -58,8 +59,11 @@ class Face:
         return self.landmarks[0], self.landmarks[1]
 
     def to_dict(self) -> dict:
-        return {"box": [round(v, 2) for v in self.box], "score": round(self.score, 4),
-                "landmarks": [[round(x, 2), round(y, 2)] for x, y in self.landmarks]}
+        return {
+            "box": [round(v, 2) for v in self.box],
+            "score": round(self.score, 4),
+            "landmarks": [[round(x, 2), round(y, 2)] for x, y in self.landmarks],
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "Face":
@@ -87,8 +91,13 @@ def box_overlap(a: torch.Tensor, b: torch.Tensor, mode: str = "union") -> torch.
     return inter / denom.clamp(min=1e-9)
 
 
-def nms(boxes: torch.Tensor, scores: torch.Tensor, groups: torch.Tensor, threshold: float,
-        mode: str = "union") -> torch.Tensor:
+def nms(
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    groups: torch.Tensor,
+    threshold: float,
+    mode: str = "union",
+) -> torch.Tensor:
     """Greedy non-maximum suppression within each group (frame): indices of the kept boxes,
     best first. Boxes of different groups never suppress each other."""
     if boxes.numel() == 0:
@@ -120,25 +129,31 @@ def squared(boxes: torch.Tensor) -> torch.Tensor:
     return torch.cat([c - half, c + half], dim=1)
 
 
-def cut_patches(images: torch.Tensor, boxes: torch.Tensor, groups: torch.Tensor,
-                size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def cut_patches(
+    images: torch.Tensor, boxes: torch.Tensor, groups: torch.Tensor, size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Crops ``boxes`` (rounded to whole pixels) from ``images`` (float ``[B, 3, H, W]``,
     0..255), zero outside the frame, each resized to ``size`` x ``size`` and scaled for the
     networks. Returns ``(patches [K, 3, size, size], the rounded boxes [K, 4])``."""
     _, _, H, W = images.shape
-    ib = torch.stack([boxes[:, 0].floor(), boxes[:, 1].floor(), boxes[:, 2].ceil(),
-                      boxes[:, 3].ceil()], dim=1)
+    ib = torch.stack(
+        [boxes[:, 0].floor(), boxes[:, 1].floor(), boxes[:, 2].ceil(), boxes[:, 3].ceil()], dim=1
+    )
     ib[:, 2:] = torch.maximum(ib[:, 2:], ib[:, :2] + 1)
     out = torch.empty((len(ib), 3, size, size), dtype=images.dtype, device=images.device)
     for k, ((x1, y1, x2, y2), g) in enumerate(zip(ib.long().tolist(), groups.tolist())):
-        crop = images[g, :, max(y1, 0):min(y2, H), max(x1, 0):min(x2, W)]
+        crop = images[g, :, max(y1, 0) : min(y2, H), max(x1, 0) : min(x2, W)]
         pad = (max(0, -x1), max(0, x2 - W), max(0, -y1), max(0, y2 - H))
         if any(pad):
             crop = F.pad(crop, pad)
         h, w = crop.shape[1:]
         mode = "area" if h >= size and w >= size else "bilinear"
-        out[k] = F.interpolate(crop[None], size=(size, size), mode=mode,
-                               **({} if mode == "area" else {"align_corners": False}))[0]
+        out[k] = F.interpolate(
+            crop[None],
+            size=(size, size),
+            mode=mode,
+            **({} if mode == "area" else {"align_corners": False}),
+        )[0]
     return (out - 127.5) / 128.0, ib
 
 
@@ -155,38 +170,56 @@ class FaceDetector:
 
     name = "mtcnn"
 
-    def __init__(self, device: str | torch.device = "cpu", *, min_face: float = 20.0,
-                 min_face_fraction: float = 0.1,
-                 thresholds: Sequence[float] = DEFAULT_THRESHOLDS):
+    def __init__(
+        self,
+        device: str | torch.device = "cpu",
+        *,
+        min_face: float = 20.0,
+        min_face_fraction: float = 0.1,
+        thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    ):
         from mer_fast.faces.mtcnn import load_networks
 
         self.device = torch.device(device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise ConfigError(f"face detection on {self.device} was asked for but no CUDA GPU "
-                              "is available", field="device", fix="use the CPU")
+            raise ConfigError(
+                f"face detection on {self.device} was asked for but no CUDA GPU is available",
+                field="device",
+                fix="use the CPU",
+            )
         if min_face < 12:
-            raise ConfigError(f"min_face must be >= 12 pixels (P-Net's window), got {min_face}",
-                              field="min_face")
+            raise ConfigError(
+                f"min_face must be >= 12 pixels (P-Net's window), got {min_face}", field="min_face"
+            )
         self.min_face = float(min_face)
         self.min_face_fraction = float(min_face_fraction)
         self.thresholds = tuple(float(t) for t in thresholds)
         if len(self.thresholds) != 3 or not all(0 < t < 1 for t in self.thresholds):
-            raise ConfigError(f"thresholds must be three probabilities, got {thresholds}",
-                              field="thresholds")
+            raise ConfigError(
+                f"thresholds must be three probabilities, got {thresholds}", field="thresholds"
+            )
         self.pnet, self.rnet, self.onet = load_networks(self.device)
         from mer_fast.faces.mtcnn import installed_version, weights_digest
 
         # what made a detection: algorithm, weights package and the weights' digest
-        self.version = (f"mer-fast mtcnn v{ALGORITHM_VERSION} (weights: "
-                        f"mtcnn=={installed_version()}, sha256 {weights_digest()})")
+        self.version = (
+            f"mer-fast mtcnn v{ALGORITHM_VERSION} (weights: "
+            f"mtcnn=={installed_version()}, sha256 {weights_digest()})"
+        )
 
     def settings(self) -> dict:
-        return {"min_face": self.min_face, "min_face_fraction": self.min_face_fraction,
-                "thresholds": list(self.thresholds)}
+        return {
+            "min_face": self.min_face,
+            "min_face_fraction": self.min_face_fraction,
+            "thresholds": list(self.thresholds),
+        }
 
     @torch.inference_mode()
-    def detect(self, frames: Sequence[torch.Tensor] | torch.Tensor,
-               thresholds: Sequence[float] | None = None) -> list[list[Face]]:
+    def detect(
+        self,
+        frames: Sequence[torch.Tensor] | torch.Tensor,
+        thresholds: Sequence[float] | None = None,
+    ) -> list[list[Face]]:
         """Faces in each uint8 frame ``[H, W, C]`` (C = 1 or 3; a ``[N, H, W, C]`` tensor is N
         frames), largest box first. Frames of one size run as one batch."""
         thr = tuple(float(t) for t in (thresholds or self.thresholds))
@@ -195,8 +228,10 @@ class FaceDetector:
         by_size: dict[tuple[int, int], list[int]] = {}
         for n, f in enumerate(frames):
             if f.dim() != 3 or f.shape[-1] not in (1, 3) or f.dtype != torch.uint8:
-                raise ConfigError(f"frame {n}: expected uint8 [H, W, 1 or 3], got {f.dtype} "
-                                  f"{list(f.shape)}", field="frames")
+                raise ConfigError(
+                    f"frame {n}: expected uint8 [H, W, 1 or 3], got {f.dtype} {list(f.shape)}",
+                    field="frames",
+                )
             by_size.setdefault((int(f.shape[0]), int(f.shape[1])), []).append(n)
         for (h, w), members in by_size.items():
             if min(h, w) < 12:
@@ -219,8 +254,13 @@ class FaceDetector:
             return faces
         boxes, scores, marks, groups = self._output(x, boxes, groups, thr[2])
         for b, s, m, g in zip(boxes.tolist(), scores.tolist(), marks.tolist(), groups.tolist()):
-            faces[g].append(Face(box=tuple(b), score=float(s),  # type: ignore[arg-type]
-                                 landmarks=tuple((m[i], m[5 + i]) for i in range(5))))
+            faces[g].append(
+                Face(
+                    box=tuple(b),
+                    score=float(s),  # type: ignore[arg-type]
+                    landmarks=tuple((m[i], m[5 + i]) for i in range(5)),
+                )
+            )
         for f in faces:
             f.sort(key=lambda face: -face.width * face.height)
         return faces
@@ -247,8 +287,9 @@ class FaceDetector:
                 continue
             sx, sy = w / W, h / H
             jf, i_f = j.to(x.dtype), i.to(x.dtype)
-            boxes = torch.stack([2 * jf / sx, 2 * i_f / sy, (2 * jf + 12) / sx,
-                                 (2 * i_f + 12) / sy], dim=1)
+            boxes = torch.stack(
+                [2 * jf / sx, 2 * i_f / sy, (2 * jf + 12) / sx, (2 * i_f + 12) / sy], dim=1
+            )
             scores = p[g, i, j]
             offs = offsets[g, :, i, j]
             keep = nms(boxes, scores, g, 0.5)
@@ -273,11 +314,14 @@ class FaceDetector:
         offsets, marks, probs = self.onet(patches)
         score = probs[:, 1]
         ok = score >= threshold
-        boxes, offsets, marks, score, groups = (t[ok] for t in (boxes, offsets, marks, score,
-                                                                 groups))
+        boxes, offsets, marks, score, groups = (
+            t[ok] for t in (boxes, offsets, marks, score, groups)
+        )
         wh = boxes[:, 2:] - boxes[:, :2]
-        marks = torch.cat([boxes[:, :1] + wh[:, :1] * marks[:, :5],
-                           boxes[:, 1:2] + wh[:, 1:] * marks[:, 5:]], dim=1)
+        marks = torch.cat(
+            [boxes[:, :1] + wh[:, :1] * marks[:, :5], boxes[:, 1:2] + wh[:, 1:] * marks[:, 5:]],
+            dim=1,
+        )
         boxes = regress(boxes, offsets)
         keep = nms(boxes, score, groups, 0.7, mode="min")
         return boxes[keep], score[keep], marks[keep], groups[keep]

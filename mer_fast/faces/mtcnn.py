@@ -17,6 +17,7 @@ channel) order, which ``_flatten_whc`` reproduces.
 
 Inputs are RGB images scaled as ``(pixel - 127.5) / 128``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -46,9 +47,14 @@ class PNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(3, 10, 3), nn.PReLU(10), nn.MaxPool2d(2, 2, ceil_mode=True),
-            nn.Conv2d(10, 16, 3), nn.PReLU(16),
-            nn.Conv2d(16, 32, 3), nn.PReLU(32))
+            nn.Conv2d(3, 10, 3),
+            nn.PReLU(10),
+            nn.MaxPool2d(2, 2, ceil_mode=True),
+            nn.Conv2d(10, 16, 3),
+            nn.PReLU(16),
+            nn.Conv2d(16, 32, 3),
+            nn.PReLU(32),
+        )
         self.offsets = nn.Conv2d(32, 4, 1)
         self.scores = nn.Conv2d(32, 2, 1)
 
@@ -63,9 +69,15 @@ class RNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(3, 28, 3), nn.PReLU(28), nn.MaxPool2d(3, 2, ceil_mode=True),
-            nn.Conv2d(28, 48, 3), nn.PReLU(48), nn.MaxPool2d(3, 2),
-            nn.Conv2d(48, 64, 2), nn.PReLU(64))
+            nn.Conv2d(3, 28, 3),
+            nn.PReLU(28),
+            nn.MaxPool2d(3, 2, ceil_mode=True),
+            nn.Conv2d(28, 48, 3),
+            nn.PReLU(48),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(48, 64, 2),
+            nn.PReLU(64),
+        )
         self.fc = nn.Linear(576, 128)
         self.fc_act = nn.PReLU(128)
         self.offsets = nn.Linear(128, 4)
@@ -83,10 +95,18 @@ class ONet(nn.Module):
     def __init__(self):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(3, 32, 3), nn.PReLU(32), nn.MaxPool2d(3, 2, ceil_mode=True),
-            nn.Conv2d(32, 64, 3), nn.PReLU(64), nn.MaxPool2d(3, 2),
-            nn.Conv2d(64, 64, 3), nn.PReLU(64), nn.MaxPool2d(2, 2, ceil_mode=True),
-            nn.Conv2d(64, 128, 2), nn.PReLU(128))
+            nn.Conv2d(3, 32, 3),
+            nn.PReLU(32),
+            nn.MaxPool2d(3, 2, ceil_mode=True),
+            nn.Conv2d(32, 64, 3),
+            nn.PReLU(64),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(64, 64, 3),
+            nn.PReLU(64),
+            nn.MaxPool2d(2, 2, ceil_mode=True),
+            nn.Conv2d(64, 128, 2),
+            nn.PReLU(128),
+        )
         self.fc = nn.Linear(1152, 256)
         self.fc_act = nn.PReLU(256)
         self.offsets = nn.Linear(256, 4)
@@ -103,14 +123,17 @@ def weights_dir() -> Path:
     importing it: its ``__init__`` would import TensorFlow)."""
     spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("the face detector's weights are not installed", field="faces",
-                          fix=INSTALL_HINT)
+        raise ConfigError(
+            "the face detector's weights are not installed", field="faces", fix=INSTALL_HINT
+        )
     folder = Path(list(spec.submodule_search_locations)[0]) / "assets" / "weights"
     missing = [n for n in ("pnet", "rnet", "onet") if not (folder / f"{n}.lz4").is_file()]
     if missing:
-        raise ConfigError(f"the installed mtcnn package has no {missing[0]}.lz4 weights in "
-                          f"{folder}", field="faces",
-                          fix=f"pip install --force-reinstall 'mtcnn=={WEIGHTS_VERSION}'")
+        raise ConfigError(
+            f"the installed mtcnn package has no {missing[0]}.lz4 weights in {folder}",
+            field="faces",
+            fix=f"pip install --force-reinstall 'mtcnn=={WEIGHTS_VERSION}'",
+        )
     return folder
 
 
@@ -148,15 +171,20 @@ def _keras_layers(name: str) -> list:
     try:
         import joblib
     except ImportError:
-        raise ConfigError("joblib is not installed (the mtcnn weights are joblib files)",
-                          field="faces", fix=INSTALL_HINT) from None
+        raise ConfigError(
+            "joblib is not installed (the mtcnn weights are joblib files)",
+            field="faces",
+            fix=INSTALL_HINT,
+        ) from None
     path = weights_dir() / f"{name}.lz4"
     try:
         return list(joblib.load(path))
     except Exception as exc:  # noqa: BLE001 - a missing lz4, a damaged file
-        raise ConfigError(f"cannot read the MTCNN weights {path}: {exc}", field="faces",
-                          fix=f"pip install --force-reinstall 'mtcnn=={WEIGHTS_VERSION}' lz4"
-                          ) from None
+        raise ConfigError(
+            f"cannot read the MTCNN weights {path}: {exc}",
+            field="faces",
+            fix=f"pip install --force-reinstall 'mtcnn=={WEIGHTS_VERSION}' lz4",
+        ) from None
 
 
 def _assign(net: nn.Module, arrays: list, name: str) -> None:
@@ -169,10 +197,13 @@ def _assign(net: nn.Module, arrays: list, name: str) -> None:
         elif isinstance(mod, nn.PReLU):
             targets.append(("alpha", mod.weight))
     if len(arrays) != len(targets):
-        raise ConfigError(f"the MTCNN weights {name}.lz4 hold {len(arrays)} arrays, the network "
-                          f"needs {len(targets)}", field="faces",
-                          fix=f"install the release they were written for: "
-                              f"pip install 'mtcnn=={WEIGHTS_VERSION}'")
+        raise ConfigError(
+            f"the MTCNN weights {name}.lz4 hold {len(arrays)} arrays, the network "
+            f"needs {len(targets)}",
+            field="faces",
+            fix=f"install the release they were written for: "
+            f"pip install 'mtcnn=={WEIGHTS_VERSION}'",
+        )
     for (kind, param), arr in zip(targets, arrays):
         t = torch.as_tensor(arr, dtype=torch.float32)
         if kind == "kernel":
@@ -180,9 +211,12 @@ def _assign(net: nn.Module, arrays: list, name: str) -> None:
         elif kind == "alpha":
             t = t.reshape(-1)
         if tuple(t.shape) != tuple(param.shape):
-            raise ConfigError(f"the MTCNN weights {name}.lz4 do not fit the network: "
-                              f"{tuple(arr.shape)} for a {kind} of shape {tuple(param.shape)}",
-                              field="faces", fix=f"pip install 'mtcnn=={WEIGHTS_VERSION}'")
+            raise ConfigError(
+                f"the MTCNN weights {name}.lz4 do not fit the network: "
+                f"{tuple(arr.shape)} for a {kind} of shape {tuple(param.shape)}",
+                field="faces",
+                fix=f"pip install 'mtcnn=={WEIGHTS_VERSION}'",
+            )
         with torch.no_grad():
             param.copy_(t)
 

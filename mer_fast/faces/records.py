@@ -1,6 +1,7 @@
 """Each clip's face as a record: where it is (box, five landmarks), on which frame it was found,
 how (``status`` and ``how``) and by which detector; kept as one JSON file per clip that a rerun
 reads back and a person may correct (see :mod:`mer_fast.faces.stage`)."""
+
 from __future__ import annotations
 
 import json
@@ -21,13 +22,13 @@ RECORD_FORMAT = 1
 class ClipFace:
     """Where one clip's face is, and how that was found."""
 
-    clip: str                                  # the record's key (dataset:clip id)
-    status: str                                # detected | fallback | manual | none
-    how: str                                   # in words, e.g. "onset frame 46"
+    clip: str  # the record's key (dataset:clip id)
+    status: str  # detected | fallback | manual | none
+    how: str  # in words, e.g. "onset frame 46"
     face: Face | None = None
-    frame: int | None = None                   # the dataset's number of the frame used
-    position: int | None = None                # its position in the clip (0-based)
-    source: str | None = None                  # the file of that frame (or the video)
+    frame: int | None = None  # the dataset's number of the frame used
+    position: int | None = None  # its position in the clip (0-based)
+    source: str | None = None  # the file of that frame (or the video)
     frame_size: tuple[int, int] | None = None  # (h, w) of the clip's frames
     detector: str = ""
     extra: dict = field(default_factory=dict)  # anything else kept in the file
@@ -37,18 +38,35 @@ class ClipFace:
         return self.face is not None and self.status != "none"
 
     def to_dict(self) -> dict:
-        d = {"format": RECORD_FORMAT, "clip": self.clip, "status": self.status, "how": self.how,
-             "face": self.face.to_dict() if self.face is not None else None,
-             "frame": self.frame, "position": self.position, "source": self.source,
-             "frame_size": list(self.frame_size) if self.frame_size else None,
-             "detector": self.detector}
+        d = {
+            "format": RECORD_FORMAT,
+            "clip": self.clip,
+            "status": self.status,
+            "how": self.how,
+            "face": self.face.to_dict() if self.face is not None else None,
+            "frame": self.frame,
+            "position": self.position,
+            "source": self.source,
+            "frame_size": list(self.frame_size) if self.frame_size else None,
+            "detector": self.detector,
+        }
         d.update(self.extra)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "ClipFace":
-        known = {"format", "clip", "status", "how", "face", "frame", "position", "source",
-                 "frame_size", "detector"}
+        known = {
+            "format",
+            "clip",
+            "status",
+            "how",
+            "face",
+            "frame",
+            "position",
+            "source",
+            "frame_size",
+            "detector",
+        }
         status = str(d.get("status", ""))
         if status not in STATUSES:
             raise ValueError(f"status {status!r} is not one of {STATUSES}")
@@ -56,11 +74,18 @@ class ClipFace:
         if status != "none" and face is None:
             raise ValueError(f"status {status!r} but no face")
         size = d.get("frame_size")
-        return cls(clip=str(d["clip"]), status=status, how=str(d.get("how", "")), face=face,
-                   frame=d.get("frame"), position=d.get("position"), source=d.get("source"),
-                   frame_size=tuple(int(s) for s in size) if size else None,  # type: ignore[arg-type]
-                   detector=str(d.get("detector", "")),
-                   extra={k: v for k, v in d.items() if k not in known})
+        return cls(
+            clip=str(d["clip"]),
+            status=status,
+            how=str(d.get("how", "")),
+            face=face,
+            frame=d.get("frame"),
+            position=d.get("position"),
+            source=d.get("source"),
+            frame_size=tuple(int(s) for s in size) if size else None,  # type: ignore[arg-type]
+            detector=str(d.get("detector", "")),
+            extra={k: v for k, v in d.items() if k not in known},
+        )
 
     def summary(self) -> dict:
         """What a run records about the clip (results.json, datasets check)."""
@@ -78,8 +103,9 @@ def onset_position(record: ClipRecord) -> tuple[int, str]:
     if record.onset is not None and record.onset in numbers:
         return numbers.index(record.onset), f"onset frame {record.onset}"
     if record.onset is not None and numbers:
-        return 0, (f"first frame {numbers[0]} (the onset {record.onset} is not among the clip's "
-                   "frames)")
+        return 0, (
+            f"first frame {numbers[0]} (the onset {record.onset} is not among the clip's frames)"
+        )
     first = f" {numbers[0]}" if numbers else ""
     return 0, f"first frame{first} (no onset given)"
 
@@ -101,8 +127,9 @@ class FaceRecords:
 
         return self.root / dataset_folder(record.dataset) / f"{safe_name(record.clip_id)}.json"
 
-    def read(self, record: ClipRecord, on_warning: Callable[[str], None] | None = None
-             ) -> ClipFace | None:
+    def read(
+        self, record: ClipRecord, on_warning: Callable[[str], None] | None = None
+    ) -> ClipFace | None:
         path = self.path(record)
         try:
             text = path.read_text()

@@ -1,12 +1,12 @@
 """What a run or a dataset check says about its faces: counts per status, detector versions,
 each clip's status and reason."""
+
 from __future__ import annotations
 
 from typing import Any, Sequence
 
 
-def summarize(summaries: Sequence[dict[str, Any]], skipped: Sequence[tuple[str, str]] = ()
-              ) -> dict:
+def summarize(summaries: Sequence[dict[str, Any]], skipped: Sequence[tuple[str, str]] = ()) -> dict:
     """Counts per status and the detector versions of per-clip face summaries."""
     counts: dict[str, int] = {}
     detectors: dict[str, int] = {}
@@ -14,8 +14,11 @@ def summarize(summaries: Sequence[dict[str, Any]], skipped: Sequence[tuple[str, 
         counts[s["status"]] = counts.get(s["status"], 0) + 1
         if s.get("detector"):
             detectors[s["detector"]] = detectors.get(s["detector"], 0) + 1
-    return {"counts": counts, "detectors": detectors,
-            "skipped": [list(s) for s in skipped if "no face" in s[1]]}
+    return {
+        "counts": counts,
+        "detectors": detectors,
+        "skipped": [list(s) for s in skipped if "no face" in s[1]],
+    }
 
 
 def faces_of_index(index) -> dict | None:

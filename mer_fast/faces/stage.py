@@ -17,6 +17,7 @@ detecting again, and a person can correct it: edit ``face`` (box and landmarks, 
 pixels) and set ``"status": "manual"``; a manual record is used as it is, whatever the detector.
 A record made by another detector version, or for other frames, is detected again.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,10 @@ from mer_fast.faces.records import ClipFace, FaceRecords, _source_of, onset_posi
 
 # datasets of actions, not faces: the face stage leaves their clips alone
 ACTION_DATASETS = frozenset({"ucf101", "kinetics400"})
-NO_FACE_FIX = ("pass --skip-bad to leave such clips out (they are listed), or write the face "
-               "into the clip's record by hand (box and landmarks, \"status\": \"manual\")")
+NO_FACE_FIX = (
+    "pass --skip-bad to leave such clips out (they are listed), or write the face "
+    'into the clip\'s record by hand (box and landmarks, "status": "manual")'
+)
 
 
 class FaceCropper:
@@ -52,9 +55,16 @@ class FaceCropper:
         default_size: the crop's ``(h, w)`` when the caller gives none.
     """
 
-    def __init__(self, records_dir: str | Path | None = None, *, detector=None,
-                 margin: float = 0.1, next_frames: int = 5, device: str | torch.device = "cpu",
-                 default_size: tuple[int, int] = (224, 224)):
+    def __init__(
+        self,
+        records_dir: str | Path | None = None,
+        *,
+        detector=None,
+        margin: float = 0.1,
+        next_frames: int = 5,
+        device: str | torch.device = "cpu",
+        default_size: tuple[int, int] = (224, 224),
+    ):
         if next_frames < 0:
             raise ConfigError(f"next_frames must be >= 0, got {next_frames}", field="next_frames")
         self.records = FaceRecords(records_dir) if records_dir is not None else None
@@ -94,8 +104,13 @@ class FaceCropper:
         return record.dataset not in ACTION_DATASETS
 
     # -- finding the face ----------------------------------------------------------------------
-    def locate(self, record: ClipRecord, frames: torch.Tensor | None = None, *,
-               on_warning: Callable[[str], None] | None = None) -> ClipFace:
+    def locate(
+        self,
+        record: ClipRecord,
+        frames: torch.Tensor | None = None,
+        *,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> ClipFace:
         """The clip's face: from memory, from its record file if still valid, else detected
         (on ``frames``, the decoded clip ``[T, H, W, C]``, or on frames decoded now) and
         stored."""
@@ -104,8 +119,9 @@ class FaceCropper:
             return stored
         return self._keep(record, self._detect(record, frames))
 
-    def known(self, record: ClipRecord, *,
-              on_warning: Callable[[str], None] | None = None) -> ClipFace | None:
+    def known(
+        self, record: ClipRecord, *, on_warning: Callable[[str], None] | None = None
+    ) -> ClipFace | None:
         """The clip's face if it is in memory or in a still valid record file (no detection)."""
         with self._lock:
             face = self.located.get(record.key)
@@ -128,17 +144,23 @@ class FaceCropper:
             return False  # the clip's frames changed (or the dataset moved)
         return stored.detector == self.version
 
-    def _frames_at(self, record: ClipRecord, frames: torch.Tensor | None,
-                   positions: Sequence[int]) -> torch.Tensor:
+    def _frames_at(
+        self, record: ClipRecord, frames: torch.Tensor | None, positions: Sequence[int]
+    ) -> torch.Tensor:
         if frames is not None:
             return frames[list(positions)]
         from mer_fast.data.decode import decode_clip
 
         return decode_clip(record, None, indices=list(positions))
 
-    def locate_many(self, records: Sequence[ClipRecord], batch: int = 16, *,
-                    on_warning: Callable[[str], None] | None = None,
-                    advance: Callable[[int], None] | None = None) -> None:
+    def locate_many(
+        self,
+        records: Sequence[ClipRecord],
+        batch: int = 16,
+        *,
+        on_warning: Callable[[str], None] | None = None,
+        advance: Callable[[int], None] | None = None,
+    ) -> None:
         """Finds the faces of many clips ahead of cropping them, ``batch`` onset frames per
         detector call (on a GPU one batch costs about as much as one frame); a clip whose onset
         has no face falls back alone. Clips already known, of action datasets, or whose onset
@@ -146,13 +168,16 @@ class FaceCropper:
         from mer_fast.data.decode import decode_clip
         from mer_fast.errors import MerFastError
 
-        todo = [r for r in records if self.applies_to(r)
-                and self.known(r, on_warning=on_warning) is None]
+        todo = [
+            r
+            for r in records
+            if self.applies_to(r) and self.known(r, on_warning=on_warning) is None
+        ]
         if advance is not None and len(records) > len(todo):
             advance(len(records) - len(todo))
         for a in range(0, len(todo), batch):
             chunk, onsets = [], []
-            for r in todo[a:a + batch]:
+            for r in todo[a : a + batch]:
                 try:
                     position = self._onset(r, None)[0]
                     onsets.append(decode_clip(r, None, indices=[position])[0])
@@ -166,7 +191,7 @@ class FaceCropper:
                 except MerFastError:
                     continue
             if advance is not None:
-                advance(len(todo[a:a + batch]))
+                advance(len(todo[a : a + batch]))
 
     def _keep(self, record: ClipRecord, face: ClipFace) -> ClipFace:
         # as it will read back from its file (rounded), so that every process crops alike
@@ -185,8 +210,12 @@ class FaceCropper:
         start, how = onset_position(record)
         return min(start, max(0, length - 1)), how, length
 
-    def _detect(self, record: ClipRecord, frames: torch.Tensor | None,
-                onset: tuple[torch.Tensor, list[Face]] | None = None) -> ClipFace:
+    def _detect(
+        self,
+        record: ClipRecord,
+        frames: torch.Tensor | None,
+        onset: tuple[torch.Tensor, list[Face]] | None = None,
+    ) -> ClipFace:
         """Looks for the clip's face (``onset``: its onset frame and the faces already found
         there, from a batch)."""
         det = self.detector
@@ -198,12 +227,19 @@ class FaceCropper:
         def number(p: int) -> int | None:
             return numbers[p] if p < len(numbers) else None
 
-        def result(status: str, how: str, face: Face | None, position: int | None,
-                   size: tuple[int, int]) -> ClipFace:
-            return ClipFace(status=status, how=how, face=face, position=position,
-                            frame=number(position) if position is not None else None,
-                            source=_source_of(record, position) if position is not None
-                            else None, frame_size=size, **base)
+        def result(
+            status: str, how: str, face: Face | None, position: int | None, size: tuple[int, int]
+        ) -> ClipFace:
+            return ClipFace(
+                status=status,
+                how=how,
+                face=face,
+                position=position,
+                frame=number(position) if position is not None else None,
+                source=_source_of(record, position) if position is not None else None,
+                frame_size=size,
+                **base,
+            )
 
         if onset is not None:
             first, found = onset[0][None], onset[1]
@@ -218,28 +254,45 @@ class FaceCropper:
             rest = self._frames_at(record, frames, later)
             for p, faces in zip(later, det.detect(rest)):
                 if faces:
-                    return result("fallback", f"{_frame_words(number(p), p)} ({onset_how} "
-                                              "had no face)", faces[0], p, size)
+                    return result(
+                        "fallback",
+                        f"{_frame_words(number(p), p)} ({onset_how} had no face)",
+                        faces[0],
+                        p,
+                        size,
+                    )
             tried += later
             candidates = torch.cat([first, rest])
         else:
             candidates = first
         for p, faces in zip(tried, det.detect(candidates, LOWER_THRESHOLDS)):
             if faces:
-                return result("fallback", f"{_frame_words(number(p), p)} at the lower thresholds "
-                                          f"{list(LOWER_THRESHOLDS)} (none at "
-                                          f"{list(det.thresholds)} in {len(tried)} frames from "
-                                          f"the {onset_how})", faces[0], p, size)
-        return result("none", f"no face in {len(tried)} frame(s) from the {onset_how}, at "
-                              f"thresholds {list(det.thresholds)} or {list(LOWER_THRESHOLDS)}",
-                      None, None, size)
+                return result(
+                    "fallback",
+                    f"{_frame_words(number(p), p)} at the lower thresholds "
+                    f"{list(LOWER_THRESHOLDS)} (none at "
+                    f"{list(det.thresholds)} in {len(tried)} frames from "
+                    f"the {onset_how})",
+                    faces[0],
+                    p,
+                    size,
+                )
+        return result(
+            "none",
+            f"no face in {len(tried)} frame(s) from the {onset_how}, at "
+            f"thresholds {list(det.thresholds)} or {list(LOWER_THRESHOLDS)}",
+            None,
+            None,
+            size,
+        )
 
     # -- cropping ------------------------------------------------------------------------------
     def transform(self, face: ClipFace, out_size: tuple[int, int]) -> torch.Tensor:
         """The clip's frame -> crop matrix (``[2, 3]``)."""
         if not face.found:
-            raise DataError(f"clip {face.clip}: no face found ({face.how})", field="faces",
-                            fix=NO_FACE_FIX)
+            raise DataError(
+                f"clip {face.clip}: no face found ({face.how})", field="faces", fix=NO_FACE_FIX
+            )
         f = face.face
         assert f is not None
         centre = tuple(sum(p[k] for p in f.landmarks) / 5 for k in (0, 1))
@@ -248,20 +301,30 @@ class FaceCropper:
     def cache_tag(self, face: ClipFace, out_size: tuple[int, int]) -> str:
         """What a cached crop depends on: the transform and the output size."""
         m = self.transform(face, out_size)
-        return json.dumps({"faces": [round(float(v), 4) for v in m.flatten()],
-                           "out": list(out_size)})
+        return json.dumps(
+            {"faces": [round(float(v), 4) for v in m.flatten()], "out": list(out_size)}
+        )
 
-    def crop(self, record: ClipRecord, frames: torch.Tensor, out_size: tuple[int, int], *,
-             on_warning: Callable[[str], None] | None = None) -> torch.Tensor:
+    def crop(
+        self,
+        record: ClipRecord,
+        frames: torch.Tensor,
+        out_size: tuple[int, int],
+        *,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> torch.Tensor:
         """Every frame of the decoded clip ``[T, H, W, C]`` cropped to ``out_size = (h, w)``
         with the clip's one transform."""
         face = self.locate(record, frames, on_warning=on_warning)
         if face.frame_size and tuple(frames.shape[1:3]) != tuple(face.frame_size):
-            raise DataError(f"clip {record.key}: its frames are {frames.shape[2]}x"
-                            f"{frames.shape[1]}, its face record was made on "
-                            f"{face.frame_size[1]}x{face.frame_size[0]} frames",
-                            file=self.records.path(record) if self.records else None,
-                            field="frame_size", fix="delete the record to detect again")
+            raise DataError(
+                f"clip {record.key}: its frames are {frames.shape[2]}x"
+                f"{frames.shape[1]}, its face record was made on "
+                f"{face.frame_size[1]}x{face.frame_size[0]} frames",
+                file=self.records.path(record) if self.records else None,
+                field="frame_size",
+                fix="delete the record to detect again",
+            )
         return warp_frames(frames, self.transform(face, out_size), out_size)
 
     def annotate(self, record: ClipRecord) -> ClipRecord:

@@ -14,18 +14,51 @@ with the original parameter names, so the published Kinetics files load unchange
 - :func:`load_imagenet_2d`: ImageNet 2D ResNet -> 3D by inflation
 - :class:`InputConvention`, :func:`convention_of`: the input normalisation weights expect
 """
+
 from mer_fast.models import resnet3d, resnext3d  # noqa: F401  (register the models)
-from mer_fast.models.checkpoint import (LoadReport, identify, load_checkpoint, read_checkpoint,
-                                        save_checkpoint, unwrap_model)
-from mer_fast.models.conventions import (CONVENTIONS, HARA_2018, HARA_2020, IMAGENET,
-                                         InputConvention, get_convention)
+from mer_fast.models.checkpoint import (
+    LoadReport,
+    identify,
+    load_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+    unwrap_model,
+)
+from mer_fast.models.conventions import (
+    CONVENTIONS,
+    HARA_2018,
+    HARA_2020,
+    IMAGENET,
+    InputConvention,
+    get_convention,
+)
 from mer_fast.models.inflate import inflate_state_dict, load_imagenet_2d
-from mer_fast.models.registry import (convention_of, count_parameters, create_model,
-                                      list_models, model_spec)
+from mer_fast.models.registry import (
+    convention_of,
+    count_parameters,
+    create_model,
+    list_models,
+    model_spec,
+)
 
 __all__ = [
-    "create_model", "list_models", "model_spec", "count_parameters", "convention_of",
-    "load_checkpoint", "save_checkpoint", "read_checkpoint", "identify", "unwrap_model",
-    "LoadReport", "load_imagenet_2d", "inflate_state_dict", "InputConvention",
-    "get_convention", "CONVENTIONS", "HARA_2018", "HARA_2020", "IMAGENET",
+    "create_model",
+    "list_models",
+    "model_spec",
+    "count_parameters",
+    "convention_of",
+    "load_checkpoint",
+    "save_checkpoint",
+    "read_checkpoint",
+    "identify",
+    "unwrap_model",
+    "LoadReport",
+    "load_imagenet_2d",
+    "inflate_state_dict",
+    "InputConvention",
+    "get_convention",
+    "CONVENTIONS",
+    "HARA_2018",
+    "HARA_2020",
+    "IMAGENET",
 ]

@@ -19,6 +19,7 @@ Files are read with ``torch.load(weights_only=True)``: tensors and plain contain
 no code runs. A file that needs more (say an ``argparse.Namespace`` inside) is refused unless
 ``trusted=True``.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,15 +34,23 @@ import torch
 from torch import nn
 
 from mer_fast.errors import CheckpointError, ConfigError
-from mer_fast.models.conventions import (HARA_2018, HARA_2020, InputConvention,
-                                         get_convention)
+from mer_fast.models.conventions import HARA_2018, HARA_2020, InputConvention, get_convention
 from mer_fast.models.registry import _meta_model, list_models, spec_for_arch
 from mer_fast.utils.atomic import torch_save
 
 CHECKPOINT_FORMAT = "mer-fast-checkpoint"
 FORMAT_VERSION = 1
-_RESERVED = {"format", "format_version", "mer_fast_version", "arch", "model", "model_options",
-             "num_classes", "convention", "state_dict"}
+_RESERVED = {
+    "format",
+    "format_version",
+    "mer_fast_version",
+    "arch",
+    "model",
+    "model_options",
+    "num_classes",
+    "convention",
+    "state_dict",
+}
 _HEAD_KEYS = ("fc.weight", "fc.bias")
 
 
@@ -50,24 +59,26 @@ class LoadReport:
     """What :func:`load_checkpoint` found and did."""
 
     path: str
-    model: str                      # registry name of the model the weights went into
-    arch: str | None                # arch string in the file, None for a bare state dict
+    model: str  # registry name of the model the weights went into
+    arch: str | None  # arch string in the file, None for a bare state dict
     epoch: int | None
-    source: str                     # mer-fast | 3d-resnets-2018 | 3d-resnets-2020 |
-                                    # state-dict | imagenet-2d
-    convention: InputConvention     # now also model.input_convention
+    source: str  # mer-fast | 3d-resnets-2018 | 3d-resnets-2020 |
+    # state-dict | imagenet-2d
+    convention: InputConvention  # now also model.input_convention
     convention_reason: str
-    missing: list[str] = field(default_factory=list)      # model keys not in the file
-    unexpected: list[str] = field(default_factory=list)   # file keys not in the model
-    head_reset: bool = False        # fc re-created (class count differs, or head="reset")
-    notes: list[str] = field(default_factory=list)        # prefix removed, conv1 adapted, ...
-    weights_only: bool = True       # read without running pickled code
-    extra: dict[str, Any] = field(default_factory=dict)   # the rest: optimizer, scheduler, ...
+    missing: list[str] = field(default_factory=list)  # model keys not in the file
+    unexpected: list[str] = field(default_factory=list)  # file keys not in the model
+    head_reset: bool = False  # fc re-created (class count differs, or head="reset")
+    notes: list[str] = field(default_factory=list)  # prefix removed, conv1 adapted, ...
+    weights_only: bool = True  # read without running pickled code
+    extra: dict[str, Any] = field(default_factory=dict)  # the rest: optimizer, scheduler, ...
 
     def summary(self) -> str:
-        parts = [f"{self.path}: {self.source} weights ({self.arch or 'no arch'}"
-                 f"{'' if self.epoch is None else f', epoch {self.epoch}'}) -> {self.model}",
-                 f"input convention {self.convention.name} ({self.convention_reason})"]
+        parts = [
+            f"{self.path}: {self.source} weights ({self.arch or 'no arch'}"
+            f"{'' if self.epoch is None else f', epoch {self.epoch}'}) -> {self.model}",
+            f"input convention {self.convention.name} ({self.convention_reason})",
+        ]
         if self.head_reset:
             parts.append("new fc head")
         if self.missing:
@@ -80,8 +91,10 @@ class LoadReport:
 
 # ---------------------------------------------------------------------------------- reading
 
-def read_checkpoint(path: str | os.PathLike, *, map_location: Any = "cpu",
-                    trusted: bool = False) -> tuple[dict[str, Any], bool]:
+
+def read_checkpoint(
+    path: str | os.PathLike, *, map_location: Any = "cpu", trusted: bool = False
+) -> tuple[dict[str, Any], bool]:
     """Reads a checkpoint file into a dict with a ``state_dict`` entry.
 
     Returns ``(checkpoint, weights_only)``. A bare state dict becomes ``{"state_dict": ...}``;
@@ -90,15 +103,21 @@ def read_checkpoint(path: str | os.PathLike, *, map_location: Any = "cpu",
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError("no such file" if not path.exists() else "not a file", file=path,
-                              fix="check the path of the checkpoint")
+        raise CheckpointError(
+            "no such file" if not path.exists() else "not a file",
+            file=path,
+            fix="check the path of the checkpoint",
+        )
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(64)
     problem = _sniff(head, size)
     if problem:
-        raise CheckpointError(problem, file=path, fix="download or copy the file again; a "
-                              "checkpoint is a file written by torch.save")
+        raise CheckpointError(
+            problem,
+            file=path,
+            fix="download or copy the file again; a checkpoint is a file written by torch.save",
+        )
     weights_only = True
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
@@ -110,11 +129,13 @@ def read_checkpoint(path: str | os.PathLike, *, map_location: Any = "cpu",
             detail = f" (it contains {what.group(1)})" if what else ""
             raise CheckpointError(
                 "the file holds Python objects besides tensors and plain containers"
-                f"{detail}, so it cannot be read with weights_only=True", file=path,
+                f"{detail}, so it cannot be read with weights_only=True",
+                file=path,
                 fix="if you trust the source of the file: on the command line add "
-                    "--trust-checkpoint (mer-fast train / experiment / pretrain for --init "
-                    "files, mer-fast predict for --checkpoint); in Python pass trusted=True. "
-                    "Either runs the code pickled in it") from exc
+                "--trust-checkpoint (mer-fast train / experiment / pretrain for --init "
+                "files, mer-fast predict for --checkpoint); in Python pass trusted=True. "
+                "Either runs the code pickled in it",
+            ) from exc
         weights_only = False
         try:
             obj = torch.load(path, map_location=map_location, weights_only=False)
@@ -133,8 +154,10 @@ def _sniff(head: bytes, size: int) -> str | None:
         return None  # zip archive (torch >= 1.6) or a pickle (legacy torch.save, incl. 0.3)
     text = head.lstrip().lower()
     if text.startswith((b"<!doctype html", b"<html", b"<")):
-        return ("the file is an HTML page, not a checkpoint (often a download that stopped at a "
-                "login or virus-scan page, e.g. Google Drive's)")
+        return (
+            "the file is an HTML page, not a checkpoint (often a download that stopped at a "
+            "login or virus-scan page, e.g. Google Drive's)"
+        )
     if text.startswith(b"version https://git-lfs"):
         return "the file is a Git LFS pointer, not the checkpoint (run `git lfs pull`)"
     return f"not a PyTorch checkpoint: it starts with {head[:16]!r}"
@@ -150,17 +173,22 @@ def _corrupt(path: Path, size: int, exc: BaseException) -> CheckpointError:
 
 
 def _is_tensor_map(obj: Any) -> bool:
-    return isinstance(obj, Mapping) and len(obj) > 0 and all(
-        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+    return (
+        isinstance(obj, Mapping)
+        and len(obj) > 0
+        and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+    )
 
 
 def _as_checkpoint(obj: Any, path: Path) -> dict[str, Any]:
-    if isinstance(obj, nn.Module):   # only reachable with trusted=True
+    if isinstance(obj, nn.Module):  # only reachable with trusted=True
         return {"state_dict": obj.state_dict()}
     if not isinstance(obj, Mapping):
-        raise CheckpointError(f"the file holds a {type(obj).__name__}, not a checkpoint dict",
-                              file=path, fix="give a file written by torch.save of a dict with "
-                              "'state_dict', or of a state dict")
+        raise CheckpointError(
+            f"the file holds a {type(obj).__name__}, not a checkpoint dict",
+            file=path,
+            fix="give a file written by torch.save of a dict with 'state_dict', or of a state dict",
+        )
     ck = dict(obj)
     if "state_dict" not in ck:
         for alt in ("model_state_dict", "model"):
@@ -170,17 +198,22 @@ def _as_checkpoint(obj: Any, path: Path) -> dict[str, Any]:
         else:
             if _is_tensor_map(ck):
                 return {"state_dict": OrderedDict(ck)}
-            raise CheckpointError(f"no state dict in the file (top-level keys: "
-                                  f"{_names(list(map(str, ck)))})", file=path, key="state_dict",
-                                  fix="give a checkpoint dict with 'state_dict', or a state dict")
+            raise CheckpointError(
+                f"no state dict in the file (top-level keys: {_names(list(map(str, ck)))})",
+                file=path,
+                key="state_dict",
+                fix="give a checkpoint dict with 'state_dict', or a state dict",
+            )
     sd = ck["state_dict"]
     if not isinstance(sd, Mapping):
-        raise CheckpointError(f"'state_dict' is a {type(sd).__name__}, not a dict", file=path,
-                              key="state_dict")
+        raise CheckpointError(
+            f"'state_dict' is a {type(sd).__name__}, not a dict", file=path, key="state_dict"
+        )
     for k, v in sd.items():
         if not isinstance(v, torch.Tensor):
-            raise CheckpointError(f"state_dict entry holds a {type(v).__name__}, not a tensor",
-                                  file=path, key=str(k))
+            raise CheckpointError(
+                f"state_dict entry holds a {type(v).__name__}, not a tensor", file=path, key=str(k)
+            )
     return ck
 
 
@@ -189,7 +222,7 @@ def _strip_prefixes(sd: Mapping[str, torch.Tensor]) -> tuple[OrderedDict, list[s
     out, removed = OrderedDict(sd), []
     for prefix in ("module.", "_orig_mod.", "module."):
         if out and all(k.startswith(prefix) for k in out):
-            out = OrderedDict((k[len(prefix):], v) for k, v in out.items())
+            out = OrderedDict((k[len(prefix) :], v) for k, v in out.items())
             removed.append(prefix)
     return out, removed
 
@@ -205,10 +238,17 @@ def unwrap_model(model: nn.Module) -> nn.Module:
 
 # ---------------------------------------------------------------------------------- loading
 
-def load_checkpoint(model: nn.Module, path: str | os.PathLike, *, map_location: Any = "cpu",
-                    head: str = "auto", strict: bool = True,
-                    convention: str | InputConvention | None = None,
-                    trusted: bool = False) -> LoadReport:
+
+def load_checkpoint(
+    model: nn.Module,
+    path: str | os.PathLike,
+    *,
+    map_location: Any = "cpu",
+    head: str = "auto",
+    strict: bool = True,
+    convention: str | InputConvention | None = None,
+    trusted: bool = False,
+) -> LoadReport:
     """Loads the weights in ``path`` into ``model`` (a registered mer-fast model).
 
     Args:
@@ -239,10 +279,17 @@ def load_checkpoint(model: nn.Module, path: str | os.PathLike, *, map_location: 
     arch = str(arch) if arch is not None else None
     if arch is not None and arch != model.arch:
         spec = spec_for_arch(arch)
-        fix = (f"create the model with create_model({spec.name!r}, ...)" if spec else
-               f"mer-fast has no model for arch {arch!r}; registered: {', '.join(list_models())}")
-        raise CheckpointError(f"the file is a {arch!r} checkpoint but the model is {model.name} "
-                              f"({model.arch!r})", file=path, key="arch", fix=fix)
+        fix = (
+            f"create the model with create_model({spec.name!r}, ...)"
+            if spec
+            else f"mer-fast has no model for arch {arch!r}; registered: {', '.join(list_models())}"
+        )
+        raise CheckpointError(
+            f"the file is a {arch!r} checkpoint but the model is {model.name} ({model.arch!r})",
+            file=path,
+            key="arch",
+            fix=fix,
+        )
 
     _check_options(ck, model, path)
     source, conv, reason = _infer_convention(ck, sd, removed, model)
@@ -250,23 +297,37 @@ def load_checkpoint(model: nn.Module, path: str | os.PathLike, *, map_location: 
         conv, reason = get_convention(convention), "given by the caller"
     conv = conv.for_channels(model.in_channels)
 
-    missing, unexpected, head_reset = _apply_state_dict(model, sd, path, head=head,
-                                                        strict=strict, notes=notes)
+    missing, unexpected, head_reset = _apply_state_dict(
+        model, sd, path, head=head, strict=strict, notes=notes
+    )
     model.input_convention = conv
     epoch = ck.get("epoch")
     extra = {k: v for k, v in ck.items() if k not in _RESERVED and k != "epoch"}
-    return LoadReport(path=str(path), model=model.name, arch=arch,
-                      epoch=int(epoch) if isinstance(epoch, int) else None, source=source,
-                      convention=conv, convention_reason=reason, missing=missing,
-                      unexpected=unexpected, head_reset=head_reset, notes=notes,
-                      weights_only=weights_only, extra=extra)
+    return LoadReport(
+        path=str(path),
+        model=model.name,
+        arch=arch,
+        epoch=int(epoch) if isinstance(epoch, int) else None,
+        source=source,
+        convention=conv,
+        convention_reason=reason,
+        missing=missing,
+        unexpected=unexpected,
+        head_reset=head_reset,
+        notes=notes,
+        weights_only=weights_only,
+        extra=extra,
+    )
 
 
 def _check_model(model: nn.Module) -> None:
     for attr in ("name", "arch", "in_channels", "num_classes", "num_features", "fc"):
         if not hasattr(model, attr):
-            raise ConfigError(f"{type(model).__name__} is not a mer-fast model (no {attr!r})",
-                              field="model", fix="build it with mer_fast.models.create_model")
+            raise ConfigError(
+                f"{type(model).__name__} is not a mer-fast model (no {attr!r})",
+                field="model",
+                fix="build it with mer_fast.models.create_model",
+            )
 
 
 DEFAULTS = {"widen_factor": 1.0}
@@ -280,34 +341,40 @@ def _check_options(ck: Mapping[str, Any], model: nn.Module, path: Path) -> None:
     for key in ("conv1_t_stride", "no_max_pool", "widen_factor"):
         want, have = saved.get(key, DEFAULTS.get(key)), model.options.get(key, DEFAULTS.get(key))
         if want != have:
-            raise CheckpointError(f"the weights were trained with {key}={want!r}, the "
-                                  f"model has {key}={have!r}", file=path,
-                                  key=f"model_options.{key}",
-                                  fix=f"create_model({model.name!r}, ..., {key}={want!r})")
+            raise CheckpointError(
+                f"the weights were trained with {key}={want!r}, the model has {key}={have!r}",
+                file=path,
+                key=f"model_options.{key}",
+                fix=f"create_model({model.name!r}, ..., {key}={want!r})",
+            )
 
 
-def _infer_convention(ck: Mapping[str, Any], sd: Mapping[str, torch.Tensor],
-                      removed: list[str], model: nn.Module
-                      ) -> tuple[str, InputConvention, str]:
+def _infer_convention(
+    ck: Mapping[str, Any], sd: Mapping[str, torch.Tensor], removed: list[str], model: nn.Module
+) -> tuple[str, InputConvention, str]:
     if ck.get("format") == CHECKPOINT_FORMAT and "convention" in ck:
         return "mer-fast", InputConvention.from_dict(ck["convention"]), "recorded in the file"
     if ck.get("arch") is None:
-        return ("state-dict", model.input_convention,
-                "not recorded in the file: kept the model's")
+        return ("state-dict", model.input_convention, "not recorded in the file: kept the model's")
     if str(ck["arch"]).startswith("resnext"):
         return "3d-resnets-2018", HARA_2018, "ResNeXt files exist only from the CVPR2018 code"
     if "module." in removed:
-        return ("3d-resnets-2018", HARA_2018,
-                "'module.' prefix: saved by the CVPR2018 code from a DataParallel model")
+        return (
+            "3d-resnets-2018",
+            HARA_2018,
+            "'module.' prefix: saved by the CVPR2018 code from a DataParallel model",
+        )
     has_bn = any(k.endswith("running_mean") for k in sd)
     if has_bn and not any(k.endswith("num_batches_tracked") for k in sd):
-        return ("3d-resnets-2018", HARA_2018,
-                "no BatchNorm num_batches_tracked: written by PyTorch < 0.4.1 (2017/18 files)")
+        return (
+            "3d-resnets-2018",
+            HARA_2018,
+            "no BatchNorm num_batches_tracked: written by PyTorch < 0.4.1 (2017/18 files)",
+        )
     return "3d-resnets-2020", HARA_2020, "3D-ResNets-PyTorch 2020 checkpoint layout"
 
 
-def adapt_input_channels(sd: dict[str, torch.Tensor], model: nn.Module,
-                         notes: list[str]) -> None:
+def adapt_input_channels(sd: dict[str, torch.Tensor], model: nn.Module, notes: list[str]) -> None:
     """Fits ``conv1.weight`` to the model's input channels, in place.
 
     3 -> 1 (an RGB checkpoint for grayscale clips, e.g. SAMM): the kernel is summed over the
@@ -332,24 +399,29 @@ def adapt_input_channels(sd: dict[str, torch.Tensor], model: nn.Module,
         notes.append("conv1.weight: spread 1 channel over 3 (repeated, divided by 3)")
 
 
-def _apply_state_dict(model: nn.Module, sd: OrderedDict, path: Path, *, head: str,
-                      strict: bool, notes: list[str]) -> tuple[list[str], list[str], bool]:
+def _apply_state_dict(
+    model: nn.Module, sd: OrderedDict, path: Path, *, head: str, strict: bool, notes: list[str]
+) -> tuple[list[str], list[str], bool]:
     """Checks ``sd`` against the model and copies it in; returns (missing, unexpected, reset)."""
     adapt_input_channels(sd, model, notes)
     own = model.state_dict()
 
     fc_w = sd.get("fc.weight")
     if fc_w is not None and fc_w.dim() == 2 and fc_w.shape[1] != model.num_features:
-        _shape_error(path, model, sd, own, [("fc.weight", tuple(own["fc.weight"].shape),
-                                             tuple(fc_w.shape))])
+        _shape_error(
+            path, model, sd, own, [("fc.weight", tuple(own["fc.weight"].shape), tuple(fc_w.shape))]
+        )
     has_head = fc_w is not None and "fc.bias" in sd
     head_fits = has_head and fc_w.shape[0] == model.num_classes
     if head == "keep" and not head_fits:
         found = "no head" if fc_w is None else f"a {fc_w.shape[0]}-way head"
-        raise CheckpointError(f"the file has {found}, the model a {model.num_classes}-way head",
-                              file=path, key="fc.weight",
-                              fix="use head='auto' to re-create the head, or create the model "
-                                  "with the file's number of classes")
+        raise CheckpointError(
+            f"the file has {found}, the model a {model.num_classes}-way head",
+            file=path,
+            key="fc.weight",
+            fix="use head='auto' to re-create the head, or create the model "
+            "with the file's number of classes",
+        )
     head_reset = head == "reset" or not head_fits
     full = dict(sd)  # for the hint of an error message, head included
     if head_reset:
@@ -358,16 +430,24 @@ def _apply_state_dict(model: nn.Module, sd: OrderedDict, path: Path, *, head: st
 
     filled = 0
     for k in own:
-        if k.endswith("num_batches_tracked") and k not in sd \
-                and k[: -len("num_batches_tracked")] + "running_mean" in sd:
+        if (
+            k.endswith("num_batches_tracked")
+            and k not in sd
+            and k[: -len("num_batches_tracked")] + "running_mean" in sd
+        ):
             sd[k] = torch.zeros((), dtype=torch.long)
             filled += 1
     if filled:
-        notes.append(f"filled {filled} BatchNorm num_batches_tracked buffers with 0 "
-                     "(file from PyTorch < 0.4.1)")
+        notes.append(
+            f"filled {filled} BatchNorm num_batches_tracked buffers with 0 "
+            "(file from PyTorch < 0.4.1)"
+        )
 
-    bad = [(k, tuple(own[k].shape), tuple(v.shape)) for k, v in sd.items()
-           if k in own and own[k].shape != v.shape]
+    bad = [
+        (k, tuple(own[k].shape), tuple(v.shape))
+        for k, v in sd.items()
+        if k in own and own[k].shape != v.shape
+    ]
     if bad:
         _shape_error(path, model, full, own, bad)
     ignore = set(_HEAD_KEYS) if head_reset else set()
@@ -378,25 +458,34 @@ def _apply_state_dict(model: nn.Module, sd: OrderedDict, path: Path, *, head: st
         if missing:
             parts.append(f"{len(missing)} model keys missing from the file: {_names(missing)}")
         if unexpected:
-            parts.append(f"{len(unexpected)} unexpected keys in the file: "
-                         f"{_names(unexpected)}")
-        raise CheckpointError("; ".join(parts) + f" (model {model.name})", file=path,
-                              key=(missing or unexpected)[0],
-                              fix=_fit_hint(full, model) + "; or pass strict=False to load what "
-                                  "fits")
+            parts.append(f"{len(unexpected)} unexpected keys in the file: {_names(unexpected)}")
+        raise CheckpointError(
+            "; ".join(parts) + f" (model {model.name})",
+            file=path,
+            key=(missing or unexpected)[0],
+            fix=_fit_hint(full, model) + "; or pass strict=False to load what fits",
+        )
     model.load_state_dict(sd, strict=False)
     if head_reset:
         model.reset_classifier(model.num_classes)
     return missing, unexpected, head_reset
 
 
-def _shape_error(path: Path, model: nn.Module, sd: Mapping[str, torch.Tensor],
-                 own: Mapping[str, torch.Tensor], bad: list[tuple[str, tuple, tuple]]):
+def _shape_error(
+    path: Path,
+    model: nn.Module,
+    sd: Mapping[str, torch.Tensor],
+    own: Mapping[str, torch.Tensor],
+    bad: list[tuple[str, tuple, tuple]],
+):
     key, expected, found = bad[0]
     more = f" (and {len(bad) - 1} more keys)" if len(bad) > 1 else ""
-    raise CheckpointError(f"shape {list(found)} in the file, the model ({model.name}) expects "
-                          f"{list(expected)}{more}", file=path, key=key,
-                          fix=_fit_hint(sd, model))
+    raise CheckpointError(
+        f"shape {list(found)} in the file, the model ({model.name}) expects {list(expected)}{more}",
+        file=path,
+        key=key,
+        fix=_fit_hint(sd, model),
+    )
 
 
 def identify(sd: Mapping[str, torch.Tensor]) -> list[str]:
@@ -416,25 +505,38 @@ def identify(sd: Mapping[str, torch.Tensor]) -> list[str]:
             except (ConfigError, ValueError, TypeError):
                 continue
             own = meta.state_dict()
-            needed = {k for k in own if not k.endswith("num_batches_tracked")
-                      and (k not in _HEAD_KEYS or fc is not None)}
+            needed = {
+                k
+                for k in own
+                if not k.endswith("num_batches_tracked") and (k not in _HEAD_KEYS or fc is not None)
+            }
             keys_ok = needed <= set(sd) and all(k in own for k in sd)
             if keys_ok and all(own[k].shape == v.shape for k, v in sd.items()):
-                opts = [f"{k}={v!r}" for k, v in base.items()
-                        if (k, v) not in (("in_channels", 3), ("conv1_t_size", 7))]
+                opts = [
+                    f"{k}={v!r}"
+                    for k, v in base.items()
+                    if (k, v) not in (("in_channels", 3), ("conv1_t_size", 7))
+                ]
                 if shortcut == "A":
                     opts.append("shortcut_type='A'")
-                found.append(f"create_model({name!r}, {num_classes}"
-                             + "".join(f", {o}" for o in opts) + ")")
+                found.append(
+                    f"create_model({name!r}, {num_classes}" + "".join(f", {o}" for o in opts) + ")"
+                )
     return found
 
 
 def _fit_hint(sd: Mapping[str, torch.Tensor], model: nn.Module) -> str:
     conv1 = sd.get("conv1.weight")
-    if conv1 is not None and conv1.dim() == 5 and conv1.shape[0] == 128 \
-            and model.arch.startswith("resnext"):
-        return ("this looks like a ResNeXt of the 2020 3D-ResNets code (128-channel stem), which "
-                "is not the published network and has no mer-fast model")
+    if (
+        conv1 is not None
+        and conv1.dim() == 5
+        and conv1.shape[0] == 128
+        and model.arch.startswith("resnext")
+    ):
+        return (
+            "this looks like a ResNeXt of the 2020 3D-ResNets code (128-channel stem), which "
+            "is not the published network and has no mer-fast model"
+        )
     if conv1 is not None and conv1.dim() == 4:
         return "this is a 2D network: inflate it with mer_fast.models.load_imagenet_2d"
     fits = identify(sd)
@@ -450,8 +552,15 @@ def _names(keys: list[str], limit: int = 6) -> str:
 
 # ---------------------------------------------------------------------------------- writing
 
-def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, arch: str | None = None,
-                    convention: str | InputConvention | None = None, **extra: Any) -> None:
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: nn.Module,
+    *,
+    arch: str | None = None,
+    convention: str | InputConvention | None = None,
+    **extra: Any,
+) -> None:
     """Writes ``model`` atomically in a format :func:`load_checkpoint` reads back.
 
     The file is a dict with the 3D-ResNets keys (``arch`` as the original code names it, e.g.
@@ -470,17 +579,29 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, arch: str | No
     model = unwrap_model(model)
     _check_model(model)
     if arch is not None and arch not in (model.arch, model.name):
-        raise ConfigError(f"arch {arch!r} does not describe the model {model.name} "
-                          f"({model.arch!r})", field="arch", fix="leave arch out")
-    conv = get_convention(convention) if convention is not None else getattr(
-        model, "input_convention", None)
+        raise ConfigError(
+            f"arch {arch!r} does not describe the model {model.name} ({model.arch!r})",
+            field="arch",
+            fix="leave arch out",
+        )
+    conv = (
+        get_convention(convention)
+        if convention is not None
+        else getattr(model, "input_convention", None)
+    )
     if conv is None:
-        raise ConfigError("the model has no input_convention and none was given",
-                          field="convention", fix="pass convention=...")
+        raise ConfigError(
+            "the model has no input_convention and none was given",
+            field="convention",
+            fix="pass convention=...",
+        )
     clash = sorted(set(extra) & _RESERVED)
     if clash:
-        raise ConfigError(f"extra entries {clash} would overwrite checkpoint fields",
-                          field=clash[0], fix="rename them")
+        raise ConfigError(
+            f"extra entries {clash} would overwrite checkpoint fields",
+            field=clash[0],
+            fix="rename them",
+        )
     for k, v in extra.items():
         _check_plain(v, k)
     ck = {
@@ -498,8 +619,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, arch: str | No
     torch_save(ck, path)
 
 
-_PLAIN = (torch.Tensor, str, int, float, bool, type(None), torch.Size, torch.dtype,
-          torch.device)
+_PLAIN = (torch.Tensor, str, int, float, bool, type(None), torch.Size, torch.dtype, torch.device)
 
 
 def _check_plain(value: Any, where: str) -> None:
@@ -508,13 +628,17 @@ def _check_plain(value: Any, where: str) -> None:
     if isinstance(value, Mapping):
         for k, v in value.items():
             if not isinstance(k, (str, int, float, bool)):
-                raise ConfigError(f"key {k!r} of type {type(k).__name__}", field=where,
-                                  fix="use str or int keys")
+                raise ConfigError(
+                    f"key {k!r} of type {type(k).__name__}", field=where, fix="use str or int keys"
+                )
             _check_plain(v, f"{where}.{k}")
         return
     if isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
             _check_plain(v, f"{where}[{i}]")
         return
-    raise ConfigError(f"a {type(value).__name__} cannot be read back with weights_only=True",
-                      field=where, fix="store tensors, numbers, strings or containers of them")
+    raise ConfigError(
+        f"a {type(value).__name__} cannot be read back with weights_only=True",
+        field=where,
+        fix="store tensors, numbers, strings or containers of them",
+    )

@@ -16,6 +16,7 @@ The heads:
   concatenated ``[N, V * F]`` and fed to one linear layer, or an MLP with 256 hidden units;
   ``[1, N, classes]``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -29,8 +30,15 @@ VIEW_BATCHES = ("per-view", "joint")
 
 
 class MERNet(nn.Module):
-    def __init__(self, backbone: nn.Module, num_classes: int, head: str = "sbml",
-                 num_views: int = 1, hidden: int = 256, view_batches: str = "per-view"):
+    def __init__(
+        self,
+        backbone: nn.Module,
+        num_classes: int,
+        head: str = "sbml",
+        num_views: int = 1,
+        hidden: int = 256,
+        view_batches: str = "per-view",
+    ):
         super().__init__()
         if head not in ("sbml", "fsb", "fsb-mlp"):
             raise ValueError(f"head must be sbml, fsb or fsb-mlp, got {head!r}")
@@ -46,15 +54,21 @@ class MERNet(nn.Module):
             self.fusion = None
         else:
             width = num_views * backbone.num_features
-            self.fusion = (nn.Linear(width, num_classes) if head == "fsb" else
-                           nn.Sequential(nn.Linear(width, hidden), nn.ReLU(inplace=True),
-                                         nn.Linear(hidden, num_classes)))
+            self.fusion = (
+                nn.Linear(width, num_classes)
+                if head == "fsb"
+                else nn.Sequential(
+                    nn.Linear(width, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, num_classes)
+                )
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         v, n = x.shape[:2]
         if self.fusion is not None and v != self.num_views:
-            raise ValueError(f"the fusion head was built for {self.num_views} views, got {v}: "
-                             f"a fusion head takes the same views at test time as in training")
+            raise ValueError(
+                f"the fusion head was built for {self.num_views} views, got {v}: "
+                f"a fusion head takes the same views at test time as in training"
+            )
         run = self.backbone if self.fusion is None else self.backbone.forward_features
         if self.views_in_one_call(v):
             out = run(x.flatten(0, 1)).unflatten(0, (v, n))
@@ -70,7 +84,7 @@ class MERNet(nn.Module):
             return True
         norms = batchnorms(self.backbone)
         if not self.training and all(m.running_mean is not None for m in norms):
-            return True   # running statistics: every sample is normalised alike
+            return True  # running statistics: every sample is normalised alike
         return splits_views(self.backbone, v)
 
 

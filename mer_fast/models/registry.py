@@ -11,6 +11,7 @@ interface every part of mer-fast relies on:
   ``"resnet-50"``), ``options`` (the creation options), ``in_channels``, ``num_features``,
   ``num_classes``, ``input_convention`` (see :mod:`mer_fast.models.conventions`).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -29,9 +30,9 @@ from mer_fast.models.conventions import InputConvention
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    arch: str                      # arch string of the checkpoints this model loads
+    arch: str  # arch string of the checkpoints this model loads
     builder: Callable[..., nn.Module]
-    convention: InputConvention    # what the published weights of this arch expect
+    convention: InputConvention  # what the published weights of this arch expect
     description: str
 
 
@@ -40,11 +41,13 @@ _REGISTRY: dict[str, ModelSpec] = {}
 
 def register(name: str, *, arch: str, convention: InputConvention, description: str):
     """Decorator registering ``builder(num_classes, **options)`` under ``name``."""
+
     def wrap(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
             raise RuntimeError(f"model {name!r} registered twice")
         _REGISTRY[name] = ModelSpec(name, arch, builder, convention, description)
         return builder
+
     return wrap
 
 
@@ -57,8 +60,9 @@ def model_spec(name: str) -> ModelSpec:
     if name not in _REGISTRY:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise ConfigError(f"unknown model {name!r}{hint}", field="model",
-                          fix=f"use one of {', '.join(_REGISTRY)}")
+        raise ConfigError(
+            f"unknown model {name!r}{hint}", field="model", fix=f"use one of {', '.join(_REGISTRY)}"
+        )
     return _REGISTRY[name]
 
 
@@ -88,14 +92,18 @@ def create_model(name: str, num_classes: int, **options: Any) -> nn.Module:
     """
     spec = model_spec(name)
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise ConfigError(f"num_classes must be a positive int, got {num_classes!r}",
-                          field="num_classes")
+        raise ConfigError(
+            f"num_classes must be a positive int, got {num_classes!r}", field="num_classes"
+        )
     params = inspect.signature(spec.builder).parameters
     unknown = sorted(k for k in options if k not in params)
     if unknown:
         allowed = [k for k in params if k != "num_classes"]
-        raise ConfigError(f"model {name!r} has no option {', '.join(map(repr, unknown))}",
-                          field=unknown[0], fix=f"options of {name}: {', '.join(allowed)}")
+        raise ConfigError(
+            f"model {name!r} has no option {', '.join(map(repr, unknown))}",
+            field=unknown[0],
+            fix=f"options of {name}: {', '.join(allowed)}",
+        )
     model = spec.builder(num_classes, **options)
     model.input_convention = spec.convention.for_channels(model.in_channels)
     return model

@@ -18,6 +18,7 @@ Differences from the original code that do not touch the weights:
 The stem (conv1, bn1, maxpool), the four stages and the head are built by :class:`ResNet3d`,
 which :mod:`mer_fast.models.resnext3d` reuses with its own block.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -32,8 +33,9 @@ from mer_fast.models.registry import register
 
 
 def conv3x3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1) -> nn.Conv3d:
-    return nn.Conv3d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1,
-                     groups=groups, bias=False)
+    return nn.Conv3d(
+        in_planes, out_planes, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False
+    )
 
 
 def conv1x1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv3d:
@@ -60,8 +62,9 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, in_planes: int, planes: int, stride: int = 1,
-                 downsample: nn.Module | None = None):
+    def __init__(
+        self, in_planes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None
+    ):
         super().__init__()
         self.conv1 = conv3x3x3(in_planes, planes, stride)
         self.bn1 = nn.BatchNorm3d(planes)
@@ -83,9 +86,16 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(self, in_planes: int, planes: int, stride: int = 1,
-                 downsample: nn.Module | None = None, *, mid: int | None = None,
-                 groups: int = 1):
+    def __init__(
+        self,
+        in_planes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        *,
+        mid: int | None = None,
+        groups: int = 1,
+    ):
         """``mid``: channels of the inner 3x3x3 convolution (default ``planes``); ``groups``:
         its groups (ResNeXt)."""
         super().__init__()
@@ -122,27 +132,48 @@ class ResNet3d(nn.Module):
             options of the same names in the original code.
     """
 
-    def __init__(self, block: Callable[..., nn.Module], depths: tuple[int, ...],
-                 widths: tuple[int, ...], num_classes: int, *, name: str, arch: str,
-                 stem_width: int = 64, in_channels: int = 3, conv1_t_size: int = 7,
-                 conv1_t_stride: int = 1, no_max_pool: bool = False, shortcut_type: str = "B",
-                 block_kwargs: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        block: Callable[..., nn.Module],
+        depths: tuple[int, ...],
+        widths: tuple[int, ...],
+        num_classes: int,
+        *,
+        name: str,
+        arch: str,
+        stem_width: int = 64,
+        in_channels: int = 3,
+        conv1_t_size: int = 7,
+        conv1_t_stride: int = 1,
+        no_max_pool: bool = False,
+        shortcut_type: str = "B",
+        block_kwargs: dict[str, Any] | None = None,
+    ):
         super().__init__()
         _check_options(name, in_channels, conv1_t_size, conv1_t_stride, shortcut_type)
         self.name = name
         self.arch = arch
         self.in_channels = in_channels
         self.no_max_pool = bool(no_max_pool)
-        self.options = dict(in_channels=in_channels, conv1_t_size=conv1_t_size,
-                            conv1_t_stride=conv1_t_stride, no_max_pool=bool(no_max_pool),
-                            shortcut_type=shortcut_type)
+        self.options = dict(
+            in_channels=in_channels,
+            conv1_t_size=conv1_t_size,
+            conv1_t_stride=conv1_t_stride,
+            no_max_pool=bool(no_max_pool),
+            shortcut_type=shortcut_type,
+        )
         self._block = block
         self._block_kwargs = dict(block_kwargs or {})
         self._shortcut_type = shortcut_type
 
-        self.conv1 = nn.Conv3d(in_channels, stem_width, kernel_size=(conv1_t_size, 7, 7),
-                               stride=(conv1_t_stride, 2, 2), padding=(conv1_t_size // 2, 3, 3),
-                               bias=False)
+        self.conv1 = nn.Conv3d(
+            in_channels,
+            stem_width,
+            kernel_size=(conv1_t_size, 7, 7),
+            stride=(conv1_t_stride, 2, 2),
+            padding=(conv1_t_size // 2, 3, 3),
+            bias=False,
+        )
         self.bn1 = nn.BatchNorm3d(stem_width)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool3d(kernel_size=3, stride=2, padding=1)
@@ -170,19 +201,21 @@ class ResNet3d(nn.Module):
             if self._shortcut_type == "A":
                 downsample = ZeroPadShortcut(out_planes, stride)
             else:
-                downsample = nn.Sequential(conv1x1x1(self._in_planes, out_planes, stride),
-                                           nn.BatchNorm3d(out_planes))
+                downsample = nn.Sequential(
+                    conv1x1x1(self._in_planes, out_planes, stride), nn.BatchNorm3d(out_planes)
+                )
         layers = [self._block(self._in_planes, planes, stride, downsample, **self._block_kwargs)]
         self._in_planes = out_planes
-        layers += [self._block(out_planes, planes, **self._block_kwargs)
-                   for _ in range(1, blocks)]
+        layers += [self._block(out_planes, planes, **self._block_kwargs) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features ``[N, num_features]`` of float clips ``[N, C, T, H, W]``."""
         if x.dim() != 5 or x.shape[1] != self.in_channels:
-            raise ValueError(f"{self.name} expects float clips [N, {self.in_channels}, T, H, W], "
-                             f"got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{self.name} expects float clips [N, {self.in_channels}, T, H, W], "
+                f"got shape {tuple(x.shape)}"
+            )
         x = self.relu(self.bn1(self.conv1(x)))
         if not self.no_max_pool:
             x = self.maxpool(x)
@@ -197,8 +230,9 @@ class ResNet3d(nn.Module):
         """Replaces ``fc`` with a freshly initialised ``num_classes``-way Linear (same device
         and dtype), as every step of the N-step chain does."""
         if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-            raise ConfigError(f"num_classes must be a positive int, got {num_classes!r}",
-                              field="num_classes")
+            raise ConfigError(
+                f"num_classes must be a positive int, got {num_classes!r}", field="num_classes"
+            )
         w = self.fc.weight
         self.fc = nn.Linear(self.num_features, num_classes, device=w.device, dtype=w.dtype)
         self.num_classes = num_classes
@@ -207,18 +241,21 @@ class ResNet3d(nn.Module):
         return f"name={self.name!r}, arch={self.arch!r}, num_features={self.num_features}"
 
 
-def _check_options(name: str, in_channels: int, conv1_t_size: int, conv1_t_stride: int,
-                   shortcut_type: str) -> None:
+def _check_options(
+    name: str, in_channels: int, conv1_t_size: int, conv1_t_stride: int, shortcut_type: str
+) -> None:
     if in_channels not in (1, 3):
-        raise ConfigError(f"{name}: in_channels must be 1 or 3, got {in_channels!r}",
-                          field="in_channels")
+        raise ConfigError(
+            f"{name}: in_channels must be 1 or 3, got {in_channels!r}", field="in_channels"
+        )
     for field, value in (("conv1_t_size", conv1_t_size), ("conv1_t_stride", conv1_t_stride)):
         if not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name}: {field} must be a positive int, got {value!r}",
-                              field=field)
+            raise ConfigError(f"{name}: {field} must be a positive int, got {value!r}", field=field)
     if shortcut_type not in ("A", "B"):
-        raise ConfigError(f"{name}: shortcut_type must be 'A' or 'B', got {shortcut_type!r}",
-                          field="shortcut_type")
+        raise ConfigError(
+            f"{name}: shortcut_type must be 'A' or 'B', got {shortcut_type!r}",
+            field="shortcut_type",
+        )
 
 
 _R3D = {
@@ -235,19 +272,37 @@ _R3D = {
 def _r3d_builder(depth: int) -> Callable[..., ResNet3d]:
     block, depths = _R3D[depth]
 
-    def build(num_classes: int, *, in_channels: int = 3, conv1_t_size: int = 7,
-              conv1_t_stride: int = 1, no_max_pool: bool = False,
-              shortcut_type: str = "B", widen_factor: float = 1.0) -> ResNet3d:
+    def build(
+        num_classes: int,
+        *,
+        in_channels: int = 3,
+        conv1_t_size: int = 7,
+        conv1_t_stride: int = 1,
+        no_max_pool: bool = False,
+        shortcut_type: str = "B",
+        widen_factor: float = 1.0,
+    ) -> ResNet3d:
         # widen_factor scales the stem and every stage, as generate_model(widen_factor=...)
         # of the original does; the published files are all widen_factor 1
         if not widen_factor > 0:
-            raise ConfigError(f"widen_factor must be positive, got {widen_factor!r}",
-                              field="widen_factor")
+            raise ConfigError(
+                f"widen_factor must be positive, got {widen_factor!r}", field="widen_factor"
+            )
         widths = tuple(max(1, int(w * widen_factor)) for w in (64, 128, 256, 512))
-        model = ResNet3d(block, depths, widths, num_classes, name=f"r3d{depth}",
-                         arch=f"resnet-{depth}", stem_width=widths[0], in_channels=in_channels,
-                         conv1_t_size=conv1_t_size, conv1_t_stride=conv1_t_stride,
-                         no_max_pool=no_max_pool, shortcut_type=shortcut_type)
+        model = ResNet3d(
+            block,
+            depths,
+            widths,
+            num_classes,
+            name=f"r3d{depth}",
+            arch=f"resnet-{depth}",
+            stem_width=widths[0],
+            in_channels=in_channels,
+            conv1_t_size=conv1_t_size,
+            conv1_t_stride=conv1_t_stride,
+            no_max_pool=no_max_pool,
+            shortcut_type=shortcut_type,
+        )
         if widen_factor != 1.0:
             model.options["widen_factor"] = float(widen_factor)
         return model
@@ -257,6 +312,9 @@ def _r3d_builder(depth: int) -> Callable[..., ResNet3d]:
 
 
 for _depth in _R3D:
-    register(f"r3d{_depth}", arch=f"resnet-{_depth}", convention=HARA_2020,
-             description=f"3D-ResNet-{_depth} (3D-ResNets-PyTorch models/resnet.py)")(
-        _r3d_builder(_depth))
+    register(
+        f"r3d{_depth}",
+        arch=f"resnet-{_depth}",
+        convention=HARA_2020,
+        description=f"3D-ResNet-{_depth} (3D-ResNets-PyTorch models/resnet.py)",
+    )(_r3d_builder(_depth))

@@ -11,6 +11,7 @@ The ResNeXt of the repository's 2020 rewrite is not this network and is broken: 
 ``n_classes`` positionally into ``widen_factor`` of ``ResNet.__init__`` (3D-ResNets-PyTorch
 issue #231), so it neither builds sensibly nor loads the published file. Use this one.
 """
+
 from __future__ import annotations
 
 from torch import nn
@@ -27,19 +28,51 @@ class ResNeXtBottleneck(Bottleneck):
 
     expansion = 2
 
-    def __init__(self, in_planes: int, planes: int, stride: int = 1,
-                 downsample: nn.Module | None = None, cardinality: int = CARDINALITY):
-        super().__init__(in_planes, planes, stride, downsample,
-                         mid=cardinality * (planes // 32), groups=cardinality)
+    def __init__(
+        self,
+        in_planes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        cardinality: int = CARDINALITY,
+    ):
+        super().__init__(
+            in_planes,
+            planes,
+            stride,
+            downsample,
+            mid=cardinality * (planes // 32),
+            groups=cardinality,
+        )
 
 
-@register("rx3d101", arch="resnext-101", convention=HARA_2018,
-          description="3D-ResNeXt-101 32x4 (3D-ResNets-PyTorch CVPR2018 models/resnext.py)")
-def rx3d101(num_classes: int, *, in_channels: int = 3, conv1_t_size: int = 7,
-            conv1_t_stride: int = 1, no_max_pool: bool = False,
-            shortcut_type: str = "B") -> ResNet3d:
-    return ResNet3d(ResNeXtBottleneck, (3, 4, 23, 3), (128, 256, 512, 1024), num_classes,
-                    name="rx3d101", arch="resnext-101", stem_width=64, in_channels=in_channels,
-                    conv1_t_size=conv1_t_size, conv1_t_stride=conv1_t_stride,
-                    no_max_pool=no_max_pool, shortcut_type=shortcut_type,
-                    block_kwargs={"cardinality": CARDINALITY})
+@register(
+    "rx3d101",
+    arch="resnext-101",
+    convention=HARA_2018,
+    description="3D-ResNeXt-101 32x4 (3D-ResNets-PyTorch CVPR2018 models/resnext.py)",
+)
+def rx3d101(
+    num_classes: int,
+    *,
+    in_channels: int = 3,
+    conv1_t_size: int = 7,
+    conv1_t_stride: int = 1,
+    no_max_pool: bool = False,
+    shortcut_type: str = "B",
+) -> ResNet3d:
+    return ResNet3d(
+        ResNeXtBottleneck,
+        (3, 4, 23, 3),
+        (128, 256, 512, 1024),
+        num_classes,
+        name="rx3d101",
+        arch="resnext-101",
+        stem_width=64,
+        in_channels=in_channels,
+        conv1_t_size=conv1_t_size,
+        conv1_t_stride=conv1_t_stride,
+        no_max_pool=no_max_pool,
+        shortcut_type=shortcut_type,
+        block_kwargs={"cardinality": CARDINALITY},
+    )

@@ -15,6 +15,7 @@ layers for DDP on GPUs (each view chunk then synchronises its statistics across 
 separate calls under SyncBatchNorm would). Outside training (running statistics in use) a
 BatchNorm layer normalises every sample alike, and the chunks are not split.
 """
+
 from __future__ import annotations
 
 import torch
@@ -34,8 +35,9 @@ class _PerView:
         if k <= 1 or not batch_stats or x.shape[0] == 0:
             return super(_PerView, self).forward(x)
         if x.shape[0] % k:
-            raise ValueError(f"per-view BatchNorm: a batch of {x.shape[0]} samples does not "
-                             f"split into {k} views")
+            raise ValueError(
+                f"per-view BatchNorm: a batch of {x.shape[0]} samples does not split into {k} views"
+            )
         return torch.cat([super(_PerView, self).forward(c) for c in x.split(x.shape[0] // k)])
 
 
@@ -55,8 +57,12 @@ class PerViewSyncBatchNorm(_PerView, nn.SyncBatchNorm):
     pass
 
 
-_PER_VIEW = {nn.BatchNorm1d: PerViewBatchNorm1d, nn.BatchNorm2d: PerViewBatchNorm2d,
-             nn.BatchNorm3d: PerViewBatchNorm3d, nn.SyncBatchNorm: PerViewSyncBatchNorm}
+_PER_VIEW = {
+    nn.BatchNorm1d: PerViewBatchNorm1d,
+    nn.BatchNorm2d: PerViewBatchNorm2d,
+    nn.BatchNorm3d: PerViewBatchNorm3d,
+    nn.SyncBatchNorm: PerViewSyncBatchNorm,
+}
 
 
 def batchnorms(module: nn.Module) -> list[_BatchNorm]:

@@ -8,6 +8,7 @@
 ``mer_fast.ops.reference`` holds the plain PyTorch definition of each op; the kernels are tested
 against it.
 """
+
 import torch  # noqa: F401  (loads libc10/libtorch, which mer_fast._C links against)
 
 try:
@@ -36,6 +37,12 @@ def build_info() -> dict:
 
 
 __all__ = [
-    "KINETICS_MEAN", "KINETICS_STD", "clip_views", "clip_views_packed", "decalcomanie",
-    "temporal_resize", "pack_clips", "build_info",
+    "KINETICS_MEAN",
+    "KINETICS_STD",
+    "clip_views",
+    "clip_views_packed",
+    "decalcomanie",
+    "temporal_resize",
+    "pack_clips",
+    "build_info",
 ]

@@ -7,6 +7,7 @@ that need no tensor data (:mod:`mer_fast.ops.arguments`), devices included.
 temporal_resize and decalcomanie are linear: each backward is the op's adjoint, and the adjoint's
 own backward is the op again, so gradients of any order work.
 """
+
 from __future__ import annotations
 
 import torch
@@ -16,17 +17,20 @@ from mer_fast.ops import arguments as args
 
 @torch.library.register_fake("mer_fast::clip_views")
 def _clip_views_fake(frames, t_out, size, views, mean, std, theta, dtype, padding="border"):
-    n = args.check_clip_views("clip_views", frames, None, t_out, size, views, mean, std, theta,
-                              dtype, padding)
+    n = args.check_clip_views(
+        "clip_views", frames, None, t_out, size, views, mean, std, theta, dtype, padding
+    )
     c = frames.shape[-1]
     return frames.new_empty((len(views), n, c, t_out, size[0], size[1]), dtype=dtype)
 
 
 @torch.library.register_fake("mer_fast::clip_views_packed")
-def _clip_views_packed_fake(frames, offsets, t_out, size, views, mean, std, theta, dtype,
-                            padding="border"):
-    n = args.check_clip_views("clip_views_packed", frames, offsets, t_out, size, views, mean, std,
-                              theta, dtype, padding)
+def _clip_views_packed_fake(
+    frames, offsets, t_out, size, views, mean, std, theta, dtype, padding="border"
+):
+    n = args.check_clip_views(
+        "clip_views_packed", frames, offsets, t_out, size, views, mean, std, theta, dtype, padding
+    )
     c = frames.shape[-1]
     return frames.new_empty((len(views), n, c, t_out, size[0], size[1]), dtype=dtype)
 
@@ -62,6 +66,7 @@ def _decalcomanie_backward_fake(grad, side):
 
 # -- autograd ------------------------------------------------------------------------------------
 
+
 def _tr_setup(ctx, inputs, output):
     ctx.t_in = inputs[0].shape[2]
 
@@ -91,8 +96,10 @@ def _dcb_backward(ctx, grad):
 
 
 torch.library.register_autograd("mer_fast::temporal_resize", _tr_backward, setup_context=_tr_setup)
-torch.library.register_autograd("mer_fast::temporal_resize_backward", _trb_backward,
-                                setup_context=_trb_setup)
+torch.library.register_autograd(
+    "mer_fast::temporal_resize_backward", _trb_backward, setup_context=_trb_setup
+)
 torch.library.register_autograd("mer_fast::decalcomanie", _dc_backward, setup_context=_dc_setup)
-torch.library.register_autograd("mer_fast::decalcomanie_backward", _dcb_backward,
-                                setup_context=_dc_setup)
+torch.library.register_autograd(
+    "mer_fast::decalcomanie_backward", _dcb_backward, setup_context=_dc_setup
+)

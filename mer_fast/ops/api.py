@@ -3,6 +3,7 @@
 Argument checking lives in the C++ operators (csrc/checks.cpp) so that code calling
 ``torch.ops.mer_fast.*`` directly gets the same errors.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -21,8 +22,13 @@ def _pair(size: int | Sequence[int], fn: str = "clip_views") -> list[int]:
     return args.pair(fn, size)
 
 
-def _stats(values: float | Sequence[float] | None, default: Sequence[float], channels: int,
-           name: str, fn: str = "clip_views") -> list[float]:
+def _stats(
+    values: float | Sequence[float] | None,
+    default: Sequence[float],
+    channels: int,
+    name: str,
+    fn: str = "clip_views",
+) -> list[float]:
     return args.stats(fn, values, default, channels, name)
 
 
@@ -32,17 +38,29 @@ def _clip_views_args(fn: str, frames, t_out, size, views, mean, std, theta, dtyp
     c = frames.shape[-1] if frames.dim() > 0 else 0
     if theta is not None:
         args.tensor(fn, "theta", theta, "None or a float tensor [N, 2, 3]")
-    return (args.integer(fn, "t_out", t_out, 1, args.MAX_T_OUT, "frames per output clip"),
-            args.pair(fn, size), args.text(fn, "views", views, "an ordered subset of 'OLR'"),
-            args.stats(fn, mean, KINETICS_MEAN, c, "mean"),
-            args.stats(fn, std, KINETICS_STD, c, "std"), theta, args.output_dtype(fn, dtype),
-            args.text(fn, "padding", padding, "'border' or 'zeros'"))
+    return (
+        args.integer(fn, "t_out", t_out, 1, args.MAX_T_OUT, "frames per output clip"),
+        args.pair(fn, size),
+        args.text(fn, "views", views, "an ordered subset of 'OLR'"),
+        args.stats(fn, mean, KINETICS_MEAN, c, "mean"),
+        args.stats(fn, std, KINETICS_STD, c, "std"),
+        theta,
+        args.output_dtype(fn, dtype),
+        args.text(fn, "padding", padding, "'border' or 'zeros'"),
+    )
 
 
-def clip_views(frames: torch.Tensor, t_out: int, size: int | Sequence[int], views: str = "OLR",
-               mean: float | Sequence[float] | None = None,
-               std: float | Sequence[float] | None = None, theta: torch.Tensor | None = None,
-               dtype: torch.dtype = torch.float32, padding: str = "border") -> torch.Tensor:
+def clip_views(
+    frames: torch.Tensor,
+    t_out: int,
+    size: int | Sequence[int],
+    views: str = "OLR",
+    mean: float | Sequence[float] | None = None,
+    std: float | Sequence[float] | None = None,
+    theta: torch.Tensor | None = None,
+    dtype: torch.dtype = torch.float32,
+    padding: str = "border",
+) -> torch.Tensor:
     """Network input from uint8 clips, in one pass over the frames.
 
     Args:
@@ -79,16 +97,25 @@ def clip_views(frames: torch.Tensor, t_out: int, size: int | Sequence[int], view
     2e-7 * max(H, W) / std from the float32 sampling positions on larger frames.
     """
     return torch.ops.mer_fast.clip_views(
-        frames, *_clip_views_args("clip_views", frames, t_out, size, views, mean, std, theta,
-                                  dtype, padding))
+        frames,
+        *_clip_views_args(
+            "clip_views", frames, t_out, size, views, mean, std, theta, dtype, padding
+        ),
+    )
 
 
-def clip_views_packed(frames: torch.Tensor, offsets: torch.Tensor, t_out: int,
-                      size: int | Sequence[int], views: str = "OLR",
-                      mean: float | Sequence[float] | None = None,
-                      std: float | Sequence[float] | None = None,
-                      theta: torch.Tensor | None = None,
-                      dtype: torch.dtype = torch.float32, padding: str = "border") -> torch.Tensor:
+def clip_views_packed(
+    frames: torch.Tensor,
+    offsets: torch.Tensor,
+    t_out: int,
+    size: int | Sequence[int],
+    views: str = "OLR",
+    mean: float | Sequence[float] | None = None,
+    std: float | Sequence[float] | None = None,
+    theta: torch.Tensor | None = None,
+    dtype: torch.dtype = torch.float32,
+    padding: str = "border",
+) -> torch.Tensor:
     """:func:`clip_views` for clips of different lengths packed along dim 0.
 
     ``frames`` is uint8 ``[sum_T, H, W, C]``; clip n is ``frames[offsets[n]:offsets[n + 1]]``,
@@ -97,8 +124,7 @@ def clip_views_packed(frames: torch.Tensor, offsets: torch.Tensor, t_out: int,
     A clip without frames (two equal offsets) is refused.
     """
     fn = "clip_views_packed"
-    normalised = _clip_views_args(fn, frames, t_out, size, views, mean, std, theta, dtype,
-                                  padding)
+    normalised = _clip_views_args(fn, frames, t_out, size, views, mean, std, theta, dtype, padding)
     args.tensor(fn, "offsets", offsets, "an int64 (or int32) tensor of N+1 clip starts")
     return torch.ops.mer_fast.clip_views_packed(frames, offsets, *normalised)
 
@@ -110,10 +136,13 @@ def pack_clips(clips: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tenso
     for i, clip in enumerate(clips):
         args.tensor("pack_clips", f"clips[{i}]", clip, "a [T, H, W, C] tensor")
         if clip.dim() != 4 or clip.shape[1:] != clips[0].shape[1:] or clip.dtype != clips[0].dtype:
-            raise args.fail("pack_clips", f"every clip must be [T, H, W, C] with the H, W, C and "
-                                          f"dtype of clips[0] {list(clips[0].shape)} "
-                                          f"{clips[0].dtype}, got clips[{i}] {list(clip.shape)} "
-                                          f"{clip.dtype}")
+            raise args.fail(
+                "pack_clips",
+                f"every clip must be [T, H, W, C] with the H, W, C and "
+                f"dtype of clips[0] {list(clips[0].shape)} "
+                f"{clips[0].dtype}, got clips[{i}] {list(clip.shape)} "
+                f"{clip.dtype}",
+            )
     lengths = torch.tensor([0] + [int(c.shape[0]) for c in clips], dtype=torch.int64)
     return torch.cat(list(clips), dim=0), torch.cumsum(lengths, 0)
 
@@ -126,7 +155,8 @@ def temporal_resize(x: torch.Tensor, t_out: int) -> torch.Tensor:
     length: forward and backward stay within a few ulp of the values."""
     args.tensor("temporal_resize", "x", x, "a float tensor [N, C, T, H, W]")
     return torch.ops.mer_fast.temporal_resize(
-        x, args.integer("temporal_resize", "t_out", t_out, 1, args.MAX_T_OUT))
+        x, args.integer("temporal_resize", "t_out", t_out, 1, args.MAX_T_OUT)
+    )
 
 
 def decalcomanie(x: torch.Tensor, side: str) -> torch.Tensor:

@@ -8,6 +8,7 @@ workers); its windows are gathered from the decoded frames and go through
 ``clip_views_packed`` and the network in micro-batches. Under DDP every rank tests its share of
 the videos and every rank gets the figures of all of them.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,20 +21,24 @@ from mer_fast.train.batches import gather_frames
 from mer_fast.train.clipdata import StreamData
 from mer_fast.utils import dist
 
-VIDEOS_PER_BATCH = 4   # whole test videos decoded per loader batch (their windows fill the
-                       # network's micro-batches)
+VIDEOS_PER_BATCH = 4  # whole test videos decoded per loader batch (their windows fill the
+# network's micro-batches)
 
 
 @torch.no_grad()
-def evaluate_action(trainer, clips: torch.Tensor, *, val_windows: int = 3,
-                    stride: int = 16) -> dict:
+def evaluate_action(
+    trainer, clips: torch.Tensor, *, val_windows: int = 3, stride: int = 16
+) -> dict:
     """Clip and video top-1 accuracy of ``trainer``'s network on the videos ``clips``
     (indices into its data). A video that could not be decoded (``skip_bad``) is left out and
     counted in ``videos_not_decoded``."""
     trainer.net.eval()
     clips = torch.as_tensor(clips, dtype=torch.int64)
-    lo, hi = (dist.share_bounds(len(clips), trainer.world, trainer.rank)
-              if trainer.world > 1 else (0, len(clips)))
+    lo, hi = (
+        dist.share_bounds(len(clips), trainer.world, trainer.rank)
+        if trainer.world > 1
+        else (0, len(clips))
+    )
     mine = _per_video(trainer, clips[lo:hi], val_windows, stride)
     rows = dist.gather_cat(mine) if trainer.world > 1 else mine
     if trainer.world > 1:
@@ -45,12 +50,19 @@ def evaluate_action(trainer, clips: torch.Tensor, *, val_windows: int = 3,
     probs = rows[:, 2:]
     video_correct = (probs.argmax(1).float() == labels).sum()
     n = int(ok.sum())
-    return {"clip_accuracy": float(correct / windows) if windows > 0 else None,
-            "video_accuracy": float(video_correct / n) if n else None,
-            "val_windows": int(windows), "test_videos": n,
-            "videos_not_decoded": int((~ok).sum()),
-            "protocol": {"val_windows_per_video": val_windows, "infer_stride": stride,
-                         "window": int(trainer.data.window), "spatial": "centre crop"}}
+    return {
+        "clip_accuracy": float(correct / windows) if windows > 0 else None,
+        "video_accuracy": float(video_correct / n) if n else None,
+        "val_windows": int(windows),
+        "test_videos": n,
+        "videos_not_decoded": int((~ok).sum()),
+        "protocol": {
+            "val_windows_per_video": val_windows,
+            "infer_stride": stride,
+            "window": int(trainer.data.window),
+            "spatial": "centre crop",
+        },
+    }
 
 
 def _per_video(trainer, clips: torch.Tensor, val_windows: int, stride: int) -> torch.Tensor:
@@ -79,18 +91,21 @@ def _windows_of(trainer, frames, offsets, ids, hw, canvas, val_windows: int, str
     plan: list[tuple[list[int], list[int]]] = []
     unique: dict[tuple[int, int], int] = {}
     for v, length in enumerate(lengths):
-        ev = [unique.setdefault((v, s), len(unique))
-              for s in even_windows(length, window, val_windows)]
-        sl = [unique.setdefault((v, s), len(unique))
-              for s in sliding_windows(length, window, stride)]
+        ev = [
+            unique.setdefault((v, s), len(unique))
+            for s in even_windows(length, window, val_windows)
+        ]
+        sl = [
+            unique.setdefault((v, s), len(unique)) for s in sliding_windows(length, window, stride)
+        ]
         plan.append((ev, sl))
     local = torch.tensor([v for v, _ in unique], dtype=torch.int64)
     starts = torch.tensor([s for _, s in unique], dtype=torch.int64)
     logits = []
     step = max(1, trainer.micro)
     for a in range(0, len(local), step):
-        v = local[a:a + step]
-        packed, offs = gather_frames(frames, offsets, ids[v], window, starts[a:a + step])
+        v = local[a : a + step]
+        packed, offs = gather_frames(frames, offsets, ids[v], window, starts[a : a + step])
         theta = data.spatial.test_theta(hw[v], canvas)
         x = trainer._packed_input(packed, offs, "O", theta)
         logits.append(predict_logits(trainer._eval_logits(x)).float().cpu())
@@ -109,11 +124,23 @@ def _whole_videos(trainer, clips: torch.Tensor):
             trainer._note_bad(b.replaced)
             # b.indices: positions in `clips` (a video that did not decode was replaced by
             # another, and its row stays NaN)
-            yield (b.indices, b.frames, b.offsets, torch.arange(len(b.indices)), b.sizes,
-                   tuple(int(v) for v in b.frames.shape[1:3]))
+            yield (
+                b.indices,
+                b.frames,
+                b.offsets,
+                torch.arange(len(b.indices)),
+                b.sizes,
+                tuple(int(v) for v in b.frames.shape[1:3]),
+            )
         return
     hw = tuple(int(v) for v in data.frames.shape[1:3])
     for a in range(0, len(clips), VIDEOS_PER_BATCH):
-        ids = clips[a:a + VIDEOS_PER_BATCH]
-        yield (torch.arange(a, a + len(ids)), data.frames, data.offsets, ids,
-               torch.tensor([hw] * len(ids), dtype=torch.int64), hw)
+        ids = clips[a : a + VIDEOS_PER_BATCH]
+        yield (
+            torch.arange(a, a + len(ids)),
+            data.frames,
+            data.offsets,
+            ids,
+            torch.tensor([hw] * len(ids), dtype=torch.int64),
+            hw,
+        )

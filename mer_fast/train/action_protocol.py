@@ -32,6 +32,7 @@ sits in the top-left corner of a common canvas, padded by repeating its last row
 and its ``theta`` addresses its own pixels of the canvas, so the border handling equals that of
 the clip alone (see :func:`mer_fast.data.loader.collate_packed`).
 """
+
 from __future__ import annotations
 
 import math
@@ -39,9 +40,9 @@ from dataclasses import dataclass
 
 import torch
 
-ATTEMPTS = 10                          # RandomResizedCrop's tries before its fallback
-DRAWS = 4 * ATTEMPTS + 1               # uniforms per clip: 4 per try, then the flip
-CORNER_SCALES = tuple(2 ** (-k / 4) for k in range(5))   # 1, 2^-1/4, ..., 1/2
+ATTEMPTS = 10  # RandomResizedCrop's tries before its fallback
+DRAWS = 4 * ATTEMPTS + 1  # uniforms per clip: 4 per try, then the flip
+CORNER_SCALES = tuple(2 ** (-k / 4) for k in range(5))  # 1, 2^-1/4, ..., 1/2
 CORNERS = ("c", "tl", "tr", "bl", "br")
 
 
@@ -61,15 +62,17 @@ class ActionSpatial:
         before the clips are decoded (their sizes unknown), turned into ``theta`` after."""
         return torch.rand(n, DRAWS, generator=generator, dtype=torch.float64)
 
-    def train_theta(self, draws: torch.Tensor, hw: torch.Tensor,
-                    canvas: tuple[int, int] | None = None) -> torch.Tensor:
+    def train_theta(
+        self, draws: torch.Tensor, hw: torch.Tensor, canvas: tuple[int, int] | None = None
+    ) -> torch.Tensor:
         """``[n, 2, 3]`` float32 affines of the training crops of clips of frame sizes ``hw``
         (int ``[n, 2]``: h, w; one row for all), in a canvas of ``canvas`` (H, W; default:
         each clip's own frame)."""
         hw = torch.as_tensor(hw, dtype=torch.int64).reshape(-1, 2).expand(len(draws), 2)
         if self.crop == "random":
-            box = random_resized_boxes(draws, hw, (self.min_scale, 1.0),
-                                       (self.min_ratio, 1.0 / self.min_ratio))
+            box = random_resized_boxes(
+                draws, hw, (self.min_scale, 1.0), (self.min_ratio, 1.0 / self.min_ratio)
+            )
         elif self.crop == "corner":
             box = corner_boxes(draws, hw)
         elif self.crop == "center":
@@ -79,19 +82,20 @@ class ActionSpatial:
         flip = draws[:, -1] < 0.5 if self.hflip else torch.zeros(len(hw), dtype=torch.bool)
         return boxes_to_theta(box, flip, hw if canvas is None else canvas)
 
-    def test_theta(self, hw: torch.Tensor, canvas: tuple[int, int] | None = None
-                   ) -> torch.Tensor:
+    def test_theta(self, hw: torch.Tensor, canvas: tuple[int, int] | None = None) -> torch.Tensor:
         """Affines of the test crop (``Resize(out)`` + ``CenterCrop(out)``; the whole frame for
         ``crop = "none"``)."""
         hw = torch.as_tensor(hw, dtype=torch.int64).reshape(-1, 2)
         box = whole_boxes(hw) if self.crop == "none" else center_boxes(hw, self.out)
-        return boxes_to_theta(box, torch.zeros(len(hw), dtype=torch.bool),
-                              hw if canvas is None else canvas)
+        return boxes_to_theta(
+            box, torch.zeros(len(hw), dtype=torch.bool), hw if canvas is None else canvas
+        )
 
 
 # -- crop boxes: float64 [n, 4] = (x0, y0, width, height) in the clip's pixels -----------------
-def random_resized_boxes(draws: torch.Tensor, hw: torch.Tensor, scale: tuple[float, float],
-                         ratio: tuple[float, float]) -> torch.Tensor:
+def random_resized_boxes(
+    draws: torch.Tensor, hw: torch.Tensor, scale: tuple[float, float], ratio: tuple[float, float]
+) -> torch.Tensor:
     """torchvision's ``RandomResizedCrop.get_params`` for each clip: up to 10 tries of an area
     share in ``scale`` and a log-uniform aspect ratio in ``ratio``, the first whose box fits,
     at a uniformly drawn integer position; else the centre crop of the frame clamped to
@@ -99,7 +103,7 @@ def random_resized_boxes(draws: torch.Tensor, hw: torch.Tensor, scale: tuple[flo
     n = len(hw)
     h_img = hw[:, 0:1].double()
     w_img = hw[:, 1:2].double()
-    d = draws[:, :4 * ATTEMPTS].reshape(n, ATTEMPTS, 4)
+    d = draws[:, : 4 * ATTEMPTS].reshape(n, ATTEMPTS, 4)
     area = h_img * w_img * (scale[0] + d[..., 0] * (scale[1] - scale[0]))
     lo, hi = math.log(ratio[0]), math.log(ratio[1])
     aspect = torch.exp(lo + d[..., 1] * (hi - lo))
@@ -120,11 +124,21 @@ def random_resized_boxes(draws: torch.Tensor, hw: torch.Tensor, scale: tuple[flo
 def _ratio_clamped_centre(hw: torch.Tensor, ratio: tuple[float, float]) -> torch.Tensor:
     h_img, w_img = hw[:, 0].double(), hw[:, 1].double()
     in_ratio = w_img / h_img
-    w = torch.where(in_ratio < ratio[0], w_img,
-                    torch.where(in_ratio > ratio[1], torch.round(h_img * ratio[1]), w_img))
+    w = torch.where(
+        in_ratio < ratio[0],
+        w_img,
+        torch.where(in_ratio > ratio[1], torch.round(h_img * ratio[1]), w_img),
+    )
     h = torch.where(in_ratio < ratio[0], torch.round(w_img / ratio[0]), h_img)
-    return torch.stack([torch.div(w_img - w, 2, rounding_mode="floor"),
-                        torch.div(h_img - h, 2, rounding_mode="floor"), w, h], 1)
+    return torch.stack(
+        [
+            torch.div(w_img - w, 2, rounding_mode="floor"),
+            torch.div(h_img - h, 2, rounding_mode="floor"),
+            w,
+            h,
+        ],
+        1,
+    )
 
 
 def corner_boxes(draws: torch.Tensor, hw: torch.Tensor) -> torch.Tensor:
@@ -132,14 +146,17 @@ def corner_boxes(draws: torch.Tensor, hw: torch.Tensor) -> torch.Tensor:
     one of :data:`CORNER_SCALES`, at the centre or a corner (``CornerCrop``'s positions)."""
     h_img, w_img = hw[:, 0].double(), hw[:, 1].double()
     scale = torch.tensor(CORNER_SCALES, dtype=torch.float64)[
-        (draws[:, 0] * len(CORNER_SCALES)).long().clamp(max=len(CORNER_SCALES) - 1)]
+        (draws[:, 0] * len(CORNER_SCALES)).long().clamp(max=len(CORNER_SCALES) - 1)
+    ]
     pos = (draws[:, 1] * len(CORNERS)).long().clamp(max=len(CORNERS) - 1)
     side = torch.floor(torch.minimum(h_img, w_img) * scale)
     centre_y, centre_x = torch.round((h_img - side) / 2), torch.round((w_img - side) / 2)
-    x0 = torch.stack([centre_x, torch.zeros_like(side), w_img - side, torch.zeros_like(side),
-                      w_img - side], 1)
-    y0 = torch.stack([centre_y, torch.zeros_like(side), torch.zeros_like(side), h_img - side,
-                      h_img - side], 1)
+    x0 = torch.stack(
+        [centre_x, torch.zeros_like(side), w_img - side, torch.zeros_like(side), w_img - side], 1
+    )
+    y0 = torch.stack(
+        [centre_y, torch.zeros_like(side), torch.zeros_like(side), h_img - side, h_img - side], 1
+    )
     rows = torch.arange(len(hw))
     return torch.stack([x0[rows, pos], y0[rows, pos], side, side], 1)
 
@@ -161,8 +178,9 @@ def whole_boxes(hw: torch.Tensor) -> torch.Tensor:
     return torch.stack([z, z, hw[:, 1].double(), hw[:, 0].double()], 1)
 
 
-def boxes_to_theta(box: torch.Tensor, flip: torch.Tensor,
-                   canvas: torch.Tensor | tuple[int, int]) -> torch.Tensor:
+def boxes_to_theta(
+    box: torch.Tensor, flip: torch.Tensor, canvas: torch.Tensor | tuple[int, int]
+) -> torch.Tensor:
     """``F.affine_grid`` affines (``align_corners=False``) that resample box (x0, y0, w, h) of
     a canvas of size ``canvas`` ((H, W), or per clip ``[n, 2]``) to the whole output, mirrored
     where ``flip``: output pixel centre (j + 1/2) / out lands on x0 + (j + 1/2) * w / out."""

@@ -22,6 +22,7 @@ reads "resized images with scale (1.1, 1.1)"); ``view_augment`` independent (the
 to the output size, rotation and flip included; the code's two nearest-neighbour resizes are not
 reproduced (they only move pixels by less than one output pixel).
 """
+
 from __future__ import annotations
 
 import math
@@ -30,9 +31,17 @@ from typing import Callable
 import torch
 
 
-def random_theta(n: int, *, rotation: float = 0.0, scale: float = 1.0, hflip: bool = False,
-                 scale_mode: str = "paper", views: int | None = None, aspect: float = 1.0,
-                 generator: torch.Generator | None = None) -> torch.Tensor | None:
+def random_theta(
+    n: int,
+    *,
+    rotation: float = 0.0,
+    scale: float = 1.0,
+    hflip: bool = False,
+    scale_mode: str = "paper",
+    views: int | None = None,
+    aspect: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor | None:
     """Affines mapping output to input coordinates (``F.affine_grid``'s convention): a rotation
     by an angle drawn from [-rotation, rotation] degrees, rigid in the pixels of frames whose
     width / height is ``aspect``; with ``scale_mode`` paper a zoom in by a factor drawn from
@@ -80,8 +89,9 @@ def take(theta: torch.Tensor | None, idx) -> torch.Tensor | None:
     return theta[idx] if theta.dim() == 2 else theta[..., idx, :, :]
 
 
-def views_input(make: Callable[[str, torch.Tensor | None], torch.Tensor], views: str,
-                theta: torch.Tensor | None) -> torch.Tensor:
+def views_input(
+    make: Callable[[str, torch.Tensor | None], torch.Tensor], views: str, theta: torch.Tensor | None
+) -> torch.Tensor:
     """``[V, N, ...]`` input from ``make(views, theta)`` (``clip_views`` and friends): one call
     for all views when they share ``theta``; one call per view, each with its own theta, for a
     per-view ``[V, N, 2, 3]`` theta."""

@@ -10,6 +10,7 @@ The clips' uint8 frames live in one packed tensor ``frames [sum_T, H, W, C]`` wi
 window of each, for the action datasets' 16-frame clips) with one ``index_select`` and runs
 ``clip_views_packed`` once for all clips and views.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,10 +24,10 @@ import mer_fast.ops as ops
 class Items:
     """What one epoch iterates over: clip indices into the store, SMOTE partners and weights."""
 
-    a: torch.Tensor        # int64 [M] clip index
-    b: torch.Tensor        # int64 [M] partner clip (== a for real clips)
-    lam: torch.Tensor      # float32 [M] weight of a (1.0 for real clips)
-    labels: torch.Tensor   # int64 [M]
+    a: torch.Tensor  # int64 [M] clip index
+    b: torch.Tensor  # int64 [M] partner clip (== a for real clips)
+    lam: torch.Tensor  # float32 [M] weight of a (1.0 for real clips)
+    labels: torch.Tensor  # int64 [M]
 
     def __len__(self) -> int:
         return int(self.a.numel())
@@ -34,24 +35,33 @@ class Items:
     @classmethod
     def real(cls, clips: torch.Tensor, labels: torch.Tensor) -> "Items":
         clips = torch.as_tensor(clips, dtype=torch.int64)
-        return cls(clips, clips.clone(), torch.ones(len(clips)),
-                   torch.as_tensor(labels, dtype=torch.int64))
+        return cls(
+            clips, clips.clone(), torch.ones(len(clips)), torch.as_tensor(labels, dtype=torch.int64)
+        )
 
     @property
     def synthetic(self) -> int:
         return int((self.a != self.b).sum())
 
     def cat(self, other: "Items") -> "Items":
-        return Items(torch.cat([self.a, other.a]), torch.cat([self.b, other.b]),
-                     torch.cat([self.lam, other.lam]), torch.cat([self.labels, other.labels]))
+        return Items(
+            torch.cat([self.a, other.a]),
+            torch.cat([self.b, other.b]),
+            torch.cat([self.lam, other.lam]),
+            torch.cat([self.labels, other.labels]),
+        )
 
     def take(self, idx: torch.Tensor) -> "Items":
         return Items(self.a[idx], self.b[idx], self.lam[idx], self.labels[idx])
 
 
-def gather_frames(frames: torch.Tensor, offsets: torch.Tensor, clips: torch.Tensor,
-                  window: int | None = None, starts: torch.Tensor | None = None
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
+def gather_frames(
+    frames: torch.Tensor,
+    offsets: torch.Tensor,
+    clips: torch.Tensor,
+    window: int | None = None,
+    starts: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Frames of ``clips`` packed for ``clip_views_packed``: ``(frames', offsets')``.
 
     ``offsets`` is the store's int64 ``[N + 1]`` on the CPU. With ``window`` = L, each clip
@@ -63,7 +73,8 @@ def gather_frames(frames: torch.Tensor, offsets: torch.Tensor, clips: torch.Tens
     if window is None:
         counts = length
         rel = torch.arange(int(counts.sum())) - torch.repeat_interleave(
-            torch.cumsum(counts, 0) - counts, counts)
+            torch.cumsum(counts, 0) - counts, counts
+        )
     else:
         s = torch.zeros_like(first) if starts is None else starts.to(torch.int64).cpu()
         if bool(((s < 0) | (s >= length)).any()):
@@ -78,8 +89,9 @@ def gather_frames(frames: torch.Tensor, offsets: torch.Tensor, clips: torch.Tens
     return frames.index_select(0, index.to(frames.device, non_blocking=True)), out_offsets
 
 
-def random_windows(offsets: torch.Tensor, clips: torch.Tensor, window: int,
-                   generator: torch.Generator | None) -> torch.Tensor:
+def random_windows(
+    offsets: torch.Tensor, clips: torch.Tensor, window: int, generator: torch.Generator | None
+) -> torch.Tensor:
     """TemporalRandomCrop of 3D-ResNets-PyTorch: a start in [0, max(0, T - window - 1)] per clip
     (the original's bound, one short of the last possible start, kept for comparability)."""
     length = offsets[clips + 1] - offsets[clips]
@@ -93,10 +105,22 @@ def center_windows(offsets: torch.Tensor, clips: torch.Tensor, window: int) -> t
     return (length // 2 - window // 2).clamp(min=0)
 
 
-def make_input(frames: torch.Tensor, offsets: torch.Tensor, items: Items, *, t_out: int,
-               size: int, views: str, mean, std, dtype: torch.dtype = torch.float32,
-               theta: torch.Tensor | None = None, window: int | None = None,
-               starts: torch.Tensor | None = None, padding: str = "border") -> torch.Tensor:
+def make_input(
+    frames: torch.Tensor,
+    offsets: torch.Tensor,
+    items: Items,
+    *,
+    t_out: int,
+    size: int,
+    views: str,
+    mean,
+    std,
+    dtype: torch.dtype = torch.float32,
+    theta: torch.Tensor | None = None,
+    window: int | None = None,
+    starts: torch.Tensor | None = None,
+    padding: str = "border",
+) -> torch.Tensor:
     """Network input ``[V, M, C, t_out, size, size]`` for ``items``.
 
     ``theta`` ([M, 2, 3] or None) is one augmentation per item, shared by its views and by the
@@ -110,8 +134,9 @@ def make_input(frames: torch.Tensor, offsets: torch.Tensor, items: Items, *, t_o
         th = torch.cat([theta, theta[mixed]]).to(device, non_blocking=True)
     st = None if starts is None else torch.cat([starts, starts[mixed]])
     packed, offs = gather_frames(frames, offsets, clips, window, st)
-    x = ops.clip_views_packed(packed, offs, t_out, size, views, mean, std, th, dtype,
-                              padding=padding)
+    x = ops.clip_views_packed(
+        packed, offs, t_out, size, views, mean, std, th, dtype, padding=padding
+    )
     m = len(items)
     if mixed.numel() == 0:
         return x

@@ -11,6 +11,7 @@ Under ``torchrun`` (``mer-fast pretrain``) the same code trains each step with D
 process: rank 0 alone decides (hashes, stored steps) and writes, the others receive its decisions
 by broadcast, so a step is stored under exactly the hash a one-process chain computes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,10 +45,10 @@ from mer_fast.utils.stored import read_json
 @dataclass(frozen=True)
 class StepSpec:
     name: str
-    dataset: str | None          # registry name of the step's dataset (None: only from --init)
-    kind: str                    # action | expression | imagenet
+    dataset: str | None  # registry name of the step's dataset (None: only from --init)
+    kind: str  # action | expression | imagenet
     title: str
-    default_classes: int         # head size when a published checkpoint is loaded
+    default_classes: int  # head size when a published checkpoint is loaded
 
 
 STEPS: dict[str, StepSpec] = {
@@ -71,25 +72,42 @@ def parse_chain(text: str | Iterable[str] | None, field: str = "--chain") -> lis
     parts = [p for p in parts if p and p not in ("scratch", "none")]
     for p in parts:
         if p not in STEPS:
-            example = ("e.g. --chain kinetics,ucf,macro; an empty chain trains from scratch"
-                       if field == "--chain" else f"e.g. {field} kinetics=PATH"
-                       if field == "--init" else f"e.g. {field} ucf")
-            raise ConfigError(f"unknown step name {p!r}{did_you_mean(p, STEPS)}", field=field,
-                              fix=f"step names are {', '.join(STEPS)} ({example})")
+            example = (
+                "e.g. --chain kinetics,ucf,macro; an empty chain trains from scratch"
+                if field == "--chain"
+                else f"e.g. {field} kinetics=PATH"
+                if field == "--init"
+                else f"e.g. {field} ucf"
+            )
+            raise ConfigError(
+                f"unknown step name {p!r}{did_you_mean(p, STEPS)}",
+                field=field,
+                fix=f"step names are {', '.join(STEPS)} ({example})",
+            )
     if len(set(parts)) != len(parts):
         raise ConfigError(f"a step appears twice in {parts}", field=field)
     return parts
 
 
-def step_config(base: TrainConfig, step: str,
-                overrides: Mapping[str, Mapping] | None = None) -> TrainConfig:
+def step_config(
+    base: TrainConfig, step: str, overrides: Mapping[str, Mapping] | None = None
+) -> TrainConfig:
     """A pre-training step trains plainly (original view, cross-entropy, no SMOTE, no geometric
     augmentation of the paper's Table 4; the action steps crop and flip as 3D-ResNets does, see
     ``action_*`` fields) with the run's optimiser settings; ``steps: {STEP: {...}}`` in a preset
     overrides fields per step."""
-    cfg = base.replace(views="O", head="sbml", test_views=None, lambdas=None, smote=False,
-                       rotation=0.0, scale=1.0, hflip=False, epoch_selection="final",
-                       sampler="shuffle")
+    cfg = base.replace(
+        views="O",
+        head="sbml",
+        test_views=None,
+        lambdas=None,
+        smote=False,
+        rotation=0.0,
+        scale=1.0,
+        hflip=False,
+        epoch_selection="final",
+        sampler="shuffle",
+    )
     if STEPS[step].kind != "expression":  # actions and ImageNet hold no faces to crop
         cfg = cfg.replace(faces="off")
     return apply_overrides(cfg, dict((overrides or {}).get(step, {}))).validate()
@@ -150,24 +168,53 @@ def weights_fingerprint(path: Path) -> str:
 class StepResult:
     step: str
     hash: str
-    path: Path                  # the step's model.pt
-    source: str                 # trained | published | reused
+    path: Path  # the step's model.pt
+    source: str  # trained | published | reused
     info: dict
 
     def as_dict(self) -> dict:
-        return {"step": self.step, "hash": self.hash, "path": str(self.path),
-                "source": self.source, **{k: v for k, v in self.info.items()
-                                           if k in ("title", "dataset", "classes", "provenance",
-                                                    "test_accuracy", "clip_accuracy",
-                                                    "video_accuracy", "releases", "stored_at",
-                                                    "init", "convention", "epochs", "clips")}}
+        return {
+            "step": self.step,
+            "hash": self.hash,
+            "path": str(self.path),
+            "source": self.source,
+            **{
+                k: v
+                for k, v in self.info.items()
+                if k
+                in (
+                    "title",
+                    "dataset",
+                    "classes",
+                    "provenance",
+                    "test_accuracy",
+                    "clip_accuracy",
+                    "video_accuracy",
+                    "releases",
+                    "stored_at",
+                    "init",
+                    "convention",
+                    "epochs",
+                    "clips",
+                )
+            },
+        }
 
 
 class Chain:
-    def __init__(self, steps: list[str], cfg: TrainConfig, hub, *, steps_dir: str | Path,
-                 inits: Mapping[str, str | Path] | None = None, force: Iterable[str] = (),
-                 step_overrides: Mapping[str, Mapping] | None = None,
-                 show_progress: bool = True, trusted: bool = False):
+    def __init__(
+        self,
+        steps: list[str],
+        cfg: TrainConfig,
+        hub,
+        *,
+        steps_dir: str | Path,
+        inits: Mapping[str, str | Path] | None = None,
+        force: Iterable[str] = (),
+        step_overrides: Mapping[str, Mapping] | None = None,
+        show_progress: bool = True,
+        trusted: bool = False,
+    ):
         self.steps = parse_chain(steps)
         self.trusted = trusted  # --trust-checkpoint: --init files may hold pickled objects
         self.cfg = cfg
@@ -176,9 +223,11 @@ class Chain:
         self.inits = {parse_chain([k], "--init")[0]: Path(v) for k, v in (inits or {}).items()}
         for step in self.inits:
             if step not in self.steps:
-                raise ConfigError(f"--init {step}=... names a step that is not in the chain "
-                                  f"{self.steps}", field="--init",
-                                  fix=f"add {step} to --chain, or drop the --init")
+                raise ConfigError(
+                    f"--init {step}=... names a step that is not in the chain {self.steps}",
+                    field="--init",
+                    fix=f"add {step} to --chain, or drop the --init",
+                )
         self.force = {parse_chain([s], "--force")[0] for s in force}
         self.step_overrides = dict(step_overrides or {})
         for step in self.step_overrides:
@@ -195,24 +244,34 @@ class Chain:
         spec = STEPS[step]
         # the previous step enters by the bytes of its weights: a forced redo that trains other
         # weights invalidates every later step, one that reproduces them does not
-        key: dict = {"step": step, "prev": weights_fingerprint(prev.path) if prev else "scratch",
-                     "arch": cfg.arch, "model_options": cfg.model_options}
+        key: dict = {
+            "step": step,
+            "prev": weights_fingerprint(prev.path) if prev else "scratch",
+            "arch": cfg.arch,
+            "model_options": cfg.model_options,
+        }
         if step in self.inits:
             path = self.inits[step]
             if not path.is_file():
-                raise ConfigError("no such checkpoint file", file=path, field=f"--init {step}",
-                                  fix="give the path of the published checkpoint")
+                raise ConfigError(
+                    "no such checkpoint file",
+                    file=path,
+                    field=f"--init {step}",
+                    fix="give the path of the published checkpoint",
+                )
             key["init"] = file_fingerprint(path)
         elif spec.dataset is None:
-            raise ConfigError(f"the {spec.title} step cannot be trained by mer-fast; it starts "
-                              f"from published 2D weights", field="--init",
-                              fix=f"give --init {step}=PATH to a torchvision ResNet state dict "
-                                  f"(e.g. resnet50-0676ba61.pth)")
+            raise ConfigError(
+                f"the {spec.title} step cannot be trained by mer-fast; it starts "
+                f"from published 2D weights",
+                field="--init",
+                fix=f"give --init {step}=PATH to a torchvision ResNet state dict "
+                f"(e.g. resnet50-0676ba61.pth)",
+            )
         else:
             key["config"] = cfg.fingerprint(cfg.hashed_keys())
             key["data"] = index_fingerprint(self.hub.index(spec.dataset))
-            if spec.kind != "action" and cfg.data_path != "stream" and \
-                    cfg.decode_size == "auto":
+            if spec.kind != "action" and cfg.data_path != "stream" and cfg.decode_size == "auto":
                 # auto resolves per device and free memory: the size it stores at
                 key["stored_at"] = self.hub.stored_at(spec.dataset)
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
@@ -226,19 +285,34 @@ class Chain:
         sdir = self.steps_dir / f"{step}-{digest}"
         # one process at a time in a step's folder: another run that needs the same step waits
         # for it, then reuses it (under torchrun rank 0 holds the lock for the job)
-        with (FolderLock(sdir, what="chain step folder", option="--steps-dir", wait=True)
-              if dist.is_main() else nullcontext()):
+        with (
+            FolderLock(sdir, what="chain step folder", option="--steps-dir", wait=True)
+            if dist.is_main()
+            else nullcontext()
+        ):
             return self._locked_step(step, spec, cfg, prev, digest, key, sdir)
 
-    def _locked_step(self, step: str, spec: StepSpec, cfg: TrainConfig,
-                     prev: StepResult | None, digest: str, key: dict,
-                     sdir: Path) -> StepResult:
+    def _locked_step(
+        self,
+        step: str,
+        spec: StepSpec,
+        cfg: TrainConfig,
+        prev: StepResult | None,
+        digest: str,
+        key: dict,
+        sdir: Path,
+    ) -> StepResult:
         done = sdir / "step.json"
         stored = dist.from_main(lambda: self._stored(step, sdir))
         if stored is not None:
             return StepResult(step, digest, sdir / "model.pt", "reused", stored)
-        info: dict = {"step": step, "title": spec.title, "hash": digest, "key": key,
-                      "config": cfg.to_dict()}
+        info: dict = {
+            "step": step,
+            "title": spec.title,
+            "hash": digest,
+            "key": key,
+            "config": cfg.to_dict(),
+        }
         if step in self.inits:
             info.update(dist.from_main(lambda: self._published(step, spec, cfg, sdir, digest)))
         else:
@@ -262,11 +336,11 @@ class Chain:
         sdir.mkdir(parents=True, exist_ok=True)
         return None
 
-    def _published(self, step: str, spec: StepSpec, cfg: TrainConfig, sdir: Path,
-                   digest: str) -> dict:
+    def _published(
+        self, step: str, spec: StepSpec, cfg: TrainConfig, sdir: Path, digest: str
+    ) -> dict:
         """A step taken from a published checkpoint (``--init STEP=PATH``)."""
-        from mer_fast.models import (create_model, load_checkpoint, load_imagenet_2d,
-                                     save_checkpoint)
+        from mer_fast.models import create_model, load_checkpoint, load_imagenet_2d, save_checkpoint
 
         path = self.inits[step]
         model = create_model(cfg.arch, spec.default_classes, **cfg.model_options)
@@ -274,29 +348,47 @@ class Chain:
             report = load_imagenet_2d(model, path, trusted=self.trusted)
         else:
             report = load_checkpoint(model, path, head="auto", trusted=self.trusted)
-        console.print(f"[bold]step {step}[/] ({spec.title}): published weights "
-                      f"{report.summary()}")
+        console.print(f"[bold]step {step}[/] ({spec.title}): published weights {report.summary()}")
         save_checkpoint(sdir / "model.pt", model, step=step, step_hash=digest)
-        return dict(source="published", init=str(path), provenance="published checkpoint",
-                    classes=model.num_classes, convention=report.convention.to_dict())
+        return dict(
+            source="published",
+            init=str(path),
+            provenance="published checkpoint",
+            classes=model.num_classes,
+            convention=report.convention.to_dict(),
+        )
 
-    def _train(self, step: str, spec: StepSpec, cfg: TrainConfig, prev: StepResult | None,
-               sdir: Path, digest: str) -> dict:
+    def _train(
+        self,
+        step: str,
+        spec: StepSpec,
+        cfg: TrainConfig,
+        prev: StepResult | None,
+        sdir: Path,
+        digest: str,
+    ) -> dict:
         from mer_fast.models import create_model, load_checkpoint, save_checkpoint
 
         index = self.hub.index(spec.dataset)
         stream = cfg.data_path == "stream" or (
-            cfg.data_path == "auto" and spec.kind == "action" and len(index) > cfg.store_max_clips)
+            cfg.data_path == "auto" and spec.kind == "action" and len(index) > cfg.store_max_clips
+        )
         action = spec.kind == "action"
         if stream and getattr(self.hub, "faces", "off") == "detect" and spec.kind == "expression":
-            raise ConfigError("faces=detect crops clips into the decoded store; streamed "
-                              f"{spec.dataset} clips are not cropped", field="data_path",
-                              fix="drop data_path=stream (face datasets fit the store)")
+            raise ConfigError(
+                "faces=detect crops clips into the decoded store; streamed "
+                f"{spec.dataset} clips are not cropped",
+                field="data_path",
+                fix="drop data_path=stream (face datasets fit the store)",
+            )
         # action clips keep their aspect ratio (the crops come from the op's theta); the others
         # are stored at the run's decode size (native where it fits)
         decode = ShortSide(cfg.action_short_side) if action else None
-        spatial = ActionSpatial(crop=cfg.action_crop, hflip=cfg.action_hflip,
-                                out=cfg.size) if action else None
+        spatial = (
+            ActionSpatial(crop=cfg.action_crop, hflip=cfg.action_hflip, out=cfg.size)
+            if action
+            else None
+        )
         store = None if stream else self.hub.store(spec.dataset, size=decode)
         if store is not None:
             index = store.index  # the clips that were decoded
@@ -311,72 +403,122 @@ class Chain:
         if action:
             window = t_out = cfg.action_frames
             split = [r.split for r in index.records]
-            train = torch.tensor([i for i, s in enumerate(split) if s in (None, "train")],
-                                 dtype=torch.int64)
-            test = torch.tensor([i for i, s in enumerate(split) if s in ("test", "val")],
-                                dtype=torch.int64)
+            train = torch.tensor(
+                [i for i, s in enumerate(split) if s in (None, "train")], dtype=torch.int64
+            )
+            test = torch.tensor(
+                [i for i, s in enumerate(split) if s in ("test", "val")], dtype=torch.int64
+            )
         else:
             window = None
             t_out = cfg.frames or max(1, round(index.mean_length()))
             train, test = torch.arange(len(index)), torch.empty(0, dtype=torch.int64)
         if stream:
-            data = StreamData(index=index, labels=labels, classes=index.classes, t_out=t_out,
-                              mean=conv.mean, std=conv.std, window=window,
-                              size=decode if action else _square(cfg), cache=self.hub.cache,
-                              workers=cfg.num_workers, seed=seed_for(cfg.seed, step, digest),
-                              skip_bad=self.hub.skip_bad, spatial=spatial)
+            data = StreamData(
+                index=index,
+                labels=labels,
+                classes=index.classes,
+                t_out=t_out,
+                mean=conv.mean,
+                std=conv.std,
+                window=window,
+                size=decode if action else _square(cfg),
+                cache=self.hub.cache,
+                workers=cfg.num_workers,
+                seed=seed_for(cfg.seed, step, digest),
+                skip_bad=self.hub.skip_bad,
+                spatial=spatial,
+            )
         else:
-            data = ClipData(frames=store.frames, offsets=store.offsets.cpu(), labels=labels,
-                            classes=index.classes, t_out=t_out, mean=conv.mean, std=conv.std,
-                            window=window, spatial=spatial)
-        console.print(f"[bold]step {step}[/] ({spec.title}): training {cfg.arch} from "
-                      f"{'step ' + prev.step if prev else 'scratch'} on {len(train)} clips, "
-                      f"{index.num_classes} classes, {t_out} frames, {cfg.epochs} epochs, "
-                      f"{'streamed' if stream else 'resident'} [{index.provenance} data]")
+            data = ClipData(
+                frames=store.frames,
+                offsets=store.offsets.cpu(),
+                labels=labels,
+                classes=index.classes,
+                t_out=t_out,
+                mean=conv.mean,
+                std=conv.std,
+                window=window,
+                spatial=spatial,
+            )
+        console.print(
+            f"[bold]step {step}[/] ({spec.title}): training {cfg.arch} from "
+            f"{'step ' + prev.step if prev else 'scratch'} on {len(train)} clips, "
+            f"{index.num_classes} classes, {t_out} frames, {cfg.epochs} epochs, "
+            f"{'streamed' if stream else 'resident'} [{index.provenance} data]"
+        )
         if action:
-            console.print(f"  step {step}: 3D-ResNets protocol: frames decoded with the shorter "
-                          f"side at {cfg.action_short_side}, training crop {cfg.action_crop}"
-                          f"{' + flip' if cfg.action_hflip else ''}, testing on "
-                          f"{cfg.action_val_windows} even windows (clip accuracy) and windows "
-                          f"every {cfg.action_infer_stride} frames (video accuracy), centre crop")
+            console.print(
+                f"  step {step}: 3D-ResNets protocol: frames decoded with the shorter "
+                f"side at {cfg.action_short_side}, training crop {cfg.action_crop}"
+                f"{' + flip' if cfg.action_hflip else ''}, testing on "
+                f"{cfg.action_val_windows} even windows (clip accuracy) and windows "
+                f"every {cfg.action_infer_stride} frames (video accuracy), centre crop"
+            )
         net = MERNet(model, index.num_classes, "sbml", 1)
-        trainer = Trainer(net, cfg, data, sdir, name=f"step-{step}",
-                          show_progress=self.show_progress)
+        trainer = Trainer(
+            net, cfg, data, sdir, name=f"step-{step}", show_progress=self.show_progress
+        )
         fit = trainer.fit(Items.real(train, labels[train]))
         scores: dict = {}
         if len(test):
-            scores = evaluate_action(trainer, test, val_windows=cfg.action_val_windows,
-                                     stride=cfg.action_infer_stride)
-            left_out = (f" ({scores['videos_not_decoded']} could not be decoded)"
-                        if scores["videos_not_decoded"] else "")
-            console.print(f"  step {step}: on the {scores['test_videos']} test videos"
-                          f"{left_out}: clip accuracy {_pct(scores['clip_accuracy'])} "
-                          f"({scores['val_windows']} windows), video accuracy "
-                          f"{_pct(scores['video_accuracy'])}")
+            scores = evaluate_action(
+                trainer, test, val_windows=cfg.action_val_windows, stride=cfg.action_infer_stride
+            )
+            left_out = (
+                f" ({scores['videos_not_decoded']} could not be decoded)"
+                if scores["videos_not_decoded"]
+                else ""
+            )
+            console.print(
+                f"  step {step}: on the {scores['test_videos']} test videos"
+                f"{left_out}: clip accuracy {_pct(scores['clip_accuracy'])} "
+                f"({scores['val_windows']} windows), video accuracy "
+                f"{_pct(scores['video_accuracy'])}"
+            )
 
         def save() -> None:
-            save_checkpoint(sdir / "model.pt", model.cpu(), epoch=cfg.epochs, step=step,
-                            step_hash=digest, classes=list(index.classes))
+            save_checkpoint(
+                sdir / "model.pt",
+                model.cpu(),
+                epoch=cfg.epochs,
+                step=step,
+                step_hash=digest,
+                classes=list(index.classes),
+            )
             (sdir / "last.pt").unlink(missing_ok=True)
 
         dist.from_main(save)
-        out = {"dataset": spec.dataset, "classes": list(index.classes), "clips": len(index),
-               "train_clips": int(len(train)), "test_clips": int(len(test)),
-               # test_accuracy: the video accuracy (3D-ResNets' reported top-1)
-               "test_accuracy": scores.get("video_accuracy"),
-               "clip_accuracy": scores.get("clip_accuracy"),
-               "video_accuracy": scores.get("video_accuracy"), "evaluation": scores or None,
-               "frames": t_out, "epochs": cfg.epochs, "releases": releases_read(index),
-               "stored_at": (None if store is None else
-                             "x".join(str(int(v)) for v in store.frames.shape[2:0:-1])),
-               "provenance": index.provenance, "convention": conv.to_dict(),
-               "history": fit.history}
+        out = {
+            "dataset": spec.dataset,
+            "classes": list(index.classes),
+            "clips": len(index),
+            "train_clips": int(len(train)),
+            "test_clips": int(len(test)),
+            # test_accuracy: the video accuracy (3D-ResNets' reported top-1)
+            "test_accuracy": scores.get("video_accuracy"),
+            "clip_accuracy": scores.get("clip_accuracy"),
+            "video_accuracy": scores.get("video_accuracy"),
+            "evaluation": scores or None,
+            "frames": t_out,
+            "epochs": cfg.epochs,
+            "releases": releases_read(index),
+            "stored_at": (
+                None if store is None else "x".join(str(int(v)) for v in store.frames.shape[2:0:-1])
+            ),
+            "provenance": index.provenance,
+            "convention": conv.to_dict(),
+            "history": fit.history,
+        }
         if trainer.bad_clips:
             out["bad_clips"] = dict(sorted(trainer.bad_clips.items()))
         if trainer.world > 1:
-            out["distributed"] = {"processes": trainer.world, "backend": dist.backend(),
-                                  "device": str(trainer.device).split(":")[0],
-                                  "sync_bn": trainer.sync_bn}
+            out["distributed"] = {
+                "processes": trainer.world,
+                "backend": dist.backend(),
+                "device": str(trainer.device).split(":")[0],
+                "sync_bn": trainer.sync_bn,
+            }
         return out
 
 

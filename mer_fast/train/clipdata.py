@@ -1,5 +1,6 @@
 """The clips a training run reads: resident (:class:`ClipData`, decoded once into a packed uint8
 store on the training device) or streamed (:class:`StreamData`, decoded per batch by workers)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,16 +14,16 @@ from mer_fast.data.index import ClipIndex
 class ClipData:
     """The clips a run reads: a packed uint8 store, and how clips become network input."""
 
-    frames: torch.Tensor                # uint8 [sum_T, H, W, C] on the training device
-    offsets: torch.Tensor               # int64 [N + 1] on the CPU
-    labels: torch.Tensor                # int64 [N] on the CPU
+    frames: torch.Tensor  # uint8 [sum_T, H, W, C] on the training device
+    offsets: torch.Tensor  # int64 [N + 1] on the CPU
+    labels: torch.Tensor  # int64 [N] on the CPU
     classes: tuple[str, ...]
-    t_out: int                          # frames per clip fed to the network
+    t_out: int  # frames per clip fed to the network
     mean: tuple[float, ...]
     std: tuple[float, ...]
-    window: int | None = None           # action clips: frames per sampled window
-    spatial: object | None = None       # action clips: crops and flips as theta
-                                        # (mer_fast.train.action_protocol.ActionSpatial)
+    window: int | None = None  # action clips: frames per sampled window
+    spatial: object | None = None  # action clips: crops and flips as theta
+    # (mer_fast.train.action_protocol.ActionSpatial)
 
     def __len__(self) -> int:
         return int(self.labels.numel())
@@ -34,26 +35,32 @@ class StreamData:
     UCF101 and Kinetics-400): the same network input as :class:`ClipData`, streamed."""
 
     index: ClipIndex
-    labels: torch.Tensor                # int64 [N] on the CPU
+    labels: torch.Tensor  # int64 [N] on the CPU
     classes: tuple[str, ...]
     t_out: int
     mean: tuple[float, ...]
     std: tuple[float, ...]
-    window: int | None                  # frames sampled per clip (random / centre crop)
-    size: object                        # decode size: an int, (h, w) or a ShortSide
-    cache: object | None = None         # a ClipCache, or None to decode every time
+    window: int | None  # frames sampled per clip (random / centre crop)
+    size: object  # decode size: an int, (h, w) or a ShortSide
+    cache: object | None = None  # a ClipCache, or None to decode every time
     workers: int = 2
     seed: int = 0
-    skip_bad: bool = False              # a clip that does not decode is replaced by another
-    spatial: object | None = None       # crops and flips as theta (ActionSpatial); clips of
-                                        # different frame sizes then share a padded canvas
+    skip_bad: bool = False  # a clip that does not decode is replaced by another
+    spatial: object | None = None  # crops and flips as theta (ActionSpatial); clips of
+    # different frame sizes then share a padded canvas
     _loaders: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return int(self.labels.numel())
 
-    def loader(self, clips: torch.Tensor, train: bool, batch_size: int,
-               shard: tuple[int, int] | None = None, whole: bool = False):
+    def loader(
+        self,
+        clips: torch.Tensor,
+        train: bool,
+        batch_size: int,
+        shard: tuple[int, int] | None = None,
+        whole: bool = False,
+    ):
         """A persistent DataLoader of PackedBatch over ``clips`` (indices into ``index``);
         ``shard=(rank, world)``: only this rank's share of every batch of ``batch_size``;
         ``whole``: every frame of each clip instead of one window."""
@@ -66,8 +73,18 @@ class StreamData:
         if key not in self._loaders:
             records = [self.index.records[i] for i in clips.tolist()]
             self._loaders[key] = make_loader(
-                records, batch_size, train=train, clip_len=None if whole else self.window,
-                size=self.size, channels=3, cache=self.cache, workers=self.workers,
-                seed=self.seed, drop_last=False, shard=shard, skip_bad=self.skip_bad,
-                canvas=self.spatial is not None)
+                records,
+                batch_size,
+                train=train,
+                clip_len=None if whole else self.window,
+                size=self.size,
+                channels=3,
+                cache=self.cache,
+                workers=self.workers,
+                seed=self.seed,
+                drop_last=False,
+                shard=shard,
+                skip_bad=self.skip_bad,
+                canvas=self.spatial is not None,
+            )
         return self._loaders[key]

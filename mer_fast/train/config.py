@@ -2,6 +2,7 @@
 default is the paper's value. Presets (``configs/*.yaml``) and command-line options override
 fields by name; unknown names are errors that list the known ones.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,8 +19,15 @@ from mer_fast.errors import ConfigError
 # MEGC2019 runs: its value is the clip-count-weighted mean of the three (164, 145 and 133 clips).
 TARGET_FRAMES = {"smic": 34, "casme2": 66, "samm": 74, "megc2019": 57}
 # SBML loss weights of the paper (lambda_O, lambda_L, lambda_R as the views are listed).
-PAPER_LAMBDAS = {"OLR": (0.4, 0.4, 0.2), "OL": (0.5, 0.5), "OR": (0.5, 0.5), "LR": (0.5, 0.5),
-                 "O": (1.0,), "L": (1.0,), "R": (1.0,)}
+PAPER_LAMBDAS = {
+    "OLR": (0.4, 0.4, 0.2),
+    "OL": (0.5, 0.5),
+    "OR": (0.5, 0.5),
+    "LR": (0.5, 0.5),
+    "O": (1.0,),
+    "L": (1.0,),
+    "R": (1.0,),
+}
 EPOCH_SELECTION = ("final", "inner-val", "oracle")
 HEADS = ("sbml", "fsb", "fsb-mlp")
 ACTION_CROPS = ("random", "corner", "center", "none")
@@ -45,88 +53,88 @@ class TrainConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 0.0
     batch_size: int = 30
-    micro_batch: int | None = None      # split each batch (gradient accumulation); None = whole
+    micro_batch: int | None = None  # split each batch (gradient accumulation); None = whole
     # clips
-    frames: int | None = None           # t_out; None = the target's mean length (TARGET_FRAMES)
-    size: int = 112                     # frames resized to size x size
-    decode_size: str = "auto"           # size clips are stored at: native (each dataset's
-                                        # own frame size, Décalcomanie before the resize, as
-                                        # the paper's code), N (N x N: mirrored after a resize
-                                        # to N) or auto (native where it fits: see DATA_FIELDS)
-    action_frames: int = 16             # 16-frame windows for the action datasets (UCF, Kinetics)
-    data_path: str = "auto"             # store (decoded once, resident) | stream (decoded per
-                                        # batch by workers) | auto: stream action datasets with
-    store_max_clips: int = 2000         # more clips than this, store everything else
+    frames: int | None = None  # t_out; None = the target's mean length (TARGET_FRAMES)
+    size: int = 112  # frames resized to size x size
+    decode_size: str = "auto"  # size clips are stored at: native (each dataset's
+    # own frame size, Décalcomanie before the resize, as
+    # the paper's code), N (N x N: mirrored after a resize
+    # to N) or auto (native where it fits: see DATA_FIELDS)
+    action_frames: int = 16  # 16-frame windows for the action datasets (UCF, Kinetics)
+    data_path: str = "auto"  # store (decoded once, resident) | stream (decoded per
+    # batch by workers) | auto: stream action datasets with
+    store_max_clips: int = 2000  # more clips than this, store everything else
     # faces (mer_fast.faces; needs `pip install 'mer-fast[faces]'`)
-    faces: str = "off"                  # off | detect: crop each clip of a face dataset to its
-                                        # face (found once, on the onset frame) while decoding
-    face_margin: float = 0.1            # added around the face box on each side (fraction)
+    faces: str = "off"  # off | detect: crop each clip of a face dataset to its
+    # face (found once, on the onset frame) while decoding
+    face_margin: float = 0.1  # added around the face box on each side (fraction)
     # Décalcomanie (section 3.3)
-    views: str = "O"                    # training views, an ordered subset of "OLR"
+    views: str = "O"  # training views, an ordered subset of "OLR"
     lambdas: tuple[float, ...] | None = None  # SBML weights; None = the paper's for `views`
-    normalize_lambdas: bool = False     # rescale lambdas that do not sum to 1 instead of failing
-    head: str = "sbml"                  # sbml | fsb (fusion, one linear) | fsb-mlp (hidden 256)
-    test_views: str | None = None       # SBML: "O" (default) or the training views (logits summed)
+    normalize_lambdas: bool = False  # rescale lambdas that do not sum to 1 instead of failing
+    head: str = "sbml"  # sbml | fsb (fusion, one linear) | fsb-mlp (hidden 256)
+    test_views: str | None = None  # SBML: "O" (default) or the training views (logits summed)
     # augmentation (Table 4): per-clip rotation (degrees), scale, horizontal flip; how they act:
     # rotation_fill, scale_mode and view_augment below
     rotation: float = 0.0
-    scale: float = 1.0                  # with scale_mode paper: zoom in by a factor in [1, scale]
+    scale: float = 1.0  # with scale_mode paper: zoom in by a factor in [1, scale]
     hflip: bool = False
     # extended SMOTE (section 3.1.1): on in N-step runs, off in Décalcomanie runs
     smote: bool = True
     # evaluation
-    epoch_selection: str = "final"      # final | inner-val | oracle
-    inner_val_fraction: float = 0.2     # share of training subjects held out for inner-val
+    epoch_selection: str = "final"  # final | inner-val | oracle
+    inner_val_fraction: float = 0.2  # share of training subjects held out for inner-val
     # run
     seed: int = 0
-    device: str = "auto"                # auto = cuda if available
-    amp: str = "auto"                   # auto = bf16 autocast on CUDA, off on the CPU; bf16 | off
-    channels_last: str = "auto"         # auto = on CUDA
+    device: str = "auto"  # auto = cuda if available
+    amp: str = "auto"  # auto = bf16 autocast on CUDA, off on the CPU; bf16 | off
+    channels_last: str = "auto"  # auto = on CUDA
     compile: bool = False
     num_workers: int = 2
     log_every: int = 10
-    checkpoint_seconds: float = 60.0    # save the resumable state at most this often (and last)
-    sync_bn: bool = True                # under torchrun on GPUs: SyncBatchNorm, so BatchNorm
-                                        # sees the global batch as in one process
-    cudnn_benchmark: bool = True        # on CUDA: cuDNN times its convolution algorithms once
-                                        # per shape and keeps the fastest (off: repeatable runs)
+    checkpoint_seconds: float = 60.0  # save the resumable state at most this often (and last)
+    sync_bn: bool = True  # under torchrun on GPUs: SyncBatchNorm, so BatchNorm
+    # sees the global batch as in one process
+    cudnn_benchmark: bool = True  # on CUDA: cuDNN times its convolution algorithms once
+    # per shape and keeps the fastest (off: repeatable runs)
     # data: the release read, how much memory a native-size store may take, and the
     # pre-training protocol of the action steps (UCF101, Kinetics-400), which follows
     # kenshohara/3D-ResNets-PyTorch (master, the code of its 2020 checkpoints)
-    release: str = "cropped"            # cropped (the cropped faces where a dataset ships them,
-                                        # else the full frames) | raw; per dataset:
-                                        # "raw,smic=cropped"
-    store_memory: float = 0.6           # share of the free GPU memory (or available RAM) a
-                                        # decoded store may take: beyond it decode_size=auto
-                                        # stores at `size`, and native stops with an error
-    action_crop: str = "random"         # training crop: random (RandomResizedCrop, area
-                                        # 0.25-1, ratio 3/4-4/3) | corner (5 scales x 4 corners
-                                        # + centre, the CVPR2018 code's) | center | none (the
-                                        # whole frame squashed to size x size, no crop)
-    action_hflip: bool = True           # random horizontal flip of training clips (p = 0.5)
-    action_short_side: int = 128        # action frames are decoded with their shorter side at
-                                        # this many pixels (aspect kept; crops come from these)
-    action_val_windows: int = 3         # evenly spaced 16-frame windows per test video: clip
-                                        # accuracy (TemporalEvenCrop)
-    action_infer_stride: int = 16       # stride of the sliding windows whose mean softmax
-                                        # gives video accuracy (SlidingWindow)
+    release: str = "cropped"  # cropped (the cropped faces where a dataset ships them,
+    # else the full frames) | raw; per dataset:
+    # "raw,smic=cropped"
+    store_memory: float = 0.6  # share of the free GPU memory (or available RAM) a
+    # decoded store may take: beyond it decode_size=auto
+    # stores at `size`, and native stops with an error
+    action_crop: str = "random"  # training crop: random (RandomResizedCrop, area
+    # 0.25-1, ratio 3/4-4/3) | corner (5 scales x 4 corners
+    # + centre, the CVPR2018 code's) | center | none (the
+    # whole frame squashed to size x size, no crop)
+    action_hflip: bool = True  # random horizontal flip of training clips (p = 0.5)
+    action_short_side: int = 128  # action frames are decoded with their shorter side at
+    # this many pixels (aspect kept; crops come from these)
+    action_val_windows: int = 3  # evenly spaced 16-frame windows per test video: clip
+    # accuracy (TemporalEvenCrop)
+    action_infer_stride: int = 16  # stride of the sliding windows whose mean softmax
+    # gives video accuracy (SlidingWindow)
     # where the paper's public code trains otherwise than its text says (README, "Where mer-fast
     # departs from the paper's public code"): the defaults and the presets follow the code
-    view_batches: str = "per-view"      # per-view: BatchNorm normalises (and updates its running
-                                        # statistics from) each view's batch on its own, as the
-                                        # code's one network call per view | joint: the views of
-                                        # a batch pooled in one BatchNorm batch
-    rotation_fill: str = "zeros"        # corners a rotation uncovers: zeros = black (the code:
-                                        # skimage rotate, cval 0) | border = edge pixels repeated
-    scale_mode: str = "code"            # code: the code's RandomResize(1.1) + Resize(112) keeps
-                                        # the field of view (no zoom; `scale` has no effect) |
-                                        # paper: zoom in by a factor drawn from [1, scale] (text)
-    view_augment: str = "independent"   # independent: O, L and R each draw their own rotation,
-                                        # scale and flip (the code transforms each view apart) |
-                                        # shared: one draw per clip for all its views
-    sampler: str = "shuffle"            # shuffle: each clip once per epoch (the paper's text) |
-                                        # balanced: the code's ImbalancedDatasetSampler, as many
-                                        # draws as clips, with replacement, P(clip) ~ 1/|its class|
+    view_batches: str = "per-view"  # per-view: BatchNorm normalises (and updates its running
+    # statistics from) each view's batch on its own, as the
+    # code's one network call per view | joint: the views of
+    # a batch pooled in one BatchNorm batch
+    rotation_fill: str = "zeros"  # corners a rotation uncovers: zeros = black (the code:
+    # skimage rotate, cval 0) | border = edge pixels repeated
+    scale_mode: str = "code"  # code: the code's RandomResize(1.1) + Resize(112) keeps
+    # the field of view (no zoom; `scale` has no effect) |
+    # paper: zoom in by a factor drawn from [1, scale] (text)
+    view_augment: str = "independent"  # independent: O, L and R each draw their own rotation,
+    # scale and flip (the code transforms each view apart) |
+    # shared: one draw per clip for all its views
+    sampler: str = "shuffle"  # shuffle: each clip once per epoch (the paper's text) |
+    # balanced: the code's ImbalancedDatasetSampler, as many
+    # draws as clips, with replacement, P(clip) ~ 1/|its class|
 
     # -- checks ---------------------------------------------------------------------------------
     def validate(self, source: str | None = None) -> "TrainConfig":
@@ -139,11 +147,13 @@ class TrainConfig:
         if list(self.milestones) != sorted(self.milestones) or any(m < 1 for m in self.milestones):
             raise bad("milestones", f"must be increasing positive epochs, got {self.milestones}")
         if self.lr <= 0 or self.batch_size < 1:
-            raise bad("lr/batch_size", f"must be positive, got lr={self.lr}, "
-                                       f"batch_size={self.batch_size}")
+            raise bad(
+                "lr/batch_size", f"must be positive, got lr={self.lr}, batch_size={self.batch_size}"
+            )
         if self.micro_batch is not None and not 1 <= self.micro_batch <= self.batch_size:
-            raise bad("micro_batch", f"must be in 1..batch_size={self.batch_size}, got "
-                                     f"{self.micro_batch}")
+            raise bad(
+                "micro_batch", f"must be in 1..batch_size={self.batch_size}, got {self.micro_batch}"
+            )
         for name in ("views",) + (("test_views",) if self.test_views else ()):
             v = getattr(self, name)
             if not v or any(c not in "OLR" for c in v) or len(set(v)) != len(v):
@@ -151,12 +161,17 @@ class TrainConfig:
         if self.head not in HEADS:
             raise bad("head", f"must be one of {HEADS}, got {self.head!r}")
         if self.head != "sbml" and self.test_views and self.test_views != self.views:
-            raise bad("test_views", f"a fusion head ({self.head}) takes the same views at test "
-                                    f"time as in training ({self.views!r}), got "
-                                    f"{self.test_views!r}", fix="drop test_views")
+            raise bad(
+                "test_views",
+                f"a fusion head ({self.head}) takes the same views at test "
+                f"time as in training ({self.views!r}), got "
+                f"{self.test_views!r}",
+                fix="drop test_views",
+            )
         if self.epoch_selection not in EPOCH_SELECTION:
-            raise bad("epoch_selection", f"must be one of {EPOCH_SELECTION}, got "
-                                         f"{self.epoch_selection!r}")
+            raise bad(
+                "epoch_selection", f"must be one of {EPOCH_SELECTION}, got {self.epoch_selection!r}"
+            )
         if not 0 < self.inner_val_fraction < 1:
             raise bad("inner_val_fraction", f"must be in (0, 1), got {self.inner_val_fraction}")
         if self.data_path not in ("auto", "store", "stream"):
@@ -164,21 +179,28 @@ class TrainConfig:
         if self.faces not in ("off", "detect"):
             raise bad("faces", f"must be off or detect, got {self.faces!r}")
         if not 0 <= self.face_margin <= 2:
-            raise bad("face_margin", f"must be in 0..2 (a fraction of the face box per side), "
-                                     f"got {self.face_margin}")
+            raise bad(
+                "face_margin",
+                f"must be in 0..2 (a fraction of the face box per side), got {self.face_margin}",
+            )
         if self.amp not in ("auto", "bf16", "off"):
             raise bad("amp", f"must be auto, bf16 or off, got {self.amp!r}")
         if self.channels_last not in ("auto", "on", "off"):
             raise bad("channels_last", f"must be auto, on or off, got {self.channels_last!r}")
         if self.rotation < 0 or self.scale < 1:
-            raise bad("rotation/scale", f"rotation must be >= 0 degrees and scale >= 1, got "
-                                        f"{self.rotation}, {self.scale}")
-        for name, allowed in (("view_batches", VIEW_BATCHES), ("rotation_fill", ROTATION_FILLS),
-                              ("scale_mode", SCALE_MODES), ("view_augment", VIEW_AUGMENTS),
-                              ("sampler", SAMPLERS)):
+            raise bad(
+                "rotation/scale",
+                f"rotation must be >= 0 degrees and scale >= 1, got {self.rotation}, {self.scale}",
+            )
+        for name, allowed in (
+            ("view_batches", VIEW_BATCHES),
+            ("rotation_fill", ROTATION_FILLS),
+            ("scale_mode", SCALE_MODES),
+            ("view_augment", VIEW_AUGMENTS),
+            ("sampler", SAMPLERS),
+        ):
             if getattr(self, name) not in allowed:
-                raise bad(name, f"must be one of {', '.join(allowed)}, got "
-                                f"{getattr(self, name)!r}")
+                raise bad(name, f"must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         self._validate_data(bad)
         self.loss_weights(source)  # checks lambdas
         return self
@@ -188,30 +210,47 @@ class TrainConfig:
         from mer_fast.errors import did_you_mean
         from mer_fast.models import list_models
 
-        for name, low in (("size", 1), ("action_frames", 1), ("num_workers", 0),
-                          ("log_every", 1), ("store_max_clips", 0)):
+        for name, low in (
+            ("size", 1),
+            ("action_frames", 1),
+            ("num_workers", 0),
+            ("log_every", 1),
+            ("store_max_clips", 0),
+        ):
             if getattr(self, name) < low:
                 raise bad(name, f"must be >= {low}, got {getattr(self, name)}")
         if self.frames is not None and self.frames < 1:
-            raise bad("frames", f"must be >= 1 (or unset), got {self.frames}",
-                      "leave it unset for the target's mean length (SMIC 34, CASME II 66, "
-                      "SAMM 74)")
-        floats = {"lr": self.lr, "gamma": self.gamma, "weight_decay": self.weight_decay,
-                  "rotation": self.rotation, "scale": self.scale,
-                  "checkpoint_seconds": self.checkpoint_seconds}
+            raise bad(
+                "frames",
+                f"must be >= 1 (or unset), got {self.frames}",
+                "leave it unset for the target's mean length (SMIC 34, CASME II 66, SAMM 74)",
+            )
+        floats = {
+            "lr": self.lr,
+            "gamma": self.gamma,
+            "weight_decay": self.weight_decay,
+            "rotation": self.rotation,
+            "scale": self.scale,
+            "checkpoint_seconds": self.checkpoint_seconds,
+        }
         for name, v in floats.items():
             if not math.isfinite(v):
                 raise bad(name, f"must be a finite number, got {v}")
         if self.gamma <= 0 or self.weight_decay < 0 or self.checkpoint_seconds < 0:
-            raise bad("gamma/weight_decay/checkpoint_seconds",
-                      f"gamma must be > 0, weight_decay and checkpoint_seconds >= 0; got "
-                      f"{self.gamma}, {self.weight_decay}, {self.checkpoint_seconds}")
+            raise bad(
+                "gamma/weight_decay/checkpoint_seconds",
+                f"gamma must be > 0, weight_decay and checkpoint_seconds >= 0; got "
+                f"{self.gamma}, {self.weight_decay}, {self.checkpoint_seconds}",
+            )
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise bad("betas", f"must be two numbers in [0, 1), got {self.betas}")
         if self.arch not in list_models():
             hint = did_you_mean(self.arch, list_models())
-            raise bad("arch", f"unknown backbone {self.arch!r}{hint}",
-                      f"one of {', '.join(list_models())}")
+            raise bad(
+                "arch",
+                f"unknown backbone {self.arch!r}{hint}",
+                f"one of {', '.join(list_models())}",
+            )
         if not isinstance(self.model_options, dict):
             raise bad("model_options", f"must be a mapping, got {self.model_options!r}")
         if self.device != "auto":
@@ -222,8 +261,11 @@ class TrainConfig:
             except (RuntimeError, ValueError):
                 kind = None
             if kind not in ("cpu", "cuda"):
-                raise bad("device", f"unknown device {self.device!r}",
-                          "use cpu, cuda or cuda:N (or auto: cuda when there is one)")
+                raise bad(
+                    "device",
+                    f"unknown device {self.device!r}",
+                    "use cpu, cuda or cuda:N (or auto: cuda when there is one)",
+                )
 
     def _validate_data(self, bad) -> None:
         """The data group's fields (release, decode_size, store_memory, action_*)."""
@@ -232,9 +274,11 @@ class TrainConfig:
         parse_release(self.release)
         ds = str(self.decode_size).strip().lower()
         if ds not in ("auto", "native") and not (ds.isdigit() and int(ds) >= 1):
-            raise bad("decode_size", f"must be auto, native or a size in pixels, got "
-                                     f"{self.decode_size!r}",
-                      "write e.g. --set decode_size=native or --set decode_size=112")
+            raise bad(
+                "decode_size",
+                f"must be auto, native or a size in pixels, got {self.decode_size!r}",
+                "write e.g. --set decode_size=native or --set decode_size=112",
+            )
         self.decode_size = ds
         if not 0 < self.store_memory <= 1:
             raise bad("store_memory", f"must be a share in (0, 1], got {self.store_memory}")
@@ -243,8 +287,10 @@ class TrainConfig:
         if self.action_short_side < 16:
             raise bad("action_short_side", f"must be >= 16 pixels, got {self.action_short_side}")
         if self.action_val_windows < 1 or self.action_infer_stride < 1:
-            raise bad("action_val_windows/action_infer_stride",
-                      f"must be >= 1, got {self.action_val_windows}, {self.action_infer_stride}")
+            raise bad(
+                "action_val_windows/action_infer_stride",
+                f"must be >= 1, got {self.action_val_windows}, {self.action_infer_stride}",
+            )
 
     def loss_weights(self, source: str | None = None) -> tuple[float, ...]:
         """SBML weights, one per training view, summing to one (the paper's rule)."""
@@ -254,18 +300,27 @@ class TrainConfig:
             return tuple(1.0 / len(self.views) for _ in self.views)
         lam = tuple(float(x) for x in self.lambdas)
         if len(lam) != len(self.views):
-            raise ConfigError(f"{len(lam)} loss weights for the {len(self.views)} views "
-                              f"{self.views!r}", file=source, field="lambdas",
-                              fix="give one weight per view, in the order of `views`")
+            raise ConfigError(
+                f"{len(lam)} loss weights for the {len(self.views)} views {self.views!r}",
+                file=source,
+                field="lambdas",
+                fix="give one weight per view, in the order of `views`",
+            )
         if any(x < 0 for x in lam) or sum(lam) <= 0:
-            raise ConfigError(f"weights must be non-negative with a positive sum, got {lam}",
-                              file=source, field="lambdas")
+            raise ConfigError(
+                f"weights must be non-negative with a positive sum, got {lam}",
+                file=source,
+                field="lambdas",
+            )
         if abs(sum(lam) - 1.0) > 1e-6:
             if not self.normalize_lambdas:
                 raise ConfigError(
                     f"the weights {lam} sum to {sum(lam):.6g}, not 1 (the paper sets the sum of "
-                    f"each equation's lambdas to one)", file=source, field="lambdas",
-                    fix="give weights that sum to 1, or set normalize_lambdas: true to rescale")
+                    f"each equation's lambdas to one)",
+                    file=source,
+                    field="lambdas",
+                    fix="give weights that sum to 1, or set normalize_lambdas: true to rescale",
+                )
             lam = tuple(x / sum(lam) for x in lam)
         return lam
 
@@ -306,8 +361,16 @@ class TrainConfig:
 # sync_bn only acts under torchrun, where it keeps a DDP run equal to the one-process run; a
 # stored step records the number of processes and whether BatchNorm was synchronised.
 FACE_FIELDS = ("faces", "face_margin")
-RUNTIME_FIELDS = ("device", "num_workers", "log_every", "compile", "checkpoint_seconds",
-                  "sync_bn", "cudnn_benchmark", "store_memory")
+RUNTIME_FIELDS = (
+    "device",
+    "num_workers",
+    "log_every",
+    "compile",
+    "checkpoint_seconds",
+    "sync_bn",
+    "cudnn_benchmark",
+    "store_memory",
+)
 
 
 def _coerce(f: dataclasses.Field, value: Any, source: str | None) -> Any:
@@ -340,19 +403,27 @@ def _coerce(f: dataclasses.Field, value: Any, source: str | None) -> Any:
             return int(value)
         return str(value) if not isinstance(value, str) else value
     except (TypeError, ValueError):
-        raise ConfigError(f"cannot read {value!r} as the type of {f.name!r} "
-                          f"(default {default!r})", file=source, field=f.name) from None
+        raise ConfigError(
+            f"cannot read {value!r} as the type of {f.name!r} (default {default!r})",
+            file=source,
+            field=f.name,
+        ) from None
 
 
-def apply_overrides(cfg: TrainConfig, changes: Mapping[str, Any],
-                    source: str | None = None) -> TrainConfig:
+def apply_overrides(
+    cfg: TrainConfig, changes: Mapping[str, Any], source: str | None = None
+) -> TrainConfig:
     known = {f.name: f for f in fields(TrainConfig)}
     out = dataclasses.replace(cfg)
     for key, value in changes.items():
         name = key.replace("-", "_")
         if name not in known:
-            raise ConfigError(f"unknown option {key!r}", file=source, field=key,
-                              fix=f"known options: {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"unknown option {key!r}",
+                file=source,
+                field=key,
+                fix=f"known options: {', '.join(sorted(known))}",
+            )
         setattr(out, name, _coerce(known[name], value, source))
     return out
 
@@ -364,10 +435,20 @@ PROFILES: dict[str, dict[str, Any]] = {
     # Tables 2-5: 3D-ResNeXt-101, 100 epochs, decay at 30/60/80, SMOTE off, Décalcomanie views,
     # rotation / scale / flip augmentation as the paper's code applies them (each view its own
     # draw, black corners, no zoom) and per-view BatchNorm batches
-    "decalcomanie": dict(arch="rx3d101", epochs=100, milestones=(30, 60, 80), smote=False,
-                         views="OLR", rotation=30.0, scale=1.1, hflip=True,
-                         rotation_fill="zeros", scale_mode="code", view_augment="independent",
-                         view_batches="per-view"),
+    "decalcomanie": dict(
+        arch="rx3d101",
+        epochs=100,
+        milestones=(30, 60, 80),
+        smote=False,
+        views="OLR",
+        rotation=30.0,
+        scale=1.1,
+        hflip=True,
+        rotation_fill="zeros",
+        scale_mode="code",
+        view_augment="independent",
+        view_batches="per-view",
+    ),
 }
 
 
@@ -380,12 +461,19 @@ def load_preset(path: str | Path) -> tuple[TrainConfig, dict[str, Any]]:
     try:
         data = yaml.safe_load(path.read_text())
     except FileNotFoundError:
-        raise ConfigError("no such preset file", file=path, field="--config",
-                          fix="give a path to a YAML file, e.g. one under configs/") from None
+        raise ConfigError(
+            "no such preset file",
+            file=path,
+            field="--config",
+            fix="give a path to a YAML file, e.g. one under configs/",
+        ) from None
     except OSError as exc:  # a folder, an unreadable file
-        raise ConfigError(f"cannot read the preset ({exc.strerror or exc})", file=path,
-                          field="--config",
-                          fix="give a path to a YAML file, e.g. one under configs/") from None
+        raise ConfigError(
+            f"cannot read the preset ({exc.strerror or exc})",
+            file=path,
+            field="--config",
+            fix="give a path to a YAML file, e.g. one under configs/",
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", file=path) from None
     if not isinstance(data, dict):
@@ -393,8 +481,12 @@ def load_preset(path: str | Path) -> tuple[TrainConfig, dict[str, Any]]:
     data = dict(data)
     profile = data.pop("profile", "nstep")
     if profile not in PROFILES:
-        raise ConfigError(f"unknown profile {profile!r}", file=path, field="profile",
-                          fix=f"one of {', '.join(PROFILES)}")
+        raise ConfigError(
+            f"unknown profile {profile!r}",
+            file=path,
+            field="profile",
+            fix=f"one of {', '.join(PROFILES)}",
+        )
     cfg = apply_overrides(TrainConfig(), PROFILES[profile], str(path))
     cfg = apply_overrides(cfg, data.pop("train", {}) or {}, str(path))
     return cfg.validate(str(path)), data

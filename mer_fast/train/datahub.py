@@ -1,6 +1,7 @@
 """Where a run gets its data: dataset folders (``--data-root``, ``--data NAME=PATH``, or the
 built-in synthetic stand-ins), their clip indexes, and decoded clip stores on the training
 device, each built once per process and shared by the chain's steps and the LOSO folds."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,15 +24,26 @@ class DataHub:
     ``"auto"`` (native where it fits in ``store_memory`` of the device's free memory, else
     ``size`` x ``size``; see :mod:`mer_fast.data.store_plan`)."""
 
-    def __init__(self, *, data_root: str | Path | None = None,
-                 overrides: Mapping[str, str | Path] | None = None,
-                 synthetic: bool = False, synthetic_root: str | Path | None = None,
-                 synthetic_sizes: Mapping[str, int] | None = None,
-                 cache_dir: str | Path | None = None, device: torch.device | str = "cpu",
-                 decode_size: int | str = "auto", size: int = 112,
-                 options: Mapping[str, dict] | None = None, release: str = "cropped",
-                 store_memory: float = 0.6, skip_bad: bool = False,
-                 show_progress: bool = True, faces: str = "off", face_margin: float = 0.1):
+    def __init__(
+        self,
+        *,
+        data_root: str | Path | None = None,
+        overrides: Mapping[str, str | Path] | None = None,
+        synthetic: bool = False,
+        synthetic_root: str | Path | None = None,
+        synthetic_sizes: Mapping[str, int] | None = None,
+        cache_dir: str | Path | None = None,
+        device: torch.device | str = "cpu",
+        decode_size: int | str = "auto",
+        size: int = 112,
+        options: Mapping[str, dict] | None = None,
+        release: str = "cropped",
+        store_memory: float = 0.6,
+        skip_bad: bool = False,
+        show_progress: bool = True,
+        faces: str = "off",
+        face_margin: float = 0.1,
+    ):
         from mer_fast.data.cache import ClipCache
         from mer_fast.data.releases import parse_release
 
@@ -56,7 +68,7 @@ class DataHub:
         self._indexes: dict[str, ClipIndex] = {}
         self._stores: dict[tuple[str, str], object] = {}
         self._plans: dict[str, tuple] = {}
-        self.store_plans: dict[str, dict] = {}   # dataset -> how its store was sized
+        self.store_plans: dict[str, dict] = {}  # dataset -> how its store was sized
 
     def index(self, name: str) -> ClipIndex:
         from mer_fast.data.datasets import load_dataset
@@ -64,20 +76,30 @@ class DataHub:
 
         if name not in self._indexes:
             options = release_options(self.release, name, self.options.get(name, {}))
-            ix = load_dataset(name, data_root=self.data_root, overrides=self.overrides,
-                              skip_bad=self.skip_bad, **options)
+            ix = load_dataset(
+                name,
+                data_root=self.data_root,
+                overrides=self.overrides,
+                skip_bad=self.skip_bad,
+                **options,
+            )
             read = {k: v for k, v in releases_read(ix).items() if v != "its only release"}
             if read:
-                console.print(f"  {name}: reading " + ", ".join(
-                    f"{k} {v}/" for k, v in read.items()))
+                console.print(
+                    f"  {name}: reading " + ", ".join(f"{k} {v}/" for k, v in read.items())
+                )
             if ix.skipped:
-                console.print(f"  {name}: {len(ix.skipped)} clip(s) left out (listed in the "
-                              f"run's results.json)")
+                console.print(
+                    f"  {name}: {len(ix.skipped)} clip(s) left out (listed in the "
+                    f"run's results.json)"
+                )
             for w in ix.warnings[:5]:
                 console.print(f"  {name}: note: {w}")
             if len(ix.warnings) > 5:
-                console.print(f"  {name}: ... and {len(ix.warnings) - 5} more notes "
-                              f"(mer-fast datasets check lists them all)")
+                console.print(
+                    f"  {name}: ... and {len(ix.warnings) - 5} more notes "
+                    f"(mer-fast datasets check lists them all)"
+                )
             self._indexes[name] = ix
         return self._indexes[name]
 
@@ -105,13 +127,22 @@ class DataHub:
                 if cropper is not None:  # the faces first, onset frames in batches
                     from mer_fast.utils.progress import progress
 
-                    with progress(f"finding the faces of {name}", len(ix), "clips",
-                                  self.show_progress) as bar:
+                    with progress(
+                        f"finding the faces of {name}", len(ix), "clips", self.show_progress
+                    ) as bar:
                         cropper.locate_many(ix.records, advance=bar.advance)
                 self._stores[key] = ClipStore.build(
-                    ix, size, channels=3, cache=self.cache, device=self.device,
-                    skip_bad=self.skip_bad, progress=self.show_progress, common_size=common,
-                    max_bytes=max_bytes, faces=cropper)
+                    ix,
+                    size,
+                    channels=3,
+                    cache=self.cache,
+                    device=self.device,
+                    skip_bad=self.skip_bad,
+                    progress=self.show_progress,
+                    common_size=common,
+                    max_bytes=max_bytes,
+                    faces=cropper,
+                )
             store = self._stores[key]
             if name in self._plans and key == (name, repr(self._plans[name][0])):
                 h, w = (int(v) for v in store.frames.shape[1:3])
@@ -143,25 +174,38 @@ class DataHub:
 
         cropper = self.face_cropper(name)
         # faces=detect: the clips are the cropper's face crops, whose own size is its default
-        plan = plan_store(ix, self.decode_size, size=self.size, device=self.device,
-                          share=self.store_memory,
-                          native=None if cropper is None else cropper.default_size)
+        plan = plan_store(
+            ix,
+            self.decode_size,
+            size=self.size,
+            device=self.device,
+            share=self.store_memory,
+            native=None if cropper is None else cropper.default_size,
+        )
         self.store_plans[name] = plan.summary()
         if plan.decode is None:  # the native size is known only once decoded (videos)
             return None, True, plan.budget
         h, w = plan.decode
-        how = ("native size" if plan.is_native else "instead of the native size"
-               if plan.note else f"decode_size={self.decode_size}")
+        how = (
+            "native size"
+            if plan.is_native
+            else "instead of the native size"
+            if plan.note
+            else f"decode_size={self.decode_size}"
+        )
         size_text = human_bytes(plan.bytes) if plan.bytes is not None else "?"
-        console.print(f"  {name}: storing frames at {w}x{h} ({how}, {size_text} on "
-                      f"{self.device.type})")
+        console.print(
+            f"  {name}: storing frames at {w}x{h} ({how}, {size_text} on {self.device.type})"
+        )
         if plan.note:
             console.print(f"  [yellow]{name}: {plan.note}[/]")
         if plan.odd:
             shown = ", ".join(f"{k} ({s[1]}x{s[0]})" for k, s in plan.odd[:5])
             more = f" and {len(plan.odd) - 5} more" if len(plan.odd) > 5 else ""
-            note = (f"{len(plan.odd)} clip(s) of another frame size resized to {w}x{h} at "
-                    f"decode: {shown}{more}")
+            note = (
+                f"{len(plan.odd)} clip(s) of another frame size resized to {w}x{h} at "
+                f"decode: {shown}{more}"
+            )
             console.print(f"  {name}: note: {note}")
             self.store_plans[name]["resized"] = [k for k, _ in plan.odd]
         return (h, w), False, plan.budget
@@ -180,13 +224,15 @@ class DataHub:
             return None
         if self._cropper is None:
             weights_dir()  # a missing detector fails here, with the install command
-            self._cropper = FaceCropper(self.cache.root / "faces", margin=self.face_margin,
-                                        device=self.device)
+            self._cropper = FaceCropper(
+                self.cache.root / "faces", margin=self.face_margin, device=self.device
+            )
         return self._cropper
 
 
-def ensure_synthetic(root: str | Path | None = None, seed: int = 0,
-                     sizes: Mapping[str, int] | None = None) -> Path:
+def ensure_synthetic(
+    root: str | Path | None = None, seed: int = 0, sizes: Mapping[str, int] | None = None
+) -> Path:
     """The built-in synthetic stand-in datasets (written once, then reused while the writer's
     layout version is the same). ``sizes`` are ``write_synthetic``'s knobs (subjects,
     clips_per_subject, frames, frame_size); each setting gets its own folder."""
@@ -204,8 +250,10 @@ def ensure_synthetic(root: str | Path | None = None, seed: int = 0,
             layout = None
         if layout == LAYOUT:
             return root
-        console.print(f"the synthetic stand-in datasets in {root} were written by another "
-                      f"mer-fast (layout {layout}, this one writes {LAYOUT}): rewriting them")
+        console.print(
+            f"the synthetic stand-in datasets in {root} were written by another "
+            f"mer-fast (layout {layout}, this one writes {LAYOUT}): rewriting them"
+        )
     console.print(f"writing the synthetic stand-in datasets to {root} (seed {seed}) ...")
     write_synthetic(root, seed=seed, **sizes)
     return root

@@ -8,6 +8,7 @@ decode.
 The methods read the trainer's ``cfg``, ``data``, ``device``, ``rank``/``world``, ``name``,
 ``input_dtype``, ``input_watch`` and ``bad_clips``; the trainer sets them.
 """
+
 from __future__ import annotations
 
 import time
@@ -38,18 +39,41 @@ class EpochBatches:
         if theta is not None and theta.dim() == 2:  # action crops drawn by _theta
             theta = d.spatial.train_theta(theta, torch.tensor([d.frames.shape[1:3]]))
         with self._timed():
-            return views_input(lambda v, th: make_input(
-                d.frames, d.offsets, items, t_out=d.t_out, size=self.cfg.size, views=v,
-                mean=d.mean, std=d.std, dtype=self.input_dtype, theta=th, window=d.window,
-                starts=starts, padding=self._padding(th)), views, theta)
+            return views_input(
+                lambda v, th: make_input(
+                    d.frames,
+                    d.offsets,
+                    items,
+                    t_out=d.t_out,
+                    size=self.cfg.size,
+                    views=v,
+                    mean=d.mean,
+                    std=d.std,
+                    dtype=self.input_dtype,
+                    theta=th,
+                    window=d.window,
+                    starts=starts,
+                    padding=self._padding(th),
+                ),
+                views,
+                theta,
+            )
 
     def _empty_input(self, views: str) -> torch.Tensor:
         """A batch of no clips: a rank whose share of a batch is empty still runs the forward
         and backward passes (DDP and SyncBatchNorm wait for every rank)."""
         d = self.data
         channels = int(d.frames.shape[-1]) if isinstance(d, ClipData) else 3
-        return torch.zeros(len(views), 0, channels, d.t_out, self.cfg.size, self.cfg.size,
-                           dtype=self.input_dtype, device=self.device)
+        return torch.zeros(
+            len(views),
+            0,
+            channels,
+            d.t_out,
+            self.cfg.size,
+            self.cfg.size,
+            dtype=self.input_dtype,
+            device=self.device,
+        )
 
     def _theta(self, n: int, g: torch.Generator):
         """The augmentation of ``n`` clips: ``[n, 2, 3]`` shared by a clip's views, or
@@ -62,9 +86,16 @@ class EpochBatches:
         per_view = cfg.view_augment == "independent" and len(cfg.views) > 1
         # rotations are rigid in the stored frames' pixels (streamed clips: square frames)
         aspect = (d.frames.shape[2] / d.frames.shape[1]) if isinstance(d, ClipData) else 1.0
-        return random_theta(n, rotation=cfg.rotation, scale=cfg.scale, hflip=cfg.hflip,
-                            scale_mode=cfg.scale_mode, views=len(cfg.views) if per_view else None,
-                            aspect=aspect, generator=g)
+        return random_theta(
+            n,
+            rotation=cfg.rotation,
+            scale=cfg.scale,
+            hflip=cfg.hflip,
+            scale_mode=cfg.scale_mode,
+            views=len(cfg.views) if per_view else None,
+            aspect=aspect,
+            generator=g,
+        )
 
     def _padding(self, theta) -> str:
         """grid_sample's padding of the augmented clips: what a rotation uncovers."""
@@ -97,18 +128,24 @@ class EpochBatches:
             chunks = []
             c0 = 0
             for n in micro_sizes(len(mine), micro):
-                idx = mine[c0:c0 + n]
+                idx = mine[c0 : c0 + n]
                 c0 += n
                 sub = items.take(idx)
                 theta = take(theta_all, idx)
                 starts = None if starts_all is None else starts_all[idx]
-                chunks.append((lambda sub=sub, theta=theta, starts=starts:
-                               self._input(sub, cfg.views, theta, starts), sub.labels))
+                chunks.append(
+                    (
+                        lambda sub=sub, theta=theta, starts=starts: self._input(
+                            sub, cfg.views, theta, starts
+                        ),
+                        sub.labels,
+                    )
+                )
             return self._pad_chunks(chunks, len(bidx), micro)
 
         b0 = 0
         for size in batch_sizes(m, cfg.batch_size):  # a last batch of one joins the one before
-            bidx = perm[b0:b0 + size]
+            bidx = perm[b0 : b0 + size]
             b0 += size
             yield size, (lambda micro, bidx=bidx: split(bidx, micro))
 
@@ -119,12 +156,18 @@ class EpochBatches:
 
         cfg, d = self.cfg, self.data
         if items.synthetic:
-            raise ConfigError("SMOTE mixes decoded clips of the resident store; the streaming "
-                              "path has none", field="smote", fix="set smote: false")
+            raise ConfigError(
+                "SMOTE mixes decoded clips of the resident store; the streaming path has none",
+                field="smote",
+                fix="set smote: false",
+            )
         if cfg.sampler != "shuffle":
-            raise ConfigError(f"sampler {cfg.sampler!r} draws from the resident store; the "
-                              f"streaming loader shuffles", field="sampler",
-                              fix="set sampler: shuffle, or data_path: store")
+            raise ConfigError(
+                f"sampler {cfg.sampler!r} draws from the resident store; the "
+                f"streaming loader shuffles",
+                field="sampler",
+                fix="set sampler: shuffle, or data_path: store",
+            )
         shard = (self.rank, self.world) if self.world > 1 else None
         loader = d.loader(items.a, True, cfg.batch_size, shard)
         set_epoch(loader, epoch)
@@ -137,13 +180,18 @@ class EpochBatches:
                 c0, c1 = c1, c1 + n
                 a, b = int(batch.offsets[c0]), int(batch.offsets[c1])
                 frames = batch.frames[a:b]
-                offsets = batch.offsets[c0:c1 + 1] - a
+                offsets = batch.offsets[c0 : c1 + 1] - a
                 th = take(theta, slice(c0, c1))
                 if th is not None and d.spatial is not None:  # crops in the batch's canvas
-                    th = d.spatial.train_theta(th, batch.sizes[c0:c1],
-                                               tuple(batch.frames.shape[1:3]))
-                chunks.append((lambda f=frames, o=offsets, th=th:
-                               self._packed_input(f, o, cfg.views, th), batch.labels[c0:c1]))
+                    th = d.spatial.train_theta(
+                        th, batch.sizes[c0:c1], tuple(batch.frames.shape[1:3])
+                    )
+                chunks.append(
+                    (
+                        lambda f=frames, o=offsets, th=th: self._packed_input(f, o, cfg.views, th),
+                        batch.labels[c0:c1],
+                    )
+                )
             return self._pad_chunks(chunks, size, micro)
 
         batches = iter(loader)
@@ -157,8 +205,10 @@ class EpochBatches:
             if batch is not None:
                 self._note_bad(batch.replaced)
                 if len(batch.labels) != hi - lo:
-                    raise RuntimeError(f"the streaming loader gave {len(batch.labels)} clips "
-                                       f"for a share of {hi - lo}")
+                    raise RuntimeError(
+                        f"the streaming loader gave {len(batch.labels)} clips "
+                        f"for a share of {hi - lo}"
+                    )
             theta = take(theta, slice(lo, hi))
             yield size, (lambda micro, b=batch, t=theta, n=size: split(b, t, n, micro))
         for _ in batches:
@@ -169,8 +219,10 @@ class EpochBatches:
         for key, why in replaced:
             if key not in self.bad_clips:
                 self.bad_clips[key] = why
-                console.print(f"  [yellow]{self.name}: clip {key} could not be decoded; another "
-                              f"clip took its place (skip_bad)[/]: {why}")
+                console.print(
+                    f"  [yellow]{self.name}: clip {key} could not be decoded; another "
+                    f"clip took its place (skip_bad)[/]: {why}"
+                )
 
     def _merge_bad_clips(self) -> bool:
         """Every rank's bad clips, on every rank; whether this rank learnt of new ones."""
@@ -193,6 +245,19 @@ class EpochBatches:
             frames = frames.to(self.device, non_blocking=True)
             if theta is not None:
                 theta = theta.to(self.device, non_blocking=True)
-            return views_input(lambda v, th: ops.clip_views_packed(
-                frames, offsets, d.t_out, self.cfg.size, v, d.mean, d.std, th, self.input_dtype,
-                padding=self._padding(th)), views, theta)
+            return views_input(
+                lambda v, th: ops.clip_views_packed(
+                    frames,
+                    offsets,
+                    d.t_out,
+                    self.cfg.size,
+                    v,
+                    d.mean,
+                    d.std,
+                    th,
+                    self.input_dtype,
+                    padding=self._padding(th),
+                ),
+                views,
+                theta,
+            )

@@ -11,6 +11,7 @@ output.
 Each fold's result is written atomically when it ends; a rerun skips finished folds and resumes an
 unfinished one at its last saved epoch.
 """
+
 from __future__ import annotations
 
 import math
@@ -46,8 +47,8 @@ def natural_key(text: str):
 @dataclass
 class Fold:
     number: int
-    subject: str                 # subject_key of the held-out subject
-    train: torch.Tensor          # clip indices into the index
+    subject: str  # subject_key of the held-out subject
+    train: torch.Tensor  # clip indices into the index
     test: torch.Tensor
 
     @property
@@ -62,13 +63,15 @@ def make_folds(index: ClipIndex) -> list[Fold]:
         by_subject.setdefault(r.subject_key, []).append(i)
     subjects = sorted(by_subject, key=natural_key)
     if len(subjects) < 2:
-        raise ConfigError(f"LOSO needs at least two subjects; {index.name!r} has "
-                          f"{len(subjects)}", field="target")
+        raise ConfigError(
+            f"LOSO needs at least two subjects; {index.name!r} has {len(subjects)}", field="target"
+        )
     folds = []
     for k, s in enumerate(subjects):
         test = torch.tensor(by_subject[s], dtype=torch.int64)
-        train = torch.tensor([i for t in subjects if t != s for i in by_subject[t]],
-                             dtype=torch.int64)
+        train = torch.tensor(
+            [i for t in subjects if t != s for i in by_subject[t]], dtype=torch.int64
+        )
         folds.append(Fold(k, s, train, test))
     return folds
 
@@ -78,20 +81,27 @@ def check_folds(folds: list[int] | None, count: int, target: str) -> None:
     0..count-1."""
     bad = [k for k in folds or [] if not 0 <= k < count]
     if bad:
-        raise ConfigError(f"no fold {', '.join(map(str, bad))}: {target} has {count} subjects, "
-                          f"so folds 0..{count - 1}", field="--folds",
-                          fix=f"give fold numbers from 0 to {count - 1}")
+        raise ConfigError(
+            f"no fold {', '.join(map(str, bad))}: {target} has {count} subjects, "
+            f"so folds 0..{count - 1}",
+            field="--folds",
+            fix=f"give fold numbers from 0 to {count - 1}",
+        )
 
 
-def inner_split(index: ClipIndex, train: torch.Tensor, fraction: float,
-                g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def inner_split(
+    index: ClipIndex, train: torch.Tensor, fraction: float, g: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Splits a fold's training clips by subject into (inner training, validation)."""
     subj = [index.records[i].subject_key for i in train.tolist()]
     subjects = sorted(set(subj), key=natural_key)
     n_val = max(1, math.ceil(fraction * len(subjects)))
     if n_val >= len(subjects):
-        raise ConfigError(f"inner-val needs at least two training subjects per fold, got "
-                          f"{len(subjects)}", field="epoch_selection", fix="use final")
+        raise ConfigError(
+            f"inner-val needs at least two training subjects per fold, got {len(subjects)}",
+            field="epoch_selection",
+            fix="use final",
+        )
     order = torch.randperm(len(subjects), generator=g).tolist()
     val_subjects = {subjects[i] for i in order[:n_val]}
     is_val = torch.tensor([s in val_subjects for s in subj])
@@ -101,9 +111,17 @@ def inner_split(index: ClipIndex, train: torch.Tensor, fraction: float,
 class LosoRun:
     """Runs (or resumes) every fold of a target and pools the predictions."""
 
-    def __init__(self, index: ClipIndex, data: ClipData, cfg: TrainConfig,
-                 make_net: Callable[[], MERNet], out_dir: str | Path, *,
-                 show_progress: bool = True, folds: list[int] | None = None):
+    def __init__(
+        self,
+        index: ClipIndex,
+        data: ClipData,
+        cfg: TrainConfig,
+        make_net: Callable[[], MERNet],
+        out_dir: str | Path,
+        *,
+        show_progress: bool = True,
+        folds: list[int] | None = None,
+    ):
         self.index, self.data, self.cfg = index, data, cfg
         self.make_net = make_net
         self.out_dir = Path(out_dir)
@@ -126,20 +144,26 @@ class LosoRun:
         train = fold.train
         val = None
         if cfg.epoch_selection == "inner-val":
-            train, val = inner_split(index, fold.train, cfg.inner_val_fraction,
-                                     generator(cfg.seed, fold.name, "inner-val"))
+            train, val = inner_split(
+                index,
+                fold.train,
+                cfg.inner_val_fraction,
+                generator(cfg.seed, fold.name, "inner-val"),
+            )
         items = Items.real(train, labels[train])
         smote_info = None
         if cfg.smote:
-            extra, report = smote_items(train, labels[train], index.classes,
-                                        generator(cfg.seed, fold.name, "smote"))
+            extra, report = smote_items(
+                train, labels[train], index.classes, generator(cfg.seed, fold.name, "smote")
+            )
             items = items.cat(extra)
             smote_info = report.as_dict()
         notes = self._class_notes(fold, train)
         torch.manual_seed(seed_for(cfg.seed, fold.name, "init"))
         net = self.make_net()
-        trainer = Trainer(net, cfg, self.data, fdir, name=fold.name,
-                          show_progress=self.show_progress)
+        trainer = Trainer(
+            net, cfg, self.data, fdir, name=fold.name, show_progress=self.show_progress
+        )
         test_labels = labels[fold.test]
 
         def evaluate(epoch: int) -> dict:
@@ -149,24 +173,37 @@ class LosoRun:
             s = scores(labels[val], trainer.predict(val).argmax(1), index.classes)
             return {"val_uf1": s.uf1, "val_war": s.war, "select_score": s.uf1}
 
-        fit = trainer.fit(items, evaluate if cfg.epoch_selection != "final" else None,
-                          selection=cfg.epoch_selection)
+        fit = trainer.fit(
+            items,
+            evaluate if cfg.epoch_selection != "final" else None,
+            selection=cfg.epoch_selection,
+        )
         logits = trainer.predict(fold.test)
         probs = torch.softmax(logits, 1)
         preds = logits.argmax(1)
         fold_scores = scores(test_labels, preds, index.classes)
         result = {
-            "fold": fold.number, "subject": fold.subject, "epoch_selection": cfg.epoch_selection,
-            "selected_epoch": fit.selected_epoch, "resumed_from_epoch": fit.resumed_from,
-            "train_clips": int(len(train)), "val_clips": 0 if val is None else int(len(val)),
-            "smote": smote_info, "notes": notes,
+            "fold": fold.number,
+            "subject": fold.subject,
+            "epoch_selection": cfg.epoch_selection,
+            "selected_epoch": fit.selected_epoch,
+            "resumed_from_epoch": fit.resumed_from,
+            "train_clips": int(len(train)),
+            "val_clips": 0 if val is None else int(len(val)),
+            "smote": smote_info,
+            "notes": notes,
             "scores": fold_scores.as_dict(),
             "predictions": [
-                {"clip": index.records[i].clip_id, "key": index.records[i].key,
-                 "subject": index.records[i].subject, "label": int(test_labels[j]),
-                 "prediction": int(preds[j]), "probabilities": [round(float(p), 6)
-                                                                for p in probs[j]]}
-                for j, i in enumerate(fold.test.tolist())],
+                {
+                    "clip": index.records[i].clip_id,
+                    "key": index.records[i].key,
+                    "subject": index.records[i].subject,
+                    "label": int(test_labels[j]),
+                    "prediction": int(preds[j]),
+                    "probabilities": [round(float(p), 6) for p in probs[j]],
+                }
+                for j, i in enumerate(fold.test.tolist())
+            ],
             "history": fit.history,
         }
         atomic.write_json(done, result)
@@ -181,11 +218,15 @@ class LosoRun:
         have_test = set(labels[fold.test].tolist())
         for c, name in enumerate(self.index.classes):
             if c not in have_train:
-                notes.append(f"class {name!r} has no training clip in this fold: the model "
-                             f"cannot learn it here")
+                notes.append(
+                    f"class {name!r} has no training clip in this fold: the model "
+                    f"cannot learn it here"
+                )
             if c not in have_test:
-                notes.append(f"test subject {fold.subject} has no {name!r} clip (normal in MER "
-                             f"datasets; its per-fold UAR/UF1 average over the classes present)")
+                notes.append(
+                    f"test subject {fold.subject} has no {name!r} clip (normal in MER "
+                    f"datasets; its per-fold UAR/UF1 average over the classes present)"
+                )
         return notes
 
     def run(self) -> dict:
@@ -193,19 +234,27 @@ class LosoRun:
         for fold in self.folds:
             if self.only is not None and fold.number not in self.only:
                 continue
-            done = read_json(self.fold_dir(fold) / "result.json", f"fold {fold.name}",
-                             keys=RESULT_KEYS) is not None
+            done = (
+                read_json(
+                    self.fold_dir(fold) / "result.json", f"fold {fold.name}", keys=RESULT_KEYS
+                )
+                is not None
+            )
             if not done:
-                console.print(f"[bold]{fold.name}[/]: test subject {fold.subject}, "
-                              f"{len(fold.test)} test / {len(fold.train)} training clips")
+                console.print(
+                    f"[bold]{fold.name}[/]: test subject {fold.subject}, "
+                    f"{len(fold.test)} test / {len(fold.train)} training clips"
+                )
             r = self.run_fold(fold)
             for note in r["notes"]:
                 if not done:
                     console.print(f"  note: {note}")
             if not done:
                 s = r["scores"]
-                console.print(f"  {fold.name}: UF1 {s['uf1']:.4f}  UAR {s['uar']:.4f}  "
-                              f"WAR {s['war']:.4f}  (epoch {r['selected_epoch']})")
+                console.print(
+                    f"  {fold.name}: UF1 {s['uf1']:.4f}  UAR {s['uar']:.4f}  "
+                    f"WAR {s['war']:.4f}  (epoch {r['selected_epoch']})"
+                )
             results.append(r)
         return pool(results, self.index.classes)
 

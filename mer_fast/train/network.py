@@ -1,6 +1,7 @@
 """Building the network of a run (backbone of the registry + Décalcomanie head), and saving /
 loading a trained MER model with everything inference needs (classes, views, frames, size,
 input convention), so ``mer-fast predict`` can use it on new clips."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,35 +16,58 @@ from mer_fast.train.config import TrainConfig
 MER_KEYS = ("mer_head", "mer_views", "mer_eval_views", "classes", "frames", "size")
 
 
-def make_net_factory(cfg: TrainConfig, num_classes: int,
-                     init_path: str | Path | None) -> Callable[[], MERNet]:
+def make_net_factory(
+    cfg: TrainConfig, num_classes: int, init_path: str | Path | None
+) -> Callable[[], MERNet]:
     """A function building the run's network: the last chain step's backbone (its FC head
     replaced, as at every step of the chain) or a freshly initialised one."""
+
     def make() -> MERNet:
         from mer_fast.models import create_model, load_checkpoint
 
         model = create_model(cfg.arch, num_classes, **cfg.model_options)
         if init_path is not None:
             load_checkpoint(model, init_path, head="reset")
-        return MERNet(model, num_classes, cfg.head, len(cfg.views),
-                      view_batches=cfg.view_batches)
+        return MERNet(model, num_classes, cfg.head, len(cfg.views), view_batches=cfg.view_batches)
+
     return make
 
 
-def save_mer_model(path: str | Path, net: MERNet, *, cfg: TrainConfig, classes, frames: int,
-                   convention, **extra: Any) -> None:
+def save_mer_model(
+    path: str | Path,
+    net: MERNet,
+    *,
+    cfg: TrainConfig,
+    classes,
+    frames: int,
+    convention,
+    **extra: Any,
+) -> None:
     from mer_fast.models import save_checkpoint
 
-    fusion = None if net.fusion is None else {k: v.detach().cpu()
-                                              for k, v in net.fusion.state_dict().items()}
-    save_checkpoint(path, net.backbone, convention=convention, mer_head=net.head,
-                    mer_views=cfg.views, mer_eval_views=cfg.eval_views(),
-                    classes=list(classes), frames=int(frames), size=int(cfg.size),
-                    fusion=fusion, **extra)
+    fusion = (
+        None
+        if net.fusion is None
+        else {k: v.detach().cpu() for k, v in net.fusion.state_dict().items()}
+    )
+    save_checkpoint(
+        path,
+        net.backbone,
+        convention=convention,
+        mer_head=net.head,
+        mer_views=cfg.views,
+        mer_eval_views=cfg.eval_views(),
+        classes=list(classes),
+        frames=int(frames),
+        size=int(cfg.size),
+        fusion=fusion,
+        **extra,
+    )
 
 
-def load_mer_model(path: str | Path, device: str | torch.device = "cpu", *,
-                   trusted: bool = False) -> tuple[MERNet, dict[str, Any]]:
+def load_mer_model(
+    path: str | Path, device: str | torch.device = "cpu", *, trusted: bool = False
+) -> tuple[MERNet, dict[str, Any]]:
     """A trained model (RUN/model.pt); ``trusted``: the file may hold pickled objects."""
     from mer_fast.models import create_model, load_checkpoint, read_checkpoint
 
@@ -53,8 +77,11 @@ def load_mer_model(path: str | Path, device: str | torch.device = "cpu", *,
     if missing:
         raise CheckpointError(
             f"not a trained micro-expression model (no {', '.join(missing)}): it holds a "
-            f"backbone only", file=path, key=missing[0],
-            fix="use the model.pt of a run trained with --final-model (RUN/model.pt)")
+            f"backbone only",
+            file=path,
+            key=missing[0],
+            fix="use the model.pt of a run trained with --final-model (RUN/model.pt)",
+        )
     classes = list(ck["classes"])
     model = create_model(ck["model"], len(classes), **dict(ck.get("model_options", {})))
     report = load_checkpoint(model, path, head="keep", trusted=trusted)
@@ -62,15 +89,30 @@ def load_mer_model(path: str | Path, device: str | torch.device = "cpu", *,
     net = MERNet(model, len(classes), ck["mer_head"], len(views))
     if net.fusion is not None:
         net.fusion.load_state_dict(ck["fusion"])
-    meta = {"classes": classes, "views": views, "eval_views": ck["mer_eval_views"],
-            "head": ck["mer_head"], "frames": int(ck["frames"]), "size": int(ck["size"]),
-            "convention": report.convention, "provenance": ck.get("provenance"),
-            "run": ck.get("run")}
+    meta = {
+        "classes": classes,
+        "views": views,
+        "eval_views": ck["mer_eval_views"],
+        "head": ck["mer_head"],
+        "frames": int(ck["frames"]),
+        "size": int(ck["size"]),
+        "convention": report.convention,
+        "provenance": ck.get("provenance"),
+        "run": ck.get("run"),
+    }
     return net.to(device).eval(), meta
 
 
-def train_final_model(index, data, cfg: TrainConfig, make_net, out: str | Path, convention, *,
-                      show_progress: bool = True) -> Path:
+def train_final_model(
+    index,
+    data,
+    cfg: TrainConfig,
+    make_net,
+    out: str | Path,
+    convention,
+    *,
+    show_progress: bool = True,
+) -> Path:
     """Trains one more network on every subject (the model to use on new data; the LOSO folds
     estimate how well it does) and saves it as ``OUT/model.pt``."""
     from mer_fast.train.batches import Items
@@ -84,15 +126,25 @@ def train_final_model(index, data, cfg: TrainConfig, make_net, out: str | Path, 
     clips = torch.arange(len(index))
     items = Items.real(clips, data.labels)
     if cfg.smote:
-        extra, _ = smote_items(clips, data.labels, index.classes,
-                               generator(cfg.seed, "final", "smote"))
+        extra, _ = smote_items(
+            clips, data.labels, index.classes, generator(cfg.seed, "final", "smote")
+        )
         items = items.cat(extra)
     torch.manual_seed(seed_for(cfg.seed, "final", "init"))
     net = make_net()
     final_cfg = cfg.replace(epoch_selection="final")
-    Trainer(net, final_cfg, data, out / "final", name="final",
-            show_progress=show_progress).fit(items)
-    save_mer_model(path, net.cpu(), cfg=cfg, classes=index.classes, frames=data.t_out,
-                   convention=convention, provenance=index.provenance, run=out.name)
+    Trainer(net, final_cfg, data, out / "final", name="final", show_progress=show_progress).fit(
+        items
+    )
+    save_mer_model(
+        path,
+        net.cpu(),
+        cfg=cfg,
+        classes=index.classes,
+        frames=data.t_out,
+        convention=convention,
+        provenance=index.provenance,
+        run=out.name,
+    )
     (out / "final" / "last.pt").unlink(missing_ok=True)
     return path

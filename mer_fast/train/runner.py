@@ -1,5 +1,6 @@
 """One experiment end to end: data, the chain, LOSO on the target, the outputs. Shared by
 ``mer-fast train`` (one run) and ``mer-fast experiment`` (every row of a paper table)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +22,8 @@ class RunSpec:
     data_options: dict[str, dict] = field(default_factory=dict)
     force: list[str] = field(default_factory=list)
     name: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)   # table / row / paper of a preset
-    trust_checkpoints: bool = False   # --trust-checkpoint: --init files may hold pickled code
+    meta: dict[str, Any] = field(default_factory=dict)  # table / row / paper of a preset
+    trust_checkpoints: bool = False  # --trust-checkpoint: --init files may hold pickled code
 
 
 @dataclass
@@ -32,15 +33,17 @@ class DataSpec:
     synthetic: bool = False
     cache_dir: str | None = None
     skip_bad: bool = False
-    synthetic_sizes: dict = field(default_factory=dict)   # write_synthetic's knobs
+    synthetic_sizes: dict = field(default_factory=dict)  # write_synthetic's knobs
 
 
 def default_name(spec: RunSpec, synthetic: bool) -> str:
     from mer_fast.train.chain import parse_chain
 
     steps = parse_chain(spec.chain)
-    return (f"{'-'.join(steps) or 'scratch'}_{spec.target}_{spec.cfg.arch}"
-            f"{'_synthetic' if synthetic else ''}")
+    return (
+        f"{'-'.join(steps) or 'scratch'}_{spec.target}_{spec.cfg.arch}"
+        f"{'_synthetic' if synthetic else ''}"
+    )
 
 
 @dataclass
@@ -54,11 +57,11 @@ class Plan:
     target: str
     out: Path
     steps_dir: Path
-    chain: list[dict]                 # StepResult.as_dict() of every step
-    init_path: str | None             # the last step's model.pt (None: from scratch)
+    chain: list[dict]  # StepResult.as_dict() of every step
+    init_path: str | None  # the last step's model.pt (None: from scratch)
     convention: dict
     frames: int
-    data_read: dict = field(default_factory=dict)   # releases read and how the store was sized
+    data_read: dict = field(default_factory=dict)  # releases read and how the store was sized
 
 
 def make_hub(spec: RunSpec, data: DataSpec, show_progress: bool = True):
@@ -66,25 +69,55 @@ def make_hub(spec: RunSpec, data: DataSpec, show_progress: bool = True):
     from mer_fast.train.runtime import resolve_device
 
     cfg = spec.cfg
-    return DataHub(data_root=data.data_root, overrides=data.overrides, synthetic=data.synthetic,
-                   synthetic_sizes=data.synthetic_sizes, cache_dir=data.cache_dir, device=resolve_device(cfg.device),
-                   decode_size=cfg.decode_size, size=cfg.size, options=spec.data_options,
-                   release=cfg.release, store_memory=cfg.store_memory,
-                   skip_bad=data.skip_bad, show_progress=show_progress, faces=cfg.faces,
-                   face_margin=cfg.face_margin)
+    return DataHub(
+        data_root=data.data_root,
+        overrides=data.overrides,
+        synthetic=data.synthetic,
+        synthetic_sizes=data.synthetic_sizes,
+        cache_dir=data.cache_dir,
+        device=resolve_device(cfg.device),
+        decode_size=cfg.decode_size,
+        size=cfg.size,
+        options=spec.data_options,
+        release=cfg.release,
+        store_memory=cfg.store_memory,
+        skip_bad=data.skip_bad,
+        show_progress=show_progress,
+        faces=cfg.faces,
+        face_margin=cfg.face_margin,
+    )
 
 
 def hub_key(spec: RunSpec, data: DataSpec) -> str:
     """Runs whose hub keys are equal can share one DataHub (its indexes and decoded stores)."""
     cfg = spec.cfg
-    return json.dumps([repr(data), cfg.decode_size, cfg.size, cfg.release, cfg.store_memory,
-                       cfg.device, spec.data_options, cfg.faces, cfg.face_margin],
-                      sort_keys=True, default=str)
+    return json.dumps(
+        [
+            repr(data),
+            cfg.decode_size,
+            cfg.size,
+            cfg.release,
+            cfg.store_memory,
+            cfg.device,
+            spec.data_options,
+            cfg.faces,
+            cfg.face_margin,
+        ],
+        sort_keys=True,
+        default=str,
+    )
 
 
-def plan(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
-         steps_dir: str | Path | None = None, show_progress: bool = True, hub=None,
-         folds: list[int] | None = None) -> Plan:
+def plan(
+    spec: RunSpec,
+    data: DataSpec,
+    *,
+    out: str | Path | None = None,
+    steps_dir: str | Path | None = None,
+    show_progress: bool = True,
+    hub=None,
+    folds: list[int] | None = None,
+) -> Plan:
     """Checks the target's data (and that ``folds`` exist), runs (or reuses) the chain, and
     claims the run folder."""
     from mer_fast.errors import ConfigError
@@ -95,41 +128,60 @@ def plan(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
     from mer_fast.utils.progress import console
 
     if dist.launched():  # every process would run the whole experiment into the same folder
-        raise ConfigError("a LOSO run goes in one process; under torchrun use `mer-fast "
-                          "pretrain` for the chain", field="torchrun",
-                          fix="run `mer-fast pretrain` under torchrun, then `mer-fast train` "
-                              "without torchrun (it reuses the stored steps)")
+        raise ConfigError(
+            "a LOSO run goes in one process; under torchrun use `mer-fast pretrain` for the chain",
+            field="torchrun",
+            fix="run `mer-fast pretrain` under torchrun, then `mer-fast train` "
+            "without torchrun (it reuses the stored steps)",
+        )
     cfg = spec.cfg.validate()
     target = spec.target.lower()
     if target not in TARGETS:
-        raise ConfigError(f"unknown target {target!r}", field="--target",
-                          fix=f"one of {', '.join(TARGETS)}")
+        raise ConfigError(
+            f"unknown target {target!r}", field="--target", fix=f"one of {', '.join(TARGETS)}"
+        )
     steps = parse_chain(spec.chain)
     name = spec.name or default_name(spec, data.synthetic)
     out = Path(out or Path("runs") / name)
     steps_dir = Path(steps_dir or out.parent / "steps")
     hub = hub or make_hub(spec, data, show_progress)
-    console.print(f"[bold]{name}[/]: chain {' -> '.join(steps) or 'scratch'}, target {target}, "
-                  f"{cfg.arch}, device {hub.device}"
-                  f"{' [SYNTHETIC DATA]' if data.synthetic else ''}")
+    console.print(
+        f"[bold]{name}[/]: chain {' -> '.join(steps) or 'scratch'}, target {target}, "
+        f"{cfg.arch}, device {hub.device}"
+        f"{' [SYNTHETIC DATA]' if data.synthetic else ''}"
+    )
     # a missing target dataset, or a fold it does not have, fails before hours of pre-training
     check_folds(folds, len(make_folds(hub.index(target))), target)
     if cfg.frames_for(target) == 1:
-        console.print("  [yellow]note: --frames 1: every clip becomes one still frame, with no "
-                      "motion to learn from[/] (the paper uses the target's mean length: "
-                      "SMIC 34, CASME II 66, SAMM 74 frames)")
-    results = Chain(steps, cfg, hub, steps_dir=steps_dir, inits=spec.inits, force=spec.force,
-                    step_overrides=spec.step_overrides, show_progress=show_progress,
-                    trusted=spec.trust_checkpoints).run()
+        console.print(
+            "  [yellow]note: --frames 1: every clip becomes one still frame, with no "
+            "motion to learn from[/] (the paper uses the target's mean length: "
+            "SMIC 34, CASME II 66, SAMM 74 frames)"
+        )
+    results = Chain(
+        steps,
+        cfg,
+        hub,
+        steps_dir=steps_dir,
+        inits=spec.inits,
+        force=spec.force,
+        step_overrides=spec.step_overrides,
+        show_progress=show_progress,
+        trusted=spec.trust_checkpoints,
+    ).run()
     last = results[-1] if results else None
     conv = last.info["convention"] if last is not None else convention_of(cfg.arch).to_dict()
     t_out = cfg.frames_for(target)
     store = hub.store(target)
     index = store.index
-    fingerprint = {"config": {k: v for k, v in cfg.to_dict().items() if k in cfg.hashed_keys()},
-                   "target": target, "chain": [r.hash for r in results], "frames": t_out,
-                   "data": [(r.key, r.label) for r in index.records],
-                   "stored_at": list(store.frames.shape[1:])}
+    fingerprint = {
+        "config": {k: v for k, v in cfg.to_dict().items() if k in cfg.hashed_keys()},
+        "target": target,
+        "chain": [r.hash for r in results],
+        "frames": t_out,
+        "data": [(r.key, r.label) for r in index.records],
+        "stored_at": list(store.frames.shape[1:]),
+    }
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
     run_file = out / "run.json"
     if run_file.exists():
@@ -140,26 +192,49 @@ def plan(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
         except (OSError, ValueError) as exc:
             raise ConfigError(
                 f"damaged ({exc}); it records which configuration, chain and data this "
-                f"folder's folds belong to", file=run_file,
-                fix="restore it, or delete the run folder (or give another --out) to start "
-                    "over") from None
+                f"folder's folds belong to",
+                file=run_file,
+                fix="restore it, or delete the run folder (or give another --out) to start over",
+            ) from None
         if stored.get("fingerprint") != digest:
             raise ConfigError(
                 "this folder holds a run with another configuration, chain or data",
-                file=run_file, fix="give another --out (or --name), or delete the folder")
+                file=run_file,
+                fix="give another --out (or --name), or delete the folder",
+            )
     else:
-        atomic.write_json(run_file, {"fingerprint": digest, "name": name, "target": target,
-                                     "chain": [r.as_dict() for r in results], "meta": spec.meta,
-                                     "config": cfg.to_dict(), "frames": t_out})
+        atomic.write_json(
+            run_file,
+            {
+                "fingerprint": digest,
+                "name": name,
+                "target": target,
+                "chain": [r.as_dict() for r in results],
+                "meta": spec.meta,
+                "config": cfg.to_dict(),
+                "frames": t_out,
+            },
+        )
     from mer_fast.data.releases import releases_read
 
     h, w, c = (int(v) for v in store.frames.shape[1:])
-    data_read = {"releases": releases_read(index),
-                 "store": {**hub.describe_stores().get(target, {}), "frame_size": [h, w, c]}}
-    return Plan(spec=spec, data=data, name=name, target=target, out=out, steps_dir=steps_dir,
-                chain=[r.as_dict() for r in results],
-                init_path=str(last.path) if last is not None else None, convention=conv,
-                frames=t_out, data_read=data_read)
+    data_read = {
+        "releases": releases_read(index),
+        "store": {**hub.describe_stores().get(target, {}), "frame_size": [h, w, c]},
+    }
+    return Plan(
+        spec=spec,
+        data=data,
+        name=name,
+        target=target,
+        out=out,
+        steps_dir=steps_dir,
+        chain=[r.as_dict() for r in results],
+        init_path=str(last.path) if last is not None else None,
+        convention=conv,
+        frames=t_out,
+        data_read=data_read,
+    )
 
 
 def open_loso(p: Plan, *, hub=None, show_progress: bool = True, folds: list[int] | None = None):
@@ -177,16 +252,24 @@ def open_loso(p: Plan, *, hub=None, show_progress: bool = True, folds: list[int]
     store = hub.store(p.target, size=tuple(planned[:2]) if planned else None)
     index = store.index
     conv = get_convention(p.convention)
-    clip_data = ClipData(frames=store.frames, offsets=store.offsets.cpu(),
-                         labels=store.labels.cpu(), classes=index.classes, t_out=p.frames,
-                         mean=conv.mean, std=conv.std)
+    clip_data = ClipData(
+        frames=store.frames,
+        offsets=store.offsets.cpu(),
+        labels=store.labels.cpu(),
+        classes=index.classes,
+        t_out=p.frames,
+        mean=conv.mean,
+        std=conv.std,
+    )
     make_net = make_net_factory(cfg, index.num_classes, p.init_path)
-    return LosoRun(index, clip_data, cfg, make_net, p.out, show_progress=show_progress,
-                   folds=folds), index
+    return LosoRun(
+        index, clip_data, cfg, make_net, p.out, show_progress=show_progress, folds=folds
+    ), index
 
 
-def finish(p: Plan, loso, pooled: dict, *, final_model: bool = False,
-           show_progress: bool = True) -> dict:
+def finish(
+    p: Plan, loso, pooled: dict, *, final_model: bool = False, show_progress: bool = True
+) -> dict:
     """Writes results.json, predictions.csv and confusion.png, and prints the table."""
     from mer_fast.eval.outputs import print_summary, write_run
     from mer_fast.models import get_convention
@@ -194,32 +277,62 @@ def finish(p: Plan, loso, pooled: dict, *, final_model: bool = False,
     from mer_fast.utils.progress import console
 
     index, cfg = loso.index, p.spec.cfg
-    extra = {"frames": p.frames, "device": cfg.device, "meta": p.spec.meta, **p.data_read,
-             "skipped_clips": [list(s) for s in index.skipped],
-             "smote_added_total": sum((f["smote"] or {}).get("total_added", 0)
-                                      for f in pooled["folds"])}
+    extra = {
+        "frames": p.frames,
+        "device": cfg.device,
+        "meta": p.spec.meta,
+        **p.data_read,
+        "skipped_clips": [list(s) for s in index.skipped],
+        "smote_added_total": sum((f["smote"] or {}).get("total_added", 0) for f in pooled["folds"]),
+    }
     from mer_fast.faces.report import faces_of_index
 
     faces = faces_of_index(index)
     if faces is not None:
         extra["faces"] = faces
     if final_model:
-        path = train_final_model(index, loso.data, cfg, loso.make_net, p.out,
-                                 get_convention(p.convention), show_progress=show_progress)
+        path = train_final_model(
+            index,
+            loso.data,
+            cfg,
+            loso.make_net,
+            p.out,
+            get_convention(p.convention),
+            show_progress=show_progress,
+        )
         extra["final_model"] = str(path)
-    res = write_run(p.out, name=p.name, target=p.target, pooled=pooled["pooled"],
-                    mean_of_folds=pooled["mean_of_folds"], folds=pooled["folds"],
-                    classes=index.classes, config=cfg.to_dict(), chain=p.chain,
-                    provenance=index.provenance, data_summary=index.summary(), extra=extra)
+    res = write_run(
+        p.out,
+        name=p.name,
+        target=p.target,
+        pooled=pooled["pooled"],
+        mean_of_folds=pooled["mean_of_folds"],
+        folds=pooled["folds"],
+        classes=index.classes,
+        config=cfg.to_dict(),
+        chain=p.chain,
+        provenance=index.provenance,
+        data_summary=index.summary(),
+        extra=extra,
+    )
     print_summary(res)
-    console.print(f"results: {p.out / 'results.json'}, {p.out / 'predictions.csv'}, "
-                  f"{p.out / 'confusion.png'}")
+    console.print(
+        f"results: {p.out / 'results.json'}, {p.out / 'predictions.csv'}, {p.out / 'confusion.png'}"
+    )
     return res
 
 
-def run(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
-        steps_dir: str | Path | None = None, folds: list[int] | None = None,
-        show_progress: bool = True, hub=None, final_model: bool = False) -> dict | None:
+def run(
+    spec: RunSpec,
+    data: DataSpec,
+    *,
+    out: str | Path | None = None,
+    steps_dir: str | Path | None = None,
+    folds: list[int] | None = None,
+    show_progress: bool = True,
+    hub=None,
+    final_model: bool = False,
+) -> dict | None:
     """Runs (or resumes) one experiment; returns its results.json content (None when only some
     folds were asked for). Holds the run folder's lock (utils/runlock.py) while it works."""
     from mer_fast.utils.runlock import FolderLock
@@ -229,19 +342,30 @@ def run(spec: RunSpec, data: DataSpec, *, out: str | Path | None = None,
         return _run_locked(spec, data, out, steps_dir, folds, show_progress, hub, final_model)
 
 
-def _run_locked(spec: RunSpec, data: DataSpec, out: Path, steps_dir, folds, show_progress: bool,
-                hub, final_model: bool) -> dict | None:
+def _run_locked(
+    spec: RunSpec,
+    data: DataSpec,
+    out: Path,
+    steps_dir,
+    folds,
+    show_progress: bool,
+    hub,
+    final_model: bool,
+) -> dict | None:
     from mer_fast.utils.progress import console
 
     hub = hub or make_hub(spec, data, show_progress)
-    p = plan(spec, data, out=out, steps_dir=steps_dir, show_progress=show_progress, hub=hub,
-             folds=folds)
+    p = plan(
+        spec, data, out=out, steps_dir=steps_dir, show_progress=show_progress, hub=hub, folds=folds
+    )
     loso, index = open_loso(p, hub=hub, show_progress=show_progress, folds=folds)
     cfg = spec.cfg
-    console.print(f"LOSO on {index.name}: {len(index)} clips, {len(loso.folds)} subjects, "
-                  f"classes {index.class_counts()}, {p.frames} frames, {cfg.epochs} epochs, "
-                  f"views {cfg.views} ({cfg.head}), SMOTE {'on' if cfg.smote else 'off'}, "
-                  f"epoch selection {cfg.epoch_selection} [{index.provenance} data]")
+    console.print(
+        f"LOSO on {index.name}: {len(index)} clips, {len(loso.folds)} subjects, "
+        f"classes {index.class_counts()}, {p.frames} frames, {cfg.epochs} epochs, "
+        f"views {cfg.views} ({cfg.head}), SMOTE {'on' if cfg.smote else 'off'}, "
+        f"epoch selection {cfg.epoch_selection} [{index.provenance} data]"
+    )
     pooled = loso.run()
     if folds is not None and len(pooled["folds"]) < len(loso.folds):
         console.print(f"ran folds {folds}; run all folds for the pooled figures")

@@ -1,5 +1,6 @@
 """Where and how a run executes: seeds derived from names, the training device, compilation,
 and the stopwatch that measures the part of an epoch spent making inputs."""
+
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +38,10 @@ def compile_module(module: torch.nn.Module) -> "CompiledModule":
     previous graph makes the parameter sizes symbolic, which Inductor (torch 2.13) failed to
     lower for some 3D-ResNet widths ("ValueRangeError: Invalid ranges")."""
     global _compiled_shapes
-    shapes = (type(module).__name__,
-              tuple((n, tuple(p.shape)) for n, p in module.named_parameters()))
+    shapes = (
+        type(module).__name__,
+        tuple((n, tuple(p.shape)) for n, p in module.named_parameters()),
+    )
     if _compiled_shapes is not None and shapes != _compiled_shapes:
         torch._dynamo.reset()
     _compiled_shapes = shapes
@@ -71,10 +74,11 @@ class CompiledModule:
             except BackendCompilerFailed as exc:
                 if self.retried:
                     raise ConfigError(
-                        f"torch.compile failed again with a clean cache folder: "
-                        f"{_first_line(exc)}", field="compile",
+                        f"torch.compile failed again with a clean cache folder: {_first_line(exc)}",
+                        field="compile",
                         fix="run without compile (drop --set compile=true); the run resumes "
-                            "from its last saved epoch") from exc
+                        "from its last saved epoch",
+                    ) from exc
                 self.retried = True
                 fresh_compile_cache(exc)
                 self.compiled = torch.compile(self.module)
@@ -108,9 +112,12 @@ def fresh_compile_cache(reason: BaseException | None = None) -> str:
     clear_caches()
     torch._dynamo.reset()
     why = f" ({_first_line(reason)})" if reason is not None else ""
-    console.print(f"[yellow]torch.compile failed{why}. Inductor's cache folder {old} may hold a "
-                  f"damaged entry (a compile killed mid-write leaves one); compiling again "
-                  f"into a clean folder of this process, {new}[/]", highlight=False)
+    console.print(
+        f"[yellow]torch.compile failed{why}. Inductor's cache folder {old} may hold a "
+        f"damaged entry (a compile killed mid-write leaves one); compiling again "
+        f"into a clean folder of this process, {new}[/]",
+        highlight=False,
+    )
     return new
 
 
@@ -123,13 +130,18 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(name)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} asked for, but torch sees no CUDA GPU "
-                          f"(torch {torch.__version__}, CUDA build: {torch.version.cuda})",
-                          field="device", fix="use --device cpu, or install a CUDA build of torch")
+        raise ConfigError(
+            f"device {name!r} asked for, but torch sees no CUDA GPU "
+            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda})",
+            field="device",
+            fix="use --device cpu, or install a CUDA build of torch",
+        )
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ConfigError(f"device {name!r} asked for, but torch sees "
-                          f"{torch.cuda.device_count()} GPU(s)", field="device",
-                          fix=f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}, or cuda")
+        raise ConfigError(
+            f"device {name!r} asked for, but torch sees {torch.cuda.device_count()} GPU(s)",
+            field="device",
+            fix=f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}, or cuda",
+        )
     return dev
 
 

@@ -11,6 +11,7 @@
 Both draw from the epoch's generator (seeded by seed, run name and epoch): an epoch's order is
 the same on every DDP rank (each then takes its share of every batch) and after a resume.
 """
+
 from __future__ import annotations
 
 import torch
@@ -18,8 +19,9 @@ import torch
 from mer_fast.train.batches import Items
 
 
-def class_balanced_draw(labels: torch.Tensor, generator: torch.Generator,
-                        num_samples: int | None = None) -> torch.Tensor:
+def class_balanced_draw(
+    labels: torch.Tensor, generator: torch.Generator, num_samples: int | None = None
+) -> torch.Tensor:
     """``num_samples`` (default ``len(labels)``) positions into ``labels``, drawn with
     replacement, position i with probability proportional to 1 / count(labels[i])."""
     labels = torch.as_tensor(labels, dtype=torch.int64)
@@ -31,8 +33,9 @@ def class_balanced_draw(labels: torch.Tensor, generator: torch.Generator,
     return torch.multinomial(weights, n, replacement=True, generator=generator)
 
 
-def epoch_order(items: Items, sampler: str, generator: torch.Generator
-                ) -> tuple[Items, torch.Tensor]:
+def epoch_order(
+    items: Items, sampler: str, generator: torch.Generator
+) -> tuple[Items, torch.Tensor]:
     """``(epoch_items, order)``: the items an epoch trains on and the order of their positions.
 
     ``shuffle`` keeps ``items`` and returns a random permutation (the draw mer-fast has always

@@ -18,6 +18,7 @@ batch's. Rank 0 alone writes the state, metrics and TensorBoard logs; a resumed 
 The epoch's batches and their inputs are made by :class:`~mer_fast.train.epoch_batches.EpochBatches`,
 which the trainer extends.
 """
+
 from __future__ import annotations
 
 import csv
@@ -40,28 +41,43 @@ from mer_fast.train.batches import Items, center_windows
 from mer_fast.train.clipdata import ClipData, StreamData
 from mer_fast.train.config import TrainConfig
 from mer_fast.train.epoch_batches import EpochBatches
-from mer_fast.train.runtime import (Stopwatch, compile_module, generator, resolve_device,
-                                    seed_for)
+from mer_fast.train.runtime import Stopwatch, compile_module, generator, resolve_device, seed_for
 from mer_fast.utils import atomic, dist
 from mer_fast.utils.progress import console, progress
 from mer_fast.utils.stored import read_json, set_aside
 
-__all__ = ["ClipData", "FitResult", "StreamData", "Trainer", "compile_module", "generator",
-           "resolve_device", "seed_for"]
+__all__ = [
+    "ClipData",
+    "FitResult",
+    "StreamData",
+    "Trainer",
+    "compile_module",
+    "generator",
+    "resolve_device",
+    "seed_for",
+]
 
 
 @dataclass
 class FitResult:
     history: list[dict]
-    selected_epoch: int                 # 1-based epoch whose weights the run ends with
+    selected_epoch: int  # 1-based epoch whose weights the run ends with
     selection: str
     resumed_from: int = 0
     extra: dict = field(default_factory=dict)
 
 
 class Trainer(EpochBatches):
-    def __init__(self, net: MERNet, cfg: TrainConfig, data: ClipData, state_dir: str | Path, *,
-                 name: str, show_progress: bool = True):
+    def __init__(
+        self,
+        net: MERNet,
+        cfg: TrainConfig,
+        data: ClipData,
+        state_dir: str | Path,
+        *,
+        name: str,
+        show_progress: bool = True,
+    ):
         self.cfg = cfg
         self.data = data
         self.name = name
@@ -72,11 +88,12 @@ class Trainer(EpochBatches):
         self.net = net.to(self.device)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = cfg.cudnn_benchmark
-        self.channels_last = (cfg.channels_last == "on" or
-                              (cfg.channels_last == "auto" and self.device.type == "cuda"))
+        self.channels_last = cfg.channels_last == "on" or (
+            cfg.channels_last == "auto" and self.device.type == "cuda"
+        )
         if self.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last_3d)
-        self.autocast = (cfg.amp == "bf16" or (cfg.amp == "auto" and self.device.type == "cuda"))
+        self.autocast = cfg.amp == "bf16" or (cfg.amp == "auto" and self.device.type == "cuda")
         self.input_dtype = torch.bfloat16 if self.autocast else torch.float32
         self.sync_bn = False
         self.ddp = None
@@ -86,12 +103,17 @@ class Trainer(EpochBatches):
         self.forward = compile_module(train_module) if cfg.compile else train_module
         # inference runs on the plain module: ranks predict different numbers of clips, and
         # DDP's forward would wait for the others
-        self.eval_forward = (self.forward if train_module is self.net else
-                             compile_module(self.net) if cfg.compile else self.net)
+        self.eval_forward = (
+            self.forward
+            if train_module is self.net
+            else compile_module(self.net)
+            if cfg.compile
+            else self.net
+        )
         self.show_progress = show_progress and self.main
         self.weights = cfg.loss_weights()
         self.micro = cfg.micro_batch or cfg.batch_size
-        self.input_watch: Stopwatch | None = None   # set while an epoch trains
+        self.input_watch: Stopwatch | None = None  # set while an epoch trains
         # streamed clips that did not decode (skip_bad): key -> why; kept in bad_clips.json
         self.bad_clips: dict[str, str] = {}
 
@@ -100,23 +122,28 @@ class Trainer(EpochBatches):
         copies rank 0's parameters and buffers to every rank."""
         from torch.nn.parallel import DistributedDataParallel
 
-        has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-                     for m in self.net.modules())
+        has_bn = any(
+            isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in self.net.modules()
+        )
         if self.cfg.sync_bn and has_bn:
             if self.device.type == "cuda":
                 # per-view BatchNorm layers stay per view (view_norm)
                 self.net = convert_sync_batchnorm(self.net)
                 self.sync_bn = True
             elif self.main:
-                console.print(f"  {self.name}: SyncBatchNorm needs GPUs; on the CPU each "
-                              f"process normalises with the statistics of its own share")
+                console.print(
+                    f"  {self.name}: SyncBatchNorm needs GPUs; on the CPU each "
+                    f"process normalises with the statistics of its own share"
+                )
         cuda = self.device.type == "cuda"
         # a fusion head does not use the backbone's own FC layer
         unused = getattr(self.net, "fusion", None) is not None
         self.ddp = DistributedDataParallel(
-            self.net, device_ids=[self.device.index] if cuda else None,
+            self.net,
+            device_ids=[self.device.index] if cuda else None,
             output_device=self.device.index if cuda else None,
-            find_unused_parameters=unused)
+            find_unused_parameters=unused,
+        )
         return self.ddp
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -141,16 +168,21 @@ class Trainer(EpochBatches):
         return F.cross_entropy(logits[0].float(), labels)
 
     # -- training ---------------------------------------------------------------------------------
-    def fit(self, items: Items, evaluate: Callable[[int], dict] | None = None,
-            selection: str = "final") -> FitResult:
+    def fit(
+        self, items: Items, evaluate: Callable[[int], dict] | None = None, selection: str = "final"
+    ) -> FitResult:
         """Trains on ``items`` for ``cfg.epochs`` epochs. With ``selection`` "inner-val" or
         "oracle", ``evaluate(epoch)`` scores each epoch and the best epoch's weights are kept
         (``best.pt``) and loaded at the end; "final" ends with the last epoch's weights."""
         cfg = self.cfg
         # one fused kernel for the whole update on CUDA (the for-each loop on the CPU)
-        opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, betas=tuple(cfg.betas),
-                               weight_decay=cfg.weight_decay,
-                               fused=True if self.device.type == "cuda" else None)
+        opt = torch.optim.Adam(
+            self.net.parameters(),
+            lr=cfg.lr,
+            betas=tuple(cfg.betas),
+            weight_decay=cfg.weight_decay,
+            fused=True if self.device.type == "cuda" else None,
+        )
         sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.milestones), cfg.gamma)
         history: list[dict] = []
         best = None
@@ -165,13 +197,18 @@ class Trainer(EpochBatches):
             sched.load_state_dict(state["scheduler"])
             history, best, start = state["history"], state["best"], state["epoch"]
             if self.main and start < cfg.epochs:
-                console.print(f"  {self.name}: resuming from epoch {start} of {cfg.epochs} "
-                              f"({last})", highlight=False)
+                console.print(
+                    f"  {self.name}: resuming from epoch {start} of {cfg.epochs} ({last})",
+                    highlight=False,
+                )
         resumed_from = start
         bad_file = self.state_dir / "bad_clips.json"
         if isinstance(self.data, StreamData):
-            self.bad_clips.update(dist.from_main(
-                lambda: read_json(bad_file, "the list of clips that did not decode") or {}))
+            self.bad_clips.update(
+                dist.from_main(
+                    lambda: read_json(bad_file, "the list of clips that did not decode") or {}
+                )
+            )
         writer = self._writer() if self.main else None
         saved_at = time.perf_counter()
         for epoch in range(start, cfg.epochs):
@@ -180,8 +217,7 @@ class Trainer(EpochBatches):
             if isinstance(self.data, StreamData):
                 row["bad_clips"] = self._sync_bad_clips(bad_file)
             sched.step()
-            row.update(epoch=epoch + 1, lr=sched.get_last_lr()[0],
-                       seconds=time.perf_counter() - t0)
+            row.update(epoch=epoch + 1, lr=sched.get_last_lr()[0], seconds=time.perf_counter() - t0)
             if evaluate is not None:
                 row.update(evaluate(epoch + 1))
                 if selection != "final":
@@ -198,10 +234,18 @@ class Trainer(EpochBatches):
             final = epoch + 1 == cfg.epochs
             # only rank 0 writes (and decides when: the ranks' clocks differ)
             if self.main and (final or time.perf_counter() - saved_at >= cfg.checkpoint_seconds):
-                atomic.torch_save({"epoch": epoch + 1, "net": self.net.state_dict(),
-                                   "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                                   "history": history, "best": best, "fingerprint": fingerprint},
-                                  last)
+                atomic.torch_save(
+                    {
+                        "epoch": epoch + 1,
+                        "net": self.net.state_dict(),
+                        "optimizer": opt.state_dict(),
+                        "scheduler": sched.state_dict(),
+                        "history": history,
+                        "best": best,
+                        "fingerprint": fingerprint,
+                    },
+                    last,
+                )
                 saved_at = time.perf_counter()
         if writer is not None:
             writer.close()
@@ -213,8 +257,9 @@ class Trainer(EpochBatches):
             # without SyncBatchNorm the ranks' BatchNorm statistics differ: keep rank 0's (the
             # ones it saved), so every rank predicts with the same network
             dist.broadcast_module(self.net)
-        return FitResult(history=history, selected_epoch=selected, selection=selection,
-                         resumed_from=resumed_from)
+        return FitResult(
+            history=history, selected_epoch=selected, selection=selection, resumed_from=resumed_from
+        )
 
     def _train_epoch(self, items: Items, epoch: int, opt: torch.optim.Optimizer) -> dict:
         cfg = self.cfg
@@ -223,10 +268,14 @@ class Trainer(EpochBatches):
         stats = {"loss": 0.0, "correct": 0, "seen": 0}
         self.input_watch = Stopwatch(self.device)
         t0 = time.perf_counter()
-        with progress(f"{self.name} epoch {epoch + 1}/{cfg.epochs}", len(items),
-                      enabled=self.show_progress) as bar:
-            batches = (self._stream_batches(items, epoch, g) if isinstance(self.data, StreamData)
-                       else self._store_batches(items, g))
+        with progress(
+            f"{self.name} epoch {epoch + 1}/{cfg.epochs}", len(items), enabled=self.show_progress
+        ) as bar:
+            batches = (
+                self._stream_batches(items, epoch, g)
+                if isinstance(self.data, StreamData)
+                else self._store_batches(items, g)
+            )
             for size, split in batches:
                 while True:
                     try:
@@ -241,7 +290,7 @@ class Trainer(EpochBatches):
                                 f"micro-batches of {self.micro} clips per process",
                                 field="micro_batch",
                                 fix="rerun with --set micro_batch=K (K clips per process and "
-                                    "forward pass); the run resumes from its last saved epoch"
+                                "forward pass); the run resumes from its last saved epoch",
                             ) from None
                         # the batch does not fit: accumulate gradients over smaller pieces
                         if self.micro <= 1:
@@ -249,8 +298,10 @@ class Trainer(EpochBatches):
                         self.micro = max(1, self.micro // 2)
                         opt.zero_grad(set_to_none=True)
                         torch.cuda.empty_cache()
-                        console.print(f"  {self.name}: out of GPU memory; splitting each batch "
-                                      f"into micro-batches of {self.micro} clips")
+                        console.print(
+                            f"  {self.name}: out of GPU memory; splitting each batch "
+                            f"into micro-batches of {self.micro} clips"
+                        )
                 for k in stats:
                     stats[k] += step[k]
                 bar.advance(size, loss=f"{stats['loss'] / max(stats['seen'], 1):.3f}")
@@ -261,12 +312,19 @@ class Trainer(EpochBatches):
             stats = {"loss": loss, "correct": int(correct), "seen": int(seen)}
         seen = max(stats["seen"], 1)
         if not math.isfinite(stats["loss"]):
-            raise FloatingPointError(f"{self.name}: the training loss became {stats['loss']} in "
-                                     f"epoch {epoch + 1}; lower the learning rate")
-        return {"loss": stats["loss"] / seen, "train_acc": stats["correct"] / seen,
-                "clips_per_s": stats["seen"] / max(secs, 1e-9), "train_clips": stats["seen"],
-                "micro_batch": self.micro, "input_s": input_s,
-                "input_share": input_s / max(secs, 1e-9)}
+            raise FloatingPointError(
+                f"{self.name}: the training loss became {stats['loss']} in "
+                f"epoch {epoch + 1}; lower the learning rate"
+            )
+        return {
+            "loss": stats["loss"] / seen,
+            "train_acc": stats["correct"] / seen,
+            "clips_per_s": stats["seen"] / max(secs, 1e-9),
+            "train_clips": stats["seen"],
+            "micro_batch": self.micro,
+            "input_s": input_s,
+            "input_share": input_s / max(secs, 1e-9),
+        }
 
     def _one_clip_error(self, exc: ValueError, count: int) -> Exception:
         """BatchNorm's refusal of a forward pass of one clip, explained. Batches, shares and
@@ -276,13 +334,18 @@ class Trainer(EpochBatches):
         if "Expected more than 1 value per channel" not in str(exc):
             return exc
         if count == 1:
-            return ConfigError(f"{self.name}: the training set holds one clip, and BatchNorm "
-                               f"cannot train on one ({exc})", field="training clips",
-                               fix="train on more clips (more subjects or another split)")
-        return ConfigError(f"{self.name}: a micro-batch of one clip reached BatchNorm, which "
-                           f"cannot train on one at these input sizes ({exc})",
-                           field="micro_batch", fix="set micro_batch to 2 or more (or give "
-                                                    "more frames or a larger frame size)")
+            return ConfigError(
+                f"{self.name}: the training set holds one clip, and BatchNorm "
+                f"cannot train on one ({exc})",
+                field="training clips",
+                fix="train on more clips (more subjects or another split)",
+            )
+        return ConfigError(
+            f"{self.name}: a micro-batch of one clip reached BatchNorm, which "
+            f"cannot train on one at these input sizes ({exc})",
+            field="micro_batch",
+            fix="set micro_batch to 2 or more (or give more frames or a larger frame size)",
+        )
 
     def _step(self, chunks, size: int, opt: torch.optim.Optimizer) -> dict:
         """One optimiser step over a batch of ``size`` clips (all ranks together) given as this
@@ -335,8 +398,13 @@ class Trainer(EpochBatches):
             out = torch.full((len(clips), len(self.data.classes)), float("nan"))
             for b in self.data.loader(clips, False, self.micro):
                 self._note_bad(b.replaced)
-                out[b.indices] = predict_logits(self._eval_logits(
-                    self._packed_input(b.frames, b.offsets, views))).float().cpu()
+                out[b.indices] = (
+                    predict_logits(
+                        self._eval_logits(self._packed_input(b.frames, b.offsets, views))
+                    )
+                    .float()
+                    .cpu()
+                )
             return out
         items = Items.real(clips, self.data.labels[clips])
         out = []
@@ -344,8 +412,11 @@ class Trainer(EpochBatches):
         for b0 in range(0, len(items), step):
             idx = torch.arange(b0, min(b0 + step, len(items)))
             sub = items.take(idx)
-            starts = (center_windows(self.data.offsets, sub.a, self.data.window)
-                      if self.data.window else None)
+            starts = (
+                center_windows(self.data.offsets, sub.a, self.data.window)
+                if self.data.window
+                else None
+            )
             logits = self._eval_logits(self._input(sub, views, None, starts))
             out.append(predict_logits(logits).cpu())
         if not out:
@@ -358,8 +429,11 @@ class Trainer(EpochBatches):
         h.update(self.cfg.fingerprint(self.cfg.hashed_keys()).encode())
         for t in (items.a, items.b, items.lam, items.labels):
             h.update(t.numpy().tobytes())
-        h.update(repr((self.data.t_out, self.data.window, self.data.mean, self.data.std,
-                       self.name)).encode())
+        h.update(
+            repr(
+                (self.data.t_out, self.data.window, self.data.mean, self.data.std, self.name)
+            ).encode()
+        )
         return h.hexdigest()[:20]
 
     def _writer(self):
@@ -379,9 +453,11 @@ class Trainer(EpochBatches):
                     rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < row["epoch"]]
             except (ValueError, KeyError, TypeError, csv.Error) as exc:  # damaged: start anew
                 aside = set_aside(path)
-                console.print(f"[yellow]{path}: damaged ({exc}); set aside as {aside.name}, "
-                              f"the epochs' figures are also in the run's results[/]",
-                              highlight=False)
+                console.print(
+                    f"[yellow]{path}: damaged ({exc}); set aside as {aside.name}, "
+                    f"the epochs' figures are also in the run's results[/]",
+                    highlight=False,
+                )
                 rows = []
             keys = list(dict.fromkeys(list(rows[0].keys()) + keys)) if rows else keys
         buf = io.StringIO()
@@ -413,13 +489,18 @@ def _resume_state(last: Path, fingerprint: str) -> dict | None:
         state = _load(last)
     except ConfigError as exc:  # a damaged file: set aside, and the run starts over
         aside = set_aside(last)
-        console.print(f"[yellow]{exc}; set aside as {aside.name}, training starts again from "
-                      f"the first epoch[/]", highlight=False)
+        console.print(
+            f"[yellow]{exc}; set aside as {aside.name}, training starts again from "
+            f"the first epoch[/]",
+            highlight=False,
+        )
         return None
     if state.get("fingerprint") != fingerprint:
         raise ConfigError(
             "this run's saved state was made with another configuration or other data",
-            file=last, fix="use another output folder, or delete the folder to start over")
+            file=last,
+            fix="use another output folder, or delete the folder to start over",
+        )
     return state
 
 
@@ -427,5 +508,8 @@ def _load(path: Path):
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a truncated or foreign file
-        raise ConfigError(f"cannot read the saved training state: {exc}", file=path,
-                          fix="delete this file to redo the run from its last good state") from None
+        raise ConfigError(
+            f"cannot read the saved training state: {exc}",
+            file=path,
+            fix="delete this file to redo the run from its last good state",
+        ) from None

@@ -4,6 +4,7 @@ Everything is written to a temporary file in the target's folder, flushed and fs
 renamed over the target (rename is atomic on POSIX within one file system). A full disk or a kill
 mid-write leaves the previous file untouched and no partial file under the target's name.
 """
+
 from __future__ import annotations
 
 import contextlib

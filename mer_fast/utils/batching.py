@@ -19,6 +19,7 @@ What remains is a training set of one clip, or ``micro_batch=1`` (which the user
 which works where the network's last feature map of one clip still has several values per
 channel): when BatchNorm refuses it, the trainer says which and what to change.
 """
+
 from __future__ import annotations
 
 

@@ -15,6 +15,7 @@ The rules the distributed code paths follow:
 - **Ranks map to devices by ``LOCAL_RANK``**: ``cuda:LOCAL_RANK`` with the NCCL backend when
   CUDA is there, else the CPU with gloo.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -71,16 +72,24 @@ def rank_device(name: str) -> torch.device:
         return torch.device("cpu")
     if name in ("auto", "cuda"):
         if not torch.cuda.is_available():
-            raise ConfigError(f"device {name!r} asked for, but torch sees no CUDA GPU",
-                              field="device", fix="use --device cpu (gloo), or a CUDA build")
+            raise ConfigError(
+                f"device {name!r} asked for, but torch sees no CUDA GPU",
+                field="device",
+                fix="use --device cpu (gloo), or a CUDA build",
+            )
         count = torch.cuda.device_count()
         if local_rank() >= count:
-            raise ConfigError(f"LOCAL_RANK {local_rank()} but this node has {count} GPU(s)",
-                              field="--nproc_per_node",
-                              fix=f"start at most {count} processes per node")
+            raise ConfigError(
+                f"LOCAL_RANK {local_rank()} but this node has {count} GPU(s)",
+                field="--nproc_per_node",
+                fix=f"start at most {count} processes per node",
+            )
         return torch.device("cuda", local_rank())
-    raise ConfigError(f"device {name!r}: under torchrun each process takes the GPU of its "
-                      f"LOCAL_RANK", field="device", fix="use --device cuda (or auto, or cpu)")
+    raise ConfigError(
+        f"device {name!r}: under torchrun each process takes the GPU of its LOCAL_RANK",
+        field="device",
+        fix="use --device cuda (or auto, or cpu)",
+    )
 
 
 def init(device: str = "auto", timeout_minutes: float = 120.0) -> torch.device:

@@ -1,5 +1,6 @@
 """Progress display for long work: a rich progress bar with rate and ETA on a terminal, and plain
 periodic log lines elsewhere (CI logs, files), so long runs always show they are alive."""
+
 from __future__ import annotations
 
 import sys
@@ -8,8 +9,15 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.text import Text
 
 console = Console(stderr=True)
@@ -32,9 +40,12 @@ class _Lines:
             rate = self.done / max(now - self.start, 1e-9)
             eta = (self.total - self.done) / rate if rate > 0 else float("inf")
             extra = " ".join(f"{k}={v}" for k, v in fields.items())
-            print(f"  {self.description}: {self.done}/{self.total} {self.unit} "
-                  f"({rate:.1f} {self.unit}/s, eta {eta:.0f}s) {extra}".rstrip(),
-                  file=sys.stderr, flush=True)
+            print(
+                f"  {self.description}: {self.done}/{self.total} {self.unit} "
+                f"({rate:.1f} {self.unit}/s, eta {eta:.0f}s) {extra}".rstrip(),
+                file=sys.stderr,
+                flush=True,
+            )
             self.last = now
 
 
@@ -58,15 +69,23 @@ class _Bar:
 
 
 @contextmanager
-def progress(description: str, total: int, unit: str = "clips",
-             enabled: bool = True) -> Iterator[_Bar | _Lines]:
+def progress(
+    description: str, total: int, unit: str = "clips", enabled: bool = True
+) -> Iterator[_Bar | _Lines]:
     """``with progress("fold 3 epoch 2", total) as p: p.advance(k, loss="0.31")``"""
     if not enabled or not console.is_terminal:
         yield _Lines(description, total, unit, every=30.0 if enabled else None)
         return
-    cols = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            _Rate(unit), TimeElapsedColumn(),
-            TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[extra]}"))
+    cols = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _Rate(unit),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[extra]}"),
+    )
     with Progress(*cols, console=console, transient=True) as bar:
         task = bar.add_task(description, total=total, extra="")
         yield _Bar(bar, task)

@@ -8,6 +8,7 @@ way (SIGKILL included), so a lock file left by a dead process is simply taken ov
 naming it. The lock file itself stays (empty once released): deleting it could let two
 processes lock two different files of one name.
 """
+
 from __future__ import annotations
 
 import errno
@@ -25,8 +26,11 @@ LOCK_NAME = ".mer-fast.lock"
 
 def _holder_text(info: dict) -> str:
     started = info.get("started")
-    when = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
-            if isinstance(started, (int, float)) else "?")
+    when = (
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
+        if isinstance(started, (int, float))
+        else "?"
+    )
     text = f"pid {info.get('pid', '?')} on {info.get('host', '?')}, started {when}"
     if info.get("command"):
         text += f": {info['command']}"
@@ -38,8 +42,14 @@ class FolderLock:
     messages; ``option`` is the option that chose it; ``wait``: wait for another holder to end
     instead of failing (a context manager takes the lock so)."""
 
-    def __init__(self, folder: str | os.PathLike, *, what: str = "run folder",
-                 option: str = "--out", wait: bool = False):
+    def __init__(
+        self,
+        folder: str | os.PathLike,
+        *,
+        what: str = "run folder",
+        option: str = "--out",
+        wait: bool = False,
+    ):
         self.folder = Path(folder)
         self.wait = wait
         self.path = self.folder / LOCK_NAME
@@ -77,20 +87,29 @@ class FolderLock:
                 if not wait:
                     raise ConfigError(
                         f"another mer-fast process is working in this {self.what}: {holder}",
-                        file=self.folder, field=self.option,
+                        file=self.folder,
+                        field=self.option,
                         fix=f"wait for it to end (or stop it), or give another {self.option}; "
-                            f"a lock left by a process that ended is taken over by itself"
+                        f"a lock left by a process that ended is taken over by itself",
                     ) from None
-                console.print(f"  {self.folder}: in use by {holder}; waiting for it to end",
-                              highlight=False)
+                console.print(
+                    f"  {self.folder}: in use by {holder}; waiting for it to end", highlight=False
+                )
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 waited = True
             left = self._read(fd)
             if left and not waited:
-                console.print(f"  note: {self.folder}: taking over the lock left by "
-                              f"{_holder_text(left)} (no longer running)", highlight=False)
-            info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
-                    "command": " ".join(sys.argv)}
+                console.print(
+                    f"  note: {self.folder}: taking over the lock left by "
+                    f"{_holder_text(left)} (no longer running)",
+                    highlight=False,
+                )
+            info = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started": time.time(),
+                "command": " ".join(sys.argv),
+            }
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)
             os.write(fd, json.dumps(info).encode("utf-8"))

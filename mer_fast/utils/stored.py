@@ -7,6 +7,7 @@ comes from outside (a disk error, a copy cut short, an editor). It is renamed to
 ``<name>.damaged`` (``.damaged-2``, ... if that exists) next to where it was, so nothing is lost
 and the work it stood for is done again.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,10 @@ def read_json(path: str | Path, what: str, *, keys: tuple[str, ...] = ()) -> dic
         aside = set_aside(path)
         from mer_fast.utils.progress import console
 
-        console.print(f"[yellow]{path}: damaged ({exc}); set aside as {aside.name} and "
-                      f"{what} is redone[/]", highlight=False)
+        console.print(
+            f"[yellow]{path}: damaged ({exc}); set aside as {aside.name} and {what} is redone[/]",
+            highlight=False,
+        )
         return None
     return content
 

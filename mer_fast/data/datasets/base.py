@@ -15,6 +15,7 @@ the clip records plus everything met on the way, sorted into three kinds:
 Trouble that leaves nothing to load (no dataset folder, a spreadsheet without a needed column)
 raises a ``DataError`` at once. Adapters decode nothing.
 """
+
 from __future__ import annotations
 
 import abc
@@ -32,8 +33,10 @@ from mer_fast.errors import ConfigError, DataError
 
 # written by ``mer-fast synth`` at the root it writes and in every dataset folder in it
 SYNTHETIC_MARKER = "MER_FAST_SYNTHETIC.json"
-SKIP_BAD_FIX = "or pass skip_bad=True (CLI: --skip-bad) to leave the clip out (it is then " \
-               "listed in ClipIndex.skipped)"
+SKIP_BAD_FIX = (
+    "or pass skip_bad=True (CLI: --skip-bad) to leave the clip out (it is then "
+    "listed in ClipIndex.skipped)"
+)
 MAX_LISTED = 20
 
 
@@ -77,18 +80,35 @@ class Scan:
     def exclude(self, clip: str, reason: str) -> None:
         self.excluded.append((clip, reason))
 
-    def problem(self, clip: str, message: str, *, file: str | os.PathLike | None = None,
-                field: str | None = None, fix: str | None = None) -> None:
-        self.problems.append(Problem(clip=clip, message=message,
-                                     file=None if file is None else os.fspath(file),
-                                     field=field, fix=fix))
+    def problem(
+        self,
+        clip: str,
+        message: str,
+        *,
+        file: str | os.PathLike | None = None,
+        field: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.problems.append(
+            Problem(
+                clip=clip,
+                message=message,
+                file=None if file is None else os.fspath(file),
+                field=field,
+                fix=fix,
+            )
+        )
 
     def add(self, record: ClipRecord) -> None:
         """Adds a record; a clip id seen before is a problem (the first record stays)."""
         if record.key in self._keys:
-            self.problem(record.clip_id, f"clip id {record.clip_id!r} occurs twice (second "
-                                         f"copy at {record.source})", file=record.source,
-                         field="clip id", fix="remove or rename the duplicate clip")
+            self.problem(
+                record.clip_id,
+                f"clip id {record.clip_id!r} occurs twice (second copy at {record.source})",
+                file=record.source,
+                field="clip id",
+                fix="remove or rename the duplicate clip",
+            )
             return
         self._keys.add(record.key)
         self.records.append(record)
@@ -103,8 +123,10 @@ class Scan:
         if self.ignored_files:
             shown = ", ".join(self.ignored_files[:5])
             more = f" and {len(self.ignored_files) - 5} more" if len(self.ignored_files) > 5 else ""
-            out.append(f"{self.name}: left out {len(self.ignored_files)} file(s) that are not "
-                       f"frames of the clip's pattern: {shown}{more}")
+            out.append(
+                f"{self.name}: left out {len(self.ignored_files)} file(s) that are not "
+                f"frames of the clip's pattern: {shown}{more}"
+            )
         return out
 
     def error(self) -> DataError:
@@ -112,8 +134,12 @@ class Scan:
         if len(self.problems) == 1:
             p = self.problems[0]
             fix = p.fix or ""
-            err = DataError(f"clip {p.clip} of {self.name}: {p.message}", file=p.file,
-                            field=p.field, fix=(fix + "; " if fix else "") + SKIP_BAD_FIX)
+            err = DataError(
+                f"clip {p.clip} of {self.name}: {p.message}",
+                file=p.file,
+                field=p.field,
+                fix=(fix + "; " if fix else "") + SKIP_BAD_FIX,
+            )
             err.problems = [p]  # type: ignore[attr-defined]
             return err
         lines = [p.describe() for p in self.problems[:MAX_LISTED]]
@@ -122,9 +148,11 @@ class Scan:
         err = DataError(
             f"{len(self.problems)} problems in {len(self.bad_clips)} clip(s) of {self.name}:\n    "
             + "\n    ".join(lines),
-            file=self.root, field=None,
+            file=self.root,
+            field=None,
             fix="fix each file named above (mer-fast datasets check lists them all), "
-                + SKIP_BAD_FIX)
+            + SKIP_BAD_FIX,
+        )
         err.problems = list(self.problems)  # type: ignore[attr-defined]
         return err
 
@@ -138,9 +166,15 @@ class Scan:
         for clip in self.bad_clips:
             reasons = "; ".join(p.describe() for p in self.problems if p.clip == clip)
             skipped.append((clip, f"bad input, skipped: {reasons}"))
-        return ClipIndex(name=self.name, classes=self.classes, records=records, root=self.root,
-                         synthetic=self.synthetic, warnings=self.summary_warnings(),
-                         skipped=skipped)
+        return ClipIndex(
+            name=self.name,
+            classes=self.classes,
+            records=records,
+            root=self.root,
+            synthetic=self.synthetic,
+            warnings=self.summary_warnings(),
+            skipped=skipped,
+        )
 
     def merge(self, other: Scan, relabel: Mapping[str, str | None] | None = None) -> None:
         """Appends ``other`` (a part of a composite) to this scan, mapping its labels through
@@ -150,19 +184,24 @@ class Scan:
             if label == "__missing__":
                 raise ValueError(f"{r.key}: label {r.label!r} has no entry in the mapping")
             if label is None:
-                self.exclude(r.key, f"label {r.label!r} is not in the protocol "
-                                    f"{list(self.classes)}")
+                self.exclude(
+                    r.key, f"label {r.label!r} is not in the protocol {list(self.classes)}"
+                )
                 continue
             self.add(r.with_label(label, self.classes.index(label)))
         self.synthetic = self.synthetic or other.synthetic
         self.releases.update(other.releases)
-        self.warnings.extend(w if w.startswith(f"{other.name}:") else f"{other.name}: {w}"
-                             for w in other.summary_warnings())
+        self.warnings.extend(
+            w if w.startswith(f"{other.name}:") else f"{other.name}: {w}"
+            for w in other.summary_warnings()
+        )
         self.excluded.extend(
-            (c if ":" in c else f"{other.name}:{c}", why) for c, why in other.excluded)
-        self.problems.extend(dataclasses.replace(p, clip=p.clip if ":" in p.clip
-                                                 else f"{other.name}:{p.clip}")
-                             for p in other.problems)
+            (c if ":" in c else f"{other.name}:{c}", why) for c, why in other.excluded
+        )
+        self.problems.extend(
+            dataclasses.replace(p, clip=p.clip if ":" in p.clip else f"{other.name}:{p.clip}")
+            for p in other.problems
+        )
 
 
 class Adapter(abc.ABC):
@@ -198,8 +237,11 @@ class Adapter(abc.ABC):
         unknown = sorted(set(options) - set(self.options))
         if unknown:
             valid = ", ".join(f"{k}={v!r}" for k, v in self.options.items()) or "none"
-            raise ConfigError(f"dataset {self.name!r} has no option(s) {unknown}",
-                              field=unknown[0], fix=f"valid options (defaults): {valid}")
+            raise ConfigError(
+                f"dataset {self.name!r} has no option(s) {unknown}",
+                field=unknown[0],
+                fix=f"valid options (defaults): {valid}",
+            )
         out = dict(self.options)
         out.update(options)
         return out
@@ -209,23 +251,27 @@ class Adapter(abc.ABC):
         opts = self.check_options(options)
         root = Path(root).expanduser()
         if not root.is_dir():
-            raise DataError(f"{self.title} folder does not exist; expected {self.layout}",
-                            file=root, fix=f"point mer-fast at the folder that holds {self.title} "
-                                           f"(--data {self.name}=PATH or --data-root DIR with "
-                                           f"DIR/{self.folders[0]})")
+            raise DataError(
+                f"{self.title} folder does not exist; expected {self.layout}",
+                file=root,
+                fix=f"point mer-fast at the folder that holds {self.title} "
+                f"(--data {self.name}=PATH or --data-root DIR with "
+                f"DIR/{self.folders[0]})",
+            )
         missing = self.layout_problem(root)
         if missing is not None:
-            raise DataError(f"this folder does not look like {self.title}: {missing}; expected "
-                            f"{self.layout}", file=root,
-                            fix=f"point --data {self.name}=PATH at the folder holding the "
-                                f"{self.title} files as their owners distribute them")
+            raise DataError(
+                f"this folder does not look like {self.title}: {missing}; expected {self.layout}",
+                file=root,
+                fix=f"point --data {self.name}=PATH at the folder holding the "
+                f"{self.title} files as their owners distribute them",
+            )
         scan = self.scan(root, **opts)
         scan.synthetic = scan.synthetic or is_synthetic(root)
         annotate_copy(scan, root)  # a copy written by `mer-fast crop`: how its faces were found
         return scan
 
-    def load(self, root: str | os.PathLike, *, skip_bad: bool = False,
-             **options: Any) -> ClipIndex:
+    def load(self, root: str | os.PathLike, *, skip_bad: bool = False, **options: Any) -> ClipIndex:
         """The dataset's ClipIndex. Bad clips raise a DataError listing them all, unless
         ``skip_bad`` (then they are left out and listed in ``ClipIndex.skipped``)."""
         return self.scan_folder(root, **options).to_index(skip_bad=skip_bad)
@@ -256,6 +302,7 @@ class CompositeAdapter(Adapter):
 
 
 # -- helpers the adapters share --------------------------------------------------------------------
+
 
 def is_synthetic(root: str | os.PathLike) -> bool:
     """True if ``mer-fast synth`` wrote this folder: its own marker file, or the marker of the
@@ -301,11 +348,15 @@ def unnest(folder: Path, scan: Scan | None = None) -> Path:
             entries = [e for e in os.scandir(folder) if not e.name.startswith(".")]
         except OSError:
             return folder
-        if len(entries) == 1 and entries[0].is_dir() and \
-                entries[0].name.casefold() == folder.name.casefold():
+        if (
+            len(entries) == 1
+            and entries[0].is_dir()
+            and entries[0].name.casefold() == folder.name.casefold()
+        ):
             if scan is not None:
-                scan.warn(f"{folder} holds only a folder of the same name; reading "
-                          f"{entries[0].path}")
+                scan.warn(
+                    f"{folder} holds only a folder of the same name; reading {entries[0].path}"
+                )
             folder = Path(entries[0].path)
             continue
         return folder
@@ -315,8 +366,12 @@ UNREADABLE_FIX = "make it readable for this user (chmod / chown), or restore it 
 
 
 def unreadable_folder(folder: Path, exc: OSError) -> DataError:
-    return DataError(f"cannot read this folder ({exc.strerror or exc})", file=folder,
-                     field="folder", fix=UNREADABLE_FIX)
+    return DataError(
+        f"cannot read this folder ({exc.strerror or exc})",
+        file=folder,
+        field="folder",
+        fix=UNREADABLE_FIX,
+    )
 
 
 def subdirs(folder: Path, scan: Scan | None = None, what: str = "clip") -> list[Path]:
@@ -335,9 +390,13 @@ def subdirs(folder: Path, scan: Scan | None = None, what: str = "clip") -> list[
     except OSError as exc:
         if scan is None:
             raise unreadable_folder(folder, exc) from None
-        scan.problem(folder.name, f"cannot read this folder ({exc.strerror or exc}); what it "
-                                  f"holds is not read", file=folder, field="folder",
-                     fix=UNREADABLE_FIX)
+        scan.problem(
+            folder.name,
+            f"cannot read this folder ({exc.strerror or exc}); what it holds is not read",
+            file=folder,
+            field="folder",
+            fix=UNREADABLE_FIX,
+        )
         return []
     out = []
     for e in entries:
@@ -348,10 +407,13 @@ def subdirs(folder: Path, scan: Scan | None = None, what: str = "clip") -> list[
         elif scan is not None and Path(e.name).suffix:
             scan.warn(f"{e.path}: a file among the {what} folders; left out")
         elif scan is not None:
-            scan.problem(e.name, f"a file where a {what} folder is expected (a {what} folder "
-                                 f"replaced by a file?)", file=e.path, field=f"{what} folder",
-                         fix=f"restore the {what} folder from the release, or move the file "
-                             f"out of {folder}")
+            scan.problem(
+                e.name,
+                f"a file where a {what} folder is expected (a {what} folder replaced by a file?)",
+                file=e.path,
+                field=f"{what} folder",
+                fix=f"restore the {what} folder from the release, or move the file out of {folder}",
+            )
     return out
 
 
@@ -380,9 +442,11 @@ def find_files(folder: Path, names: tuple[str, ...], depth: int = 1) -> list[Pat
     import fnmatch
 
     pats = [n.casefold() for n in names]
-    return [Path(e.path) for e in _files_below(folder, depth)
-            if not e.name.startswith("~$")
-            and any(fnmatch.fnmatch(e.name.casefold(), p) for p in pats)]
+    return [
+        Path(e.path)
+        for e in _files_below(folder, depth)
+        if not e.name.startswith("~$") and any(fnmatch.fnmatch(e.name.casefold(), p) for p in pats)
+    ]
 
 
 def lock_files(folder: Path, depth: int = 1) -> list[Path]:
@@ -390,8 +454,9 @@ def lock_files(folder: Path, depth: int = 1) -> list[Path]:
     return sorted(Path(e.path) for e in _files_below(folder, depth) if e.name.startswith("~$"))
 
 
-def frames_of_clip(scan: Scan, clip: str, folder: Path, pattern: str, *,
-                   allow_gaps: bool, min_frames: int = 1) -> FrameListing | None:
+def frames_of_clip(
+    scan: Scan, clip: str, folder: Path, pattern: str, *, allow_gaps: bool, min_frames: int = 1
+) -> FrameListing | None:
     """Lists a clip folder's frames and files what is wrong with them in ``scan``.
 
     Returns the listing, or None if the clip is bad (a problem was filed): no frames, a zero-byte
@@ -401,47 +466,74 @@ def frames_of_clip(scan: Scan, clip: str, folder: Path, pattern: str, *,
     try:
         listing = list_frames(folder, pattern)
     except OSError as exc:  # an unreadable clip folder is a bad clip like the others
-        scan.problem(clip, f"cannot read the clip folder ({exc.strerror or exc})", file=folder,
-                     field="frames", fix=UNREADABLE_FIX)
+        scan.problem(
+            clip,
+            f"cannot read the clip folder ({exc.strerror or exc})",
+            file=folder,
+            field="frames",
+            fix=UNREADABLE_FIX,
+        )
         return None
     for name in listing.unmatched + listing.other:
         scan.ignored_files.append(str(folder / name))
     ok = True
     if len(listing) < min_frames:
-        scan.problem(clip, f"no frame files named like {pattern!r} in the clip folder "
-                           f"(an empty clip)", file=folder, field="frames",
-                     fix="restore the clip's frames from the release")
+        scan.problem(
+            clip,
+            f"no frame files named like {pattern!r} in the clip folder (an empty clip)",
+            file=folder,
+            field="frames",
+            fix="restore the clip's frames from the release",
+        )
         return None
     if len(listing) == 1:
-        scan.warn(f"{clip}: a clip of one frame ({Path(listing.files[0]).name}): no "
-                  f"micro-expression release has one, and a single frame shows no motion")
+        scan.warn(
+            f"{clip}: a clip of one frame ({Path(listing.files[0]).name}): no "
+            f"micro-expression release has one, and a single frame shows no motion"
+        )
     if listing.empty:
-        scan.problem(clip, f"{len(listing.empty)} zero-byte frame file(s), e.g. "
-                           f"{Path(listing.empty[0]).name} (unreadable)",
-                     file=listing.empty[0], field="frames",
-                     fix="restore the files from the release")
+        scan.problem(
+            clip,
+            f"{len(listing.empty)} zero-byte frame file(s), e.g. "
+            f"{Path(listing.empty[0]).name} (unreadable)",
+            file=listing.empty[0],
+            field="frames",
+            fix="restore the files from the release",
+        )
         ok = False
     if listing.duplicates:
-        scan.problem(clip, "frame number(s) spelled by two files: "
-                           f"{format_ranges(listing.duplicates)}", file=folder, field="frames",
-                     fix="delete the duplicate copies so each frame number has one file")
+        scan.problem(
+            clip,
+            f"frame number(s) spelled by two files: {format_ranges(listing.duplicates)}",
+            file=folder,
+            field="frames",
+            fix="delete the duplicate copies so each frame number has one file",
+        )
         ok = False
     missing = listing.missing
     if missing:
-        text = (f"gap in the frame numbering: frame(s) {format_ranges(missing)} missing "
-                f"between {listing.first} and {listing.last}")
+        text = (
+            f"gap in the frame numbering: frame(s) {format_ranges(missing)} missing "
+            f"between {listing.first} and {listing.last}"
+        )
         if allow_gaps:
             scan.warn(f"{clip}: {text} (allow_gaps: the {len(listing)} frames present are used)")
         else:
-            scan.problem(clip, text, file=folder, field="frames",
-                         fix="restore the missing frames from the release, or pass "
-                             "allow_gaps=True to use the frames present")
+            scan.problem(
+                clip,
+                text,
+                file=folder,
+                field="frames",
+                fix="restore the missing frames from the release, or pass "
+                "allow_gaps=True to use the frames present",
+            )
             ok = False
     return listing if ok else None
 
 
-def choose_release(scan: Scan, cropped: bool | None, raw_present: bool, cropped_present: bool,
-                   raw: str, crop: str) -> bool:
+def choose_release(
+    scan: Scan, cropped: bool | None, raw_present: bool, cropped_present: bool, raw: str, crop: str
+) -> bool:
     """Resolves the ``cropped`` option: True / False ask for that release; None (the default)
     means the cropped release, the paper's input (the faces cut out by the owners), and the
     raw release only when no cropped one is here (with a note; so too when only the cropped
@@ -456,9 +548,11 @@ def choose_release(scan: Scan, cropped: bool | None, raw_present: bool, cropped_
     else:
         # (a copy written by `mer-fast crop` keeps the raw layout, its frames are faces)
         if raw_present and read_copy_marker(scan.root) is None:
-            scan.warn(f"only the raw release {raw}/ is here (no {crop}/, the cropped faces the "
-                      f"paper trains on); reading the full frames (put {crop}/ next to it to "
-                      "read the cropped release)")
+            scan.warn(
+                f"only the raw release {raw}/ is here (no {crop}/, the cropped faces the "
+                f"paper trains on); reading the full frames (put {crop}/ next to it to "
+                "read the cropped release)"
+            )
         chosen = False
     scan.releases[scan.name] = {"read": crop if chosen else raw, "present": present}
     return chosen
@@ -466,9 +560,11 @@ def choose_release(scan: Scan, cropped: bool | None, raw_present: bool, cropped_
 
 def release_fix(asked: str, other: str, cropped: bool) -> str:
     """The fix for a release that was asked for and is not here."""
-    return (f"unpack {asked} here, or read {other} instead (--set release="
-            f"{'raw' if cropped else 'cropped'}, or the dataset option "
-            f"cropped={not cropped})")
+    return (
+        f"unpack {asked} here, or read {other} instead (--set release="
+        f"{'raw' if cropped else 'cropped'}, or the dataset option "
+        f"cropped={not cropped})"
+    )
 
 
 def parse_frame_number(value: Any) -> tuple[int | None, str | None]:

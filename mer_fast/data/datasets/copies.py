@@ -9,6 +9,7 @@ puts that into the scan: each record's ``meta["face_crop"]`` and ``meta["release
 among the warnings, and the clips without a face as exclusions (their missing folders are not
 problems).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,19 +40,23 @@ def annotate_copy(scan, root: str | os.PathLike) -> None:
     detector = marker.get("detector", "?")
     counts: dict[str, int] = {}
     for i, r in enumerate(scan.records):
-        info = clips.get(r.clip_id) or {"status": "unknown",
-                                        "how": "not listed in " + MARKER}
+        info = clips.get(r.clip_id) or {"status": "unknown", "how": "not listed in " + MARKER}
         counts[info["status"]] = counts.get(info["status"], 0) + 1
         meta = dict(r.meta)
         meta["release"] = f"{meta.get('release', 'frames')} cropped to faces by mer-fast crop"
-        meta["face_crop"] = {"status": info["status"], "how": info.get("how", ""),
-                             "detector": info.get("detector", detector)}
+        meta["face_crop"] = {
+            "status": info["status"],
+            "how": info.get("how", ""),
+            "detector": info.get("detector", detector),
+        }
         scan.records[i] = dataclasses.replace(r, meta=meta)
     scan.problems = [p for p in scan.problems if p.clip not in skipped]
     for clip, why in skipped.items():
         scan.exclude(clip, f"left out by mer-fast crop: {why}")
     size = marker.get("size") or ["?", "?"]
-    scan.warn(f"faces cropped by mer-fast crop from {marker.get('source', '?')} to "
-              f"{size[1]}x{size[0]} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}"
-              f"{f', {len(skipped)} left out without a face' if skipped else ''}; detector "
-              f"{detector})")
+    scan.warn(
+        f"faces cropped by mer-fast crop from {marker.get('source', '?')} to "
+        f"{size[1]}x{size[0]} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}"
+        f"{f', {len(skipped)} left out without a face' if skipped else ''}; detector "
+        f"{detector})"
+    )

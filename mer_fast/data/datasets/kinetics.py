@@ -16,6 +16,7 @@ misses some: they are counted per split in a warning and listed in ``ClipIndex.s
 is not an error. Videos are not opened: ``fps`` is None and ``num_frames`` 0 (the decoder reads
 both from the container).
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,8 +31,9 @@ from mer_fast.data.index import ClipRecord
 from mer_fast.errors import ConfigError, DataError
 
 SPLITS = ("train", "val", "test")
-CSV_NAME = re.compile(r"(?:kinetics[-_]?(?:400)?[-_]?)?(train|val|validate|test)\.csv",
-                      re.IGNORECASE)
+CSV_NAME = re.compile(
+    r"(?:kinetics[-_]?(?:400)?[-_]?)?(train|val|validate|test)\.csv", re.IGNORECASE
+)
 REQUIRED = ("youtube_id", "time_start", "time_end")
 STEM = re.compile(r"(?P<id>[A-Za-z0-9_-]{11})_(?P<start>\d+)_(?P<end>\d+)")
 
@@ -43,8 +45,11 @@ def parse_splits(value: str | Sequence[str]) -> tuple[str, ...]:
         return SPLITS
     bad = [i for i in items if i not in SPLITS]
     if bad or not items:
-        raise ConfigError(f"unknown Kinetics split(s) {bad or items}", field="splits",
-                          fix="use train, val, test (comma-separated) or all")
+        raise ConfigError(
+            f"unknown Kinetics split(s) {bad or items}",
+            field="splits",
+            fix="use train, val, test (comma-separated) or all",
+        )
     return tuple(dict.fromkeys(items))
 
 
@@ -53,9 +58,11 @@ class Kinetics400(Adapter):
     title = "Kinetics-400"
     folders = ("Kinetics-400", "Kinetics400", "kinetics400", "kinetics-400", "k400", "Kinetics")
     fps = None
-    layout = ("the official csv files (annotations/train.csv, val.csv, test.csv: label, "
-              "youtube_id, time_start, time_end, split) and the videos named "
-              "<youtube_id>_<start:06d>_<end:06d>.mp4 anywhere below")
+    layout = (
+        "the official csv files (annotations/train.csv, val.csv, test.csv: label, "
+        "youtube_id, time_start, time_end, split) and the videos named "
+        "<youtube_id>_<start:06d>_<end:06d>.mp4 anywhere below"
+    )
     options = {"splits": "train,val"}
     option_help = {"splits": "train, val, test (comma-separated) or all (every csv present)"}
 
@@ -81,35 +88,54 @@ class Kinetics400(Adapter):
             splits = parse_splits(opt["splits"])
         absent = [s for s in splits if s not in csvs]
         if absent:
-            raise DataError(f"no {absent[0]}.csv annotation file (splits={','.join(splits)})",
-                            file=root, field="splits",
-                            fix=f"put the official {absent[0]}.csv under {root}/annotations/ or "
-                                f"choose splits among {sorted(csvs)}")
+            raise DataError(
+                f"no {absent[0]}.csv annotation file (splits={','.join(splits)})",
+                file=root,
+                field="splits",
+                fix=f"put the official {absent[0]}.csv under {root}/annotations/ or "
+                f"choose splits among {sorted(csvs)}",
+            )
         tables = {split: _read_csv(path) for split, path in csvs.items()}
-        classes = tuple(sorted({row["label"] for rows in tables.values() for _, row in rows
-                                if row.get("label")}))
+        classes = tuple(
+            sorted(
+                {row["label"] for rows in tables.values() for _, row in rows if row.get("label")}
+            )
+        )
         scan = Scan(name=self.name, classes=classes, root=str(root))
         by_stem, by_id, duplicates = _index_videos(root)
         if duplicates:
-            scan.warn(f"{len(duplicates)} video file name(s) occur in more than one folder, e.g. "
-                      f"{duplicates[0]}; the first found is used")
+            scan.warn(
+                f"{len(duplicates)} video file name(s) occur in more than one folder, e.g. "
+                f"{duplicates[0]}; the first found is used"
+            )
         seen: set[str] = set()
         for split in splits:
             self._split(scan, split, csvs[split], tables[split], by_stem, by_id, seen)
         return scan
 
-    def _split(self, scan: Scan, split: str, path: Path, rows: list, by_stem: dict,
-               by_id: dict, seen: set[str]) -> None:
+    def _split(
+        self,
+        scan: Scan,
+        split: str,
+        path: Path,
+        rows: list,
+        by_stem: dict,
+        by_id: dict,
+        seen: set[str],
+    ) -> None:
         missing = 0
         labelled = 0
         for lineno, row in rows:
             yid = (row.get("youtube_id") or "").strip()
             start, end = _seconds(row.get("time_start")), _seconds(row.get("time_end"))
             if not yid or start is None or end is None:
-                scan.problem(f"{path.name}:{lineno}", f"row {lineno} lacks a youtube_id or whole "
-                                                      f"time_start/time_end: {dict(row)}",
-                             file=path, field=f"line {lineno}",
-                             fix="restore the official csv file")
+                scan.problem(
+                    f"{path.name}:{lineno}",
+                    f"row {lineno} lacks a youtube_id or whole time_start/time_end: {dict(row)}",
+                    file=path,
+                    field=f"line {lineno}",
+                    fix="restore the official csv file",
+                )
                 continue
             clip = f"{yid}_{start:06d}_{end:06d}"
             label = (row.get("label") or "").strip()
@@ -118,8 +144,13 @@ class Kinetics400(Adapter):
                 continue
             labelled += 1
             if clip in seen:
-                scan.problem(clip, f"listed twice (again in {path.name} line {lineno})",
-                             file=path, field=f"line {lineno}", fix="delete the duplicate row")
+                scan.problem(
+                    clip,
+                    f"listed twice (again in {path.name} line {lineno})",
+                    file=path,
+                    field=f"line {lineno}",
+                    fix="delete the duplicate row",
+                )
                 continue
             seen.add(clip)
             video = by_stem.get(clip) or by_id.get(yid)
@@ -128,21 +159,41 @@ class Kinetics400(Adapter):
                 scan.exclude(clip, f"video missing on disk ({split}: not downloaded)")
                 continue
             if video.stat().st_size == 0:
-                scan.problem(clip, "zero-byte video (a failed download)", file=video,
-                             field="video", fix="download the clip again or delete the file")
+                scan.problem(
+                    clip,
+                    "zero-byte video (a failed download)",
+                    file=video,
+                    field="video",
+                    fix="download the clip again or delete the file",
+                )
                 continue
-            scan.add(ClipRecord(
-                dataset=self.name, clip_id=clip, subject=yid, label=label,
-                label_index=scan.classes.index(label), video=str(video), num_frames=0,
-                fps=None, split=split,
-                meta={"youtube_id": yid, "time_start": start, "time_end": end,
-                      "num_frames": "unknown until decoded",
-                      "fps": "read from the container by the decoder"}))
+            scan.add(
+                ClipRecord(
+                    dataset=self.name,
+                    clip_id=clip,
+                    subject=yid,
+                    label=label,
+                    label_index=scan.classes.index(label),
+                    video=str(video),
+                    num_frames=0,
+                    fps=None,
+                    split=split,
+                    meta={
+                        "youtube_id": yid,
+                        "time_start": start,
+                        "time_end": end,
+                        "num_frames": "unknown until decoded",
+                        "fps": "read from the container by the decoder",
+                    },
+                )
+            )
         if labelled == 0 and rows:
             scan.warn(f"{path.name}: no labels in this csv; split {split} has no usable clips")
         if missing:
-            scan.warn(f"{split}: {missing} of {labelled} videos in {path.name} are missing on "
-                      "disk (real downloads always miss some); listed in skipped")
+            scan.warn(
+                f"{split}: {missing} of {labelled} videos in {path.name} are missing on "
+                "disk (real downloads always miss some); listed in skipped"
+            )
 
 
 def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
@@ -152,13 +203,20 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
         reader.fieldnames = fields
         missing = [c for c in REQUIRED if c not in fields]
         if missing:
-            raise DataError(f"no column {missing[0]!r} in the header {fields}", file=path,
-                            field=missing[0],
-                            fix="use the official Kinetics-400 csv (label, youtube_id, "
-                                "time_start, time_end, split)")
+            raise DataError(
+                f"no column {missing[0]!r} in the header {fields}",
+                file=path,
+                field=missing[0],
+                fix="use the official Kinetics-400 csv (label, youtube_id, "
+                "time_start, time_end, split)",
+            )
         if "label" not in fields and not CSV_NAME.fullmatch(path.name).group(1).lower() == "test":
-            raise DataError(f"no column 'label' in the header {fields}", file=path,
-                            field="label", fix="use the official Kinetics-400 csv")
+            raise DataError(
+                f"no column 'label' in the header {fields}",
+                file=path,
+                field="label",
+                fix="use the official Kinetics-400 csv",
+            )
         return [(i, row) for i, row in enumerate(reader, start=2)]
 
 

@@ -16,6 +16,7 @@ If ``combined_3class_gt.csv`` (no header: dataset, subject, filename, label 0/1/
 clips are in and their labels; any disagreement with the mapping is reported. Subject keys stay
 ``dataset:subject`` so LOSO folds never mix subjects of different datasets.
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,11 +30,25 @@ from mer_fast.errors import DataError
 CLASSES = ("negative", "positive", "surprise")
 GT_CSV = "combined_3class_gt.csv"
 SMIC_MAP = {c: c for c in CLASSES}
-CASME2_MAP = {"disgust": "negative", "repression": "negative", "happiness": "positive",
-              "surprise": "surprise", "others": None, "sadness": None, "fear": None}
-SAMM_MAP = {"anger": "negative", "contempt": "negative", "disgust": "negative",
-            "fear": "negative", "sadness": "negative", "happiness": "positive",
-            "surprise": "surprise", "other": None}
+CASME2_MAP = {
+    "disgust": "negative",
+    "repression": "negative",
+    "happiness": "positive",
+    "surprise": "surprise",
+    "others": None,
+    "sadness": None,
+    "fear": None,
+}
+SAMM_MAP = {
+    "anger": "negative",
+    "contempt": "negative",
+    "disgust": "negative",
+    "fear": "negative",
+    "sadness": "negative",
+    "happiness": "positive",
+    "surprise": "surprise",
+    "other": None,
+}
 MAPS = {"smic": SMIC_MAP, "casme2": CASME2_MAP, "samm": SAMM_MAP}
 
 
@@ -42,14 +57,18 @@ class MEGC2019(CompositeAdapter):
     title = "MEGC2019 composite (SMIC-HS + CASME II + SAMM, 3 classes)"
     folders = ()
     parts = ("smic", "casme2", "samm")
-    layout = ("a data root holding the SMIC, CASME2 and SAMM dataset folders (optionally "
-              f"MEGC2019/{GT_CSV})")
+    layout = (
+        "a data root holding the SMIC, CASME2 and SAMM dataset folders (optionally "
+        f"MEGC2019/{GT_CSV})"
+    )
     options = {"overrides": None, "gt_csv": None, "cropped": None, "allow_gaps": False}
-    option_help = {"overrides": "{name: path} for parts that are not under the data root",
-                   "gt_csv": f"path of {GT_CSV} (default: looked for under the data root)",
-                   "cropped": "the parts' cropped option (None: cropped where present), or "
-                              "{part: option} per part",
-                   "allow_gaps": "use clips with gaps in their frame numbering (warn)"}
+    option_help = {
+        "overrides": "{name: path} for parts that are not under the data root",
+        "gt_csv": f"path of {GT_CSV} (default: looked for under the data root)",
+        "cropped": "the parts' cropped option (None: cropped where present), or "
+        "{part: option} per part",
+        "allow_gaps": "use clips with gaps in their frame numbering (warn)",
+    }
 
     def scan(self, root: Path, **opt: Any) -> Scan:
         from mer_fast.data.datasets import DATASETS, resolve_root
@@ -61,15 +80,19 @@ class MEGC2019(CompositeAdapter):
             part_root = resolve_root(part, root, opt["overrides"])
             extra = {} if part == "smic" else {"protocol": "all"}
             choice = cropped.get(part) if isinstance(cropped, dict) else cropped
-            parts[part] = DATASETS[part].scan_folder(part_root, cropped=choice,
-                                                     allow_gaps=opt["allow_gaps"], **extra)
+            parts[part] = DATASETS[part].scan_folder(
+                part_root, cropped=choice, allow_gaps=opt["allow_gaps"], **extra
+            )
         for record in list(parts["casme2"].records):
-            if record.label in ("disgust", "repression", "happiness", "surprise") and \
-                    (record.apex is None or record.apex == record.onset):
+            if record.label in ("disgust", "repression", "happiness", "surprise") and (
+                record.apex is None or record.apex == record.onset
+            ):
                 parts["casme2"].records.remove(record)
                 why = "'/'" if record.apex is None else f"equal to the onset ({record.onset})"
-                parts["casme2"].exclude(record.clip_id, f"MEGC2019 leaves out CASME II clips "
-                                                        f"whose apex is unusable: {why}")
+                parts["casme2"].exclude(
+                    record.clip_id,
+                    f"MEGC2019 leaves out CASME II clips whose apex is unusable: {why}",
+                )
         for part in self.parts:
             scan.merge(parts[part], MAPS[part])
         gt = self._gt_csv(root, opt["gt_csv"])
@@ -81,9 +104,13 @@ class MEGC2019(CompositeAdapter):
         if option is not None:
             path = Path(option).expanduser()
             if not path.is_file():
-                raise DataError(f"{GT_CSV} not found", file=path, field="gt_csv",
-                                fix="pass gt_csv=PATH of the official file, or leave it out to "
-                                    "use the mapping alone")
+                raise DataError(
+                    f"{GT_CSV} not found",
+                    file=path,
+                    field="gt_csv",
+                    fix="pass gt_csv=PATH of the official file, or leave it out to "
+                    "use the mapping alone",
+                )
             return path
         for folder in (child_dir(root, "MEGC2019"), root):
             if folder is not None and (folder / GT_CSV).is_file():
@@ -97,12 +124,18 @@ class MEGC2019(CompositeAdapter):
             for lineno, row in enumerate(csv.reader(f), 1):
                 if not row or not "".join(row).strip():
                     continue
-                if len(row) < 4 or row[0].strip().casefold() not in MAPS or \
-                        row[3].strip() not in ("0", "1", "2"):
-                    raise DataError(f"line {lineno} is {row!r}, expected dataset (casme2, smic, "
-                                    "samm), subject, filename, label 0/1/2", file=gt,
-                                    field=f"line {lineno}",
-                                    fix=f"use the official {GT_CSV} unmodified")
+                if (
+                    len(row) < 4
+                    or row[0].strip().casefold() not in MAPS
+                    or row[3].strip() not in ("0", "1", "2")
+                ):
+                    raise DataError(
+                        f"line {lineno} is {row!r}, expected dataset (casme2, smic, "
+                        "samm), subject, filename, label 0/1/2",
+                        file=gt,
+                        field=f"line {lineno}",
+                        fix=f"use the official {GT_CSV} unmodified",
+                    )
                 key = _gt_key(row[0].strip().casefold(), row[1].strip(), row[2].strip())
                 wanted[key] = (CLASSES[int(row[3])], lineno)
         kept = []
@@ -112,8 +145,10 @@ class MEGC2019(CompositeAdapter):
                 continue
             label, lineno = wanted.pop(record.key)
             if label != record.label:
-                scan.warn(f"{record.key}: {gt.name} line {lineno} says {label}, the mapping "
-                          f"says {record.label}; using {gt.name}")
+                scan.warn(
+                    f"{record.key}: {gt.name} line {lineno} says {label}, the mapping "
+                    f"says {record.label}; using {gt.name}"
+                )
                 record = record.with_label(label, CLASSES.index(label))
             kept.append(record)
         scan.records = kept
@@ -123,12 +158,18 @@ class MEGC2019(CompositeAdapter):
             if key in bad:
                 continue  # its own problem is already listed
             if key in excluded:
-                scan.warn(f"{key}: in {gt.name} (line {lineno}) but left out of its dataset's "
-                          "index (see skipped)")
+                scan.warn(
+                    f"{key}: in {gt.name} (line {lineno}) but left out of its dataset's "
+                    "index (see skipped)"
+                )
             else:
-                scan.problem(key, f"listed in {gt.name} (line {lineno}) but not found on disk",
-                             file=gt, field=f"line {lineno}",
-                             fix="restore the clip in its dataset folder")
+                scan.problem(
+                    key,
+                    f"listed in {gt.name} (line {lineno}) but not found on disk",
+                    file=gt,
+                    field=f"line {lineno}",
+                    fix="restore the clip in its dataset folder",
+                )
 
 
 def _gt_key(dataset: str, subject: str, filename: str) -> str:

@@ -5,6 +5,7 @@ two columns with blank headers, both have stored dimensions wider than their dat
 with ``data_only=True`` so formulas (SAMM's ``Duration``) give their cached values, and text
 stays text (``Subject`` ``'006'`` keeps its zeros, unlike pandas' default).
 """
+
 from __future__ import annotations
 
 import re
@@ -53,8 +54,12 @@ class Table:
         return f"sheet {self.sheet!r} cell {col}{row} ({name})"
 
 
-def read_table(path: str | Path, required: Sequence[str], prefer_sheets: Sequence[str] = (),
-               what: str = "coding spreadsheet") -> Table:
+def read_table(
+    path: str | Path,
+    required: Sequence[str],
+    prefer_sheets: Sequence[str] = (),
+    what: str = "coding spreadsheet",
+) -> Table:
     """Finds the header row holding all ``required`` columns (in ``prefer_sheets`` first, then
     the other sheets, within the first rows) and returns the rows below it.
 
@@ -67,19 +72,23 @@ def read_table(path: str | Path, required: Sequence[str], prefer_sheets: Sequenc
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException, OSError
-        raise DataError(f"cannot read the {what} as an .xlsx workbook ({type(exc).__name__}: "
-                        f"{exc})", file=path,
-                        fix="restore the spreadsheet from the release (or re-save it as .xlsx "
-                            "in a spreadsheet program)") from exc
+        raise DataError(
+            f"cannot read the {what} as an .xlsx workbook ({type(exc).__name__}: {exc})",
+            file=path,
+            fix="restore the spreadsheet from the release (or re-save it as .xlsx "
+            "in a spreadsheet program)",
+        ) from exc
     try:
         want = [norm_header(c) for c in required]
-        order = [s for s in prefer_sheets if s in wb.sheetnames] + \
-                [s for s in wb.sheetnames if s not in prefer_sheets]
+        order = [s for s in prefer_sheets if s in wb.sheetnames] + [
+            s for s in wb.sheetnames if s not in prefer_sheets
+        ]
         best: tuple[int, str, int, list[str]] | None = None  # (hits, sheet, row, headers)
         for sheet_name in order:
             ws = wb[sheet_name]
-            for r, values in enumerate(ws.iter_rows(max_row=HEADER_SEARCH_ROWS,
-                                                    values_only=True), start=1):
+            for r, values in enumerate(
+                ws.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True), start=1
+            ):
                 cells = [norm_header(v) for v in values]
                 hits = sum(1 for w in want if w in cells)
                 if hits == len(want):
@@ -92,30 +101,38 @@ def read_table(path: str | Path, required: Sequence[str], prefer_sheets: Sequenc
             raise DataError(
                 f"the {what}'s header (sheet {sheet_name!r}, row {r}) has no column "
                 f"{missing[0]!r}" + (f" (nor {missing[1:]})" if len(missing) > 1 else ""),
-                file=path, field=missing[0],
-                fix=f"use the owners' original spreadsheet; it has the columns {list(required)}")
+                file=path,
+                field=missing[0],
+                fix=f"use the owners' original spreadsheet; it has the columns {list(required)}",
+            )
         raise DataError(
             f"no header row with the columns {list(required)} in the first "
-            f"{HEADER_SEARCH_ROWS} rows of any sheet ({wb.sheetnames})", file=path,
+            f"{HEADER_SEARCH_ROWS} rows of any sheet ({wb.sheetnames})",
+            file=path,
             field=required[0],
-            fix="use the owners' original coding spreadsheet, unmodified")
+            fix="use the owners' original coding spreadsheet, unmodified",
+        )
     finally:
         wb.close()
 
 
-def _collect(wb, path: Path, sheet_name: str, header_row: int,
-             header_values: list[Any]) -> Table:
+def _collect(wb, path: Path, sheet_name: str, header_row: int, header_values: list[Any]) -> Table:
     headers = [norm_header(v) for v in header_values]
     columns: dict[str, int] = {}
     for i, h in enumerate(headers):
         if h and h not in columns:
             columns[h] = i
-    table = Table(path=path, sheet=sheet_name, header_row=header_row,
-                  headers=[("" if v is None else str(v)) for v in header_values],
-                  columns=columns)
+    table = Table(
+        path=path,
+        sheet=sheet_name,
+        header_row=header_row,
+        headers=[("" if v is None else str(v)) for v in header_values],
+        columns=columns,
+    )
     ws = wb[sheet_name]
-    for r, values in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True),
-                               start=header_row + 1):
+    for r, values in enumerate(
+        ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1
+    ):
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
         table.rows.append((r, tuple(values)))

@@ -14,6 +14,7 @@ zero-padded on disk (``s1``). Real data: 164 clips of 16 subjects (negative 70, 
 surprise 43); several subjects lack an emotion folder (s2 has no negative, s13 only positive):
 a warning, not an error; LOSO folds whose test subject lacks a class are normal.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,12 +45,16 @@ class SMIC(Adapter):
     title = "SMIC-HS"
     folders = ("SMIC", "SMIC-HS", "smic")
     fps = 100.0
-    layout = (f"{CROPPED}/HS/s<k>/micro/{{negative,positive,surprise}}/s<k>_<ne|po|sur>_<NN>/"
-              f"reg_image<NNNNNN>.bmp and/or {RAW}/HS/... with image<NNNNNN>.bmp")
+    layout = (
+        f"{CROPPED}/HS/s<k>/micro/{{negative,positive,surprise}}/s<k>_<ne|po|sur>_<NN>/"
+        f"reg_image<NNNNNN>.bmp and/or {RAW}/HS/... with image<NNNNNN>.bmp"
+    )
     options = {"cropped": None, "allow_gaps": False}
-    option_help = {"cropped": f"True: read {CROPPED} (the cropped faces), False: {RAW}; "
-                              "None: the cropped release if present, else the raw one",
-                   "allow_gaps": "use clips with gaps in their frame numbering (warn)"}
+    option_help = {
+        "cropped": f"True: read {CROPPED} (the cropped faces), False: {RAW}; "
+        "None: the cropped release if present, else the raw one",
+        "allow_gaps": "use clips with gaps in their frame numbering (warn)",
+    }
 
     def _hs(self, root: Path, cropped: bool, scan: Scan | None = None) -> Path | None:
         release = child_dir(root, CROPPED if cropped else RAW)
@@ -64,17 +69,27 @@ class SMIC(Adapter):
 
     def scan(self, root: Path, **opt: Any) -> Scan:
         scan = Scan(name=self.name, classes=CLASSES, root=str(root))
-        opt["cropped"] = choose_release(scan, opt["cropped"], self._hs(root, False) is not None,
-                                        self._hs(root, True) is not None, RAW, CROPPED)
+        opt["cropped"] = choose_release(
+            scan,
+            opt["cropped"],
+            self._hs(root, False) is not None,
+            self._hs(root, True) is not None,
+            RAW,
+            CROPPED,
+        )
         release = CROPPED if opt["cropped"] else RAW
         hs = self._hs(root, opt["cropped"], scan)
         if hs is None:
             from mer_fast.errors import DataError
 
             other = RAW if opt["cropped"] else CROPPED
-            raise DataError(f"no {release}/HS folder (the option cropped={opt['cropped']} "
-                            f"asks for the {release} release)", file=root, field="release",
-                            fix=release_fix(release, other, opt["cropped"]))
+            raise DataError(
+                f"no {release}/HS folder (the option cropped={opt['cropped']} "
+                f"asks for the {release} release)",
+                file=root,
+                field="release",
+                fix=release_fix(release, other, opt["cropped"]),
+            )
         found = subdirs(hs, scan, "subject")
         subjects = [d for d in found if SUBJECT.fullmatch(d.name)]
         for d in found:
@@ -94,32 +109,48 @@ class SMIC(Adapter):
         for edir in subdirs(micro, scan, "emotion"):
             emotion = edir.name.casefold()
             if emotion not in CLASSES:
-                scan.problem(f"{subject}/{edir.name}",
-                             f"unknown emotion folder {edir.name!r} (SMIC-HS has "
-                             f"{list(CLASSES)})", file=edir, field="emotion folder",
-                             fix="rename it to one of the three emotion names or move it out "
-                                 "of 'micro'")
+                scan.problem(
+                    f"{subject}/{edir.name}",
+                    f"unknown emotion folder {edir.name!r} (SMIC-HS has {list(CLASSES)})",
+                    file=edir,
+                    field="emotion folder",
+                    fix="rename it to one of the three emotion names or move it out of 'micro'",
+                )
                 continue
             present.append(emotion)
             for cdir in subdirs(edir, scan):
                 self._clip(scan, subject, emotion, cdir, allow_gaps, release)
         lacking = [c for c in CLASSES if c not in present]
         if lacking:
-            scan.warn(f"{subject} has no {'/'.join(lacking)} folder (normal in SMIC-HS: "
-                      "not every subject shows every class)")
+            scan.warn(
+                f"{subject} has no {'/'.join(lacking)} folder (normal in SMIC-HS: "
+                "not every subject shows every class)"
+            )
 
-    def _clip(self, scan: Scan, subject: str, emotion: str, cdir: Path, allow_gaps: bool,
-              release: str) -> None:
+    def _clip(
+        self, scan: Scan, subject: str, emotion: str, cdir: Path, allow_gaps: bool, release: str
+    ) -> None:
         clip = cdir.name
         expected = f"{subject}_{SHORT[emotion]}_".casefold()
         if not clip.casefold().startswith(expected):
-            scan.warn(f"{cdir}: clip folder name does not start with {expected!r} "
-                      f"(subject {subject}, emotion {emotion}); the folders decide")
+            scan.warn(
+                f"{cdir}: clip folder name does not start with {expected!r} "
+                f"(subject {subject}, emotion {emotion}); the folders decide"
+            )
         listing = frames_of_clip(scan, clip, cdir, FRAME_PATTERN, allow_gaps=allow_gaps)
         if listing is None:
             return
-        scan.add(ClipRecord(
-            dataset=self.name, clip_id=clip, subject=subject, label=emotion,
-            label_index=CLASSES.index(emotion), frames=listing.files,
-            num_frames=len(listing), fps=self.fps, frame_numbers=listing.numbers,
-            meta={"release": release}))
+        scan.add(
+            ClipRecord(
+                dataset=self.name,
+                clip_id=clip,
+                subject=subject,
+                label=emotion,
+                label_index=CLASSES.index(emotion),
+                frames=listing.files,
+                num_frames=len(listing),
+                fps=self.fps,
+                frame_numbers=listing.numbers,
+                meta={"release": release},
+            )
+        )

@@ -14,6 +14,7 @@ files) are resolved case-insensitively, with a warning. ``subject`` is the clip'
 clips of one group come from one long video, which is what the official splits keep together.
 Videos are not opened here: ``num_frames`` is 0 (counted by the decoder), ``fps`` 25.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,19 +36,25 @@ class UCF101(Adapter):
     title = "UCF101"
     folders = ("UCF101", "ucf101", "UCF-101")
     fps = 25.0
-    layout = (f"{VIDEOS}/<Class>/v_<Class>_gNN_cNN.avi and {LISTS}/ (classInd.txt, "
-              "trainlist0N.txt, testlist0N.txt)")
+    layout = (
+        f"{VIDEOS}/<Class>/v_<Class>_gNN_cNN.avi and {LISTS}/ (classInd.txt, "
+        "trainlist0N.txt, testlist0N.txt)"
+    )
     options = {"split": 1, "subset": "all"}
-    option_help = {"split": "official split 1, 2 or 3",
-                   "subset": "train, test or all (records carry split='train'/'test')"}
+    option_help = {
+        "split": "official split 1, 2 or 3",
+        "subset": "train, test or all (records carry split='train'/'test')",
+    }
 
     def _dirs(self, root: Path, scan: Scan | None = None) -> tuple[Path | None, Path | None]:
         videos = child_dir(root, VIDEOS)
         if videos is None and root.name.casefold() == VIDEOS.casefold():
             videos = root  # pointed at UCF-101 itself; the lists may sit next to it
         lists = child_dir(root, LISTS) or child_dir(root.parent, LISTS)
-        return (None if videos is None else unnest(videos, scan),
-                None if lists is None else unnest(lists, scan))
+        return (
+            None if videos is None else unnest(videos, scan),
+            None if lists is None else unnest(lists, scan),
+        )
 
     def layout_problem(self, root: Path) -> str | None:
         videos, lists = self._dirs(root)
@@ -60,17 +67,23 @@ class UCF101(Adapter):
     def scan(self, root: Path, **opt: Any) -> Scan:
         split = int(opt["split"])
         if split not in (1, 2, 3):
-            raise ConfigError(f"UCF101 has splits 1, 2, 3, not {opt['split']!r}", field="split",
-                              fix="pass split=1, 2 or 3")
+            raise ConfigError(
+                f"UCF101 has splits 1, 2, 3, not {opt['split']!r}",
+                field="split",
+                fix="pass split=1, 2 or 3",
+            )
         subset = str(opt["subset"]).casefold()
         if subset not in ("train", "test", "all"):
-            raise ConfigError(f"unknown subset {opt['subset']!r}", field="subset",
-                              fix="use train, test or all")
+            raise ConfigError(
+                f"unknown subset {opt['subset']!r}", field="subset", fix="use train, test or all"
+            )
         videos, lists = self._dirs(root)
         if videos is None or lists is None:
-            raise DataError(self.layout_problem(root) or "", file=root,
-                            fix=f"unpack UCF101.rar ({VIDEOS}/) and the splits zip ({LISTS}/) "
-                                "here")
+            raise DataError(
+                self.layout_problem(root) or "",
+                file=root,
+                fix=f"unpack UCF101.rar ({VIDEOS}/) and the splits zip ({LISTS}/) here",
+            )
         class_file = _find(lists, "classInd.txt")
         classes = self._classes(class_file)
         scan = Scan(name=self.name, classes=tuple(classes), root=str(root))
@@ -86,25 +99,38 @@ class UCF101(Adapter):
                 key = rel.casefold()
                 clip_id = Path(rel).stem
                 if key in seen_in:
-                    scan.problem(clip_id, f"listed in both {seen_in[key]} and {list_file.name}",
-                                 file=list_file, field=f"line {lineno}",
-                                 fix="restore the official split files")
+                    scan.problem(
+                        clip_id,
+                        f"listed in both {seen_in[key]} and {list_file.name}",
+                        file=list_file,
+                        field=f"line {lineno}",
+                        fix="restore the official split files",
+                    )
                     continue
                 seen_in[key] = list_file.name
                 folder = rel.split("/")[0]
                 label = next((c for c in classes if c.casefold() == folder.casefold()), None)
                 if label is None:
-                    scan.problem(clip_id, f"class folder {folder!r} is not in {class_file.name}",
-                                 file=list_file, field=f"line {lineno}",
-                                 fix="restore the official split files")
+                    scan.problem(
+                        clip_id,
+                        f"class folder {folder!r} is not in {class_file.name}",
+                        file=list_file,
+                        field=f"line {lineno}",
+                        fix="restore the official split files",
+                    )
                     continue
-                if index is not None and (not 1 <= index <= len(classes)
-                                          or classes[index - 1] != label):
+                if index is not None and (
+                    not 1 <= index <= len(classes) or classes[index - 1] != label
+                ):
                     named = classes[index - 1] if 1 <= index <= len(classes) else "no class"
-                    scan.problem(clip_id, f"class index {index} is {named!r} in "
-                                          f"{class_file.name}, but the path says {label!r}",
-                                 file=list_file, field=f"line {lineno}",
-                                 fix="restore the official split files")
+                    scan.problem(
+                        clip_id,
+                        f"class index {index} is {named!r} in "
+                        f"{class_file.name}, but the path says {label!r}",
+                        file=list_file,
+                        field=f"line {lineno}",
+                        fix="restore the official split files",
+                    )
                     continue
                 path = exact.get(rel)
                 if path is None:
@@ -112,32 +138,53 @@ class UCF101(Adapter):
                     if path is not None:
                         folded_hits += 1
                 if path is None:
-                    scan.problem(clip_id, f"listed in {list_file.name} but missing on disk",
-                                 file=videos / rel, field=f"line {lineno}",
-                                 fix="restore the video from UCF101.rar")
+                    scan.problem(
+                        clip_id,
+                        f"listed in {list_file.name} but missing on disk",
+                        file=videos / rel,
+                        field=f"line {lineno}",
+                        fix="restore the video from UCF101.rar",
+                    )
                     continue
                 used.add(key)
                 if part not in wanted:
                     continue
                 if path.stat().st_size == 0:
-                    scan.problem(clip_id, "zero-byte video (unreadable)", file=path,
-                                 field="video", fix="restore the video from UCF101.rar")
+                    scan.problem(
+                        clip_id,
+                        "zero-byte video (unreadable)",
+                        file=path,
+                        field="video",
+                        fix="restore the video from UCF101.rar",
+                    )
                     continue
                 g = GROUP.search(clip_id)
-                scan.add(ClipRecord(
-                    dataset=self.name, clip_id=clip_id,
-                    subject=f"g{int(g.group(1)):02d}" if g else clip_id, label=label,
-                    label_index=classes.index(label), video=str(path), num_frames=0,
-                    fps=self.fps, split=part,
-                    meta={"split_number": split, "num_frames": "unknown until decoded"}))
+                scan.add(
+                    ClipRecord(
+                        dataset=self.name,
+                        clip_id=clip_id,
+                        subject=f"g{int(g.group(1)):02d}" if g else clip_id,
+                        label=label,
+                        label_index=classes.index(label),
+                        video=str(path),
+                        num_frames=0,
+                        fps=self.fps,
+                        split=part,
+                        meta={"split_number": split, "num_frames": "unknown until decoded"},
+                    )
+                )
         if folded_hits:
-            scan.warn(f"{folded_hits} list entries differ in letter case from the file names "
-                      "on disk (the release spells HandstandPushups both ways); matched "
-                      "case-insensitively")
+            scan.warn(
+                f"{folded_hits} list entries differ in letter case from the file names "
+                "on disk (the release spells HandstandPushups both ways); matched "
+                "case-insensitively"
+            )
         unlisted = sorted(k for k in on_disk if k not in used)
         if unlisted:
-            scan.warn(f"{len(unlisted)} video(s) on disk are in neither list of split {split}, "
-                      f"e.g. {unlisted[0]}")
+            scan.warn(
+                f"{len(unlisted)} video(s) on disk are in neither list of split {split}, "
+                f"e.g. {unlisted[0]}"
+            )
         return scan
 
     def _classes(self, class_file: Path) -> list[str]:
@@ -147,14 +194,21 @@ class UCF101(Adapter):
                 continue
             parts = line.split()
             if len(parts) != 2 or not parts[0].isdigit():
-                raise DataError(f"line {lineno} is {line!r}, expected '<index> <ClassName>'",
-                                file=class_file, field=f"line {lineno}",
-                                fix="restore classInd.txt from the official splits zip")
+                raise DataError(
+                    f"line {lineno} is {line!r}, expected '<index> <ClassName>'",
+                    file=class_file,
+                    field=f"line {lineno}",
+                    fix="restore classInd.txt from the official splits zip",
+                )
             pairs.append((int(parts[0]), parts[1]))
         indexes = [i for i, _ in pairs]
         if sorted(indexes) != list(range(1, len(pairs) + 1)):
-            raise DataError("class indexes are not 1..N without gaps", file=class_file,
-                            field="index", fix="restore classInd.txt from the official zip")
+            raise DataError(
+                "class indexes are not 1..N without gaps",
+                file=class_file,
+                field="index",
+                fix="restore classInd.txt from the official zip",
+            )
         return [name for _, name in sorted(pairs)]
 
     def _videos(self, videos: Path) -> dict[str, Path]:
@@ -174,8 +228,12 @@ def _find(lists: Path, name: str) -> Path:
     for entry in os.scandir(lists):
         if entry.is_file() and entry.name.casefold() == name.casefold():
             return Path(entry.path)
-    raise DataError(f"no {name} in the split folder", file=lists, field=name,
-                    fix=f"unpack the official {LISTS} (UCF101TrainTestSplits-RecognitionTask.zip)")
+    raise DataError(
+        f"no {name} in the split folder",
+        file=lists,
+        field=name,
+        fix=f"unpack the official {LISTS} (UCF101TrainTestSplits-RecognitionTask.zip)",
+    )
 
 
 def _read_list(path: Path, with_index: bool):
@@ -189,17 +247,25 @@ def _read_list(path: Path, with_index: bool):
         index = None
         if with_index:
             if len(parts) != 2 or not parts[1].isdigit():
-                raise DataError(f"line {lineno} is {line!r}, expected "
-                                "'<Class>/<video>.avi <class index>'", file=path,
-                                field=f"line {lineno}",
-                                fix="restore the file from the official splits zip")
+                raise DataError(
+                    f"line {lineno} is {line!r}, expected '<Class>/<video>.avi <class index>'",
+                    file=path,
+                    field=f"line {lineno}",
+                    fix="restore the file from the official splits zip",
+                )
             index = int(parts[1])
         elif len(parts) != 1:
-            raise DataError(f"line {lineno} is {line!r}, expected '<Class>/<video>.avi'",
-                            file=path, field=f"line {lineno}",
-                            fix="restore the file from the official splits zip")
+            raise DataError(
+                f"line {lineno} is {line!r}, expected '<Class>/<video>.avi'",
+                file=path,
+                field=f"line {lineno}",
+                fix="restore the file from the official splits zip",
+            )
         if "/" not in rel:
-            raise DataError(f"line {lineno} names {rel!r}, expected '<Class>/<video>.avi'",
-                            file=path, field=f"line {lineno}",
-                            fix="restore the file from the official splits zip")
+            raise DataError(
+                f"line {lineno} names {rel!r}, expected '<Class>/<video>.avi'",
+                file=path,
+                field=f"line {lineno}",
+                fix="restore the file from the official splits zip",
+            )
         yield lineno, rel, index

@@ -22,6 +22,7 @@ differ from libjpeg by a few levels (IDCT and chroma upsampling differ). decord 
 identical video frames. The resize filter (``size=``) is applied by mer-fast itself after
 decoding, identically for every backend (on a GPU within 1 level of the CPU).
 """
+
 from __future__ import annotations
 
 import functools
@@ -55,14 +56,22 @@ IMAGE_BACKENDS = ("cv2", "pil", "torchvision", "dali")
 VIDEO_BACKENDS = ("decord", "pyav", "dali")
 CHUNK = 32  # frames decoded, converted and resized per step
 
-_MODULES = {"cv2": "cv2", "pil": "PIL.Image", "torchvision": "torchvision.io",
-            "dali": "nvidia.dali", "decord": "decord", "pyav": "av"}
-_INSTALL = {"cv2": "pip install 'opencv-python-headless>=4.8'",
-            "pil": "pip install pillow",
-            "torchvision": "pip install the torchvision release that matches your torch",
-            "dali": "pip install 'mer-fast[dali]' (NVIDIA DALI, CUDA 13 build)",
-            "decord": "pip install 'mer-fast[video]' (decord)",
-            "pyav": "pip install 'mer-fast[video]' (PyAV)"}
+_MODULES = {
+    "cv2": "cv2",
+    "pil": "PIL.Image",
+    "torchvision": "torchvision.io",
+    "dali": "nvidia.dali",
+    "decord": "decord",
+    "pyav": "av",
+}
+_INSTALL = {
+    "cv2": "pip install 'opencv-python-headless>=4.8'",
+    "pil": "pip install pillow",
+    "torchvision": "pip install the torchvision release that matches your torch",
+    "dali": "pip install 'mer-fast[dali]' (NVIDIA DALI, CUDA 13 build)",
+    "decord": "pip install 'mer-fast[video]' (decord)",
+    "pyav": "pip install 'mer-fast[video]' (PyAV)",
+}
 
 
 @functools.cache
@@ -77,8 +86,10 @@ def backend_available(name: str) -> bool:
 
 def available_backends() -> dict[str, list[str]]:
     """``{"images": [...], "videos": [...]}``: the backends whose libraries import here."""
-    return {"images": [b for b in IMAGE_BACKENDS if backend_available(b)],
-            "videos": [b for b in VIDEO_BACKENDS if backend_available(b)]}
+    return {
+        "images": [b for b in IMAGE_BACKENDS if backend_available(b)],
+        "videos": [b for b in VIDEO_BACKENDS if backend_available(b)],
+    }
 
 
 def _is_video(record: ClipRecord) -> bool:
@@ -86,14 +97,18 @@ def _is_video(record: ClipRecord) -> bool:
         return True
     if record.frames:
         return False
-    raise DataError(f"clip {record.key} is empty: it has neither image frames nor a video",
-                    file=record.source, field="frames",
-                    fix="check the dataset folder holds the clip; rebuild the index; or build "
-                        "with skip_bad=True to leave it out")
+    raise DataError(
+        f"clip {record.key} is empty: it has neither image frames nor a video",
+        file=record.source,
+        field="frames",
+        fix="check the dataset folder holds the clip; rebuild the index; or build "
+        "with skip_bad=True to leave it out",
+    )
 
 
-def resolve_backend(record: ClipRecord, backend: str = "auto",
-                    device: str | torch.device = "cpu") -> str:
+def resolve_backend(
+    record: ClipRecord, backend: str = "auto", device: str | torch.device = "cpu"
+) -> str:
     """The backend :func:`decode_clip` uses for ``record`` ("auto": the fastest available)."""
     device = torch.device(device)
     video = _is_video(record)
@@ -106,29 +121,45 @@ def resolve_backend(record: ClipRecord, backend: str = "auto",
         for name in order:
             if backend_available(name):
                 return name
-        raise ConfigError("no decoder is installed for " + ("videos" if video else "images"),
-                          field="backend", fix=_INSTALL[order[-1]])
+        raise ConfigError(
+            "no decoder is installed for " + ("videos" if video else "images"),
+            field="backend",
+            fix=_INSTALL[order[-1]],
+        )
     if backend not in names:
         kind = "videos" if video else "image folders"
-        raise ConfigError(f"backend {backend!r} does not decode {kind} ({record.key})",
-                          field="backend", fix=f"use one of {['auto', *names]}")
+        raise ConfigError(
+            f"backend {backend!r} does not decode {kind} ({record.key})",
+            field="backend",
+            fix=f"use one of {['auto', *names]}",
+        )
     if not backend_available(backend):
-        raise ConfigError(f"backend {backend!r} is not installed", field="backend",
-                          fix=_INSTALL[backend] + ', or use backend="auto"')
+        raise ConfigError(
+            f"backend {backend!r} is not installed",
+            field="backend",
+            fix=_INSTALL[backend] + ', or use backend="auto"',
+        )
     return backend
 
 
-def _unique_positions(indices: Sequence[int] | torch.Tensor, n: int | None,
-                      record: ClipRecord) -> tuple[list[int], list[int]]:
+def _unique_positions(
+    indices: Sequence[int] | torch.Tensor, n: int | None, record: ClipRecord
+) -> tuple[list[int], list[int]]:
     """Sorted unique positions and, for each requested index, its place among them."""
     idx = [int(i) for i in (indices.tolist() if isinstance(indices, torch.Tensor) else indices)]
     if not idx:
-        raise ConfigError(f"clip {record.key}: indices is empty", field="indices",
-                          fix="pass None for all frames, or at least one frame position")
+        raise ConfigError(
+            f"clip {record.key}: indices is empty",
+            field="indices",
+            fix="pass None for all frames, or at least one frame position",
+        )
     if min(idx) < 0 or (n is not None and max(idx) >= n):
-        raise ConfigError(f"clip {record.key}: frame positions {min(idx)}..{max(idx)} are "
-                          f"outside the clip's {n} frames", field="indices",
-                          fix="pass positions 0..T-1 (see clip_length)")
+        raise ConfigError(
+            f"clip {record.key}: frame positions {min(idx)}..{max(idx)} are "
+            f"outside the clip's {n} frames",
+            field="indices",
+            fix="pass positions 0..T-1 (see clip_length)",
+        )
     uniq = sorted(set(idx))
     place = {p: k for k, p in enumerate(uniq)}
     return uniq, [place[i] for i in idx]
@@ -142,20 +173,34 @@ def clip_length(record: ClipRecord, backend: str = "auto") -> int:
     name = resolve_backend(record, backend, "cpu")
     if not os.path.isfile(record.video):  # type: ignore[arg-type]
         raise _missing_video(record)
-    return video_length(record.video, name if name in VIDEO_DECODERS else "pyav",  # type: ignore[arg-type]
-                        record.key)
+    return video_length(
+        record.video,
+        name if name in VIDEO_DECODERS else "pyav",  # type: ignore[arg-type]
+        record.key,
+    )
 
 
 def _missing_video(record: ClipRecord) -> DataError:
-    return DataError(f"clip {record.key}: the video file is missing on disk", file=record.video,
-                     field="video", fix="restore the file from the dataset archive, or rebuild "
-                                        "the clip index if the dataset moved")
+    return DataError(
+        f"clip {record.key}: the video file is missing on disk",
+        file=record.video,
+        field="video",
+        fix="restore the file from the dataset archive, or rebuild "
+        "the clip index if the dataset moved",
+    )
 
 
-def decode_clip(record: ClipRecord, size: int | Sequence[int] | None = None,
-                backend: str = "auto", device: str | torch.device = "cpu", *,
-                channels: int | None = None, indices: Sequence[int] | torch.Tensor | None = None,
-                threads: int = 1, on_warning: WarningSink | None = None) -> torch.Tensor:
+def decode_clip(
+    record: ClipRecord,
+    size: int | Sequence[int] | None = None,
+    backend: str = "auto",
+    device: str | torch.device = "cpu",
+    *,
+    channels: int | None = None,
+    indices: Sequence[int] | torch.Tensor | None = None,
+    threads: int = 1,
+    on_warning: WarningSink | None = None,
+) -> torch.Tensor:
     """Decodes one clip to a uint8 tensor ``[T, H, W, C]`` on ``device``.
 
     Args:
@@ -184,27 +229,36 @@ def decode_clip(record: ClipRecord, size: int | Sequence[int] | None = None,
     device = torch.device(device)
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ConfigError(f"device {str(device)!r} was asked for but no CUDA GPU is "
-                              "available", field="device", fix='use device="cpu"')
+            raise ConfigError(
+                f"device {str(device)!r} was asked for but no CUDA GPU is available",
+                field="device",
+                fix='use device="cpu"',
+            )
         if device.index is None:
             device = torch.device("cuda", torch.cuda.current_device())
     name = resolve_backend(record, backend, device)
     if _is_video(record):
         try:
-            out, inverse = _decode_video(record, name, size, channels, device, indices, threads,
-                                         on_warning)
+            out, inverse = _decode_video(
+                record, name, size, channels, device, indices, threads, on_warning
+            )
         except DataError as exc:
             # decord rejects some files PyAV (FFmpeg) reads, e.g. frames at most 16 pixels
             # wide: with backend="auto" PyAV gets a second try before the clip counts as bad
             if backend != "auto" or name != "decord" or not backend_available("pyav"):
                 raise
-            out, inverse = _decode_video(record, "pyav", size, channels, device, indices,
-                                         threads, on_warning)
-            emit(f"clip {record.key}: decord could not decode {record.video} "
-                 f"({exc.reason.splitlines()[0]}); decoded with PyAV instead", on_warning)
+            out, inverse = _decode_video(
+                record, "pyav", size, channels, device, indices, threads, on_warning
+            )
+            emit(
+                f"clip {record.key}: decord could not decode {record.video} "
+                f"({exc.reason.splitlines()[0]}); decoded with PyAV instead",
+                on_warning,
+            )
     else:
-        out, inverse = _decode_images(record, name, size, channels, device, indices, threads,
-                                      on_warning)
+        out, inverse = _decode_images(
+            record, name, size, channels, device, indices, threads, on_warning
+        )
     if inverse is not None and inverse != list(range(out.shape[0])):
         out = out.index_select(0, torch.as_tensor(inverse, device=out.device))
     return out
@@ -216,18 +270,21 @@ def _decode_images(record, name, size, channels, device, indices, threads, on_wa
         positions, inverse = list(range(len(frames))), None
     else:
         positions, inverse = _unique_positions(indices, len(frames), record)
-    builder = ClipBuilder(len(positions), size, channels, device, record.key, on_warning,
-                          strict=True)  # an image folder's frames: one size, one colour mode
+    builder = ClipBuilder(
+        len(positions), size, channels, device, record.key, on_warning, strict=True
+    )  # an image folder's frames: one size, one colour mode
     for s in range(0, len(positions), CHUNK):
-        pos = positions[s:s + CHUNK]
+        pos = positions[s : s + CHUNK]
         paths = [frames[i] for i in pos]
         if name in ("cv2", "pil"):
             imgs = decode_images(paths, pos, name, record.key, threads)
         elif name == "torchvision":
             from mer_fast.data.decode.gpu import torchvision_images
+
             imgs = torchvision_images(paths, pos, record.key, device)
         else:
             from mer_fast.data.decode.gpu import dali_images
+
             imgs = dali_images(paths, pos, record.key, device)
         builder.add(imgs, paths)
     return builder.result(), inverse
@@ -243,12 +300,19 @@ def _decode_video(record, name, size, channels, device, indices, threads, on_war
         positions, inverse = _unique_positions(indices, None, record)
     if name == "dali":
         from mer_fast.data.decode.gpu import dali_video_frames
+
         chunks = dali_video_frames(path, positions, record.key, device, on_warning)
     else:
         chunks = VIDEO_DECODERS[name](path, positions, record.key, threads, on_warning)
-    builder = ClipBuilder(None if positions is None else len(positions), size, channels, device,
-                          record.key, on_warning,
-                          capacity=declared_frames(path) if positions is None else 0)
+    builder = ClipBuilder(
+        None if positions is None else len(positions),
+        size,
+        channels,
+        device,
+        record.key,
+        on_warning,
+        capacity=declared_frames(path) if positions is None else 0,
+    )
     for chunk in chunks:
         if isinstance(chunk, list):
             builder.add(chunk, [path] * len(chunk))
@@ -258,7 +322,18 @@ def _decode_video(record, name, size, channels, device, indices, threads, on_war
 
 
 __all__ = [
-    "decode_clip", "clip_length", "resolve_backend", "available_backends", "backend_available",
-    "DecodeWarning", "ShortSide", "size_key", "IMAGE_BACKENDS", "VIDEO_BACKENDS", "frame_number", "ordered_frames",
-    "resize_frames", "rgb_to_gray",
+    "decode_clip",
+    "clip_length",
+    "resolve_backend",
+    "available_backends",
+    "backend_available",
+    "DecodeWarning",
+    "ShortSide",
+    "size_key",
+    "IMAGE_BACKENDS",
+    "VIDEO_BACKENDS",
+    "frame_number",
+    "ordered_frames",
+    "resize_frames",
+    "rgb_to_gray",
 ]

@@ -4,6 +4,7 @@ and assembling decoded frames into one uint8 ``[T, H, W, C]`` clip.
 Resizing and channel conversion happen here, once, in torch, so that every backend applies the
 same filter and the backends differ only in how they turn bytes into pixels.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,11 @@ class ShortSide:
 
     def __post_init__(self) -> None:
         if int(self.pixels) < 1:
-            raise ConfigError(f"short side must be >= 1 pixel, got {self.pixels}", field="size",
-                              fix="pass e.g. ShortSide(128)")
+            raise ConfigError(
+                f"short side must be >= 1 pixel, got {self.pixels}",
+                field="size",
+                fix="pass e.g. ShortSide(128)",
+            )
 
     def target(self, native: tuple[int, int]) -> tuple[int, int]:
         h, w = native
@@ -61,8 +65,9 @@ class ShortSide:
         return f"short{self.pixels}"
 
 
-def target_size(size: tuple[int, int] | ShortSide | None,
-                native: tuple[int, int]) -> tuple[int, int]:
+def target_size(
+    size: tuple[int, int] | ShortSide | None, native: tuple[int, int]
+) -> tuple[int, int]:
     """The ``(h, w)`` a frame of ``native`` size is resized to."""
     if size is None:
         return native
@@ -80,8 +85,9 @@ def size_key(size: tuple[int, int] | ShortSide | None) -> list[int] | str | None
     return list(size)
 
 
-def normalize_size(size: int | Sequence[int] | ShortSide | None
-                   ) -> tuple[int, int] | ShortSide | None:
+def normalize_size(
+    size: int | Sequence[int] | ShortSide | None,
+) -> tuple[int, int] | ShortSide | None:
     """``None``, an int (square), ``(h, w)`` or a :class:`ShortSide` -> ``(h, w)``, the
     ShortSide, or None."""
     if size is None or isinstance(size, ShortSide):
@@ -90,16 +96,21 @@ def normalize_size(size: int | Sequence[int] | ShortSide | None
         size = (int(size), int(size))
     size = tuple(int(s) for s in size)
     if len(size) != 2 or min(size) < 1:
-        raise ConfigError(f"decode size must be None, a positive int, (h, w) or ShortSide(n), "
-                          f"got {size!r}",
-                          field="size", fix="pass e.g. size=128 or size=(128, 128)")
+        raise ConfigError(
+            f"decode size must be None, a positive int, (h, w) or ShortSide(n), got {size!r}",
+            field="size",
+            fix="pass e.g. size=128 or size=(128, 128)",
+        )
     return size  # type: ignore[return-value]
 
 
 def normalize_channels(channels: int | None) -> int | None:
     if channels not in (None, 1, 3):
-        raise ConfigError(f"channels must be None (as stored), 1 or 3, got {channels!r}",
-                          field="channels", fix="pass channels=None, 1 or 3")
+        raise ConfigError(
+            f"channels must be None (as stored), 1 or 3, got {channels!r}",
+            field="channels",
+            fix="pass channels=None, 1 or 3",
+        )
     return channels
 
 
@@ -123,14 +134,20 @@ def ordered_frames(record: ClipRecord) -> list[str]:
     """
     frames = [os.fspath(f) for f in record.frames]
     if not frames:
-        raise DataError(f"clip {record.key} is empty: it has neither image frames nor a video",
-                        file=record.source, field="frames",
-                        fix="check the dataset folder holds the clip's images; rebuild the index; "
-                            + SKIP_HINT)
+        raise DataError(
+            f"clip {record.key} is empty: it has neither image frames nor a video",
+            file=record.source,
+            field="frames",
+            fix="check the dataset folder holds the clip's images; rebuild the index; " + SKIP_HINT,
+        )
     if record.num_frames and record.num_frames != len(frames):
-        raise DataError(f"clip {record.key} declares num_frames={record.num_frames} but lists "
-                        f"{len(frames)} frame files", file=record.source, field="num_frames",
-                        fix="rebuild the clip index so that num_frames counts the listed frames")
+        raise DataError(
+            f"clip {record.key} declares num_frames={record.num_frames} but lists "
+            f"{len(frames)} frame files",
+            file=record.source,
+            field="num_frames",
+            fix="rebuild the clip index so that num_frames counts the listed frames",
+        )
     if len(record.frame_numbers) == len(frames):
         numbers: list[int | None] = [int(n) for n in record.frame_numbers]
     else:
@@ -141,22 +158,31 @@ def ordered_frames(record: ClipRecord) -> list[str]:
         nums = [numbers[i] for i in order]
         for a, b, fa, fb in zip(nums, nums[1:], frames, frames[1:]):
             if b == a:
-                raise DataError(f"clip {record.key}: two files carry frame number {a}: "
-                                f"{Path(fa).name} and {Path(fb).name}", file=fb, field="frames",
-                                fix="remove the duplicate file or rebuild the index")
+                raise DataError(
+                    f"clip {record.key}: two files carry frame number {a}: "
+                    f"{Path(fa).name} and {Path(fb).name}",
+                    file=fb,
+                    field="frames",
+                    fix="remove the duplicate file or rebuild the index",
+                )
             if b != a + 1:  # type: ignore[operator]
                 missing = f"frame {a + 1}" if b == a + 2 else f"frames {a + 1}..{b - 1}"  # type: ignore[operator]
-                raise DataError(f"clip {record.key}: gap in the frame numbering: {Path(fb).name} "
-                                f"follows {Path(fa).name} ({missing} missing)",
-                                file=str(Path(fb).parent), field="frames",
-                                fix="restore the missing frame files from the dataset archive; "
-                                    + SKIP_HINT)
+                raise DataError(
+                    f"clip {record.key}: gap in the frame numbering: {Path(fb).name} "
+                    f"follows {Path(fa).name} ({missing} missing)",
+                    file=str(Path(fb).parent),
+                    field="frames",
+                    fix="restore the missing frame files from the dataset archive; " + SKIP_HINT,
+                )
     for i, f in enumerate(frames):
         if not os.path.isfile(f):
-            raise DataError(f"clip {record.key}: frame file {i} is missing on disk", file=f,
-                            field=f"frames[{i}]",
-                            fix="restore the file from the dataset archive, or rebuild the clip "
-                                "index if the dataset moved; " + SKIP_HINT)
+            raise DataError(
+                f"clip {record.key}: frame file {i} is missing on disk",
+                file=f,
+                field=f"frames[{i}]",
+                fix="restore the file from the dataset archive, or rebuild the clip "
+                "index if the dataset moved; " + SKIP_HINT,
+            )
     return frames
 
 
@@ -194,16 +220,27 @@ def resize_frames(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         return x
     if x.device.type != "cpu":
         return resize_frames_float(x, size)
-    y = F.interpolate(x.permute(0, 3, 1, 2), size=size, mode="bilinear", antialias=True,
-                      align_corners=False)
+    y = F.interpolate(
+        x.permute(0, 3, 1, 2), size=size, mode="bilinear", antialias=True, align_corners=False
+    )
     return y.permute(0, 2, 3, 1).contiguous()
 
 
 def resize_frames_float(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """:func:`resize_frames` computed in float32 and rounded (the path on GPUs, where the
     anti-aliased filter has no uint8 kernel)."""
-    y = F.interpolate(x.permute(0, 3, 1, 2).float(), size=size, mode="bilinear", antialias=True,
-                      align_corners=False).round_().clamp_(0, 255).to(torch.uint8)
+    y = (
+        F.interpolate(
+            x.permute(0, 3, 1, 2).float(),
+            size=size,
+            mode="bilinear",
+            antialias=True,
+            align_corners=False,
+        )
+        .round_()
+        .clamp_(0, 255)
+        .to(torch.uint8)
+    )
     return y.permute(0, 2, 3, 1).contiguous()
 
 
@@ -246,9 +283,17 @@ class ClipBuilder:
     one is colour (earlier gray frames are then repeated to 3 channels, with a warning).
     """
 
-    def __init__(self, num_frames: int | None, size: tuple[int, int] | ShortSide | None,
-                 channels: int | None, device: torch.device, clip: str,
-                 on_warning: WarningSink | None, capacity: int = 0, strict: bool = False):
+    def __init__(
+        self,
+        num_frames: int | None,
+        size: tuple[int, int] | ShortSide | None,
+        channels: int | None,
+        device: torch.device,
+        clip: str,
+        on_warning: WarningSink | None,
+        capacity: int = 0,
+        strict: bool = False,
+    ):
         self.strict = strict
         self.native_channels: int | None = None
         self.n = num_frames  # None: not known in advance (videos): the buffer then grows
@@ -296,13 +341,15 @@ class ClipBuilder:
             if tuple(f.shape[:2]) != self.native:
                 if not self.mixed_sizes_warned:
                     self.mixed_sizes_warned = True
-                    emit(f"clip {self.clip}: frames of different sizes ({Path(src).name} is "
-                         f"{f.shape[1]}x{f.shape[0]}, {Path(self.first_source or '').name} is "
-                         f"{self.native[1]}x{self.native[0]}); resized to "
-                         f"{target[1]}x{target[0]}", self.on_warning)
+                    emit(
+                        f"clip {self.clip}: frames of different sizes ({Path(src).name} is "
+                        f"{f.shape[1]}x{f.shape[0]}, {Path(self.first_source or '').name} is "
+                        f"{self.native[1]}x{self.native[0]}); resized to "
+                        f"{target[1]}x{target[0]}",
+                        self.on_warning,
+                    )
                 frames[k] = resize_frames(f.unsqueeze(0), target)[0]
-        if (target == self.native and self.device.type == "cpu"
-                and (c == c_in or c_in == 1)):
+        if target == self.native and self.device.type == "cpu" and (c == c_in or c_in == 1):
             for f in frames:  # nothing to compute: one copy per frame, straight into the clip
                 self._write(f.unsqueeze(0), c)
             return
@@ -311,8 +358,12 @@ class ClipBuilder:
         if len(natives) == len(frames):
             self._write(resize_frames(to_channels(_stack(frames), c), target))
         else:
-            fixed = [f if tuple(f.shape[:2]) == tuple(target)
-                     else resize_frames(f.unsqueeze(0), target)[0] for f in frames]
+            fixed = [
+                f
+                if tuple(f.shape[:2]) == tuple(target)
+                else resize_frames(f.unsqueeze(0), target)[0]
+                for f in frames
+            ]
             self._write(to_channels(_stack(fixed), c))
 
     def _check_consistent(self, frames: Sequence[torch.Tensor], sources: Sequence[str]) -> None:
@@ -322,19 +373,25 @@ class ClipBuilder:
         for f, src in zip(frames, sources):
             h, w, c = (int(x) for x in f.shape)
             if (h, w) != (h0, w0):
-                raise DataError(f"clip {self.clip}: frame {Path(src).name} is {w}x{h}, the "
-                                f"clip's first frame {first} is {w0}x{h0} (the frames of a clip "
-                                f"have one size in every release)", file=src,
-                                field="frame size",
-                                fix="restore the frame from the dataset archive; " + SKIP_HINT)
+                raise DataError(
+                    f"clip {self.clip}: frame {Path(src).name} is {w}x{h}, the "
+                    f"clip's first frame {first} is {w0}x{h0} (the frames of a clip "
+                    f"have one size in every release)",
+                    file=src,
+                    field="frame size",
+                    fix="restore the frame from the dataset archive; " + SKIP_HINT,
+                )
             if c != self.native_channels:
                 kind = {1: "grayscale", 3: "colour"}
-                raise DataError(f"clip {self.clip}: frame {Path(src).name} is "
-                                f"{kind.get(c, f'{c}-channel')}, the clip's first frame {first} "
-                                f"is {kind.get(self.native_channels, '?')} (the frames of a "
-                                f"clip are all gray or all colour in every release)", file=src,
-                                field="frame channels",
-                                fix="restore the frame from the dataset archive; " + SKIP_HINT)
+                raise DataError(
+                    f"clip {self.clip}: frame {Path(src).name} is "
+                    f"{kind.get(c, f'{c}-channel')}, the clip's first frame {first} "
+                    f"is {kind.get(self.native_channels, '?')} (the frames of a "
+                    f"clip are all gray or all colour in every release)",
+                    file=src,
+                    field="frame channels",
+                    fix="restore the frame from the dataset archive; " + SKIP_HINT,
+                )
 
     def _write(self, chunk: torch.Tensor, channels: int | None = None) -> None:
         """Appends ``chunk`` ([k, h, w, C]); ``channels`` > C repeats gray while copying."""
@@ -347,25 +404,32 @@ class ClipBuilder:
             c = 3
         k = int(chunk.shape[0])
         if self.out is None:
-            self.out = torch.empty((max(self.capacity, k), *chunk.shape[1:3], c),
-                                   dtype=torch.uint8, device=self.device)
+            self.out = torch.empty(
+                (max(self.capacity, k), *chunk.shape[1:3], c), dtype=torch.uint8, device=self.device
+            )
         elif self.pos + k > self.out.shape[0]:  # more frames than the container declared
-            grown = torch.empty((max(2 * self.out.shape[0], self.pos + k), *self.out.shape[1:]),
-                                dtype=torch.uint8, device=self.device)
-            _copy(grown[:self.pos], self.out[:self.pos])
+            grown = torch.empty(
+                (max(2 * self.out.shape[0], self.pos + k), *self.out.shape[1:]),
+                dtype=torch.uint8,
+                device=self.device,
+            )
+            _copy(grown[: self.pos], self.out[: self.pos])
             self.out = grown
-        _copy(self.out[self.pos:self.pos + k], chunk)
+        _copy(self.out[self.pos : self.pos + k], chunk)
         self.pos += k
 
     def _warn_mixed_channels(self) -> None:
         if not self.mixed_channels_warned:
             self.mixed_channels_warned = True
-            emit(f"clip {self.clip}: grayscale and colour frames mixed; gray frames repeated to "
-                 "3 channels", self.on_warning)
+            emit(
+                f"clip {self.clip}: grayscale and colour frames mixed; gray frames repeated to "
+                "3 channels",
+                self.on_warning,
+            )
 
     def result(self) -> torch.Tensor:
         if self.n is None and self.out is not None:
-            return self.out if self.pos == self.out.shape[0] else self.out[:self.pos]
+            return self.out if self.pos == self.out.shape[0] else self.out[: self.pos]
         if self.out is None or self.pos != self.n:
             raise RuntimeError(f"clip {self.clip}: {self.pos} frames decoded, {self.n} expected")
         return self.out
@@ -384,4 +448,3 @@ def import_library(module: str):
         except ImportError:
             pass
     return importlib.import_module(module)
-

@@ -10,6 +10,7 @@ GPU decoders may return garbage rather than fail on a cut JPEG, so a JPEG withou
 marker is decoded by Pillow instead (which decodes it if only the marker is missing and rejects it
 if data is missing, as the CPU backends do); after any decoder failure Pillow names the file.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,9 +28,12 @@ JPEG_SUFFIXES = (".jpg", ".jpeg")
 
 def _read_jpeg(path: str, clip: str, index: int) -> bytes:
     if Path(path).suffix.lower() not in JPEG_SUFFIXES:
-        raise ConfigError(f"this backend decodes JPEG files only, not {Path(path).name}",
-                          file=path, field="backend",
-                          fix='use backend="auto", "cv2" or "pil" for this dataset')
+        raise ConfigError(
+            f"this backend decodes JPEG files only, not {Path(path).name}",
+            file=path,
+            field="backend",
+            fix='use backend="auto", "cv2" or "pil" for this dataset',
+        )
     try:
         return Path(path).read_bytes()
     except OSError as exc:
@@ -50,27 +54,34 @@ def _split_incomplete(datas: Sequence[bytes]) -> tuple[list[int], list[int]]:
     return [k for k, f in enumerate(flags) if f], [k for k, f in enumerate(flags) if not f]
 
 
-def _with_pillow(paths: Sequence[str], positions: Sequence[int], clip: str, ks: list[int],
-                 device: torch.device) -> dict[int, torch.Tensor]:
+def _with_pillow(
+    paths: Sequence[str], positions: Sequence[int], clip: str, ks: list[int], device: torch.device
+) -> dict[int, torch.Tensor]:
     imgs = decode_images([paths[k] for k in ks], [positions[k] for k in ks], "pil", clip)
     return {k: img.to(device) for k, img in zip(ks, imgs)}
 
 
-def _name_the_culprit(paths: Sequence[str], positions: Sequence[int], clip: str,
-                      reason: str) -> Exception:
+def _name_the_culprit(
+    paths: Sequence[str], positions: Sequence[int], clip: str, reason: str
+) -> Exception:
     """After a batch decoder failed: find the bad file with Pillow, or report the batch."""
     for p, i in zip(paths, positions):
         try:
             DECODERS["pil"](p)
         except _Unreadable as exc:
             return bad_image(clip, i, p, str(exc))
-    return bad_image(clip, positions[0], paths[0],
-                     f"frames {positions[0]}..{positions[-1]} failed to decode: {reason}")
+    return bad_image(
+        clip,
+        positions[0],
+        paths[0],
+        f"frames {positions[0]}..{positions[-1]} failed to decode: {reason}",
+    )
 
 
 # -- torchvision ---------------------------------------------------------------------------------
-def torchvision_images(paths: Sequence[str], positions: Sequence[int], clip: str,
-                       device: torch.device) -> list[torch.Tensor]:
+def torchvision_images(
+    paths: Sequence[str], positions: Sequence[int], clip: str, device: torch.device
+) -> list[torch.Tensor]:
     """JPEG files -> uint8 ``[H, W, C]`` on ``device`` with ``torchvision.io.decode_jpeg``
     (batched nvJPEG on CUDA)."""
     from torchvision.io import ImageReadMode, decode_jpeg
@@ -112,13 +123,20 @@ def _pipeline(kind: str, gray: bool, device: torch.device, batch: int):
     dev_id = _device_id(device)
     where = "mixed" if dev_id is not None else "cpu"
 
-    @pipeline_def(batch_size=batch, num_threads=2, device_id=dev_id, exec_async=False,
-                  exec_pipelined=False, prefetch_queue_depth=1)
+    @pipeline_def(
+        batch_size=batch,
+        num_threads=2,
+        device_id=dev_id,
+        exec_async=False,
+        exec_pipelined=False,
+        prefetch_queue_depth=1,
+    )
     def pipe():
         enc = fn.external_source(name="encoded", dtype=types.UINT8, ndim=1)
         if kind == "image":
-            return fn.decoders.image(enc, device=where,
-                                     output_type=types.GRAY if gray else types.RGB)
+            return fn.decoders.image(
+                enc, device=where, output_type=types.GRAY if gray else types.RGB
+            )
         video = getattr(fn.decoders, "video", None) or fn.experimental.decoders.video
         return video(enc, device=where)
 
@@ -155,8 +173,9 @@ def _run(kind: str, gray: bool, device: torch.device, batch: int, datas: list):
 DALI_BATCH = 32
 
 
-def dali_images(paths: Sequence[str], positions: Sequence[int], clip: str,
-                device: torch.device) -> list[torch.Tensor]:
+def dali_images(
+    paths: Sequence[str], positions: Sequence[int], clip: str, device: torch.device
+) -> list[torch.Tensor]:
     """JPEG files -> uint8 ``[H, W, C]`` on ``device`` with DALI's image decoder (nvJPEG on
     CUDA). Gray output when every file is grayscale (read from the headers), else RGB."""
     from PIL import Image
@@ -169,19 +188,24 @@ def dali_images(paths: Sequence[str], positions: Sequence[int], clip: str,
     ok, others = _split_incomplete(datas)
     out = _with_pillow(paths, positions, clip, others, device)
     for s in range(0, len(ok), DALI_BATCH):
-        ks = ok[s:s + DALI_BATCH]
+        ks = ok[s : s + DALI_BATCH]
         try:
             imgs = _run("image", gray, device, DALI_BATCH, [datas[k] for k in ks])
         except RuntimeError as exc:
-            raise _name_the_culprit([paths[k] for k in ks], [positions[k] for k in ks], clip,
-                                    f"DALI: {exc}") from None
+            raise _name_the_culprit(
+                [paths[k] for k in ks], [positions[k] for k in ks], clip, f"DALI: {exc}"
+            ) from None
         out.update(zip(ks, imgs))
     return [out[k] for k in range(len(paths))]
 
 
-def dali_video_frames(path: str, positions: Sequence[int] | None, clip: str,
-                      device: torch.device, on_warning: WarningSink | None
-                      ) -> Iterator[torch.Tensor]:
+def dali_video_frames(
+    path: str,
+    positions: Sequence[int] | None,
+    clip: str,
+    device: torch.device,
+    on_warning: WarningSink | None,
+) -> Iterator[torch.Tensor]:
     """A whole video decoded by DALI (NVDEC on CUDA) -> ``[k, H, W, 3]`` chunks of the frames at
     ``positions`` (sorted, unique; None = all), on ``device``. DALI's CPU video decoder handles
     few codecs (DALI 2.4 refuses h264 and mpeg4 on the CPU): use it on CUDA."""
@@ -199,6 +223,7 @@ def dali_video_frames(path: str, positions: Sequence[int] | None, clip: str,
         yield frames
         return
     if positions and positions[-1] >= n:
-        raise bad_video(clip, path, f"frame {positions[-1]} was asked for but the video has "
-                                    f"{n} frames")
+        raise bad_video(
+            clip, path, f"frame {positions[-1]} was asked for but the video has {n} frames"
+        )
     yield frames[torch.as_tensor(list(positions), device=frames.device)]

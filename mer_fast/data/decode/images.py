@@ -8,6 +8,7 @@ half-grey image, so a damaged file is an error with both backends.
 A grayscale file (Pillow mode ``L``, a 2-D OpenCV array) comes out with 1 channel; everything else
 as RGB with 3 (palette, RGBA, CMYK are converted). 16-bit and float images are refused.
 """
+
 from __future__ import annotations
 
 import concurrent.futures as futures
@@ -25,10 +26,13 @@ DecodeOne = Callable[[str], np.ndarray]
 
 
 def bad_image(clip: str, index: int, path: str, reason: str) -> DataError:
-    return DataError(f"clip {clip}: cannot decode frame {index} ({Path(path).name}): {reason}",
-                     file=path, field=f"frames[{index}]",
-                     fix="the image is unreadable or truncated: restore it from the dataset "
-                         "archive; " + SKIP_HINT)
+    return DataError(
+        f"clip {clip}: cannot decode frame {index} ({Path(path).name}): {reason}",
+        file=path,
+        field=f"frames[{index}]",
+        fix="the image is unreadable or truncated: restore it from the dataset "
+        "archive; " + SKIP_HINT,
+    )
 
 
 class _Unreadable(Exception):
@@ -47,8 +51,10 @@ def _pil(path: str) -> np.ndarray:
             if mode in ("1", "LA", "La"):
                 return np.asarray(im.convert("L"))
             if mode.startswith("I") or mode == "F":
-                raise _Unreadable(f"{mode} images (16-bit or float) are not supported; convert "
-                                  "the frames to 8-bit")
+                raise _Unreadable(
+                    f"{mode} images (16-bit or float) are not supported; convert "
+                    "the frames to 8-bit"
+                )
             return np.asarray(im.convert("RGB"))
     except UnidentifiedImageError as exc:
         raise _Unreadable(f"not an image Pillow can read ({exc})") from exc
@@ -93,13 +99,17 @@ def _executor(threads: int) -> futures.ThreadPoolExecutor:
     """One shared pool per process (a pool inherited through fork has no threads: rebuild it)."""
     global _pool
     if _pool is None or _pool[0] != os.getpid() or _pool[1] != threads:
-        _pool = (os.getpid(), threads,
-                 futures.ThreadPoolExecutor(threads, thread_name_prefix="mer_fast-decode"))
+        _pool = (
+            os.getpid(),
+            threads,
+            futures.ThreadPoolExecutor(threads, thread_name_prefix="mer_fast-decode"),
+        )
     return _pool[2]
 
 
-def decode_images(paths: Sequence[str], positions: Sequence[int], backend: str, clip: str,
-                  threads: int = 1) -> list[torch.Tensor]:
+def decode_images(
+    paths: Sequence[str], positions: Sequence[int], backend: str, clip: str, threads: int = 1
+) -> list[torch.Tensor]:
     """Decodes ``paths`` (frames ``positions`` of ``clip``, for error messages) with Pillow or
     OpenCV into uint8 ``[H, W, C]`` tensors; ``threads > 1`` decodes files in parallel (both
     libraries release the GIL while decoding)."""

@@ -8,6 +8,7 @@ declares (PyAV's ``stream.frames``; decord builds its own index and would silent
 shorter length). Containers are sometimes off by a frame or two at the end, so a shortfall of at
 most ``max(2, 5 %)`` of the declared count is a warning, a larger one an error.
 """
+
 from __future__ import annotations
 
 import threading
@@ -22,9 +23,13 @@ CHUNK = 32  # frames converted and resized per step
 
 
 def bad_video(clip: str, path: str, reason: str) -> DataError:
-    return DataError(f"clip {clip}: cannot decode the video: {reason}", file=path, field="video",
-                     fix="check that the file plays (e.g. `ffprobe FILE`); re-download or "
-                         "re-extract it; " + SKIP_HINT)
+    return DataError(
+        f"clip {clip}: cannot decode the video: {reason}",
+        file=path,
+        field="video",
+        fix="check that the file plays (e.g. `ffprobe FILE`); re-download or "
+        "re-extract it; " + SKIP_HINT,
+    )
 
 
 def declared_frames(path: str) -> int:
@@ -40,25 +45,36 @@ def declared_frames(path: str) -> int:
         return 0
 
 
-def check_count(clip: str, path: str, decoded: int, declared: int,
-                on_warning: WarningSink | None) -> None:
+def check_count(
+    clip: str, path: str, decoded: int, declared: int, on_warning: WarningSink | None
+) -> None:
     """Errors on an empty or truncated video; warns on a container that over-counts slightly."""
     if decoded == 0:
-        raise DataError(f"clip {clip}: the video has no decodable frames", file=path,
-                        field="video", fix="re-download or re-extract the file; " + SKIP_HINT)
+        raise DataError(
+            f"clip {clip}: the video has no decodable frames",
+            file=path,
+            field="video",
+            fix="re-download or re-extract the file; " + SKIP_HINT,
+        )
     if declared <= 0 or decoded >= declared:
         return
     short = declared - decoded
     if short > max(2, declared // 20):
-        raise bad_video(clip, path, f"truncated: the container declares {declared} frames but "
-                                    f"decoding ends after {decoded}")
-    emit(f"clip {clip}: {path}: the container declares {declared} frames, {decoded} decoded "
-         f"(kept)", on_warning)
+        raise bad_video(
+            clip,
+            path,
+            f"truncated: the container declares {declared} frames but "
+            f"decoding ends after {decoded}",
+        )
+    emit(
+        f"clip {clip}: {path}: the container declares {declared} frames, {decoded} decoded (kept)",
+        on_warning,
+    )
 
 
 def _chunks(seq: Sequence[int], n: int) -> Iterator[Sequence[int]]:
     for i in range(0, len(seq), n):
-        yield seq[i:i + n]
+        yield seq[i : i + n]
 
 
 # -- decord --------------------------------------------------------------------------------------
@@ -79,8 +95,13 @@ def _decord_reader(path: str, clip: str, threads: int):
         raise bad_video(clip, path, f"decord: {exc}") from None
 
 
-def decord_frames(path: str, positions: Sequence[int] | None, clip: str, threads: int,
-                  on_warning: WarningSink | None) -> Iterator[torch.Tensor]:
+def decord_frames(
+    path: str,
+    positions: Sequence[int] | None,
+    clip: str,
+    threads: int,
+    on_warning: WarningSink | None,
+) -> Iterator[torch.Tensor]:
     """Yields ``[k, H, W, 3]`` chunks of the frames at ``positions`` (sorted, unique; None:
     all)."""
     vr = _decord_reader(path, clip, threads)
@@ -93,14 +114,20 @@ def decord_frames(path: str, positions: Sequence[int] | None, clip: str, threads
         try:
             arr = vr.get_batch(list(chunk)).asnumpy()
         except Exception as exc:  # noqa: BLE001
-            raise bad_video(clip, path, f"decord failed on frames {chunk[0]}..{chunk[-1]}: "
-                                        f"{exc}") from None
+            raise bad_video(
+                clip, path, f"decord failed on frames {chunk[0]}..{chunk[-1]}: {exc}"
+            ) from None
         yield torch.from_numpy(arr)
 
 
 # -- PyAV ----------------------------------------------------------------------------------------
-def pyav_frames(path: str, positions: Sequence[int] | None, clip: str, threads: int,
-                on_warning: WarningSink | None) -> Iterator[list[torch.Tensor]]:
+def pyav_frames(
+    path: str,
+    positions: Sequence[int] | None,
+    clip: str,
+    threads: int,
+    on_warning: WarningSink | None,
+) -> Iterator[list[torch.Tensor]]:
     """As :func:`decord_frames`, decoding sequentially (and stopping after the last position);
     yields lists of ``[H, W, 3]`` frames (each is copied once, into the clip)."""
     import av
@@ -137,8 +164,11 @@ def pyav_frames(path: str, positions: Sequence[int] | None, clip: str, threads: 
             yield buf
     if last is not None:
         if decoded <= last:
-            raise bad_video(clip, path, f"frame {last} was asked for but decoding ends after "
-                                        f"{decoded} frames (truncated?)")
+            raise bad_video(
+                clip,
+                path,
+                f"frame {last} was asked for but decoding ends after {decoded} frames (truncated?)",
+            )
     else:
         check_count(clip, path, decoded, declared, on_warning)
 

@@ -22,6 +22,7 @@ subject-dependent appearance, asymmetric faces, mild noise (see ``faces``); the 
 class-dependent motion. Each dataset folder is written next to its destination and moved into
 place when complete; a folder without the marker is never overwritten.
 """
+
 from __future__ import annotations
 
 import copy
@@ -35,8 +36,15 @@ from mer_fast.data.datasets.base import SYNTHETIC_MARKER
 from mer_fast.errors import ConfigError
 
 # dataset -> its folder under the root (the adapters' documented folder names)
-FOLDERS = {"smic": "SMIC", "casme2": "CASME2", "samm": "SAMM", "ckplus": "CK+",
-           "oulu": "Oulu-CASIA", "ucf101": "UCF101", "kinetics400": "Kinetics-400"}
+FOLDERS = {
+    "smic": "SMIC",
+    "casme2": "CASME2",
+    "samm": "SAMM",
+    "ckplus": "CK+",
+    "oulu": "Oulu-CASIA",
+    "ucf101": "UCF101",
+    "kinetics400": "Kinetics-400",
+}
 MEGC_FOLDER = "MEGC2019"
 # what write_synthetic writes, versioned: raise it whenever the layouts or contents change, so
 # that stand-in data written by an older mer-fast is rewritten rather than reused (2: both
@@ -54,17 +62,31 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "casme2": {"subjects": 6, "clips_per_subject": 6, "frames": 24, "frame_size": 64},
         "samm": {"subjects": 5, "clips_per_subject": 5, "frames": 24, "frame_size": 64},
         "ckplus": {"subjects": 6, "clips_per_subject": 4, "frames": 10, "frame_size": 64},
-        "oulu": {"subjects": 4, "frames": 10, "frame_size": 64,
-                 "conditions": OULU_CONDITIONS},
-        "ucf101": {"classes": 5, "groups": 25, "clips_per_group": 1, "frames": 16,
-                   "frame_size": 64},
-        "kinetics400": {"classes": 5, "train_per_class": 6, "val_per_class": 2,
-                        "test_per_class": 2, "missing": 3, "frames": 16, "frame_size": 64},
+        "oulu": {"subjects": 4, "frames": 10, "frame_size": 64, "conditions": OULU_CONDITIONS},
+        "ucf101": {
+            "classes": 5,
+            "groups": 25,
+            "clips_per_group": 1,
+            "frames": 16,
+            "frame_size": 64,
+        },
+        "kinetics400": {
+            "classes": 5,
+            "train_per_class": 6,
+            "val_per_class": 2,
+            "test_per_class": 2,
+            "missing": 3,
+            "frames": 16,
+            "frame_size": 64,
+        },
     },
     # SMIC-HS-shaped (164 clips, 16 subjects, 70/51/43, about 34 frames) for benchmarks
     "smic164": {
-        "smic": {"subjects": 16, "class_totals": {"negative": 70, "positive": 51,
-                                                  "surprise": 43}, "frames": 34},
+        "smic": {
+            "subjects": 16,
+            "class_totals": {"negative": 70, "positive": 51, "surprise": 43},
+            "frames": 34,
+        },
     },
 }
 
@@ -88,12 +110,18 @@ def sizes(name: str, preset: str = "small", **knobs: Any) -> dict[str, Any]:
     """The size knobs of one dataset: the small defaults, the preset's, then ``knobs``
     (subjects, clips_per_subject, frames, frame_size; None = keep)."""
     if preset not in PRESETS:
-        raise ConfigError(f"unknown synthetic preset {preset!r}", field="preset",
-                          fix=f"use one of {sorted(PRESETS)}")
+        raise ConfigError(
+            f"unknown synthetic preset {preset!r}",
+            field="preset",
+            fix=f"use one of {sorted(PRESETS)}",
+        )
     k = copy.deepcopy(PRESETS["small"][name])
     k.update(copy.deepcopy(PRESETS[preset].get(name, {})))
-    allowed = ("subjects", "clips_per_subject", "frames", "frame_size") \
-        if name in FACE_DATASETS else ("frames", "frame_size")
+    allowed = (
+        ("subjects", "clips_per_subject", "frames", "frame_size")
+        if name in FACE_DATASETS
+        else ("frames", "frame_size")
+    )
     for key, value in knobs.items():
         if value is None or key not in allowed:
             continue
@@ -102,15 +130,25 @@ def sizes(name: str, preset: str = "small", **knobs: Any) -> dict[str, Any]:
         k[key] = value
     for key in ("subjects", "frames", "frame_size"):
         if key in k and int(k[key]) < (16 if key == "frame_size" else 1):
-            raise ConfigError(f"{key}={k[key]} is too small", field=key,
-                              fix="frame_size >= 16, subjects and frames >= 1")
+            raise ConfigError(
+                f"{key}={k[key]} is too small",
+                field=key,
+                fix="frame_size >= 16, subjects and frames >= 1",
+            )
     return k
 
 
-def write_synthetic(root: str | os.PathLike, seed: int = 0,
-                    datasets: Iterable[str] | str | None = None, *, preset: str = "small",
-                    subjects: int | None = None, clips_per_subject: float | None = None,
-                    frames: int | None = None, frame_size: int | None = None) -> dict[str, Any]:
+def write_synthetic(
+    root: str | os.PathLike,
+    seed: int = 0,
+    datasets: Iterable[str] | str | None = None,
+    *,
+    preset: str = "small",
+    subjects: int | None = None,
+    clips_per_subject: float | None = None,
+    frames: int | None = None,
+    frame_size: int | None = None,
+) -> dict[str, Any]:
     """Writes synthetic datasets in their original layouts under ``root``; returns a summary
     ``{"root", "seed", "synthetic": True, "datasets": {name: {...}}, "seconds"}``.
 
@@ -128,16 +166,30 @@ def write_synthetic(root: str | os.PathLike, seed: int = 0,
 
     root = Path(root).expanduser()
     names = dataset_names(datasets)
-    writers = {"smic": micro_layouts.write_smic, "casme2": micro_layouts.write_casme2,
-               "samm": micro_layouts.write_samm, "ckplus": macro_layouts.write_ckplus,
-               "oulu": macro_layouts.write_oulu, "ucf101": action_layouts.write_ucf101,
-               "kinetics400": action_layouts.write_kinetics400}
-    knobs = {"subjects": subjects, "clips_per_subject": clips_per_subject, "frames": frames,
-             "frame_size": frame_size}
+    writers = {
+        "smic": micro_layouts.write_smic,
+        "casme2": micro_layouts.write_casme2,
+        "samm": micro_layouts.write_samm,
+        "ckplus": macro_layouts.write_ckplus,
+        "oulu": macro_layouts.write_oulu,
+        "ucf101": action_layouts.write_ucf101,
+        "kinetics400": action_layouts.write_kinetics400,
+    }
+    knobs = {
+        "subjects": subjects,
+        "clips_per_subject": clips_per_subject,
+        "frames": frames,
+        "frame_size": frame_size,
+    }
     plans = {n: sizes(n, preset, **knobs) for n in names}  # validate all before writing
     started = time.perf_counter()
-    summary: dict[str, Any] = {"root": str(root), "seed": seed, "synthetic": True,
-                               "preset": preset, "datasets": {}}
+    summary: dict[str, Any] = {
+        "root": str(root),
+        "seed": seed,
+        "synthetic": True,
+        "preset": preset,
+        "datasets": {},
+    }
     truths = {}
     for name in names:
         t0 = time.perf_counter()
@@ -149,17 +201,20 @@ def write_synthetic(root: str | os.PathLike, seed: int = 0,
         if isinstance(result, micro_layouts.Truth):
             truths[name] = result
             result = {"clips": len(result.clips)}
-        summary["datasets"][name] = {"folder": str(target), **result,
-                                     "seconds": round(time.perf_counter() - t0, 2)}
+        summary["datasets"][name] = {
+            "folder": str(target),
+            **result,
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
     if all(n in truths for n in COMPOSITE_PARTS["megc2019"]):
         target = root / MEGC_FOLDER
         with staged_folder(target) as stage:
-            n = micro_layouts.write_megc2019_csv(stage / "combined_3class_gt.csv",
-                                                 truths["smic"], truths["casme2"], truths["samm"])
+            n = micro_layouts.write_megc2019_csv(
+                stage / "combined_3class_gt.csv", truths["smic"], truths["casme2"], truths["samm"]
+            )
             write_marker(stage, marker("megc2019", seed, layout=LAYOUT))
         summary["datasets"]["megc2019"] = {"folder": str(target), "clips": n}
-    _update_root_marker(root, seed, [Path(d["folder"]).name
-                                     for d in summary["datasets"].values()])
+    _update_root_marker(root, seed, [Path(d["folder"]).name for d in summary["datasets"].values()])
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
 

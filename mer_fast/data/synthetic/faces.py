@@ -17,6 +17,7 @@ regression on pooled motion 74-84 % (112-clip runs, 3 seeds), the best single pi
 class 43 %); the same small CNN on raw frames stayed near chance after 25 epochs (subjects' looks
 differ by design).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,13 +25,41 @@ from dataclasses import dataclass
 import numpy as np
 
 # action channels; "_l"/"_r" are the image's left/right halves
-CHANNELS = ("brow_raise_l", "brow_raise_r", "brow_inner_l", "brow_inner_r", "brow_lower_l",
-            "brow_lower_r", "eye_wide_l", "eye_wide_r", "eye_tight_l", "eye_tight_r", "cheek_l",
-            "cheek_r", "corner_up_l", "corner_up_r", "corner_down_l", "corner_down_r",
-            "mouth_open", "lip_press", "lip_stretch", "nose_wrinkle", "upper_lip", "blink")
+CHANNELS = (
+    "brow_raise_l",
+    "brow_raise_r",
+    "brow_inner_l",
+    "brow_inner_r",
+    "brow_lower_l",
+    "brow_lower_r",
+    "eye_wide_l",
+    "eye_wide_r",
+    "eye_tight_l",
+    "eye_tight_r",
+    "cheek_l",
+    "cheek_r",
+    "corner_up_l",
+    "corner_up_r",
+    "corner_down_l",
+    "corner_down_r",
+    "mouth_open",
+    "lip_press",
+    "lip_stretch",
+    "nose_wrinkle",
+    "upper_lip",
+    "blink",
+)
 CH = {name: i for i, name in enumerate(CHANNELS)}
-BILATERAL = ("brow_raise", "brow_inner", "brow_lower", "eye_wide", "eye_tight", "cheek",
-             "corner_up", "corner_down")
+BILATERAL = (
+    "brow_raise",
+    "brow_inner",
+    "brow_lower",
+    "eye_wide",
+    "eye_tight",
+    "cheek",
+    "corner_up",
+    "corner_down",
+)
 
 # class -> {action: weight}; bilateral actions move both sides (the subject's weak side less),
 # "<action>_one" moves the subject's dominant side only
@@ -66,9 +95,9 @@ class Appearance:
     brow_gap: float
     mouth_y: float
     mouth_w: float
-    dominant: int          # +1: the image's right side moves more, -1: the left
-    weak_gain: float       # how much the other side moves (0..1)
-    tilt: float            # static asymmetry: right eye this much lower
+    dominant: int  # +1: the image's right side moves more, -1: the left
+    weak_gain: float  # how much the other side moves (0..1)
+    tilt: float  # static asymmetry: right eye this much lower
     texture_seed: int
     gray: bool = False
 
@@ -78,18 +107,29 @@ def random_appearance(rng: np.random.Generator, gray: bool = False) -> Appearanc
     skin = (95 + 150 * tone, 70 + 130 * tone, 55 + 115 * tone)
     bg = tuple(float(v) for v in 65 + rng.uniform(-12, 12) + rng.uniform(-6, 6, size=3))
     return Appearance(
-        skin=tuple(float(s) for s in skin), background=bg,  # type: ignore[arg-type]
-        cx=0.5 + rng.uniform(-0.05, 0.05), cy=0.52 + rng.uniform(-0.04, 0.04),
-        rx=rng.uniform(0.29, 0.35), ry=rng.uniform(0.39, 0.45),
-        eye_dx=rng.uniform(0.12, 0.16), eye_y=rng.uniform(-0.10, -0.06),
-        eye_r=rng.uniform(0.040, 0.052), brow_gap=rng.uniform(0.055, 0.075),
-        mouth_y=rng.uniform(0.17, 0.21), mouth_w=rng.uniform(0.10, 0.14),
-        dominant=int(rng.choice([-1, 1])), weak_gain=rng.uniform(0.25, 0.7),
-        tilt=rng.uniform(-0.012, 0.012), texture_seed=int(rng.integers(2**31)), gray=gray)
+        skin=tuple(float(s) for s in skin),
+        background=bg,  # type: ignore[arg-type]
+        cx=0.5 + rng.uniform(-0.05, 0.05),
+        cy=0.52 + rng.uniform(-0.04, 0.04),
+        rx=rng.uniform(0.29, 0.35),
+        ry=rng.uniform(0.39, 0.45),
+        eye_dx=rng.uniform(0.12, 0.16),
+        eye_y=rng.uniform(-0.10, -0.06),
+        eye_r=rng.uniform(0.040, 0.052),
+        brow_gap=rng.uniform(0.055, 0.075),
+        mouth_y=rng.uniform(0.17, 0.21),
+        mouth_w=rng.uniform(0.10, 0.14),
+        dominant=int(rng.choice([-1, 1])),
+        weak_gain=rng.uniform(0.25, 0.7),
+        tilt=rng.uniform(-0.012, 0.012),
+        texture_seed=int(rng.integers(2**31)),
+        gray=gray,
+    )
 
 
-def action_vector(label: str, app: Appearance, rng: np.random.Generator,
-                  one_sided_extra: float = 0.0) -> np.ndarray:
+def action_vector(
+    label: str, app: Appearance, rng: np.random.Generator, one_sided_extra: float = 0.0
+) -> np.ndarray:
     """The peak action channels of one clip of class ``label`` (amplitude 1 before scaling)."""
     recipe = RECIPES[label]
     v = np.zeros(len(CHANNELS))
@@ -131,9 +171,16 @@ def macro_envelope(n: int) -> np.ndarray:
     return t * t * (3 - 2 * t)
 
 
-def render_clip(app: Appearance, actions: np.ndarray, envelope: np.ndarray, size: tuple[int, int],
-                amplitude: float, rng: np.random.Generator, noise: float = 2.0,
-                head_motion: float = 0.001) -> np.ndarray:
+def render_clip(
+    app: Appearance,
+    actions: np.ndarray,
+    envelope: np.ndarray,
+    size: tuple[int, int],
+    amplitude: float,
+    rng: np.random.Generator,
+    noise: float = 2.0,
+    head_motion: float = 0.001,
+) -> np.ndarray:
     """Frames [T, H, W, 3] (or [T, H, W] for gray subjects) uint8 of one clip."""
     h, w = size
     s = float(min(h, w))
@@ -161,8 +208,9 @@ def _blob(X, Y, x0, y0, rx, ry, power: float = 2.0) -> np.ndarray:
     return np.exp(-(d ** (power / 2)))
 
 
-def _draw(app: Appearance, a: np.ndarray, X: np.ndarray, Y: np.ndarray,
-          texture: np.ndarray) -> np.ndarray:
+def _draw(
+    app: Appearance, a: np.ndarray, X: np.ndarray, Y: np.ndarray, texture: np.ndarray
+) -> np.ndarray:
     sat = a / (1 + 0.3 * np.abs(a))  # large (macro) actions saturate like real faces
     g = lambda name: sat[CH[name]]  # noqa: E731
     h, w = X.shape
@@ -177,8 +225,11 @@ def _draw(app: Appearance, a: np.ndarray, X: np.ndarray, Y: np.ndarray,
         ex = app.cx + side * app.eye_dx
         ey = app.cy + app.eye_y + (app.tilt if side > 0 else 0.0)
         # eyes: open height grows with eye_wide, shrinks with eye_tight and blinks
-        open_ = 0.55 * (1 + 0.9 * g("eye_wide" + suf) - 0.5 * g("eye_tight" + suf)) \
+        open_ = (
+            0.55
+            * (1 + 0.9 * g("eye_wide" + suf) - 0.5 * g("eye_tight" + suf))
             * max(0.08, 1 - g("blink"))
+        )
         dark += 0.85 * _blob(X, Y, ex, ey, app.eye_r, app.eye_r * max(open_, 0.05), 3)
         # brows: up (raise), down and inward (lower), inner end up (inner raise)
         by = ey - app.brow_gap - 0.045 * g("brow_raise" + suf) + 0.025 * g("brow_lower" + suf)
@@ -189,7 +240,8 @@ def _draw(app: Appearance, a: np.ndarray, X: np.ndarray, Y: np.ndarray,
         dark += 0.75 * _blob(X, Y, bx, by_x, half, 0.019, 2)
         # cheeks: raised and brighter
         light += (0.10 + 0.10 * g("cheek" + suf)) * _blob(
-            X, Y, ex + side * 0.02, ey + 0.11 - 0.03 * g("cheek" + suf), 0.06, 0.04, 2)
+            X, Y, ex + side * 0.02, ey + 0.11 - 0.03 * g("cheek" + suf), 0.06, 0.04, 2
+        )
     # nose: bridge, nostrils (pulled up by the upper-lip raise), wrinkles
     ny = app.cy + app.mouth_y * 0.55 - 0.015 * g("upper_lip")
     dark += 0.18 * _blob(X, Y, app.cx, (app.cy + app.eye_y + ny) / 2, 0.012, 0.07, 2)
@@ -197,8 +249,9 @@ def _draw(app: Appearance, a: np.ndarray, X: np.ndarray, Y: np.ndarray,
         dark += 0.55 * _blob(X, Y, app.cx + side * 0.025, ny, 0.014, 0.009, 2)
     wr = g("nose_wrinkle")
     for k in range(3):
-        dark += 0.35 * wr * _blob(X, Y, app.cx, app.cy + app.eye_y + 0.02 + 0.018 * k, 0.035,
-                                  0.004, 2)
+        dark += (
+            0.35 * wr * _blob(X, Y, app.cx, app.cy + app.eye_y + 0.02 + 0.018 * k, 0.035, 0.004, 2)
+        )
     # mouth: corners up/down per side, stretched, pressed, opened, upper lip raised
     mx, my = app.cx, app.cy + app.mouth_y
     mw = app.mouth_w * (1 + 0.3 * g("lip_stretch"))
@@ -206,10 +259,10 @@ def _draw(app: Appearance, a: np.ndarray, X: np.ndarray, Y: np.ndarray,
     left = u < 0
     up = np.where(left, g("corner_up_l"), g("corner_up_r"))
     down = np.where(left, g("corner_down_l"), g("corner_down_r"))
-    curve = my - (0.05 * up - 0.04 * down) * u ** 2 - 0.012 * g("upper_lip") * (1 - u ** 2)
+    curve = my - (0.05 * up - 0.04 * down) * u**2 - 0.012 * g("upper_lip") * (1 - u**2)
     thick = 0.016 * (1 - 0.55 * min(g("lip_press"), 1.2)) + 0.03 * g("mouth_open")
     window = 1 / (1 + np.exp((np.abs(u) - 1) * 14))
-    dark += 0.8 * np.exp(-((Y - curve) / max(thick, 0.003)) ** 2) * window
+    dark += 0.8 * np.exp(-(((Y - curve) / max(thick, 0.003)) ** 2)) * window
     img = bg * (1 - face[..., None]) + skin * face[..., None]
     img = img * (1 - 0.85 * np.clip(dark, 0, 1))[..., None] + 255 * 0.25 * light[..., None]
     return img

@@ -4,6 +4,7 @@ staged next to their destination and moved into place only when complete.
 Everything written is byte-for-byte deterministic for a given seed: image encoders are
 deterministic, videos are encoded on one thread, and spreadsheets get fixed timestamps.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -47,9 +48,11 @@ def _av():
     except ImportError as exc:  # PyAV is in the 'video' extra
         from mer_fast.errors import ConfigError
 
-        raise ConfigError("writing the synthetic videos (UCF101, Kinetics-400) needs PyAV",
-                          field="datasets", fix="pip install 'mer-fast[video]' (or leave "
-                                                "ucf101/kinetics400 out of --datasets)") from exc
+        raise ConfigError(
+            "writing the synthetic videos (UCF101, Kinetics-400) needs PyAV",
+            field="datasets",
+            fix="pip install 'mer-fast[video]' (or leave ucf101/kinetics400 out of --datasets)",
+        ) from exc
     return av
 
 
@@ -110,14 +113,17 @@ def save_workbook(wb, path: Path, cached: Mapping[tuple[str, str], Any] | None =
     reading with ``data_only=True`` sees numbers as in the real files."""
     buf = io.BytesIO()
     wb.save(buf)
-    sheet_files = {ws.title: f"xl/worksheets/sheet{i}.xml"
-                   for i, ws in enumerate(wb.worksheets, start=1)}
+    sheet_files = {
+        ws.title: f"xl/worksheets/sheet{i}.xml" for i, ws in enumerate(wb.worksheets, start=1)
+    }
     by_file: dict[str, dict[str, Any]] = {}
     for (sheet, ref), value in (cached or {}).items():
         by_file.setdefault(sheet_files[sheet], {})[ref] = value
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, \
-            zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zout:
+    with (
+        zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin,
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zout,
+    ):
         for item in zin.infolist():
             data = zin.read(item.filename)
             if item.filename in by_file:
@@ -151,10 +157,16 @@ def write_lock_file(path: Path, owner: str = "mer-fast synth") -> None:
 def marker(dataset: str, seed: int, **extra: Any) -> dict[str, Any]:
     from mer_fast import __version__
 
-    return {"synthetic": True, "generator": "mer-fast synth", "mer_fast_version": __version__,
-            "dataset": dataset, "seed": seed,
-            "note": "synthetic stand-in data in the dataset's original layout; not real faces "
-                    "or videos; results on it say nothing about the real dataset", **extra}
+    return {
+        "synthetic": True,
+        "generator": "mer-fast synth",
+        "mer_fast_version": __version__,
+        "dataset": dataset,
+        "seed": seed,
+        "note": "synthetic stand-in data in the dataset's original layout; not real faces "
+        "or videos; results on it say nothing about the real dataset",
+        **extra,
+    }
 
 
 def write_marker(folder: Path, content: Mapping[str, Any]) -> None:
@@ -171,21 +183,23 @@ def staged_folder(target: Path) -> Iterator[Path]:
     never overwrites a folder it did not write. On failure ``target`` is left as it was."""
     target = Path(target)
     if target.exists() and not (target / SYNTHETIC_MARKER).is_file():
-        raise DataError("refusing to overwrite a folder that mer-fast synth did not write "
-                        f"(no {SYNTHETIC_MARKER} in it)", file=target,
-                        fix="choose another --root for the synthetic data, or move the folder "
-                            "away")
+        raise DataError(
+            "refusing to overwrite a folder that mer-fast synth did not write "
+            f"(no {SYNTHETIC_MARKER} in it)",
+            file=target,
+            fix="choose another --root for the synthetic data, or move the folder away",
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial",
-                                  dir=target.parent))
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(stage, 0o777 & ~umask)  # mkdtemp makes it private; a dataset folder is not
     try:
         yield stage
         if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old",
-                                        dir=target.parent))
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
+            )
             os.replace(target, old / "x")
             os.replace(stage, target)
             shutil.rmtree(old, ignore_errors=True)

@@ -1,5 +1,6 @@
 """Shared planning for the synthetic face datasets: who shows which class how often, and the
 rendering of one clip."""
+
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -8,12 +9,13 @@ import numpy as np
 
 from mer_fast.data.synthetic import faces
 
-MICRO_AMPLITUDE = (1.0, 1.6)   # peak action strength of a micro-expression (about 2-4 px at 64)
-MACRO_AMPLITUDE = (2.0, 2.8)   # CK+ / Oulu-CASIA peaks
+MICRO_AMPLITUDE = (1.0, 1.6)  # peak action strength of a micro-expression (about 2-4 px at 64)
+MACRO_AMPLITUDE = (2.0, 2.8)  # CK+ / Oulu-CASIA peaks
 
 
-def clip_counts(rng: np.random.Generator, n_subjects: int, total: int,
-                minimum: int = 1) -> list[int]:
+def clip_counts(
+    rng: np.random.Generator, n_subjects: int, total: int, minimum: int = 1
+) -> list[int]:
     """Splits ``total`` clips over subjects unevenly (as in the real datasets), each >= minimum."""
     total = max(total, n_subjects * minimum)
     weights = rng.gamma(2.0, 1.0, size=n_subjects)
@@ -21,11 +23,17 @@ def clip_counts(rng: np.random.Generator, n_subjects: int, total: int,
     return [minimum + int(e) for e in extra]
 
 
-def assign_labels(rng: np.random.Generator, subjects: Sequence[str], counts: Sequence[int],
-                  classes: Sequence[str], *, weights: Sequence[float] | None = None,
-                  totals: Mapping[str, int] | None = None,
-                  forbidden: Mapping[str, set[str]] | None = None,
-                  required: Sequence[str] = ()) -> dict[str, list[str]]:
+def assign_labels(
+    rng: np.random.Generator,
+    subjects: Sequence[str],
+    counts: Sequence[int],
+    classes: Sequence[str],
+    *,
+    weights: Sequence[float] | None = None,
+    totals: Mapping[str, int] | None = None,
+    forbidden: Mapping[str, set[str]] | None = None,
+    required: Sequence[str] = (),
+) -> dict[str, list[str]]:
     """Labels per subject. With ``totals`` the class counts are exact; otherwise each clip's
     class is drawn with ``weights``. ``forbidden[subject]`` are classes a subject never shows
     (SMIC s2 has no negative); ``required`` classes appear at least once overall."""
@@ -37,8 +45,7 @@ def assign_labels(rng: np.random.Generator, subjects: Sequence[str], counts: Seq
         order = sorted(subjects, key=lambda s: -len(forbidden.get(s, ())))
         for s, n in sorted(zip(subjects, counts), key=lambda sc: order.index(sc[0])):
             for _ in range(n):
-                pick = next((i for i, c in enumerate(pool) if c not in forbidden.get(s, ())),
-                            None)
+                pick = next((i for i, c in enumerate(pool) if c not in forbidden.get(s, ())), None)
                 if pick is None:
                     break
                 out[s].append(pool.pop(pick))
@@ -72,8 +79,9 @@ def lengths(rng: np.random.Generator, n: int, mean: int, minimum: int = 6) -> li
     return [max(minimum, int(round(v))) for v in rng.normal(mean, 0.25 * mean, size=n)]
 
 
-def micro_clip(rng: np.random.Generator, app: faces.Appearance, label: str, n: int,
-               size: tuple[int, int]) -> tuple[np.ndarray, int]:
+def micro_clip(
+    rng: np.random.Generator, app: faces.Appearance, label: str, n: int, size: tuple[int, int]
+) -> tuple[np.ndarray, int]:
     """A micro-expression clip (onset to offset) and the index of its apex frame."""
     extra = 0.0
     if label == "negative":  # SMIC: a mix of negative emotions, pulled to one side
@@ -87,9 +95,11 @@ def micro_clip(rng: np.random.Generator, app: faces.Appearance, label: str, n: i
     return clip, apex
 
 
-def macro_clip(rng: np.random.Generator, app: faces.Appearance, label: str, n: int,
-               size: tuple[int, int]) -> np.ndarray:
+def macro_clip(
+    rng: np.random.Generator, app: faces.Appearance, label: str, n: int, size: tuple[int, int]
+) -> np.ndarray:
     """A posed sequence from neutral to the peak (its last frames)."""
     actions = faces.action_vector(label, app, rng)
-    return faces.render_clip(app, actions, faces.macro_envelope(n), size,
-                             rng.uniform(*MACRO_AMPLITUDE), rng)
+    return faces.render_clip(
+        app, actions, faces.macro_envelope(n), size, rng.uniform(*MACRO_AMPLITUDE), rng
+    )
