@@ -58,7 +58,8 @@ def test_every_combination_of_the_table_is_its_class():
 
 def test_samm_spellings_are_read():
     assert read_aus("ref(L10)+A12B").numbers() == {12}
-    assert read_aus("A/L12").units[0].side == "L"
+    assert {(u.side, u.asymmetric) for u in read_aus("A/L12").units} == {(None, True), ("L", False)}
+    assert read_aus("A/L12").numbers() == {12}
     assert read_aus("T18+39").numbers() == {18, 39}
     assert read_aus("7B+ ref(43)").numbers() == {7}
     assert read_aus("4A/B").units[0].intensity == "A/B"  # an intensity, not a prefix

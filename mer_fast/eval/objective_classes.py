@@ -48,7 +48,6 @@ parsing.
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,9 +70,6 @@ TABLE: dict[int, tuple[frozenset[int], ...]] = {
 }
 _LOOKUP = {combo: c for c, combos in TABLE.items() for combo in combos}
 
-_REF = re.compile(r"ref\s*\(([^()]*)\)", re.IGNORECASE)
-_PREFIX = re.compile(r"(?<![A-Za-z])[ATB](?:\s*/\s*(?=[LR]))?(?=\s*[LR]?\s*\d)")
-
 
 @dataclass(frozen=True)
 class Assignment:
@@ -90,13 +86,10 @@ class Assignment:
 
 
 def read_aus(cell: Any) -> ActionUnits:
-    """An AU cell parsed after rewriting SAMM's spellings the parser does not read: ``A12`` /
-    ``A/L12`` (asymmetric) -> ``12`` / ``L12``, ``T23`` / ``B18`` (top / bottom lip) -> ``23`` /
-    ``18``, and ``ref(X)`` dropped (module docstring)."""
-    text = "" if cell is None else str(cell)
-    text = _REF.sub("", text)
-    text = _PREFIX.sub("", text)
-    return parse_action_units(text)
+    """An AU cell parsed (:func:`~mer_fast.data.action_units.parse_action_units` reads SAMM's
+    ``A12``, ``A/L12``, ``T23``/``B18`` and ``ref(X)``; ``ref`` codes come out static and are left
+    out below, as are ``(k)`` codes)."""
+    return parse_action_units(cell)
 
 
 def _classify_set(aus: frozenset[int]) -> tuple[int, frozenset[int] | None]:
