@@ -322,7 +322,7 @@ def bench_mer_fast(args: argparse.Namespace, cfg, root: Path, work: Path) -> tup
     """The product's path (plan / open_loso / run_fold / finish), timed; (figures, LosoRun)."""
     from mer_fast.train.loso import pool
     from mer_fast.train.runner import DataSpec, RunSpec, finish, make_hub, open_loso, plan
-    from mer_fast.train.runtime import resolve_device
+    from mer_fast.utils.dist import resolve_device
 
     spec = RunSpec(cfg=cfg, target="smic", chain="", name="bench_e2e")
     data = DataSpec(data_root=str(root), cache_dir=str(work / "cache"))
@@ -405,7 +405,7 @@ def bench_baseline(args: argparse.Namespace, cfg, loso) -> dict:
     """The plain pipeline on fold 0's training clips: same network, optimiser and clip count."""
     import baseline_pipeline as bp
 
-    from mer_fast.train.runtime import resolve_device
+    from mer_fast.utils.dist import resolve_device
 
     fold = loso.folds[0]
     records = [loso.index.records[i] for i in fold.train.tolist()]
@@ -453,7 +453,7 @@ def bench_inputs(args: argparse.Namespace, cfg, loso) -> dict:
     from torch.utils.data import DataLoader
 
     from mer_fast.train.batches import Items
-    from mer_fast.train.runtime import resolve_device
+    from mer_fast.utils.dist import resolve_device
 
     device = resolve_device(cfg.device)
     dtype = (

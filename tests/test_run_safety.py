@@ -387,7 +387,7 @@ def test_config_errors_are_config_errors():
 
 
 def test_a_gpu_number_beyond_those_present_is_refused(monkeypatch):
-    from mer_fast.train.runtime import resolve_device
+    from mer_fast.utils.dist import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)

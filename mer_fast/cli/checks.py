@@ -121,7 +121,7 @@ def device(name: str | None, option: str = "--device", *, here: bool = True) -> 
     on Ray run where the cluster has the device (Ray's own check says when it has none)."""
     if name is None:
         return
-    from mer_fast.train.runtime import resolve_device
+    from mer_fast.utils.dist import resolve_device
 
     check_device_name(name, option)
     if name != "auto" and here:

@@ -66,7 +66,7 @@ class Plan:
 
 def make_hub(spec: RunSpec, data: DataSpec, show_progress: bool = True):
     from mer_fast.train.datahub import DataHub
-    from mer_fast.train.runtime import resolve_device
+    from mer_fast.utils.dist import resolve_device
 
     cfg = spec.cfg
     return DataHub(

@@ -41,8 +41,9 @@ from mer_fast.train.batches import Items, center_windows
 from mer_fast.train.clipdata import ClipData, StreamData
 from mer_fast.train.config import TrainConfig
 from mer_fast.train.epoch_batches import EpochBatches
-from mer_fast.train.runtime import Stopwatch, compile_module, generator, resolve_device, seed_for
+from mer_fast.train.runtime import Stopwatch, compile_module, generator, seed_for
 from mer_fast.utils import atomic, dist
+from mer_fast.utils.dist import resolve_device
 from mer_fast.utils.progress import console, progress
 from mer_fast.utils.stored import read_json, set_aside
 
