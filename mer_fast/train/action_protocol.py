@@ -30,7 +30,7 @@ is bilinear without the anti-aliasing of PIL's resize (the decode itself is anti
 Clips of different frame sizes (Kinetics mixes aspect ratios) may share a packed batch: each
 sits in the top-left corner of a common canvas, padded by repeating its last row and column,
 and its ``theta`` addresses its own pixels of the canvas, so the border handling equals that of
-the clip alone (see :func:`mer_fast.data.loader.collate_packed`).
+the clip alone (see :func:`mer_fast.data.collate.collate_packed`).
 """
 
 from __future__ import annotations

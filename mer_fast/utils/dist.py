@@ -177,7 +177,7 @@ def share_bounds(n: int, world_size: int, rank_: int) -> tuple[int, int]:
     its first ``n // 2`` ranks (BatchNorm cannot train on one clip, see
     :mod:`mer_fast.utils.batching`). Rank 0 has the largest share and is never empty when
     ``n > 0``; later ranks may be. The trainer (resident store) and the streaming loader
-    (:class:`mer_fast.data.loader.ShardBatchSampler`) both split batches by it."""
+    (:class:`mer_fast.data.samplers.ShardBatchSampler`) both split batches by it."""
     ranks = world_size if n >= 2 * world_size else max(1, n // 2)
     if rank_ >= ranks:
         return n, n
