@@ -72,20 +72,8 @@ def cfg(**kw):
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    from mer_fast.data.synthetic import write_synthetic
-
-    root = tmp_path_factory.mktemp("synth")
-    write_synthetic(
-        root,
-        seed=1,
-        datasets=["smic", "ckplus", "oulu"],
-        subjects=3,
-        clips_per_subject=2,
-        frames=6,
-        frame_size=24,
-    )
-    return root
+def tiny(tiny_data):
+    return tiny_data("smic", "ckplus", "oulu")
 
 
 # -- damaged stored results ------------------------------------------------------------------------
