@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mer_fast.ops as ops
-from mer_fast.data.loader import collate_packed, make_loader
+from mer_fast.data.collate import collate_packed
+from mer_fast.data.loader import make_loader
 from mer_fast.train.action_protocol import (
     ActionSpatial,
     boxes_to_theta,

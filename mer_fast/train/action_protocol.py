@@ -46,7 +46,7 @@ decoded frame as the source: at 128 on 320x240 it covered source columns 38.92-2
 Clips of different frame sizes (Kinetics mixes aspect ratios) may share a packed batch: each
 sits in the top-left corner of a common canvas, padded by repeating its last row and column,
 and its ``theta`` addresses its own pixels of the canvas, so the border handling equals that of
-the clip alone (see :func:`mer_fast.data.loader.collate_packed`).
+the clip alone (see :func:`mer_fast.data.collate.collate_packed`).
 """
 
 from __future__ import annotations
