@@ -31,7 +31,7 @@ from mer_fast.data.datasets import (
     resolve_root,
     scan_dataset,
 )
-from mer_fast.data.datasets.base import Problem
+from mer_fast.data.datasets.scan import Problem
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import DataError, MerFastError
 

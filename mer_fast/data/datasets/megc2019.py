@@ -24,7 +24,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mer_fast.data.datasets.base import CompositeAdapter, Scan, child_dir
+from mer_fast.data.datasets.adapter import CompositeAdapter
+from mer_fast.data.datasets.folders import child_dir
+from mer_fast.data.datasets.scan import Scan
 from mer_fast.errors import DataError
 
 CLASSES = ("negative", "positive", "surprise")

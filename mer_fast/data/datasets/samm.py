@@ -28,20 +28,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mer_fast.data.datasets.base import (
-    Adapter,
-    Scan,
-    cell_text,
-    child_dir,
-    choose_release,
-    find_files,
-    frames_of_clip,
-    lock_files,
-    parse_frame_number,
-    release_fix,
-    subdirs,
-    unnest,
-)
+from mer_fast.data.datasets.adapter import Adapter
+from mer_fast.data.datasets.cells import cell_text, parse_frame_number
+from mer_fast.data.datasets.folders import child_dir, find_files, lock_files, subdirs, unnest
+from mer_fast.data.datasets.frame_checks import frames_of_clip
+from mer_fast.data.datasets.release_choice import choose_release, release_fix
+from mer_fast.data.datasets.scan import Scan
 from mer_fast.data.datasets.sheets import Table, read_table
 from mer_fast.data.frames import natural_key
 from mer_fast.data.index import ClipRecord

@@ -21,16 +21,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mer_fast.data.datasets.base import (
-    Adapter,
-    Scan,
-    child_dir,
-    choose_release,
-    frames_of_clip,
-    release_fix,
-    subdirs,
-    unnest,
-)
+from mer_fast.data.datasets.adapter import Adapter
+from mer_fast.data.datasets.folders import child_dir, subdirs, unnest
+from mer_fast.data.datasets.frame_checks import frames_of_clip
+from mer_fast.data.datasets.release_choice import choose_release, release_fix
+from mer_fast.data.datasets.scan import Scan
 from mer_fast.data.index import ClipRecord
 
 CLASSES = ("negative", "positive", "surprise")

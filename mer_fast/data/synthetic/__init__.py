@@ -32,7 +32,7 @@ import zlib
 from pathlib import Path
 from typing import Any, Iterable
 
-from mer_fast.data.datasets.base import SYNTHETIC_MARKER
+from mer_fast.data.datasets.scan import SYNTHETIC_MARKER
 from mer_fast.errors import ConfigError
 
 # dataset -> its folder under the root (the adapters' documented folder names)

@@ -19,7 +19,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from mer_fast.data.datasets.base import SYNTHETIC_MARKER
+from mer_fast.data.datasets.scan import SYNTHETIC_MARKER
 from mer_fast.errors import DataError
 
 FIXED_ZIP_TIME = (2014, 5, 8, 0, 0, 0)
