@@ -136,3 +136,73 @@ def find_files(folder: Path, names: tuple[str, ...], depth: int = 1) -> list[Pat
 def lock_files(folder: Path, depth: int = 1) -> list[Path]:
     """Office lock files (``~$name.xlsx``) under ``folder``."""
     return sorted(Path(e.path) for e in _files_below(folder, depth) if e.name.startswith("~$"))
+
+
+class FolderTree:
+    """Folders listed once each (one ``os.scandir``, kept) and looked up case-insensitively.
+
+    The sheet-driven adapters look every clip folder up through one tree: a release with
+    thousands of folders, or whole-video folders that several clips share (CAS(ME)^3 Part A:
+    about 1,300 task folders), is listed once however many rows point into it. Nothing is
+    stat'ed beyond what ``os.scandir`` returns."""
+
+    def __init__(self) -> None:
+        self._entries: dict[Path, list[os.DirEntry]] = {}
+
+    def entries(self, folder: Path) -> list[os.DirEntry]:
+        """The entries of ``folder`` (hidden ones left out) in natural order; an unreadable
+        folder raises OSError."""
+        found = self._entries.get(folder)
+        if found is None:
+            from mer_fast.data.frames import natural_key
+
+            with os.scandir(folder) as it:
+                found = sorted(
+                    (e for e in it if not e.name.startswith(".")),
+                    key=lambda e: (natural_key(e.name), e.name),
+                )
+            self._entries[folder] = found
+        return found
+
+    def subfolders(self, folder: Path) -> list[Path]:
+        """Sub-folders of ``folder``; an unreadable ``folder`` is a DataError naming it."""
+        try:
+            return [Path(e.path) for e in self.entries(folder) if e.is_dir()]
+        except OSError as exc:
+            raise unreadable_folder(folder, exc) from None
+
+    def child(self, folder: Path, name: str) -> Path | None:
+        """The sub-folder ``name`` of ``folder``: the exact spelling first, then any letter
+        case. A name holding a path separator, ``.`` or ``..`` is never found."""
+        if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+            return None
+        try:
+            entries = [e for e in self.entries(folder) if e.is_dir()]
+        except OSError:
+            return None
+        for e in entries:
+            if e.name == name:
+                return Path(e.path)
+        folded = name.casefold()
+        for e in entries:
+            if e.name.casefold() == folded:
+                return Path(e.path)
+        return None
+
+    def find(self, base: Path, parts: tuple[str, ...]) -> Path | None:
+        """``base/parts[0]/parts[1]/...`` with each part matched as :meth:`child` does."""
+        folder: Path | None = base
+        for part in parts:
+            folder = self.child(folder, part) if folder is not None else None
+        return folder
+
+    def walk(self, base: Path, depth: int) -> list[tuple[tuple[str, ...], Path]]:
+        """The folders ``depth`` levels below ``base``, as (names on the way, path)."""
+        level: list[tuple[tuple[str, ...], Path]] = [((), base)]
+        for _ in range(depth):
+            level = [
+                ((*names, sub.name), sub)
+                for names, folder in level
+                for sub in self.subfolders(folder)
+            ]
+        return level
