@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
+from mer_fast.data.datasets.class_sets import ClassData
 from mer_fast.data.datasets.copies import annotate_copy
 from mer_fast.data.datasets.scan import SYNTHETIC_MARKER, Scan
 from mer_fast.data.index import ClipIndex
@@ -21,7 +22,9 @@ class Adapter(abc.ABC):
     ``folders``: the names the dataset's folder may have under a data root (the first is the one
     ``mer-fast`` documents and ``mer-fast synth`` writes); ``layout``: what that folder holds, for
     error messages and ``mer-fast datasets list``; ``options``: the options :meth:`load` takes,
-    with their defaults; ``option_help``: one line per option.
+    with their defaults; ``option_help``: one line per option; ``class_data``: the emotion
+    datasets' class sets, three-class mapping and published sizes
+    (:class:`~mer_fast.data.datasets.class_sets.ClassData`; None where not declared).
     """
 
     name: ClassVar[str]
@@ -33,6 +36,7 @@ class Adapter(abc.ABC):
     parts: ClassVar[tuple[str, ...]] = ()
     options: ClassVar[dict[str, Any]] = {}
     option_help: ClassVar[dict[str, str]] = {}
+    class_data: ClassVar[ClassData | None] = None
 
     # -- what subclasses provide -----------------------------------------------------------------
     @abc.abstractmethod

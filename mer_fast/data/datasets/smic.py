@@ -12,7 +12,8 @@ Layout (as the owners distribute it; no spreadsheet, the label is the folder)::
 ``non_micro`` folders hold non-micro-expression clips and are skipped. Subjects are not
 zero-padded on disk (``s1``). Real data: 164 clips of 16 subjects (negative 70, positive 51,
 surprise 43); several subjects lack an emotion folder (s2 has no negative, s13 only positive):
-a warning, not an error; LOSO folds whose test subject lacks a class are normal.
+a warning, not an error; LOSO folds whose test subject lacks a class are normal. Its three
+classes are MEGC2019's (``emotion3`` is the identity).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mer_fast.data.datasets.adapter import Adapter
+from mer_fast.data.datasets.class_sets import ClassData, Counts
 from mer_fast.data.datasets.folders import child_dir, subdirs, unnest
 from mer_fast.data.datasets.frame_checks import frames_of_clip
 from mer_fast.data.datasets.release_choice import choose_release, release_fix
@@ -29,6 +31,7 @@ from mer_fast.data.datasets.scan import Scan
 from mer_fast.data.index import ClipRecord
 
 CLASSES = ("negative", "positive", "surprise")
+EMOTION3: dict[str, str | None] = {c: c for c in CLASSES}  # already MEGC2019's three classes
 SHORT = {"negative": "ne", "positive": "po", "surprise": "sur"}
 RAW, CROPPED = "SMIC_all_raw", "SMIC_all_cropped"
 FRAME_PATTERN = r"(?:reg_)?image(\d+)\.bmp"
@@ -43,6 +46,19 @@ class SMIC(Adapter):
     layout = (
         f"{CROPPED}/HS/s<k>/micro/{{negative,positive,surprise}}/s<k>_<ne|po|sur>_<NN>/"
         f"reg_image<NNNNNN>.bmp and/or {RAW}/HS/... with image<NNNNNN>.bmp"
+    )
+    class_data = ClassData(
+        native={"all": CLASSES},
+        emotion3=EMOTION3,
+        real=(
+            Counts(
+                clips=164,
+                subjects=16,
+                classes={"negative": 70, "positive": 51, "surprise": 43},
+                source="shared/DATASETS.md (SMIC_all_raw/HS; the same 164 clips in MEGC2019's "
+                "combined_3class_gt.csv)",
+            ),
+        ),
     )
     options = {"cropped": None, "allow_gaps": False}
     option_help = {
