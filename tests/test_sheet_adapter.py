@@ -10,107 +10,17 @@ import os
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
 
+from mer_fast.data.check import real_counts
 from mer_fast.data.datasets import DATASETS
 from mer_fast.data.datasets.class_sets import ClassData
-from mer_fast.data.datasets.sheet_adapter import SheetAdapter
-from mer_fast.data.datasets.sheet_schema import (
-    Column,
-    Fix,
-    Releases,
-    SheetFiles,
-    SheetSchema,
-    SubjectRule,
-    Vocabulary,
-)
+from mer_fast.data.datasets.sheet_schema import Fix
 from mer_fast.data.datasets.sheets import read_by_position, read_table
-from mer_fast.data.check import real_counts
 from mer_fast.data.index import ClipIndex
 from mer_fast.data.synthetic.media import save_xls
 from mer_fast.data.synthetic.registry import REGISTRY
 from mer_fast.errors import ConfigError, DataError
-
-FIX_SOURCE = "meb datasets.py:472-475 (onset typed 3647)"
-
-
-class Tasks(SheetAdapter):
-    """CAS(ME)^3 Part A in miniature: one folder per task video, clips cut by onset..offset."""
-
-    name = "toytasks"
-    title = "Toy tasks"
-    folders = ("Tasks",)
-    fps = 30.0
-    layout = "label.xlsx and part_A/<Subject>/<Filename>/color/<N>.jpg"
-    options = {"protocol": "all", "allow_gaps": False, "sheet": None}
-    releases = Releases(raw="part_A")
-    sheet_files = SheetFiles(names=("label.xlsx",), patterns=("*.xlsx",))
-    schema = SheetSchema(
-        columns=(
-            Column("subject", ("Subject",)),
-            Column("filename", ("Filename",)),
-            Column("onset", ("Onset",)),
-            Column("apex", ("Apex",)),
-            Column("offset", ("Offset",)),
-            Column("action_units", ("AU", "Action Units"), required=False),
-            Column("objective_class", ("Objective class",), required=False, keep_numbers=True),
-            Column("emotion", ("emotion", "Estimated Emotion")),
-        ),
-        sheets=("label",),
-    )
-    emotions = Vocabulary(
-        ("disgust", "surprise", "happy", "others"), aliases={"happyiness": "happy"}
-    )
-    subject_rule = SubjectRule(pattern=r"(spNO\.\d+)", fix="subjects are spNO.<n>")
-    class_data = ClassData(
-        native={"all": ("disgust", "surprise", "happy", "others"), "3": ("disgust", "surprise")},
-        emotion3={
-            "disgust": "negative",
-            "surprise": "surprise",
-            "happy": "positive",
-            "others": None,
-        },
-    )
-    frame_pattern = r"(\d+)\.jpg"
-    clip_folder = "{subject}/{filename}/color"
-    clip_frames = "range"
-    gaps_are_quirks = True
-    clip_id = "{subject}_{filename}_{onset}"
-    key_fields = ("subject", "filename", "onset")
-    fixes = (Fix(("spNO.2", "d", "3647"), "onset", 3647, 2647, FIX_SOURCE),)
-
-
-HEADER = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"]
-
-
-def write_sheet(path: Path, rows, header=HEADER, title="label", first_sheet=None) -> None:
-    wb = Workbook()
-    ws = wb.active
-    if first_sheet is not None:
-        ws.title = first_sheet
-        ws.append(["a note on another sheet"])
-        ws = wb.create_sheet(title)
-    else:
-        ws.title = title
-    ws.append(list(header))
-    for row in rows:
-        ws.append(list(row))
-    wb.save(path)
-
-
-def frames(folder: Path, numbers, name="{}.jpg") -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for n in numbers:
-        (folder / name.format(n)).write_bytes(b"\xff\xd8 frame \xff\xd9")
-
-
-def tasks(tmp_path: Path, rows, videos) -> Path:
-    root = tmp_path / "Tasks"
-    for (subject, task), numbers in videos.items():
-        frames(root / "part_A" / subject / task / "color", numbers)
-    write_sheet(root / "label.xlsx", rows)
-    return root
-
+from tests.sheet_helpers import FIX_SOURCE, Positional, Tasks, frames, tasks, write_sheet
 
 ROWS = [
     ["spNO.1", "a", 10, 12, 14, "4+L7", 1, "disgust"],
@@ -261,44 +171,6 @@ def test_header_aliases_other_sheets_first_and_protocols(tmp_path):
     )
     with pytest.raises(ConfigError, match="protocol"):
         Tasks().scan_folder(root, protocol="7")
-
-
-class Positional(SheetAdapter):
-    """CAS(ME)^2 in miniature: a header-less .xls read by position."""
-
-    name = "toypos"
-    title = "Toy positional"
-    folders = ("Pos",)
-    fps = 30.0
-    layout = "code.xls and rawpic/s<NN>/<Filename>/img<NNN>.jpg"
-    options = {"protocol": "all", "allow_gaps": False, "sheet": None}
-    releases = Releases(raw="rawpic", cropped="cropped")
-    sheet_files = SheetFiles(names=("code.xls",), patterns=("*.xls",))
-    schema = SheetSchema(
-        columns=(
-            Column("subject", position=0),
-            Column("filename", position=1),
-            Column("onset", position=2),
-            Column("apex", position=3, required=False),
-            Column("offset", position=4),
-            Column("action_units", position=5, required=False),
-            Column("emotion", position=6),
-            Column("expression_type", position=7, required=False),
-        ),
-        header=False,
-    )
-    emotions = Vocabulary(("negative", "positive", "surprise", "others"))
-    subject_rule = SubjectRule(pattern=r"0*(\d+)", folder="s{:02d}")
-    class_data = ClassData(
-        native={"all": ("negative", "positive", "surprise", "others")},
-        emotion3={
-            "negative": "negative",
-            "positive": "positive",
-            "surprise": "surprise",
-            "others": None,
-        },
-    )
-    frame_pattern = r"img(\d+)\.jpg"
 
 
 def test_headerless_xls_by_position(tmp_path):

@@ -97,6 +97,8 @@ def read_table(
     """
     path = Path(path)
     groups = [[norm_header(n) for n in spellings(r)] for r in required]
+    # a row holding this many of the columns is taken for the header that lacks the others
+    enough = 2 if len(groups) > 2 else 1
     with open_workbook(path, what) as wb:
         best: tuple[int, str, int, list[str]] | None = None  # (hits, sheet, row, cells)
         for sheet_name in _sheet_order(wb, prefer_sheets):
@@ -105,7 +107,7 @@ def read_table(
                 hits = sum(1 for g in groups if any(w in cells for w in g))
                 if hits == len(groups):
                     return _collect(wb, path, sheet_name, r, list(values))
-                if hits >= 2 and (best is None or hits > best[0]):
+                if hits >= enough and (best is None or hits > best[0]):
                     best = (hits, sheet_name, r, cells)
         names = [spellings(r)[0] for r in required]
         if best is not None:
