@@ -8,8 +8,10 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from mer_fast.data.datasets.cells import cell_text
 from mer_fast.data.datasets.class_sets import ClassData
-from mer_fast.data.datasets.sheet_adapter import SheetAdapter
+from mer_fast.data.datasets.sheet_adapter import SheetAdapter, SheetScan
+from mer_fast.data.datasets.sheet_rows import SheetRow
 from mer_fast.data.datasets.sheet_schema import (
     Column,
     Fix,
@@ -19,6 +21,7 @@ from mer_fast.data.datasets.sheet_schema import (
     SubjectRule,
     Vocabulary,
 )
+from mer_fast.data.datasets.sheets import read_by_position
 
 FIX_SOURCE = "meb datasets.py:472-475 (onset typed 3647)"
 
@@ -137,3 +140,35 @@ class Positional(SheetAdapter):
         },
     )
     frame_pattern = r"img(\d+)\.jpg"
+
+
+class Lookup(Positional):
+    """CAS(ME)^2's naming rules in miniature: the participant number of sheet 0 becomes its
+    folder through the header-less sheet ``naming rule1`` (folder number, code, participant);
+    macro-expression rows are left out."""
+
+    name = "toylookup"
+    subject_rule = SubjectRule(pattern=r"0*(\d+)", folder="{}")
+
+    def prepare(self, ctx: SheetScan) -> None:
+        rule = read_by_position(
+            ctx.table.path, {"folder": 0, "participant": 2}, sheets=("naming rule1",), sheet_index=1
+        )
+        ctx.extra["folders"] = {cell_text(v[2]): f"s{cell_text(v[0])}" for _, v in rule.rows}
+
+    def check_row(self, ctx: SheetScan, row: SheetRow) -> bool:
+        if row.meta.get("expression_type") != "micro-expression":
+            ctx.scan.exclude(row.clip, "a macro-expression")
+            return False
+        folder = ctx.extra["folders"].get(row.subject)
+        if folder is None:
+            ctx.scan.problem(
+                row.clip,
+                f"participant {row.subject} is not in the sheet 'naming rule1'",
+                file=ctx.table.path,
+                field="naming rule1",
+                fix="restore the sheet from the release",
+            )
+            return False
+        row.subject = folder
+        return True

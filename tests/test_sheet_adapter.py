@@ -20,7 +20,7 @@ from mer_fast.data.index import ClipIndex
 from mer_fast.data.synthetic.media import save_xls
 from mer_fast.data.synthetic.registry import REGISTRY
 from mer_fast.errors import ConfigError, DataError
-from tests.sheet_helpers import FIX_SOURCE, Positional, Tasks, frames, tasks, write_sheet
+from tests.sheet_helpers import FIX_SOURCE, Lookup, Positional, Tasks, frames, tasks, write_sheet
 
 ROWS = [
     ["spNO.1", "a", 10, 12, 14, "4+L7", 1, "disgust"],
@@ -194,6 +194,25 @@ def test_headerless_xls_by_position(tmp_path):
     assert lookup.sheet == "naming rule1" and lookup.rows == [(1, (15, "s15", 1))]
     by_index = read_by_position(root / "code.xls", {"folder": 0}, sheet_index=1)
     assert by_index.sheet == "naming rule1"
+
+
+def test_lookup_sheets_and_rows_left_out_by_a_hook(tmp_path):
+    root = tmp_path / "Pos"
+    frames(root / "rawpic" / "s15" / "anger1_1", range(557, 560), name="img{}.jpg")
+    frames(root / "rawpic" / "s16" / "happy1_2", range(5, 8), name="img{:03d}.jpg")
+    rows = [
+        [1, "anger1_1", 557, 558, 559, "4+L7", "negative", "micro-expression"],
+        [2, "happy1_2", 5, 6, 7, "12", "positive", "macro-expression"],
+        [9, "disgust1_1", 1, 2, 3, "", "negative", "micro-expression"],
+    ]
+    rule1 = [[15, "s15", 1], [16, "s16", 2]]
+    save_xls(root / "code.xls", {"CASMEcode_final": rows, "naming rule1": rule1})
+    scan = Lookup().scan_folder(root)
+    assert [(r.clip_id, r.subject, r.frame_numbers) for r in scan.records] == [
+        ("s15/anger1_1", "s15", (557, 558, 559))
+    ]
+    assert scan.excluded == [("2/happy1_2", "a macro-expression")]
+    assert [(p.clip, p.field) for p in scan.problems] == [("9/disgust1_1", "naming rule1")]
 
 
 def test_sheet_readers_name_file_field_and_fix(tmp_path):

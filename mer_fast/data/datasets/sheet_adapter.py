@@ -22,7 +22,7 @@ A :class:`SheetAdapter` subclass declares its layout and the base does the readi
 The base finds and reads the sheet, reads each row (problems and warnings naming sheet and
 cell), finds clip folders (each folder listed once), lists and checks frames, checks
 onset/apex/offset against them (warnings) and builds the records with parsed action units.
-Dataset quirks go into the hooks: :meth:`release_dir`, :meth:`check_row`,
+Dataset quirks go into the hooks: :meth:`release_dir`, :meth:`prepare`, :meth:`check_row`,
 :meth:`clip_folders_on_disk` / :meth:`folder_key`, :meth:`check_folder`,
 :meth:`check_marks`, :meth:`finish`.
 """
@@ -88,6 +88,7 @@ class SheetScan:
     keys: set[tuple[str, ...]] = field(default_factory=set)
     alias_uses: collections.Counter = field(default_factory=collections.Counter)
     videos: dict[Path, NumberedFolder] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # the adapter's own (prepare())
 
 
 class SheetAdapter(Adapter):
@@ -118,8 +119,14 @@ class SheetAdapter(Adapter):
         found = child_dir(root, folder)
         return None if found is None else unnest(found, scan)
 
+    def prepare(self, ctx: SheetScan) -> None:
+        """Called once the sheet is read, before the clip folders are listed: read lookup
+        sheets (``read_by_position(ctx.table.path, ...)``) into ``ctx.extra`` here."""
+
     def check_row(self, ctx: SheetScan, row: SheetRow) -> bool:
-        """Dataset checks of a row read without problems; False drops it (file a problem)."""
+        """A row read without problems (fixes applied): notes, or changes to its fields (the
+        clip id and key are made again afterwards). False drops it: file a problem
+        (``ctx.scan.problem``) or an exclusion (``ctx.scan.exclude``) first."""
         return True
 
     def clip_folders_on_disk(self, ctx: SheetScan) -> dict[FolderKey, Path]:
@@ -219,6 +226,7 @@ class SheetAdapter(Adapter):
         ctx = SheetScan(scan, root, table, classes, release, frames_dir, dict(opt))
         for fix in self.fixes:
             ctx.fixes.setdefault(tuple(k.casefold() for k in fix.key), []).append(fix)
+        self.prepare(ctx)
         ctx.on_disk = self.clip_folders_on_disk(ctx)
         rows = table.rows
         if self.natural_row_order is not None:
@@ -298,7 +306,7 @@ class SheetAdapter(Adapter):
     def _read(self, ctx: SheetScan, number: int, values: tuple[Any, ...]) -> None:
         scan = ctx.scan
         row = read_row(self, ctx, number, values)
-        if row is None or not self.check_row(ctx, row):
+        if row is None:
             return
         key = tuple(k.casefold() for k in row.key)
         if key in ctx.keys:

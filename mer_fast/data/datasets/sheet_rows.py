@@ -73,7 +73,8 @@ def where(adapter: SheetAdapter, table: Table, number: int, col: Column) -> str:
 def read_row(
     adapter: SheetAdapter, ctx: SheetScan, number: int, values: tuple[Any, ...]
 ) -> SheetRow | None:
-    """Reads one row; None when a problem was filed (the row is then not a clip)."""
+    """Reads one row: the cells, then the adapter's fixes, then its ``check_row`` hook; None
+    when the row is not a clip (a problem or an exclusion was filed)."""
     scan, table, sheet = ctx.scan, ctx.table, ctx.table.path
     schema = adapter.schema
     raw_subject = cell(adapter, table, values, "subject")
@@ -150,9 +151,12 @@ def read_row(
         keep = col.keep_numbers and isinstance(value, (int, float)) and not isinstance(value, bool)
         row.meta[col.field] = value if keep else cell_text(value)
     row.key = key_of(adapter, row)
+    row.clip = fill(adapter.clip_id, row.fields())
     for fix in ctx.fixes.get(tuple(k.casefold() for k in row.key), ()):
         apply_fix(scan, clip, row, fix)
-    row.key = key_of(adapter, row)
+    if not adapter.check_row(ctx, row):
+        return None
+    row.key = key_of(adapter, row)  # fixes and check_row may have changed the fields
     row.clip = fill(adapter.clip_id, row.fields())
     return row
 
