@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from mer_fast.data.datasets.adapter import Adapter
 from mer_fast.data.datasets.class_sets import ClassData, Counts
@@ -41,6 +41,10 @@ SUBJECT = re.compile(r"s(\d+)", re.IGNORECASE)
 class SMIC(Adapter):
     name = "smic"
     title = "SMIC-HS"
+    # the camera's folder under each release: SMIC-VIS and SMIC-NIR are this adapter with
+    # their own modality, title, fps, frame pattern and class data
+    modality: ClassVar[str] = "HS"
+    frame_pattern: ClassVar[str] = FRAME_PATTERN
     folders = ("SMIC", "SMIC-HS", "smic")
     fps = 100.0
     layout = (
@@ -71,12 +75,12 @@ class SMIC(Adapter):
         release = child_dir(root, CROPPED if cropped else RAW)
         if release is None:
             return None
-        return child_dir(unnest(release, scan), "HS")
+        return child_dir(unnest(release, scan), self.modality)
 
     def layout_problem(self, root: Path) -> str | None:
         if self._hs(root, False) or self._hs(root, True):
             return None
-        return f"no {RAW}/HS or {CROPPED}/HS folder in it"
+        return f"no {RAW}/{self.modality} or {CROPPED}/{self.modality} folder in it"
 
     def scan(self, root: Path, **opt: Any) -> Scan:
         scan = Scan(name=self.name, classes=CLASSES, root=str(root))
@@ -95,7 +99,7 @@ class SMIC(Adapter):
 
             other = RAW if opt["cropped"] else CROPPED
             raise DataError(
-                f"no {release}/HS folder (the option cropped={opt['cropped']} "
+                f"no {release}/{self.modality} folder (the option cropped={opt['cropped']} "
                 f"asks for the {release} release)",
                 file=root,
                 field="release",
@@ -122,7 +126,7 @@ class SMIC(Adapter):
             if emotion not in CLASSES:
                 scan.problem(
                     f"{subject}/{edir.name}",
-                    f"unknown emotion folder {edir.name!r} (SMIC-HS has {list(CLASSES)})",
+                    f"unknown emotion folder {edir.name!r} ({self.title} has {list(CLASSES)})",
                     file=edir,
                     field="emotion folder",
                     fix="rename it to one of the three emotion names or move it out of 'micro'",
@@ -134,7 +138,7 @@ class SMIC(Adapter):
         lacking = [c for c in CLASSES if c not in present]
         if lacking:
             scan.warn(
-                f"{subject} has no {'/'.join(lacking)} folder (normal in SMIC-HS: "
+                f"{subject} has no {'/'.join(lacking)} folder (normal in {self.title}: "
                 "not every subject shows every class)"
             )
 
@@ -148,7 +152,7 @@ class SMIC(Adapter):
                 f"{cdir}: clip folder name does not start with {expected!r} "
                 f"(subject {subject}, emotion {emotion}); the folders decide"
             )
-        listing = frames_of_clip(scan, clip, cdir, FRAME_PATTERN, allow_gaps=allow_gaps)
+        listing = frames_of_clip(scan, clip, cdir, self.frame_pattern, allow_gaps=allow_gaps)
         if listing is None:
             return
         scan.add(
