@@ -30,6 +30,7 @@ Dataset quirks go into the hooks: :meth:`release_dir`, :meth:`prepare`, :meth:`c
 from __future__ import annotations
 
 import collections
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -47,6 +48,7 @@ from mer_fast.data.datasets.frame_checks import (
 )
 from mer_fast.data.datasets.release_choice import choose_release, release_fix
 from mer_fast.data.datasets.scan import Scan
+from mer_fast.data.datasets.sheet_choice import choose_sheet, read_schema_sheet
 from mer_fast.data.datasets.sheet_rows import (
     SheetRow,
     cell,
@@ -62,7 +64,7 @@ from mer_fast.data.datasets.sheet_schema import (
     SubjectRule,
     Vocabulary,
 )
-from mer_fast.data.datasets.sheets import Table, read_by_position, read_table
+from mer_fast.data.datasets.sheets import Table
 from mer_fast.data.frames import FrameListing, natural_key
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import ConfigError, DataError
@@ -133,11 +135,7 @@ class SheetAdapter(Adapter):
         """Every clip folder of the release, by :meth:`folder_key` (for the lookups and the
         folders without a row). Default: the folders as deep as ``clip_folder``."""
         parts = self.clip_folder.split("/")
-        rx = None
-        if self.subject_folders is not None:
-            import re
-
-            rx = re.compile(self.subject_folders, re.IGNORECASE)
+        rx = None if self.subject_folders is None else re.compile(self.subject_folders, re.I)
         out: dict[FolderKey, Path] = {}
         for top in ctx.tree.subfolders(ctx.frames_dir):
             if rx is not None and not rx.fullmatch(top.name):
@@ -176,8 +174,9 @@ class SheetAdapter(Adapter):
                         f"{clip}: {name} frame {value} is outside the frames on disk "
                         f"({first}-{last})"
                     )
-        if None not in (apex, onset, offset) and not onset <= apex <= offset:  # type: ignore[operator]
-            scan.warn(f"{clip}: apex {apex} outside onset-offset {onset}-{offset}")
+        if apex is not None and onset is not None and offset is not None:
+            if not onset <= apex <= offset:
+                scan.warn(f"{clip}: apex {apex} outside onset-offset {onset}-{offset}")
 
     def record_meta(self, ctx: SheetScan, row: SheetRow) -> dict[str, Any]:
         """The record's meta: release, sheet, row, emotion and the extra columns (the AU
@@ -276,32 +275,14 @@ class SheetAdapter(Adapter):
     def find_sheet(self, root: Path, choice: Any, scan: Scan) -> Path:
         """The coding sheet: ``choice`` (a name of ``sheet_files.choices`` or a path), else the
         first of the owners' names present, else the only candidate (with a note)."""
-        from mer_fast.data.datasets.sheet_choice import choose_sheet
-
         for lock in lock_files(root):
             scan.warn(f"{lock}: Office lock file next to the coding sheet; ignored")
         found = find_files(root, self._sheet_globs(), depth=1)
         return choose_sheet(self, root, choice, found, scan)
 
     def read_sheet(self, path: Path, scan: Scan) -> Table:
-        schema, what = self.schema, f"{self.title} coding sheet"
-        if not schema.header:
-            return read_by_position(
-                path,
-                {c.field: c.position for c in schema.columns if c.position is not None},
-                sheets=schema.sheets,
-                sheet_index=schema.sheet_index,
-                what=what,
-                required=[c.field for c in schema.columns if c.required],
-            )
-        required = [c.names or (c.field,) for c in schema.columns if c.required]
-        table = read_table(path, required, prefer_sheets=schema.sheets, what=what)
-        if schema.header_row is not None and table.header_row != schema.header_row:
-            scan.warn(
-                f"{path}: header found on row {table.header_row} (the release has it on row "
-                f"{schema.header_row})"
-            )
-        return table
+        """The coding sheet's rows, by header or by position as ``schema`` says."""
+        return read_schema_sheet(self, path, scan)
 
     def _read(self, ctx: SheetScan, number: int, values: tuple[Any, ...]) -> None:
         scan = ctx.scan

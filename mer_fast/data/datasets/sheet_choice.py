@@ -1,5 +1,5 @@
 """Which coding sheet a sheet-driven adapter reads, when a release holds several (CASME II's 2014
-sheet and its 2019 revision) or a renamed copy."""
+sheet and its 2019 revision) or a renamed copy, and reading it as the adapter's schema says."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mer_fast.data.datasets.scan import Scan
+from mer_fast.data.datasets.sheets import Table, read_by_position, read_table
 from mer_fast.errors import DataError
 
 if TYPE_CHECKING:
@@ -90,3 +91,26 @@ def _other_choices(choices: dict[str, str] | Any, chosen: str) -> list[str]:
         if name.casefold() != chosen.casefold():
             seen.setdefault(name.casefold(), key)
     return list(seen.values())
+
+
+def read_schema_sheet(adapter: SheetAdapter, path: Path, scan: Scan) -> Table:
+    """Reads ``path`` by the adapter's ``schema``: by header (a header found off the owners' row
+    is a warning) or by position."""
+    schema, what = adapter.schema, f"{adapter.title} coding sheet"
+    if not schema.header:
+        return read_by_position(
+            path,
+            {c.field: c.position for c in schema.columns if c.position is not None},
+            sheets=schema.sheets,
+            sheet_index=schema.sheet_index,
+            what=what,
+            required=[c.field for c in schema.columns if c.required],
+        )
+    required = [c.names or (c.field,) for c in schema.columns if c.required]
+    table = read_table(path, required, prefer_sheets=schema.sheets, what=what)
+    if schema.header_row is not None and table.header_row != schema.header_row:
+        scan.warn(
+            f"{path}: header found on row {table.header_row} (the release has it on row "
+            f"{schema.header_row})"
+        )
+    return table
