@@ -66,7 +66,8 @@ def cell(adapter: SheetAdapter, table: Table, values: tuple[Any, ...], name: str
     return table.get(values, col.names or (col.field,))
 
 
-def where(adapter: SheetAdapter, table: Table, number: int, col: Column) -> str:
+def where(table: Table, number: int, col: Column) -> str:
+    """``ApexFrame (sheet 'Sheet1' cell E5 (ApexFrame))``: the field of a cell's problem."""
     return f"{col.label} ({table.where(number, col.names or (col.field,))})"
 
 
@@ -90,7 +91,7 @@ def read_row(
             clip,
             message,
             file=sheet,
-            field=where(adapter, table, number, col) if col else col_name,
+            field=where(table, number, col) if col else col_name,
             fix=fix,
         )
 
