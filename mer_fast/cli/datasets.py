@@ -145,6 +145,11 @@ def run_check(args: argparse.Namespace) -> int:
             "  classes: " + _esc(", ".join(f"{k} {v}" for k, v in r.classes.items())),
             highlight=False,
         )
+        console.print(
+            "  real release: "
+            + (_esc(r.real["text"]) if r.real else "size unknown (no published count recorded)"),
+            highlight=False,
+        )
         for part, rel in r.releases.items():
             others = [x for x in rel["present"] if x != rel["read"]]
             also = f" (also here: {', '.join(others)}/)" if others else " (the only one here)"

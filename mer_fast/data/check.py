@@ -31,7 +31,7 @@ from mer_fast.data.datasets import (
     resolve_root,
     scan_dataset,
 )
-from mer_fast.data.datasets.base import Problem
+from mer_fast.data.datasets.scan import Problem
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import DataError, MerFastError
 
@@ -72,6 +72,9 @@ class DatasetReport:
     store_bytes: dict[str, int] = field(default_factory=dict)  # "native" / "112x112" -> bytes
     faces: dict | None = None  # a copy written by `mer-fast crop`: how each clip's face
     # was found, and by which detector
+    # the published size of what was checked (clips, subjects, classes, source, class_set);
+    # None where mer-fast records none
+    real: dict | None = None
 
     @property
     def failed(self) -> bool:
@@ -106,6 +109,7 @@ def check_dataset(
         return report
     report.root = str(root)
     options = {**CHECK_OPTIONS.get(name, {}), **options}
+    report.real = real_counts(name, options)
     try:
         scan = scan_dataset(name, root, overrides=overrides, **options)
     except MerFastError as exc:
@@ -134,6 +138,16 @@ def check_dataset(
 
     report.faces = faces_of_index(good)
     return report
+
+
+def real_counts(name: str, options: Mapping[str, Any]) -> dict | None:
+    """The published size of dataset ``name`` read with ``options`` (its ``protocol``, else the
+    whole release), from the adapter's ``class_data``; None if not recorded."""
+    data = DATASETS[name].class_data
+    counts = None if data is None else data.counts(str(options.get("protocol", "all")))
+    if counts is None:
+        return None
+    return {**asdict(counts), "classes": dict(counts.classes), "text": counts.describe()}
 
 
 def _store_sizes(report: DatasetReport, index) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from mer_fast.data.action_units import ActionUnits
 from mer_fast.utils import atomic
 
 
@@ -27,6 +28,8 @@ class ClipRecord:
     ``frame_numbers`` are the dataset's own (absolute) numbers of the frames in ``frames``, so that
     ``onset``/``apex``/``offset``, which the datasets give as absolute numbers, can be located.
     ``subject`` is spelled as on disk; ``subject_key`` is unique across datasets (LOSO groups by it).
+    ``action_units``: the clip's parsed AU cell where the dataset's sheet has one (its text stays
+    in ``meta["action_units"]``); None for datasets without AU codes.
     """
 
     dataset: str
@@ -44,6 +47,7 @@ class ClipRecord:
     offset: int | None = None
     split: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    action_units: ActionUnits | None = field(default=None, compare=False, hash=False)
 
     @property
     def subject_key(self) -> str:
@@ -71,6 +75,7 @@ class ClipRecord:
         d["frames"] = list(self.frames)
         d["frame_numbers"] = list(self.frame_numbers)
         d["meta"] = dict(self.meta)
+        d["action_units"] = None if self.action_units is None else self.action_units.to_dict()
         return d
 
     @classmethod
@@ -78,6 +83,8 @@ class ClipRecord:
         d = dict(d)
         d["frames"] = tuple(d.get("frames", ()))
         d["frame_numbers"] = tuple(d.get("frame_numbers", ()))
+        aus = d.get("action_units")
+        d["action_units"] = ActionUnits.from_dict(aus) if isinstance(aus, Mapping) else None
         return cls(**d)
 
 

@@ -30,7 +30,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from mer_fast.data.datasets.base import SYNTHETIC_MARKER, Adapter, Problem, Scan
+from mer_fast.data.datasets.adapter import Adapter
 from mer_fast.data.datasets.casme2 import CASME2
 from mer_fast.data.datasets.ckplus import CKPlus
 from mer_fast.data.datasets.kinetics import Kinetics400
@@ -38,6 +38,7 @@ from mer_fast.data.datasets.macro import Macro
 from mer_fast.data.datasets.megc2019 import MEGC2019
 from mer_fast.data.datasets.oulu import Oulu
 from mer_fast.data.datasets.samm import SAMM
+from mer_fast.data.datasets.scan import SYNTHETIC_MARKER, Problem, Scan
 from mer_fast.data.datasets.smic import SMIC
 from mer_fast.data.datasets.ucf101 import UCF101
 from mer_fast.data.index import ClipIndex

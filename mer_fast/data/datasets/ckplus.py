@@ -19,7 +19,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mer_fast.data.datasets.base import Adapter, Scan, child_dir, frames_of_clip, subdirs, unnest
+from mer_fast.data.datasets.adapter import Adapter
+from mer_fast.data.datasets.folders import child_dir, subdirs, unnest
+from mer_fast.data.datasets.frame_checks import frames_of_clip
+from mer_fast.data.datasets.scan import Scan
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import DataError
 

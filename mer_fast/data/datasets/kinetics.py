@@ -25,7 +25,9 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from mer_fast.data.datasets.base import Adapter, Scan, find_files
+from mer_fast.data.datasets.adapter import Adapter
+from mer_fast.data.datasets.folders import find_files
+from mer_fast.data.datasets.scan import Scan
 from mer_fast.data.frames import VIDEO_SUFFIXES
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import ConfigError, DataError

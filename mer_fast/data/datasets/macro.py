@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mer_fast.data.datasets.base import CompositeAdapter, Scan
+from mer_fast.data.datasets.adapter import CompositeAdapter
+from mer_fast.data.datasets.scan import Scan
 
 CLASSES = ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise")
 

@@ -24,32 +24,19 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mer_fast.data.datasets.base import CompositeAdapter, Scan, child_dir
+from mer_fast.data.datasets.adapter import CompositeAdapter
+from mer_fast.data.datasets.casme2 import EMOTION3 as CASME2_EMOTION3
+from mer_fast.data.datasets.class_sets import ClassData, Counts
+from mer_fast.data.datasets.folders import child_dir
+from mer_fast.data.datasets.samm import EMOTION3 as SAMM_EMOTION3
+from mer_fast.data.datasets.scan import Scan
+from mer_fast.data.datasets.smic import EMOTION3 as SMIC_EMOTION3
 from mer_fast.errors import DataError
 
 CLASSES = ("negative", "positive", "surprise")
 GT_CSV = "combined_3class_gt.csv"
-SMIC_MAP = {c: c for c in CLASSES}
-CASME2_MAP = {
-    "disgust": "negative",
-    "repression": "negative",
-    "happiness": "positive",
-    "surprise": "surprise",
-    "others": None,
-    "sadness": None,
-    "fear": None,
-}
-SAMM_MAP = {
-    "anger": "negative",
-    "contempt": "negative",
-    "disgust": "negative",
-    "fear": "negative",
-    "sadness": "negative",
-    "happiness": "positive",
-    "surprise": "surprise",
-    "other": None,
-}
-MAPS = {"smic": SMIC_MAP, "casme2": CASME2_MAP, "samm": SAMM_MAP}
+# each part's own three-class mapping (its adapter's class_data.emotion3)
+MAPS = {"smic": SMIC_EMOTION3, "casme2": CASME2_EMOTION3, "samm": SAMM_EMOTION3}
 
 
 class MEGC2019(CompositeAdapter):
@@ -60,6 +47,18 @@ class MEGC2019(CompositeAdapter):
     layout = (
         "a data root holding the SMIC, CASME2 and SAMM dataset folders (optionally "
         f"MEGC2019/{GT_CSV})"
+    )
+    class_data = ClassData(
+        native={"all": CLASSES},
+        emotion3={c: c for c in CLASSES},
+        real=(
+            Counts(
+                clips=442,
+                subjects=68,
+                classes={"negative": 250, "positive": 109, "surprise": 83},
+                source="shared/DATASETS.md, counted on the official combined_3class_gt.csv",
+            ),
+        ),
     )
     options = {"overrides": None, "gt_csv": None, "cropped": None, "allow_gaps": False}
     option_help = {

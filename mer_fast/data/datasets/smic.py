@@ -12,28 +12,26 @@ Layout (as the owners distribute it; no spreadsheet, the label is the folder)::
 ``non_micro`` folders hold non-micro-expression clips and are skipped. Subjects are not
 zero-padded on disk (``s1``). Real data: 164 clips of 16 subjects (negative 70, positive 51,
 surprise 43); several subjects lack an emotion folder (s2 has no negative, s13 only positive):
-a warning, not an error; LOSO folds whose test subject lacks a class are normal.
+a warning, not an error; LOSO folds whose test subject lacks a class are normal. Its three
+classes are MEGC2019's (``emotion3`` is the identity).
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from mer_fast.data.datasets.base import (
-    Adapter,
-    Scan,
-    child_dir,
-    choose_release,
-    frames_of_clip,
-    release_fix,
-    subdirs,
-    unnest,
-)
+from mer_fast.data.datasets.adapter import Adapter
+from mer_fast.data.datasets.class_sets import ClassData, Counts
+from mer_fast.data.datasets.folders import child_dir, subdirs, unnest
+from mer_fast.data.datasets.frame_checks import frames_of_clip
+from mer_fast.data.datasets.release_choice import choose_release, release_fix
+from mer_fast.data.datasets.scan import Scan
 from mer_fast.data.index import ClipRecord
 
 CLASSES = ("negative", "positive", "surprise")
+EMOTION3: dict[str, str | None] = {c: c for c in CLASSES}  # already MEGC2019's three classes
 SHORT = {"negative": "ne", "positive": "po", "surprise": "sur"}
 RAW, CROPPED = "SMIC_all_raw", "SMIC_all_cropped"
 FRAME_PATTERN = r"(?:reg_)?image(\d+)\.bmp"
@@ -43,11 +41,28 @@ SUBJECT = re.compile(r"s(\d+)", re.IGNORECASE)
 class SMIC(Adapter):
     name = "smic"
     title = "SMIC-HS"
+    # the camera's folder under each release: SMIC-VIS and SMIC-NIR are this adapter with
+    # their own modality, title, fps, frame pattern and class data
+    modality: ClassVar[str] = "HS"
+    frame_pattern: ClassVar[str] = FRAME_PATTERN
     folders = ("SMIC", "SMIC-HS", "smic")
     fps = 100.0
     layout = (
         f"{CROPPED}/HS/s<k>/micro/{{negative,positive,surprise}}/s<k>_<ne|po|sur>_<NN>/"
         f"reg_image<NNNNNN>.bmp and/or {RAW}/HS/... with image<NNNNNN>.bmp"
+    )
+    class_data = ClassData(
+        native={"all": CLASSES},
+        emotion3=EMOTION3,
+        real=(
+            Counts(
+                clips=164,
+                subjects=16,
+                classes={"negative": 70, "positive": 51, "surprise": 43},
+                source="shared/DATASETS.md (SMIC_all_raw/HS; the same 164 clips in MEGC2019's "
+                "combined_3class_gt.csv)",
+            ),
+        ),
     )
     options = {"cropped": None, "allow_gaps": False}
     option_help = {
@@ -60,12 +75,12 @@ class SMIC(Adapter):
         release = child_dir(root, CROPPED if cropped else RAW)
         if release is None:
             return None
-        return child_dir(unnest(release, scan), "HS")
+        return child_dir(unnest(release, scan), self.modality)
 
     def layout_problem(self, root: Path) -> str | None:
         if self._hs(root, False) or self._hs(root, True):
             return None
-        return f"no {RAW}/HS or {CROPPED}/HS folder in it"
+        return f"no {RAW}/{self.modality} or {CROPPED}/{self.modality} folder in it"
 
     def scan(self, root: Path, **opt: Any) -> Scan:
         scan = Scan(name=self.name, classes=CLASSES, root=str(root))
@@ -84,7 +99,7 @@ class SMIC(Adapter):
 
             other = RAW if opt["cropped"] else CROPPED
             raise DataError(
-                f"no {release}/HS folder (the option cropped={opt['cropped']} "
+                f"no {release}/{self.modality} folder (the option cropped={opt['cropped']} "
                 f"asks for the {release} release)",
                 file=root,
                 field="release",
@@ -111,7 +126,7 @@ class SMIC(Adapter):
             if emotion not in CLASSES:
                 scan.problem(
                     f"{subject}/{edir.name}",
-                    f"unknown emotion folder {edir.name!r} (SMIC-HS has {list(CLASSES)})",
+                    f"unknown emotion folder {edir.name!r} ({self.title} has {list(CLASSES)})",
                     file=edir,
                     field="emotion folder",
                     fix="rename it to one of the three emotion names or move it out of 'micro'",
@@ -123,7 +138,7 @@ class SMIC(Adapter):
         lacking = [c for c in CLASSES if c not in present]
         if lacking:
             scan.warn(
-                f"{subject} has no {'/'.join(lacking)} folder (normal in SMIC-HS: "
+                f"{subject} has no {'/'.join(lacking)} folder (normal in {self.title}: "
                 "not every subject shows every class)"
             )
 
@@ -137,7 +152,7 @@ class SMIC(Adapter):
                 f"{cdir}: clip folder name does not start with {expected!r} "
                 f"(subject {subject}, emotion {emotion}); the folders decide"
             )
-        listing = frames_of_clip(scan, clip, cdir, FRAME_PATTERN, allow_gaps=allow_gaps)
+        listing = frames_of_clip(scan, clip, cdir, self.frame_pattern, allow_gaps=allow_gaps)
         if listing is None:
             return
         scan.add(

@@ -21,6 +21,9 @@ per seed (byte for byte). The faces carry a learnable signal: class-dependent fa
 subject-dependent appearance, asymmetric faces, mild noise (see ``faces``); the action videos a
 class-dependent motion. Each dataset folder is written next to its destination and moved into
 place when complete; a folder without the marker is never overwritten.
+
+Which datasets are written, into which folder, by which writer module (``<name>_layout.py``)
+and at which default sizes is declared in :mod:`~mer_fast.data.synthetic.registry`.
 """
 
 from __future__ import annotations
@@ -32,54 +35,22 @@ import zlib
 from pathlib import Path
 from typing import Any, Iterable
 
-from mer_fast.data.datasets.base import SYNTHETIC_MARKER
+from mer_fast.data.datasets.scan import SYNTHETIC_MARKER
+from mer_fast.data.synthetic.registry import REGISTRY
 from mer_fast.errors import ConfigError
 
 # dataset -> its folder under the root (the adapters' documented folder names)
-FOLDERS = {
-    "smic": "SMIC",
-    "casme2": "CASME2",
-    "samm": "SAMM",
-    "ckplus": "CK+",
-    "oulu": "Oulu-CASIA",
-    "ucf101": "UCF101",
-    "kinetics400": "Kinetics-400",
-}
+FOLDERS = {name: entry.folder for name, entry in REGISTRY.items()}
 MEGC_FOLDER = "MEGC2019"
 # what write_synthetic writes, versioned: raise it whenever the layouts or contents change, so
 # that stand-in data written by an older mer-fast is rewritten rather than reused (2: both
 # releases of SMIC, CASME II and SAMM, and Oulu-CASIA's cropped faces)
 LAYOUT = 2
 COMPOSITE_PARTS = {"megc2019": ("smic", "casme2", "samm"), "macro": ("ckplus", "oulu")}
-FACE_DATASETS = ("smic", "casme2", "samm", "ckplus", "oulu")
-VIDEO_DATASETS = ("ucf101", "kinetics400")
-OULU_CONDITIONS = (("VL", "Strong"), ("VL", "Weak"), ("VL", "Dark"), ("NI", "Strong"))
 
 # sizes per dataset; "small" is the default (all seven in a few seconds on 2 cores)
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "small": {
-        "smic": {"subjects": 8, "clips_per_subject": 5, "frames": 20, "frame_size": 64},
-        "casme2": {"subjects": 6, "clips_per_subject": 6, "frames": 24, "frame_size": 64},
-        "samm": {"subjects": 5, "clips_per_subject": 5, "frames": 24, "frame_size": 64},
-        "ckplus": {"subjects": 6, "clips_per_subject": 4, "frames": 10, "frame_size": 64},
-        "oulu": {"subjects": 4, "frames": 10, "frame_size": 64, "conditions": OULU_CONDITIONS},
-        "ucf101": {
-            "classes": 5,
-            "groups": 25,
-            "clips_per_group": 1,
-            "frames": 16,
-            "frame_size": 64,
-        },
-        "kinetics400": {
-            "classes": 5,
-            "train_per_class": 6,
-            "val_per_class": 2,
-            "test_per_class": 2,
-            "missing": 3,
-            "frames": 16,
-            "frame_size": 64,
-        },
-    },
+    "small": {name: dict(entry.sizes) for name, entry in REGISTRY.items()},
     # SMIC-HS-shaped (164 clips, 16 subjects, 70/51/43, about 34 frames) for benchmarks
     "smic164": {
         "smic": {
@@ -117,11 +88,7 @@ def sizes(name: str, preset: str = "small", **knobs: Any) -> dict[str, Any]:
         )
     k = copy.deepcopy(PRESETS["small"][name])
     k.update(copy.deepcopy(PRESETS[preset].get(name, {})))
-    allowed = (
-        ("subjects", "clips_per_subject", "frames", "frame_size")
-        if name in FACE_DATASETS
-        else ("frames", "frame_size")
-    )
+    allowed = REGISTRY[name].knobs
     for key, value in knobs.items():
         if value is None or key not in allowed:
             continue
@@ -161,20 +128,12 @@ def write_synthetic(
     """
     import numpy as np
 
-    from mer_fast.data.synthetic import action_layouts, macro_layouts, micro_layouts
     from mer_fast.data.synthetic.media import marker, staged_folder, write_marker
+    from mer_fast.data.synthetic.megc2019_layout import write_megc2019_csv
+    from mer_fast.data.synthetic.micro_common import Truth
 
     root = Path(root).expanduser()
     names = dataset_names(datasets)
-    writers = {
-        "smic": micro_layouts.write_smic,
-        "casme2": micro_layouts.write_casme2,
-        "samm": micro_layouts.write_samm,
-        "ckplus": macro_layouts.write_ckplus,
-        "oulu": macro_layouts.write_oulu,
-        "ucf101": action_layouts.write_ucf101,
-        "kinetics400": action_layouts.write_kinetics400,
-    }
     knobs = {
         "subjects": subjects,
         "clips_per_subject": clips_per_subject,
@@ -196,9 +155,9 @@ def write_synthetic(
         rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
         target = root / FOLDERS[name]
         with staged_folder(target) as stage:
-            result = writers[name](stage, rng, plans[name])
+            result = REGISTRY[name].write(stage, rng, plans[name])
             write_marker(stage, marker(name, seed, layout=LAYOUT, sizes=_jsonable(plans[name])))
-        if isinstance(result, micro_layouts.Truth):
+        if isinstance(result, Truth):
             truths[name] = result
             result = {"clips": len(result.clips)}
         summary["datasets"][name] = {
@@ -209,7 +168,7 @@ def write_synthetic(
     if all(n in truths for n in COMPOSITE_PARTS["megc2019"]):
         target = root / MEGC_FOLDER
         with staged_folder(target) as stage:
-            n = micro_layouts.write_megc2019_csv(
+            n = write_megc2019_csv(
                 stage / "combined_3class_gt.csv", truths["smic"], truths["casme2"], truths["samm"]
             )
             write_marker(stage, marker("megc2019", seed, layout=LAYOUT))
@@ -244,4 +203,4 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-__all__ = ["FOLDERS", "PRESETS", "dataset_names", "sizes", "write_synthetic"]
+__all__ = ["FOLDERS", "PRESETS", "REGISTRY", "dataset_names", "sizes", "write_synthetic"]

@@ -8,6 +8,7 @@ deterministic, videos are encoded on one thread, and spreadsheets get fixed time
 from __future__ import annotations
 
 import contextlib
+import datetime
 import io
 import os
 import re
@@ -15,11 +16,11 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from mer_fast.data.datasets.base import SYNTHETIC_MARKER
+from mer_fast.data.datasets.scan import SYNTHETIC_MARKER
 from mer_fast.errors import DataError
 
 FIXED_ZIP_TIME = (2014, 5, 8, 0, 0, 0)
@@ -135,6 +136,37 @@ def save_workbook(wb, path: Path, cached: Mapping[tuple[str, str], Any] | None =
             info.external_attr = 0o600 << 16
             zout.writestr(info, data)
     path.write_bytes(out.getvalue())
+
+
+def save_xls(path: Path, sheets: Mapping[str, Sequence[Sequence[Any]]]) -> None:
+    """An old-Excel (.xls) workbook as CASME's and CAS(ME)^3's owners ship theirs: one sheet per
+    entry of ``sheets``, rows from the top, None an empty cell, text kept as text, dates with a
+    date format. Written with xlwt (the ``synth`` extra); byte-for-byte deterministic."""
+    try:
+        import xlwt
+    except ImportError as exc:
+        from mer_fast.errors import ConfigError
+
+        raise ConfigError(
+            "writing an .xls coding sheet needs the xlwt package",
+            field="datasets",
+            fix="pip install 'mer-fast[synth]' (or leave the dataset out of --datasets)",
+        ) from exc
+    wb = xlwt.Workbook()
+    date = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for name, rows in sheets.items():
+        ws = wb.add_sheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is None:
+                    continue
+                if isinstance(value, (datetime.date, datetime.datetime)):
+                    ws.write(r, c, value, date)
+                else:
+                    ws.write(r, c, value)
+    buf = io.BytesIO()
+    wb.save(buf)
+    path.write_bytes(buf.getvalue())
 
 
 def _fill_cached(xml: str, values: Mapping[str, Any]) -> str:

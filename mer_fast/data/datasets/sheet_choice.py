@@ -1,0 +1,116 @@
+"""Which coding sheet a sheet-driven adapter reads, when a release holds several (CASME II's 2014
+sheet and its 2019 revision) or a renamed copy, and reading it as the adapter's schema says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mer_fast.data.datasets.scan import Scan
+from mer_fast.data.datasets.sheets import Table, read_by_position, read_table
+from mer_fast.errors import DataError
+
+if TYPE_CHECKING:
+    from mer_fast.data.datasets.sheet_adapter import SheetAdapter
+
+
+def choose_sheet(
+    adapter: SheetAdapter, root: Path, choice: Any, found: list[Path], scan: Scan
+) -> Path:
+    """``choice``: None (the first of the owners' names present, else the only candidate, with
+    a note), a key of ``sheet_files.choices`` (that file) or a path (absolute, or relative to
+    the dataset folder). ``found``: the candidate sheets in the dataset folder."""
+    files = adapter.sheet_files
+    option, names = files.option, files.names
+    listed = [p.name for p in found]
+    if choice is not None and str(choice) not in files.choices:
+        path = Path(str(choice)).expanduser()
+        path = path if path.is_absolute() else root / path
+        if not path.is_file():
+            raise DataError(
+                f"{adapter.title} coding sheet not found",
+                file=path,
+                field=option,
+                fix=f"pass {option}=PATH of an existing sheet"
+                + (f" or one of {list(files.choices)}" if files.choices else "")
+                + f"; found here: {listed}",
+            )
+        return path
+    if choice is not None:
+        want = files.choices[str(choice)]
+        match = [p for p in found if p.name.casefold() == want.casefold()]
+        if not match:
+            raise DataError(
+                f"no {want} here ({option}={choice!r})",
+                file=root,
+                field=option,
+                fix=f"put {want} in the dataset folder or choose another {option}; found: {listed}",
+            )
+        return match[0]
+    by_name = {p.name.casefold(): p for p in found}
+    for want in names:
+        chosen = by_name.get(want.casefold())
+        if chosen is None:
+            continue
+        others = [p.name for p in found if p != chosen]
+        if others:
+            keys = _other_choices(files.choices, chosen.name)
+            scan.warn(
+                f"using {chosen.name}; also found {others} (pass "
+                + "".join(f"{option}={k} or " for k in keys)
+                + f"{option}=PATH to use another)"
+            )
+        elif want != names[0] and want in files.notes:
+            scan.warn(files.notes[want])
+        return chosen
+    if len(found) == 1:
+        scan.warn(
+            f"using {found[0].name} as the {adapter.title} coding sheet (not one of the names "
+            f"the owners use: {', '.join(names)})"
+        )
+        return found[0]
+    if not found:
+        raise DataError(
+            f"no {names[0]} in the dataset folder",
+            file=root,
+            field=option,
+            fix=f"put {names[0]} here or pass {option}=PATH",
+        )
+    raise DataError(
+        f"{len(found)} candidate coding sheets and none named {names[0]}: {listed}",
+        file=root,
+        field=option,
+        fix=f"pass {option}=PATH to choose one",
+    )
+
+
+def _other_choices(choices: dict[str, str] | Any, chosen: str) -> list[str]:
+    """One option value per other file of ``choices`` (the first key naming it)."""
+    seen: dict[str, str] = {}
+    for key, name in choices.items():
+        if name.casefold() != chosen.casefold():
+            seen.setdefault(name.casefold(), key)
+    return list(seen.values())
+
+
+def read_schema_sheet(adapter: SheetAdapter, path: Path, scan: Scan) -> Table:
+    """Reads ``path`` by the adapter's ``schema``: by header (a header found off the owners' row
+    is a warning) or by position."""
+    schema, what = adapter.schema, f"{adapter.title} coding sheet"
+    if not schema.header:
+        return read_by_position(
+            path,
+            {c.field: c.position for c in schema.columns if c.position is not None},
+            sheets=schema.sheets,
+            sheet_index=schema.sheet_index,
+            what=what,
+            required=[c.field for c in schema.columns if c.required],
+        )
+    required = [c.names or (c.field,) for c in schema.columns if c.required]
+    table = read_table(path, required, prefer_sheets=schema.sheets, what=what)
+    if schema.header_row is not None and table.header_row != schema.header_row:
+        scan.warn(
+            f"{path}: header found on row {table.header_row} (the release has it on row "
+            f"{schema.header_row})"
+        )
+    return table
