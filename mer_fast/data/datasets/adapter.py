@@ -30,6 +30,7 @@ class Adapter(abc.ABC):
     name: ClassVar[str]
     title: ClassVar[str]
     folders: ClassVar[tuple[str, ...]]
+    aliases: ClassVar[tuple[str, ...]] = ()  # other names users may give (any case)
     layout: ClassVar[str]
     fps: ClassVar[float | None] = None
     composite: ClassVar[bool] = False
@@ -102,7 +103,7 @@ class CompositeAdapter(Adapter):
     composite: ClassVar[bool] = True
 
     def layout_problem(self, root: Path) -> str | None:
-        from mer_fast.data.datasets import resolve_root
+        from mer_fast.data.datasets.registry import resolve_root
 
         for part in self.parts:
             try:

@@ -70,7 +70,7 @@ class MEGC2019(CompositeAdapter):
     }
 
     def scan(self, root: Path, **opt: Any) -> Scan:
-        from mer_fast.data.datasets import DATASETS, resolve_root
+        from mer_fast.data.datasets.registry import DATASETS, resolve_root
 
         scan = Scan(name=self.name, classes=CLASSES, root=str(root))
         cropped = opt["cropped"]
