@@ -3,11 +3,18 @@
 A CppExtension (OpenMP through at::parallel_for) on a CPU torch; a CUDAExtension when the installed
 torch has CUDA and a CUDA toolkit is found, or when FORCE_CUDA=1. Install with
     pip install --no-build-isolation -e .
-so that the build sees the torch that is installed (the extension must match it exactly).
+so that the build sees the torch that is installed (the extension must match it exactly); a
+wheel likewise with `python -m build --no-isolation`.
+
+An editable install keeps its object files in build/editable-<python>-<platform>/ (setuptools
+would compile in a new temporary folder every time): ninja then recompiles only the sources that
+changed (or whose headers did) since the last install, and links.
 """
 
 import glob
 import os
+import sys
+import sysconfig
 
 from setuptools import setup
 from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CppExtension, CUDAExtension
@@ -60,7 +67,14 @@ def extension():
     return CUDAExtension(**kwargs)
 
 
-setup(
-    ext_modules=[extension()],
-    cmdclass={"build_ext": BuildExtension.with_options(use_ninja=True)},
-)
+class BuildExt(BuildExtension.with_options(use_ninja=True)):
+    """torch's BuildExtension (ninja), with a persistent object folder for editable installs."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if getattr(self, "editable_mode", False):
+            tag = f"{sysconfig.get_platform()}-{sys.implementation.cache_tag}"
+            self.build_temp = os.path.join(HERE, "build", f"editable-{tag}")
+
+
+setup(ext_modules=[extension()], cmdclass={"build_ext": BuildExt})
