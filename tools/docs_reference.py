@@ -1,0 +1,229 @@
+"""The generated pages of the documentation: the CLI reference (from the argparse parsers of
+``mer_fast.cli.build_parser()``) and the configuration reference (from the ``TrainConfig``
+fields and their descriptions).
+
+``tools/mkdocs_hooks.py`` calls these while ``mkdocs build`` runs, so the pages are made from
+the code being documented and never committed; ``tests/test_docs.py`` calls the ``missing_*``
+checks (no MkDocs needed). Run ``python tools/docs_reference.py cli|config`` to print a page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import sys
+from typing import Iterator
+
+# -- Markdown helpers ---------------------------------------------------------------------------
+
+_CODE_SPAN = re.compile(r"(`[^`]*`)")
+
+
+def md_text(text: str) -> str:
+    """Plain help text as Markdown inside a table cell: code spans kept, everything else with
+    the characters Markdown or a table would read escaped."""
+    parts = []
+    for i, part in enumerate(_CODE_SPAN.split(" ".join(text.split()))):
+        if i % 2 == 1:  # a `code span`
+            parts.append(part.replace("|", "\\|"))
+            continue
+        for ch in "\\*_[]|":
+            part = part.replace(ch, "\\" + ch)
+        parts.append(part.replace("<", "&lt;").replace(">", "&gt;"))
+    return "".join(parts)
+
+
+def md_code(value: object) -> str:
+    """``value`` as an inline code span (pipes escaped for tables)."""
+    text = str(value).replace("|", "\\|")
+    fence = "``" if "`" in text else "`"
+    return f"{fence}{text}{fence}"
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+def commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser, str]]:
+    """(path of names, parser, one-line help) for the parser and each subcommand, depth first."""
+    yield path, parser, ""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help or "" for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                for sub_path, sub_parser, sub_help in commands(sub, path + (name,)):
+                    yield sub_path, sub_parser, sub_help or helps.get(name, "")
+
+
+def _options(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.Action]]:
+    """(group title, action) for each documented argument: not --help, not the subcommands."""
+    for group in parser._action_groups:
+        for action in group._group_actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            if isinstance(action, argparse._SubParsersAction):
+                continue
+            yield group.title or "", action
+
+
+def missing_cli_help(parser: argparse.ArgumentParser) -> list[str]:
+    """``mer-fast CMD --option`` for every option or argument without help text, and every
+    subcommand without a one-line help."""
+    missing = []
+    for path, sub, line in commands(parser):
+        name = " ".join(("mer-fast",) + path)
+        if path and not line.strip():
+            missing.append(f"{name} (the subcommand's one-line help)")
+        for _, action in _options(sub):
+            if not action.help or action.help == argparse.SUPPRESS or not action.help.strip():
+                missing.append(f"{name} {_flag(action)}")
+    return missing
+
+
+def _flag(action: argparse.Action) -> str:
+    return ", ".join(action.option_strings) if action.option_strings else action.dest
+
+
+def _arg_cell(action: argparse.Action) -> str:
+    if action.option_strings:
+        meta = ""
+        if action.nargs != 0:
+            meta = " " + (action.metavar or action.dest.upper())
+            if action.choices is not None and action.metavar is None:
+                meta = " {" + ",".join(str(c) for c in action.choices) + "}"
+        return "<br>".join(md_code(opt + meta) for opt in action.option_strings)
+    meta = action.metavar or action.dest
+    if action.nargs in ("*", "+"):
+        meta += " ..."
+    return md_code(meta)
+
+
+def _default_cell(action: argparse.Action) -> str:
+    if action.nargs == 0 or action.default in (None, [], argparse.SUPPRESS):
+        return ""
+    return md_code(action.default)
+
+
+def cli_reference(parser: argparse.ArgumentParser) -> str:
+    """The Markdown page: every subcommand, every option with its help, choices and default."""
+    out = [
+        "# Command-line reference",
+        "",
+        "Generated from the argparse parsers of `mer_fast.cli` while the documentation is "
+        "built: what `mer-fast COMMAND --help` prints, as tables. Options whose default is "
+        "empty take theirs from the preset or from the paper's values "
+        "([configuration reference](config.md)).",
+        "",
+    ]
+    for path, sub, line in commands(parser):
+        name = " ".join(("mer-fast",) + path)
+        depth = min(len(path) + 1, 3)
+        out += [f"{'#' * (depth + 1)} `{name}`", ""]
+        if line:
+            out += [md_text(line), ""]
+        if sub.description:
+            out += ["```text", sub.description.strip("\n"), "```", ""]
+        out += ["```text", sub.format_usage().strip(), "```", ""]
+        rows: dict[str, list[str]] = {}
+        for title, action in _options(sub):
+            choices = ""
+            if action.choices is not None and action.option_strings:
+                choices = " (one of " + ", ".join(md_code(c) for c in action.choices) + ")"
+            rows.setdefault(title, []).append(
+                f"| {_arg_cell(action)} | {md_text(action.help or '')}{choices} "
+                f"| {_default_cell(action)} |"
+            )
+        for title, lines in rows.items():
+            out += [f"**{md_text(title)}**", "", "| argument | what it does | default |"]
+            out += ["|---|---|---|"] + lines + [""]
+        if sub.epilog:
+            out += ["```text", sub.epilog.strip("\n"), "```", ""]
+    return "\n".join(out)
+
+
+# -- the training configuration -----------------------------------------------------------------
+
+
+def missing_config_help() -> list[str]:
+    """TrainConfig fields without a description, or in a group GROUPS does not know."""
+    from mer_fast.train.config import GROUPS, TrainConfig
+
+    missing = []
+    for f in dataclasses.fields(TrainConfig):
+        if not str(f.metadata.get("help", "")).strip():
+            missing.append(f"{f.name}: no description")
+        if f.metadata.get("group") not in GROUPS:
+            missing.append(f"{f.name}: group {f.metadata.get('group')!r} is not in GROUPS")
+    return missing
+
+
+def _type_name(annotation: object) -> str:
+    text = str(annotation)
+    return text.replace("typing.", "").replace("NoneType", "None")
+
+
+def config_reference() -> str:
+    """The Markdown page: every TrainConfig field, by group, with type, default, description."""
+    from mer_fast.train.config import GROUPS, PROFILES, RUNTIME_FIELDS, TrainConfig, describe
+
+    out = [
+        "# Configuration reference",
+        "",
+        "Every field of `mer_fast.train.config.TrainConfig`, generated from the dataclass while "
+        "the documentation is built. The defaults are the paper's (section 4.1.3) N-step "
+        "values; set a field with `--set FIELD=VALUE` on `mer-fast train`, `pretrain` or "
+        "`experiment`, under `train:` in a preset (YAML), or with `apply_overrides(cfg, "
+        "{...})` in Python. Fields marked *runtime* change only how fast or where a run "
+        "computes: they are left out of the hashes that stored chain steps and runs are "
+        "keyed by.",
+        "",
+        "## Profiles",
+        "",
+        "A preset's `profile:` starts from one of these before its `train:` fields:",
+        "",
+        "| profile | fields |",
+        "|---|---|",
+    ]
+    for name, values in PROFILES.items():
+        fields = ", ".join(md_code(f"{k}={v}") for k, v in values.items())
+        out.append(f"| {md_code(name)} | {fields} |")
+    out.append("")
+    by_group: dict[str, list[str]] = {key: [] for key in GROUPS}
+    for f in dataclasses.fields(TrainConfig):
+        d = describe(f.name)
+        text = md_text(d["help"])
+        if d["choices"]:
+            text += " (one of " + ", ".join(md_code(c) for c in d["choices"]) + ")"
+        if f.name in RUNTIME_FIELDS:
+            text += " *runtime*"
+        default = "unset" if d["default"] is None else md_code(d["default"])
+        by_group[d["group"]].append(
+            f'| <span id="{f.name}"></span>{md_code(f.name)} | {md_code(_type_name(d["type"]))} '
+            f"| {default} | {text} |"
+        )
+    for key, (title, about) in GROUPS.items():
+        if not by_group[key]:
+            continue
+        out += [f"## {title}", "", md_text(about), ""]
+        out += ["| field | type | default | what it does |", "|---|---|---|---|"]
+        out += by_group[key] + [""]
+    return "\n".join(out)
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["cli"]:
+        from mer_fast.cli import build_parser
+
+        print(cli_reference(build_parser()))
+        return 0
+    if argv == ["config"]:
+        print(config_reference())
+        return 0
+    print("usage: python tools/docs_reference.py cli|config", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
