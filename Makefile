@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= images,video,dist,test,faces
+EXTRAS ?= images,video,dist,test,faces,dev,docs
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
@@ -20,7 +20,7 @@ CSRC := $(filter-out csrc/cuda_on_cpu/%,$(shell find csrc -type f))
 # the build's own tools (pyproject.toml [build-system]; numpy so that torch loads without a warning)
 BUILD_TOOLS := "pip>=23" "setuptools>=77" wheel ninja "pybind11>=2.12" "numpy>=1.24,<3"
 
-.PHONY: demo test setup docs bench gpu-check sanitize clean FORCE
+.PHONY: demo test setup docs dist bench gpu-check sanitize clean FORCE
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,18 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q
 
+# The documentation site (docs/, mkdocs.yml): built strictly, every warning is an error; the
+# CLI and configuration references are generated from the code while it builds
+docs: setup
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
+# The sdist and the wheel, built against the venv's torch (no isolation: the extension must
+# match the torch it runs with), then checked by twine
+dist: setup
+	rm -rf dist
+	$(PY) -m build --no-isolation --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*
+
 bench: setup
 	$(PY) bench/bench_ops.py
 
@@ -59,4 +71,4 @@ sanitize: setup
 	$(PY) tools/sanitize.py run
 
 clean:
-	rm -rf build *.egg-info mer_fast/*.so .pytest_cache $(STAMP)
+	rm -rf build dist site *.egg-info mer_fast/*.so .pytest_cache $(STAMP)

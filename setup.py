@@ -49,7 +49,10 @@ def extension():
         else []
     )
     opt = ["-O0", "-g"] if debug else ["-O1", "-g1"] if sanitize else ["-O3"]
-    cxx = opt + san + ["-std=c++17", "-fopenmp", "-fvisibility=hidden"]
+    # No -std: torch's BuildExtension adds the standard its headers need (C++20 in torch 2.13;
+    # compiling those headers as C++17 warns). `#pragma unroll` in the CPU kernels is
+    # for nvcc; GCC ignores it (without a warning, with -Wno-unknown-pragmas).
+    cxx = opt + san + ["-fopenmp", "-fvisibility=hidden", "-Wno-unknown-pragmas"]
     sources = _rel("csrc/*.cpp") + _rel("csrc/cpu/*.cpp")
     kwargs = dict(
         name="mer_fast._C",
@@ -63,7 +66,7 @@ def extension():
     kwargs["sources"] = sources + _rel("csrc/cuda/*.cu")
     kwargs["define_macros"] = [("MER_FAST_WITH_CUDA", None)]
     kwargs["extra_compile_args"]["cxx"] = cxx + ["-DMER_FAST_WITH_CUDA"]
-    kwargs["extra_compile_args"]["nvcc"] = opt + ["-std=c++17", "-lineinfo", "-DMER_FAST_WITH_CUDA"]
+    kwargs["extra_compile_args"]["nvcc"] = opt + ["-lineinfo", "-DMER_FAST_WITH_CUDA"]
     return CUDAExtension(**kwargs)
 
 

@@ -31,7 +31,7 @@ def test_a_field_without_a_description_is_found(monkeypatch):
         [(f.name, f.type, f) for f in dataclasses.fields(TrainConfig)]
         + [("extra", int, dataclasses.fields(bare)[0])],
     )
-    import mer_fast.train.config as config
+    from mer_fast.train import config
 
     monkeypatch.setattr(config, "TrainConfig", with_extra)
     assert docs_reference.missing_config_help() == [

@@ -13,7 +13,7 @@ import argparse
 import dataclasses
 import re
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 # -- Markdown helpers ---------------------------------------------------------------------------
 
@@ -111,10 +111,12 @@ def cli_reference(parser: argparse.ArgumentParser) -> str:
     out = [
         "# Command-line reference",
         "",
-        "Generated from the argparse parsers of `mer_fast.cli` while the documentation is "
-        "built: what `mer-fast COMMAND --help` prints, as tables. Options whose default is "
-        "empty take theirs from the preset or from the paper's values "
-        "([configuration reference](config.md)).",
+        (
+            "Generated from the argparse parsers of `mer_fast.cli` while the documentation is "
+            "built: what `mer-fast COMMAND --help` prints, as tables. Options whose default is "
+            "empty take theirs from the preset or from the paper's values "
+            "([configuration reference](config.md))."
+        ),
         "",
     ]
     for path, sub, line in commands(parser):
@@ -171,13 +173,15 @@ def config_reference() -> str:
     out = [
         "# Configuration reference",
         "",
-        "Every field of `mer_fast.train.config.TrainConfig`, generated from the dataclass while "
-        "the documentation is built. The defaults are the paper's (section 4.1.3) N-step "
-        "values; set a field with `--set FIELD=VALUE` on `mer-fast train`, `pretrain` or "
-        "`experiment`, under `train:` in a preset (YAML), or with `apply_overrides(cfg, "
-        "{...})` in Python. Fields marked *runtime* change only how fast or where a run "
-        "computes: they are left out of the hashes that stored chain steps and runs are "
-        "keyed by.",
+        (
+            "Every field of `mer_fast.train.config.TrainConfig`, generated from the dataclass while "
+            "the documentation is built. The defaults are the paper's (section 4.1.3) N-step "
+            "values; set a field with `--set FIELD=VALUE` on `mer-fast train`, `pretrain` or "
+            "`experiment`, under `train:` in a preset (YAML), or with `apply_overrides(cfg, "
+            "{...})` in Python. Fields marked *runtime* change only how fast or where a run "
+            "computes: they are left out of the hashes that stored chain steps and runs are "
+            "keyed by."
+        ),
         "",
         "## Profiles",
         "",
