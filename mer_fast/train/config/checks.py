@@ -4,10 +4,10 @@ value is a ``ConfigError`` naming the field, the value and the fix."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable
 
 from mer_fast.errors import ConfigError
-from mer_fast.train.config.trainconfig import (
+from mer_fast.train.config.constants import (
     ACTION_CROPS,
     AMP_MODES,
     CHANNELS_LAST,
@@ -22,14 +22,11 @@ from mer_fast.train.config.trainconfig import (
     VIEW_BATCHES,
 )
 
-if TYPE_CHECKING:
-    from mer_fast.train.config.trainconfig import TrainConfig
-
 Bad = Callable[..., ConfigError]
 
 
-def validate(cfg: TrainConfig, source: str | None = None) -> None:
-    """Raises ConfigError (``source``: the preset file or "command line") on the first bad field;
+def validate(cfg: Any, source: str | None = None) -> None:
+    """Checks a TrainConfig ``cfg``: raises ConfigError (``source``: the preset file or "command line") on the first bad field;
     normalises ``decode_size`` (lower case, stripped)."""
 
     def bad(field_name: str, msg: str, fix: str | None = None) -> ConfigError:
@@ -99,7 +96,7 @@ def validate(cfg: TrainConfig, source: str | None = None) -> None:
     cfg.loss_weights(source)  # checks lambdas
 
 
-def _check_ranges(cfg: TrainConfig, bad: Bad) -> None:
+def _check_ranges(cfg: Any, bad: Bad) -> None:
     """Counts, sizes, rates and names that no run can use (checked before any work)."""
     from mer_fast.errors import did_you_mean
     from mer_fast.models import list_models
@@ -162,7 +159,7 @@ def _check_ranges(cfg: TrainConfig, bad: Bad) -> None:
             )
 
 
-def _validate_data(cfg: TrainConfig, bad: Bad) -> None:
+def _validate_data(cfg: Any, bad: Bad) -> None:
     """The data group's fields (release, decode_size, store_memory, action_*)."""
     from mer_fast.data.releases import parse_release
 

@@ -5,12 +5,11 @@ an unknown name is an error listing the known ones."""
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 from mer_fast.errors import ConfigError
 
-if TYPE_CHECKING:
-    from mer_fast.train.config.trainconfig import TrainConfig
+Config = TypeVar("Config")  # a TrainConfig (any dataclass instance)
 
 # fields whose default is None but whose values are numbers (read as these types)
 TUPLE_FIELDS = {"milestones": int, "lambdas": float, "betas": float}
@@ -55,13 +54,11 @@ def coerce(f: dataclasses.Field, value: Any, source: str | None) -> Any:
         ) from None
 
 
-def apply_overrides(
-    cfg: TrainConfig, changes: Mapping[str, Any], source: str | None = None
-) -> TrainConfig:
+def apply_overrides(cfg: Config, changes: Mapping[str, Any], source: str | None = None) -> Config:
     """A copy of ``cfg`` with ``changes`` (field name, or with dashes, -> value) applied;
     ``source`` names where they come from in errors. Call ``validate()`` on the result."""
-    known = {f.name: f for f in dataclasses.fields(cfg)}
-    out = dataclasses.replace(cfg)
+    known = {f.name: f for f in dataclasses.fields(cfg)}  # type: ignore[arg-type]
+    out = dataclasses.replace(cfg)  # type: ignore[type-var]
     for key, value in changes.items():
         name = key.replace("-", "_")
         if name not in known:
