@@ -47,7 +47,7 @@ test: setup
 # The documentation site (docs/, mkdocs.yml): built strictly, every warning is an error; the
 # CLI and configuration references are generated from the code while it builds
 docs: setup
-	$(VENV)/bin/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 # The sdist and the wheel, built against the venv's torch (no isolation: the extension must
 # match the torch it runs with), then checked by twine

@@ -1,10 +1,10 @@
 """The generated pages of the documentation: the CLI reference (from the argparse parsers of
-``mer_fast.cli.build_parser()``) and the configuration reference (from the ``TrainConfig``
-fields and their descriptions).
+``mer_fast.cli.build_parser()``), the configuration reference (from the ``TrainConfig``
+fields and their descriptions) and the presets (from ``configs/``).
 
 ``tools/mkdocs_hooks.py`` calls these while ``mkdocs build`` runs, so the pages are made from
 the code being documented and never committed; ``tests/test_docs.py`` calls the ``missing_*``
-checks (no MkDocs needed). Run ``python tools/docs_reference.py cli|config`` to print a page.
+checks (no MkDocs needed). Run ``python tools/docs_reference.py cli|config|presets`` to print a page.
 """
 
 from __future__ import annotations
@@ -216,6 +216,51 @@ def config_reference() -> str:
     return "\n".join(out)
 
 
+# -- the paper's presets -------------------------------------------------------------------------
+
+
+def presets_reference() -> str:
+    """The Markdown page: every preset of configs/ (one per row of the paper's Tables 1-5) with
+    its chain, profile, fields and the paper's figures, by table."""
+    import yaml
+
+    from mer_fast.experiments import presets
+
+    out = [
+        "# The paper's presets",
+        "",
+        (
+            "Generated from `configs/` (= `mer_fast/configs/`) while the documentation is built: "
+            "one YAML file per row of the paper's Tables 1-5, with the figures the paper "
+            "publishes for it. `mer-fast train --config configs/FILE.yaml` runs one row, "
+            "`mer-fast experiment TABLE` a whole table ([Décalcomanie and the paper's "
+            "presets](../decalcomanie.md))."
+        ),
+        "",
+    ]
+    current = None
+    for preset in presets():
+        if preset.table != current:
+            current = preset.table
+            out += [
+                "",
+                f"## Table {current}",
+                "",
+                "| preset | row | target | chain | profile and fields | paper UF1 / UAR / WAR |",
+                "|---|---|---|---|---|---|",
+            ]
+        data = yaml.safe_load(preset.path.read_text(encoding="utf-8")) or {}
+        fields = [md_code(data.get("profile", "nstep"))]
+        fields += [md_code(f"{k}={v}") for k, v in (data.get("train") or {}).items()]
+        figures = [preset.paper.get(k) for k in ("uf1", "uar", "war")]
+        paper = " / ".join("-" if v is None else f"{v:.4f}" for v in figures)
+        out.append(
+            f"| {md_code(preset.path.name)} | {md_text(preset.row)} | {preset.target} "
+            f"| {md_code(preset.chain or 'scratch')} | {', '.join(fields)} | {paper} |"
+        )
+    return "\n".join(out + [""])
+
+
 def main(argv: list[str]) -> int:
     if argv == ["cli"]:
         from mer_fast.cli import build_parser
@@ -225,7 +270,10 @@ def main(argv: list[str]) -> int:
     if argv == ["config"]:
         print(config_reference())
         return 0
-    print("usage: python tools/docs_reference.py cli|config", file=sys.stderr)
+    if argv == ["presets"]:
+        print(presets_reference())
+        return 0
+    print("usage: python tools/docs_reference.py cli|config|presets", file=sys.stderr)
     return 2
 
 
