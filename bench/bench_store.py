@@ -100,7 +100,7 @@ def run_mode(decode_size: str, args: argparse.Namespace, root: Path, work: Path)
     from mer_fast.train.batches import Items
     from mer_fast.train.config import PROFILES, TrainConfig, apply_overrides
     from mer_fast.train.runner import DataSpec, RunSpec, make_hub, open_loso, plan
-    from mer_fast.train.runtime import resolve_device
+    from mer_fast.utils.dist import resolve_device
 
     cfg = apply_overrides(TrainConfig(), PROFILES["decalcomanie"])
     changes = dict(

@@ -337,7 +337,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> dict:
-    from mer_fast.train.runtime import resolve_device
+    from mer_fast.utils.dist import resolve_device
 
     args = parse_args(argv)
     if args.threads:

@@ -76,7 +76,7 @@ class Predictor:
         trusted: bool = False,
     ):
         from mer_fast.train.network import load_mer_model
-        from mer_fast.train.runtime import resolve_device
+        from mer_fast.utils.dist import resolve_device
 
         if faces not in FACE_MODES:
             raise ConfigError(

@@ -41,3 +41,42 @@ def gen() -> torch.Generator:
     g = torch.Generator()
     g.manual_seed(1234)
     return g
+
+
+# the small synthetic data the run tests share: 3 subjects, 2 clips each, 6 frames of 24x24
+TINY = dict(seed=1, subjects=3, clips_per_subject=2, frames=6, frame_size=24)
+
+
+def _tree(root) -> list:
+    """(path, size, mtime) of every file under ``root``: what a test must not change."""
+    from pathlib import Path
+
+    return sorted(
+        (str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in Path(root).rglob("*")
+        if p.is_file()
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory):
+    """``tiny_data("smic", "ckplus", ...)``: a folder holding those synthetic datasets at
+    :data:`TINY`'s sizes (every dataset with no names), written once per test session and
+    shared by every test that asks for the same datasets (each dataset's pixels depend on the
+    seed and its name only). Tests read it and never write into it (checked at the end of the
+    session); one that changes its data works on ``shutil.copytree`` of it."""
+    from mer_fast.data.synthetic import write_synthetic
+
+    roots: dict = {}
+
+    def root(*datasets: str):
+        key = tuple(sorted(datasets))
+        if key not in roots:
+            path = tmp_path_factory.mktemp("tiny")
+            write_synthetic(path, datasets=list(key) or None, **TINY)
+            roots[key] = (path, _tree(path))
+        return roots[key][0]
+
+    yield root
+    changed = [str(path) for path, tree in roots.values() if _tree(path) != tree]
+    assert not changed, f"a test wrote into the shared synthetic data {changed}: copy it first"

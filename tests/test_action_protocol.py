@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mer_fast.ops as ops
-from mer_fast.data.loader import collate_packed, make_loader
+from mer_fast.data.collate import collate_packed
+from mer_fast.data.loader import make_loader
 from mer_fast.train.action_protocol import (
     ActionSpatial,
     boxes_to_theta,
@@ -91,10 +92,11 @@ def test_centre_crop_is_resize_then_centre_crop():
     assert torch.allclose(got, want, atol=1e-4)
     flipped = op_crop(x, boxes_to_theta(box, torch.tensor([True]), (112, 150)))
     assert torch.allclose(flipped, want.flip(-1), atol=1e-4)
-    # portrait frames and the Resize(112) rounding: int(112 * 171 / 128) = 149 columns
+    # portrait frames; and frames decoded at 170x128 from a 320x240 source, which 3D-ResNets
+    # resizes to int(112 * 320 / 240) = 149 columns (tests/test_action_crop_window.py)
     assert center_boxes(torch.tensor([[150, 112]]), 112).tolist() == [[0.0, 19.0, 112.0, 112.0]]
-    b = center_boxes(torch.tensor([[128, 171]]), 112)[0]
-    sx = 171 / 149
+    b = center_boxes(torch.tensor([[128, 170]]), 112, torch.tensor([[240, 320]]))[0]
+    sx = 170 / 149
     assert torch.allclose(b, torch.tensor([18 * sx, 0.0, 112 * sx, 128.0], dtype=b.dtype))
 
 

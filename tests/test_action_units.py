@@ -88,6 +88,40 @@ def test_cells_that_give_no_code(cell):
     assert aus.numbers() == frozenset()
 
 
+# SAMM's own spellings (its sheet's key: "/" = or, "A2" = asymmetric), read off its v2 sheet
+SAMM_SPELLINGS = [
+    # cell, [(number, side, asymmetric, region, static, uncertain)]
+    ("A12+A7", [(12, None, True, None, False, False), (7, None, True, None, False, False)]),
+    ("A9E+ref(10)", [(9, None, True, None, False, False), (10, None, False, None, True, False)]),
+    ("ref(L10)+A12B", [(10, "L", False, None, True, False), (12, None, True, None, False, False)]),
+    ("7B+ ref(43)", [(7, None, False, None, False, False), (43, None, False, None, True, False)]),
+    (
+        "4+13+T18+39",
+        [
+            (4, None, False, None, False, False),
+            (13, None, False, None, False, False),
+            (18, None, False, "T", False, False),
+            (39, None, False, None, False, False),
+        ],
+    ),
+    ("B18+25", [(18, None, False, "B", False, False), (25, None, False, None, False, False)]),
+    ("A/L12", [(12, None, True, None, False, True), (12, "L", False, None, False, True)]),
+]
+
+
+@pytest.mark.parametrize(("cell", "expected"), SAMM_SPELLINGS, ids=[c for c, _ in SAMM_SPELLINGS])
+def test_samm_spellings(cell, expected):
+    aus = parse_action_units(cell)
+    assert aus.ok, aus.unparsed
+    got = [(u.number, u.side, u.asymmetric, u.region, u.static, u.uncertain) for u in aus.units]
+    assert got == expected
+
+
+def test_samm_note_text_is_kept_apart():
+    aus = parse_action_units("R14+17+soft focus")
+    assert aus.numbers() == {14, 17} and aus.unparsed == ("soft focus",)
+
+
 def test_alternatives_share_a_group_and_groups_differ():
     aus = parse_action_units("14or23+(R6 or R12)+4")
     alts = [u.alternative for u in aus.units]

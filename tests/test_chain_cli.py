@@ -49,10 +49,8 @@ COMMON = [
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("synth")
-    write_synthetic(root, seed=1, subjects=3, clips_per_subject=2, frames=6, frame_size=24)
-    return root
+def tiny(tiny_data):
+    return tiny_data()  # every dataset
 
 
 def hub_for(tiny, tmp_path):
@@ -99,7 +97,7 @@ def test_synthetic_data_rewritten_with_other_pixels_is_other_data(tiny, tmp_path
     practice) gets another data hash, so no chain step trained on the old pixels is reused;
     the same data copied elsewhere keeps its hash."""
     from mer_fast.data.datasets import load_dataset
-    from mer_fast.train.chain import index_fingerprint
+    from mer_fast.train.fingerprints import index_fingerprint
 
     other = tmp_path / "other"
     write_synthetic(

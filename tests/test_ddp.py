@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from mer_fast.data.synthetic import write_synthetic
 from tests import ddp_helpers as h
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,18 +27,8 @@ TOL = dict(rtol=1e-4, atol=1e-6)  # float rounding of gradient sums in another o
 
 
 @pytest.fixture(scope="module")
-def synth(tmp_path_factory):
-    root = tmp_path_factory.mktemp("synth")
-    write_synthetic(
-        root,
-        seed=1,
-        datasets=["ucf101", "ckplus", "oulu", "smic"],
-        subjects=3,
-        clips_per_subject=2,
-        frames=6,
-        frame_size=24,
-    )
-    return root
+def synth(tiny_data):
+    return tiny_data("ucf101", "ckplus", "oulu", "smic")
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +173,7 @@ def test_an_error_on_rank_0_reaches_every_rank(runs):
 
 
 def test_shards_cover_each_batch_in_order():
-    from mer_fast.data.loader import EpochSampler, ShardBatchSampler
+    from mer_fast.data.samplers import EpochSampler, ShardBatchSampler
     from mer_fast.utils.dist import share_bounds
 
     for n, world in ((13, 2), (7, 3), (2, 4), (1, 2)):

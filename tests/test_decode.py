@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from mer_fast.data.decode import backend_available, clip_length, decode_clip, resolve_backend
-from mer_fast.data.decode._common import resize_frames, resize_frames_float
+from mer_fast.data.decode.pixels import resize_frames, resize_frames_float
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import ConfigError, DataError
 
@@ -387,7 +387,7 @@ def test_container_frame_counts_slightly_off_warn_far_off_fail():
 
 
 def test_clip_buffer_grows_and_shrinks_to_the_frames_decoded():
-    from mer_fast.data.decode._common import ClipBuilder
+    from mer_fast.data.decode.clip_builder import ClipBuilder
 
     frames = [torch.from_numpy(frame_array(k)) for k in range(7)]
     for capacity in (0, 2, 7, 9):

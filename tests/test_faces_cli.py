@@ -45,7 +45,7 @@ def test_faces_config_and_hashes():
     assert "faces" not in off.hashed_keys() and "face_margin" not in off.hashed_keys()
     assert "faces" in on.hashed_keys()
     assert off.fingerprint(off.hashed_keys()) != on.fingerprint(on.hashed_keys())
-    from mer_fast.train.chain import step_config
+    from mer_fast.train.chain_steps import step_config
 
     assert step_config(on, "ucf").faces == "off" and step_config(on, "macro").faces == "detect"
 

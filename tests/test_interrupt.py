@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from mer_fast.data.synthetic import write_synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMON = [
@@ -39,18 +38,8 @@ COMMON = [
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("synth")
-    write_synthetic(
-        root,
-        seed=1,
-        datasets=["smic", "ckplus", "oulu"],
-        subjects=3,
-        clips_per_subject=2,
-        frames=6,
-        frame_size=24,
-    )
-    return root
+def tiny(tiny_data):
+    return tiny_data("smic", "ckplus", "oulu")
 
 
 def start(argv: list[str], cwd: Path, log: Path) -> subprocess.Popen:

@@ -176,27 +176,16 @@ def test_one_training_clip_is_explained(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    from mer_fast.data.synthetic import write_synthetic
-
-    root = tmp_path_factory.mktemp("synth")
-    write_synthetic(
-        root,
-        seed=1,
-        datasets=["ucf101", "ckplus", "oulu"],
-        subjects=3,
-        clips_per_subject=2,
-        frames=6,
-        frame_size=24,
-    )
-    return root
+def tiny(tiny_data):
+    return tiny_data("ucf101", "ckplus", "oulu")
 
 
 @pytest.mark.parametrize("step,path", [("ucf", "stream"), ("ucf", "store"), ("macro", "store")])
 def test_chain_steps_with_a_remainder_of_one(tiny, tmp_path, step, path):
     """A 3D-ResNet-10 on 16x16 frames, 4 of them: its last feature map is 1x1x1, so a batch of
     one clip is refused. The batch size is chosen to leave one training clip."""
-    from mer_fast.train.chain import STEPS, Chain
+    from mer_fast.train.chain import Chain
+    from mer_fast.train.chain_steps import STEPS
     from mer_fast.train.datahub import DataHub
 
     hub = DataHub(data_root=tiny, cache_dir=tmp_path / "cache", decode_size=16, show_progress=False)

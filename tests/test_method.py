@@ -160,7 +160,7 @@ def test_random_theta_draws_what_was_asked(gen):
 
 def test_every_preset_loads_and_names_existing_options():
     from mer_fast.experiments import presets
-    from mer_fast.train.chain import TARGETS, parse_chain
+    from mer_fast.train.chain_steps import TARGETS, parse_chain
 
     found = presets()
     assert len(found) == 108

@@ -13,7 +13,6 @@ import pytest
 import torch
 
 from mer_fast.cli import build_parser, main
-from mer_fast.data.synthetic import write_synthetic
 from mer_fast.distributed.gpu_share import FoldMemory, folds_per_gpu, gpu_fraction
 from mer_fast.errors import ConfigError
 
@@ -50,10 +49,8 @@ RAY = ["--workers", "2", "--cpus-per-fold", "1"]
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("synth")
-    write_synthetic(root, seed=1, subjects=3, clips_per_subject=2, frames=6, frame_size=24)
-    return root
+def tiny(tiny_data):
+    return tiny_data()  # every dataset
 
 
 def spec_and_data(tiny, cache: Path):

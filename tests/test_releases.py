@@ -149,7 +149,7 @@ def test_datasets_check_names_the_release(synth, capsys):
 
 def test_step_hash_follows_the_release(synth, tmp_path):
     """A chain step trained on one release is not reused for the other."""
-    from mer_fast.train.chain import index_fingerprint
+    from mer_fast.train.fingerprints import index_fingerprint
 
     crop = load_dataset("smic", data_root=synth)
     raw = load_dataset("smic", data_root=synth, cropped=False)

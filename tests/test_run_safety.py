@@ -72,20 +72,8 @@ def cfg(**kw):
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    from mer_fast.data.synthetic import write_synthetic
-
-    root = tmp_path_factory.mktemp("synth")
-    write_synthetic(
-        root,
-        seed=1,
-        datasets=["smic", "ckplus", "oulu"],
-        subjects=3,
-        clips_per_subject=2,
-        frames=6,
-        frame_size=24,
-    )
-    return root
+def tiny(tiny_data):
+    return tiny_data("smic", "ckplus", "oulu")
 
 
 # -- damaged stored results ------------------------------------------------------------------------
@@ -387,7 +375,7 @@ def test_config_errors_are_config_errors():
 
 
 def test_a_gpu_number_beyond_those_present_is_refused(monkeypatch):
-    from mer_fast.train.runtime import resolve_device
+    from mer_fast.utils.dist import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)

@@ -121,7 +121,7 @@ def device(name: str | None, option: str = "--device", *, here: bool = True) -> 
     on Ray run where the cluster has the device (Ray's own check says when it has none)."""
     if name is None:
         return
-    from mer_fast.train.runtime import resolve_device
+    from mer_fast.utils.dist import resolve_device
 
     check_device_name(name, option)
     if name != "auto" and here:
@@ -149,7 +149,7 @@ def shared_options(args: argparse.Namespace, *, run_folder: str | None = "--out"
     """The options of ``train``, ``experiment`` and ``pretrain`` that name files, folders,
     devices and folds (the training values are checked by ``TrainConfig.validate``)."""
     from mer_fast.data.datasets import parse_overrides
-    from mer_fast.train.chain import parse_chain
+    from mer_fast.train.chain_steps import parse_chain
 
     if run_folder:
         folder(getattr(args, "out", None), run_folder, what="run folder")
@@ -196,7 +196,7 @@ def shared_options(args: argparse.Namespace, *, run_folder: str | None = "--out"
 
 def target(name: str, option: str = "--target") -> None:
     from mer_fast.errors import did_you_mean
-    from mer_fast.train.chain import TARGETS
+    from mer_fast.train.chain_steps import TARGETS
 
     if str(name).lower() not in TARGETS:
         raise ConfigError(
@@ -208,7 +208,7 @@ def target(name: str, option: str = "--target") -> None:
 
 def steps_in_chain(given: list[str], chain: list[str], option: str) -> None:
     """``--init`` / ``--force`` name steps of the chain (else they would do nothing)."""
-    from mer_fast.train.chain import parse_chain
+    from mer_fast.train.chain_steps import parse_chain
 
     for item in given:
         step = parse_chain([item.partition("=")[0]], option)[0]

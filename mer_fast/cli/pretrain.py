@@ -83,7 +83,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from mer_fast.cli.train import build_config, data_spec
     from mer_fast.errors import ConfigError
-    from mer_fast.train.chain import Chain, parse_chain
+    from mer_fast.train.chain import Chain
+    from mer_fast.train.chain_steps import parse_chain
     from mer_fast.train.runner import RunSpec, make_hub
     from mer_fast.utils import dist
     from mer_fast.utils.progress import console

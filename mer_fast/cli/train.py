@@ -288,7 +288,7 @@ def build_config(args: argparse.Namespace, target: str | None = None):
             )
         k, _, v = item.partition("=")
         inits[k.strip()] = v.strip()
-    from mer_fast.train.chain import parse_chain
+    from mer_fast.train.chain_steps import parse_chain
 
     steps = parse_chain(chain)
     # a preset's or experiment's inits for steps its chain does not have are left out
@@ -350,7 +350,7 @@ def ray_options(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from mer_fast.cli import checks
-    from mer_fast.train.chain import parse_chain
+    from mer_fast.train.chain_steps import parse_chain
     from mer_fast.train.runner import RunSpec, run as run_experiment
 
     checks.shared_options(args)

@@ -42,7 +42,7 @@ class NativeSizes:
 
     @property
     def common(self) -> tuple[int, int] | None:
-        from mer_fast.data.store import most_common_size
+        from mer_fast.data.store_decode import most_common_size
 
         return most_common_size(list(self.sizes.values())) if self.sizes else None
 

@@ -97,7 +97,8 @@ def measure_fold_memory(plan, hub=None) -> FoldMemory:
 
     from mer_fast.train.batches import Items
     from mer_fast.train.runner import open_loso
-    from mer_fast.train.trainer import Trainer, resolve_device
+    from mer_fast.train.trainer import Trainer
+    from mer_fast.utils.dist import resolve_device
 
     cfg = plan.spec.cfg
     device = resolve_device(cfg.device)

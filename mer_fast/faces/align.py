@@ -26,7 +26,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from mer_fast.data.decode._common import resize_frames, resize_frames_float
+from mer_fast.data.decode.pixels import resize_frames, resize_frames_float
 from mer_fast.errors import ConfigError
 
 CHUNK = 16  # frames converted to float at once

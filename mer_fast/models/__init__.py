@@ -11,19 +11,15 @@ with the original parameter names, so the published Kinetics files load unchange
 
 - :func:`create_model`, :func:`list_models`: the registry (``r3d10`` ... ``r3d200``, ``rx3d101``)
 - :func:`load_checkpoint`, :func:`save_checkpoint`, :class:`LoadReport`: checkpoints
+  (:mod:`~mer_fast.models.checkpoint`; files read by :mod:`~mer_fast.models.checkpoint_file`,
+  state dicts fitted to the model by :mod:`~mer_fast.models.state_dict_fit`)
 - :func:`load_imagenet_2d`: ImageNet 2D ResNet -> 3D by inflation
 - :class:`InputConvention`, :func:`convention_of`: the input normalisation weights expect
 """
 
 from mer_fast.models import resnet3d, resnext3d  # noqa: F401  (register the models)
-from mer_fast.models.checkpoint import (
-    LoadReport,
-    identify,
-    load_checkpoint,
-    read_checkpoint,
-    save_checkpoint,
-    unwrap_model,
-)
+from mer_fast.models.checkpoint import LoadReport, load_checkpoint, save_checkpoint
+from mer_fast.models.checkpoint_file import read_checkpoint
 from mer_fast.models.conventions import (
     CONVENTIONS,
     HARA_2018,
@@ -40,6 +36,7 @@ from mer_fast.models.registry import (
     list_models,
     model_spec,
 )
+from mer_fast.models.state_dict_fit import identify, unwrap_model
 
 __all__ = [
     "create_model",

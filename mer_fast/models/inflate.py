@@ -24,15 +24,15 @@ import torch
 from torch import nn
 
 from mer_fast.errors import CheckpointError
-from mer_fast.models.checkpoint import (
-    LoadReport,
-    _apply_state_dict,
-    _check_model,
-    _strip_prefixes,
-    read_checkpoint,
+from mer_fast.models.checkpoint import LoadReport
+from mer_fast.models.checkpoint_file import read_checkpoint
+from mer_fast.models.conventions import IMAGENET, InputConvention, get_convention
+from mer_fast.models.state_dict_fit import (
+    apply_state_dict,
+    check_model,
+    strip_prefixes,
     unwrap_model,
 )
-from mer_fast.models.conventions import IMAGENET, InputConvention, get_convention
 
 
 def inflate_state_dict(
@@ -81,10 +81,10 @@ def load_imagenet_2d(
     head is kept only if the model has 1000 classes. Sets ``model.input_convention`` to the
     ImageNet convention (or ``convention``)."""
     model = unwrap_model(model)
-    _check_model(model)
+    check_model(model)
     path = Path(path)
     ck, weights_only = read_checkpoint(path, map_location=map_location, trusted=trusted)
-    sd2d, removed = _strip_prefixes(ck["state_dict"])
+    sd2d, removed = strip_prefixes(ck["state_dict"])
     if not any(v.dim() == 4 for v in sd2d.values()):
         raise CheckpointError(
             "no 2D convolution kernels in the file (nothing to inflate)",
@@ -96,7 +96,7 @@ def load_imagenet_2d(
     notes = [f"removed key prefix {p!r}" for p in removed]
     sd = inflate_state_dict(sd2d, model, path=path)
     notes.append("inflated 2D kernels over time (repeat, divide by kt)")
-    missing, unexpected, head_reset = _apply_state_dict(
+    missing, unexpected, head_reset = apply_state_dict(
         model, sd, path, head=head, strict=strict, notes=notes
     )
     conv = get_convention(convention) if convention is not None else IMAGENET

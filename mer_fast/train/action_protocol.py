@@ -23,20 +23,37 @@ master's ``CornerCrop`` rounding) and validated on windows spread over the whole
 mer-fast decodes action clips with the shorter side at ``action_short_side`` pixels (aspect
 kept; 3D-ResNets reads JPEGs stored with a 240-pixel shorter side) and expresses each crop, the
 resize to 112 and the flip as one affine ``theta`` per clip, applied by ``clip_views_packed``
-while it resamples the frames: no extra pass over the pixels. The crop boxes are computed in
-the decoded frames' pixels exactly as the original computes them in its images'; the resampling
-is bilinear without the anti-aliasing of PIL's resize (the decode itself is anti-aliased).
+while it resamples the frames: no extra pass over the pixels. The training crops are computed
+in the decoded frames' pixels as the original computes them in its images'; the resampling is
+bilinear without the anti-aliasing of PIL's resize (the decode itself is anti-aliased).
+
+The test crop is 3D-ResNets' window in the *source* frame (:func:`center_boxes`): its frames
+extracted by ffmpeg with the shorter side at 240 (halves rounded up), ``Resize(112)``
+(``int()`` of the longer side), ``CenterCrop(112)`` (offset rounded half to even), mapped into
+the decoded frame. Given the source's size it equals the original's window at any decode size
+(tests/test_action_crop_window.py). The training and evaluation code does not carry the
+source size yet (the decoders do not report it), so the test crop estimates it from the
+decoded size: a frame decoded at (S, L) comes from a source whose aspect ratio lies in
+[L / S, (L + 1) / S), and the resized width most of that interval gives is used. That is exact
+for UCF101's 320x240 at every ``action_short_side`` from 112 to 256, not always: 340x256
+and 320x240 both decode to 170x128 at 128 and 3D-ResNets resizes them to 148 and 149 columns.
+Where the estimate misses, the window's edges are off by at most one column of 3D-ResNets'
+resized frame (short side / 112 source pixels: 2.14 at 240, 6.4 at 720; measured over aspect
+ratios 1-2.4, exact for 67 % of them at 128, 90 % at 112). mer-fast's former crop treated the
+decoded frame as the source: at 128 on 320x240 it covered source columns 38.92-281.08 for
+3D-ResNets' 38.66-279.19.
 
 Clips of different frame sizes (Kinetics mixes aspect ratios) may share a packed batch: each
 sits in the top-left corner of a common canvas, padded by repeating its last row and column,
 and its ``theta`` addresses its own pixels of the canvas, so the border handling equals that of
-the clip alone (see :func:`mer_fast.data.loader.collate_packed`).
+the clip alone (see :func:`mer_fast.data.collate.collate_packed`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import torch
 
@@ -44,6 +61,7 @@ ATTEMPTS = 10  # RandomResizedCrop's tries before its fallback
 DRAWS = 4 * ATTEMPTS + 1  # uniforms per clip: 4 per try, then the flip
 CORNER_SCALES = tuple(2 ** (-k / 4) for k in range(5))  # 1, 2^-1/4, ..., 1/2
 CORNERS = ("c", "tl", "tr", "bl", "br")
+FRAMES_SHORT_SIDE = 240  # 3D-ResNets' frames: extracted with the shorter side at 240 pixels
 
 
 @dataclass(frozen=True)
@@ -82,11 +100,17 @@ class ActionSpatial:
         flip = draws[:, -1] < 0.5 if self.hflip else torch.zeros(len(hw), dtype=torch.bool)
         return boxes_to_theta(box, flip, hw if canvas is None else canvas)
 
-    def test_theta(self, hw: torch.Tensor, canvas: tuple[int, int] | None = None) -> torch.Tensor:
-        """Affines of the test crop (``Resize(out)`` + ``CenterCrop(out)``; the whole frame for
+    def test_theta(
+        self,
+        hw: torch.Tensor,
+        canvas: tuple[int, int] | None = None,
+        native: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Affines of the test crop (``Resize(out)`` + ``CenterCrop(out)`` of the source frames,
+        of size ``native`` where known: :func:`center_boxes`; the whole frame for
         ``crop = "none"``)."""
         hw = torch.as_tensor(hw, dtype=torch.int64).reshape(-1, 2)
-        box = whole_boxes(hw) if self.crop == "none" else center_boxes(hw, self.out)
+        box = whole_boxes(hw) if self.crop == "none" else center_boxes(hw, self.out, native)
         return boxes_to_theta(
             box, torch.zeros(len(hw), dtype=torch.bool), hw if canvas is None else canvas
         )
@@ -161,15 +185,72 @@ def corner_boxes(draws: torch.Tensor, hw: torch.Tensor) -> torch.Tensor:
     return torch.stack([x0[rows, pos], y0[rows, pos], side, side], 1)
 
 
-def center_boxes(hw: torch.Tensor, out: int) -> torch.Tensor:
-    """``Resize(out)`` (shorter side to ``out``, longer ``int(out * long / short)``) then
-    ``CenterCrop(out)`` (offset ``round((side - out) / 2)``), as a box in the frame's pixels."""
-    h_img, w_img = hw[:, 0].double(), hw[:, 1].double()
-    landscape = h_img <= w_img
-    rh = torch.where(landscape, torch.full_like(h_img, out), torch.floor(out * h_img / w_img))
-    rw = torch.where(landscape, torch.floor(out * w_img / h_img), torch.full_like(w_img, out))
+def resized_size(
+    native: torch.Tensor, out: int, frames_short: int = FRAMES_SHORT_SIDE
+) -> torch.Tensor:
+    """``[n, 2]`` (h, w) that 3D-ResNets' ``Resize(out)`` makes of source frames of size
+    ``native`` (int ``[n, 2]``): first its frame extraction (``generate_video_jpgs.py``: ffmpeg
+    ``scale=-1:240`` for landscape videos, else ``scale=240:-1``; ffmpeg computes the free side
+    as ``av_rescale``, rounding halves up), then torchvision's ``Resize(out)`` (shorter side to
+    ``out``, longer ``int(out * long / short)``)."""
+    h, w = native[:, 0].long(), native[:, 1].long()
+    j = frames_short
+    landscape = w > h
+    h, w = (
+        torch.where(landscape, torch.full_like(h, j), (j * h + w // 2) // w),
+        torch.where(landscape, (j * w + h // 2) // h, torch.full_like(w, j)),
+    )
+    tall = w <= h
+    return torch.stack(
+        [
+            torch.where(tall, out * h // w, torch.full_like(h, out)),
+            torch.where(tall, torch.full_like(w, out), out * w // h),
+        ],
+        1,
+    )
+
+
+def likely_resized_size(
+    hw: torch.Tensor, out: int, frames_short: int = FRAMES_SHORT_SIDE
+) -> torch.Tensor:
+    """:func:`resized_size` of the unknown source of frames decoded at ``hw`` (``ShortSide``:
+    the shorter side S kept, the longer ``int(S * long / short)``): the source's aspect ratio
+    lies in an interval, and the resized size that most of the interval gives is taken (the
+    exact one whenever the whole interval gives one size)."""
+    rows = []
+    for h, w in hw.long().tolist():
+        short, long = min(h, w), max(h, w)
+        j = frames_short
+        # the extracted frames' longer side is round(j * L / S), j * L / S in [a, b)
+        a, b = Fraction(j * long, short), Fraction(j * (long + 1), short)
+        share: dict[int, Fraction] = {}
+        k = math.floor(a + Fraction(1, 2))
+        while k - Fraction(1, 2) < b:
+            part = min(b, k + Fraction(1, 2)) - max(a, k - Fraction(1, 2))
+            if part > 0:
+                r = max(out, out * k // j)
+                share[r] = share.get(r, Fraction(0)) + part
+            k += 1
+        r = max(sorted(share), key=share.__getitem__)
+        rows.append([r, out] if h > w else [out, r])
+    return torch.tensor(rows, dtype=torch.int64).reshape(-1, 2)
+
+
+def center_boxes(hw: torch.Tensor, out: int, native: torch.Tensor | None = None) -> torch.Tensor:
+    """3D-ResNets' test crop, ``Resize(out)`` then ``CenterCrop(out)`` (offset
+    ``round((side - out) / 2)``, halves to even), as a box in the pixels of frames of size
+    ``hw`` decoded from sources of size ``native``: the window the original cuts from its
+    resized frame, mapped through the source to the decoded frame (each resize maps the whole
+    frame onto the whole frame). Exact given ``native``; without it the source size is
+    estimated from ``hw`` (:func:`likely_resized_size`, module docstring)."""
+    hw = hw.long().reshape(-1, 2)
+    if native is None:
+        rs = likely_resized_size(hw, out)
+    else:
+        rs = resized_size(torch.as_tensor(native).long().reshape(-1, 2).expand(len(hw), 2), out)
+    rh, rw = rs[:, 0].double(), rs[:, 1].double()
     top, left = torch.round((rh - out) / 2), torch.round((rw - out) / 2)
-    sy, sx = h_img / rh, w_img / rw
+    sy, sx = hw[:, 0].double() / rh, hw[:, 1].double() / rw
     return torch.stack([left * sx, top * sy, out * sx, out * sy], 1)
 
 

@@ -152,7 +152,7 @@ class EpochBatches:
     def _stream_batches(self, items: Items, epoch: int, g: torch.Generator):
         """Batches decoded by the streaming loader's workers (real clips only); under DDP the
         loader decodes only this rank's share of each batch."""
-        from mer_fast.data.loader import set_epoch
+        from mer_fast.data.samplers import set_epoch
 
         cfg, d = self.cfg, self.data
         if items.synthetic:

@@ -37,7 +37,7 @@ class DataSpec:
 
 
 def default_name(spec: RunSpec, synthetic: bool) -> str:
-    from mer_fast.train.chain import parse_chain
+    from mer_fast.train.chain_steps import parse_chain
 
     steps = parse_chain(spec.chain)
     return (
@@ -66,7 +66,7 @@ class Plan:
 
 def make_hub(spec: RunSpec, data: DataSpec, show_progress: bool = True):
     from mer_fast.train.datahub import DataHub
-    from mer_fast.train.runtime import resolve_device
+    from mer_fast.utils.dist import resolve_device
 
     cfg = spec.cfg
     return DataHub(
@@ -122,7 +122,8 @@ def plan(
     claims the run folder."""
     from mer_fast.errors import ConfigError
     from mer_fast.models import convention_of
-    from mer_fast.train.chain import TARGETS, Chain, parse_chain
+    from mer_fast.train.chain import Chain
+    from mer_fast.train.chain_steps import TARGETS, parse_chain
     from mer_fast.train.loso import check_folds, make_folds
     from mer_fast.utils import atomic, dist
     from mer_fast.utils.progress import console

@@ -1,5 +1,6 @@
-"""Where and how a run executes: seeds derived from names, the training device, compilation,
-and the stopwatch that measures the part of an epoch spent making inputs."""
+"""Where and how a run executes: seeds derived from names, compilation, and the stopwatch that
+measures the part of an epoch spent making inputs. The training device is
+:func:`mer_fast.utils.dist.resolve_device` (the rank's GPU under torchrun)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from contextlib import contextmanager
 import torch
 
 from mer_fast.errors import ConfigError
-from mer_fast.utils import dist
 
 
 def seed_for(*keys) -> int:
@@ -119,30 +119,6 @@ def fresh_compile_cache(reason: BaseException | None = None) -> str:
         highlight=False,
     )
     return new
-
-
-def resolve_device(name: str) -> torch.device:
-    """The training device: ``auto`` is CUDA when present; under torchrun, the GPU of the
-    process's ``LOCAL_RANK``."""
-    if dist.active():
-        return dist.rank_device(name)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            f"device {name!r} asked for, but torch sees no CUDA GPU "
-            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda})",
-            field="device",
-            fix="use --device cpu, or install a CUDA build of torch",
-        )
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ConfigError(
-            f"device {name!r} asked for, but torch sees {torch.cuda.device_count()} GPU(s)",
-            field="device",
-            fix=f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}, or cuda",
-        )
-    return dev
 
 
 class Stopwatch:

@@ -15,15 +15,13 @@ layers become SyncBatchNorm on GPUs (``sync_bn``), so their statistics too are t
 batch's. Rank 0 alone writes the state, metrics and TensorBoard logs; a resumed run loads rank
 0's ``last.pt`` on every rank, and may resume with another number of processes.
 
-The epoch's batches and their inputs are made by :class:`~mer_fast.train.epoch_batches.EpochBatches`,
-which the trainer extends.
+The trainer extends :class:`~mer_fast.train.epoch_batches.EpochBatches` (the epoch's batches
+and their inputs) and :class:`~mer_fast.train.clip_predictor.ClipPredictor` (``predict``); its
+saved state is :mod:`mer_fast.train.run_state`, its per-epoch log :mod:`mer_fast.train.metrics_log`.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import math
 import time
 from contextlib import nullcontext
@@ -37,14 +35,18 @@ import torch.nn.functional as F
 from mer_fast.errors import ConfigError
 from mer_fast.models.heads import MERNet, predict_logits, sbml_loss
 from mer_fast.models.view_norm import convert_sync_batchnorm
-from mer_fast.train.batches import Items, center_windows
+from mer_fast.train.batches import Items
 from mer_fast.train.clipdata import ClipData, StreamData
+from mer_fast.train.clip_predictor import ClipPredictor
 from mer_fast.train.config import TrainConfig
 from mer_fast.train.epoch_batches import EpochBatches
-from mer_fast.train.runtime import Stopwatch, compile_module, generator, resolve_device, seed_for
+from mer_fast.train.metrics_log import log_epoch, tensorboard_writer
+from mer_fast.train.run_state import better_epoch, load_state, resume_state, run_fingerprint
+from mer_fast.train.runtime import Stopwatch, compile_module, generator, seed_for
 from mer_fast.utils import atomic, dist
+from mer_fast.utils.dist import resolve_device
 from mer_fast.utils.progress import console, progress
-from mer_fast.utils.stored import read_json, set_aside
+from mer_fast.utils.stored import read_json
 
 __all__ = [
     "ClipData",
@@ -67,7 +69,7 @@ class FitResult:
     extra: dict = field(default_factory=dict)
 
 
-class Trainer(EpochBatches):
+class Trainer(EpochBatches, ClipPredictor):
     def __init__(
         self,
         net: MERNet,
@@ -188,9 +190,9 @@ class Trainer(EpochBatches):
         best = None
         start = 0
         last = self.state_dir / "last.pt"
-        fingerprint = self._fingerprint(items)
+        fingerprint = run_fingerprint(cfg, self.data, self.name, items)
         # rank 0 reads the saved state; every rank resumes from it
-        state = dist.from_main(lambda: _resume_state(last, fingerprint))
+        state = dist.from_main(lambda: resume_state(last, fingerprint))
         if state is not None:
             self.net.load_state_dict(state["net"])
             opt.load_state_dict(state["optimizer"])
@@ -209,7 +211,7 @@ class Trainer(EpochBatches):
                     lambda: read_json(bad_file, "the list of clips that did not decode") or {}
                 )
             )
-        writer = self._writer() if self.main else None
+        writer = tensorboard_writer(self.state_dir) if self.main else None
         saved_at = time.perf_counter()
         for epoch in range(start, cfg.epochs):
             t0 = time.perf_counter()
@@ -224,13 +226,13 @@ class Trainer(EpochBatches):
                     score = row.get("select_score")
                     if score is None:
                         raise RuntimeError("evaluate() must return select_score for selection")
-                    if best is None or _better(score, best["score"], selection):
+                    if best is None or better_epoch(score, best["score"], selection):
                         best = {"epoch": epoch + 1, "score": score}
                         if self.main:
                             atomic.torch_save(self.net.state_dict(), self.state_dir / "best.pt")
             history.append(row)
             if self.main:
-                self._log(writer, row)
+                log_epoch(writer, self.state_dir, self.name, row)
             final = epoch + 1 == cfg.epochs
             # only rank 0 writes (and decides when: the ranks' clocks differ)
             if self.main and (final or time.perf_counter() - saved_at >= cfg.checkpoint_seconds):
@@ -251,7 +253,7 @@ class Trainer(EpochBatches):
             writer.close()
         selected = cfg.epochs
         if selection != "final" and best is not None:
-            self.net.load_state_dict(dist.from_main(lambda: _load(self.state_dir / "best.pt")))
+            self.net.load_state_dict(dist.from_main(lambda: load_state(self.state_dir / "best.pt")))
             selected = best["epoch"]
         if self.world > 1:
             # without SyncBatchNorm the ranks' BatchNorm statistics differ: keep rank 0's (the
@@ -371,145 +373,3 @@ class Trainer(EpochBatches):
             out["seen"] += len(labels)
         opt.step()
         return out
-
-    # -- inference ----------------------------------------------------------------------------
-    @torch.no_grad()
-    def predict(self, clips: torch.Tensor, views: str | None = None) -> torch.Tensor:
-        """Logits ``[M, classes]`` (float32, CPU) of the real clips ``clips``, the test views'
-        logits summed; action clips use their centre window.
-
-        Under DDP every rank must call it: each predicts a contiguous share of ``clips`` and
-        every rank gets all ``M`` rows back, in the order of ``clips``. A streamed clip that
-        does not decode (``StreamData.skip_bad``) gets a row of NaN."""
-        views = views or self.cfg.eval_views()
-        self.net.eval()
-        clips = torch.as_tensor(clips, dtype=torch.int64)
-        if self.world > 1:
-            lo, hi = dist.share_bounds(len(clips), self.world, self.rank)
-            out = dist.gather_cat(self._predict(clips[lo:hi], views))
-            self._merge_bad_clips()  # test clips of other ranks' shares that did not decode
-            return out
-        return self._predict(clips, views)
-
-    def _predict(self, clips: torch.Tensor, views: str) -> torch.Tensor:
-        if isinstance(self.data, StreamData):
-            # rows by the clips' positions: a clip that did not decode (skip_bad) was replaced
-            # by another in its batch, and its row stays NaN
-            out = torch.full((len(clips), len(self.data.classes)), float("nan"))
-            for b in self.data.loader(clips, False, self.micro):
-                self._note_bad(b.replaced)
-                out[b.indices] = (
-                    predict_logits(
-                        self._eval_logits(self._packed_input(b.frames, b.offsets, views))
-                    )
-                    .float()
-                    .cpu()
-                )
-            return out
-        items = Items.real(clips, self.data.labels[clips])
-        out = []
-        step = self.micro
-        for b0 in range(0, len(items), step):
-            idx = torch.arange(b0, min(b0 + step, len(items)))
-            sub = items.take(idx)
-            starts = (
-                center_windows(self.data.offsets, sub.a, self.data.window)
-                if self.data.window
-                else None
-            )
-            logits = self._eval_logits(self._input(sub, views, None, starts))
-            out.append(predict_logits(logits).cpu())
-        if not out:
-            return torch.empty(0, len(self.data.classes))
-        return torch.cat(out)
-
-    # -- bookkeeping --------------------------------------------------------------------------
-    def _fingerprint(self, items: Items) -> str:
-        h = hashlib.sha256()
-        h.update(self.cfg.fingerprint(self.cfg.hashed_keys()).encode())
-        for t in (items.a, items.b, items.lam, items.labels):
-            h.update(t.numpy().tobytes())
-        h.update(
-            repr(
-                (self.data.t_out, self.data.window, self.data.mean, self.data.std, self.name)
-            ).encode()
-        )
-        return h.hexdigest()[:20]
-
-    def _writer(self):
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:  # tensorboard is a dependency; tolerate a stripped install
-            return None
-        return SummaryWriter(str(self.state_dir / "tensorboard"))
-
-    def _log(self, writer, row: dict) -> None:
-        keys = list(dict.fromkeys(k for r in [row] for k in r))
-        path = self.state_dir / "metrics.csv"
-        rows = []
-        if path.exists():
-            try:
-                with open(path, newline="") as f:
-                    rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < row["epoch"]]
-            except (ValueError, KeyError, TypeError, csv.Error) as exc:  # damaged: start anew
-                aside = set_aside(path)
-                console.print(
-                    f"[yellow]{path}: damaged ({exc}); set aside as {aside.name}, "
-                    f"the epochs' figures are also in the run's results[/]",
-                    highlight=False,
-                )
-                rows = []
-            keys = list(dict.fromkeys(list(rows[0].keys()) + keys)) if rows else keys
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=["epoch"] + [k for k in keys if k != "epoch"])
-        w.writeheader()
-        for r in rows + [row]:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-        atomic.write_text(path, buf.getvalue())
-        if writer is not None:
-            for k, v in row.items():
-                if isinstance(v, (int, float)) and k != "epoch":
-                    writer.add_scalar(f"{self.name}/{k}", v, row["epoch"])
-            writer.flush()
-
-
-def _better(score: float, best: float, selection: str) -> bool:
-    """Whether an epoch scoring ``score`` replaces the best so far. ``oracle`` keeps the LAST of
-    tied epochs, as the paper's code does (``test_uf1 >= best_test_uf1``: the mode exists to
-    reproduce its numbers); ``inner-val`` keeps the FIRST, as early stopping does: a later
-    epoch must do better on the validation subjects to be preferred."""
-    return score >= best if selection == "oracle" else score > best
-
-
-def _resume_state(last: Path, fingerprint: str) -> dict | None:
-    """The saved state of a run to resume (None: start afresh)."""
-    if not last.exists():
-        return None
-    try:
-        state = _load(last)
-    except ConfigError as exc:  # a damaged file: set aside, and the run starts over
-        aside = set_aside(last)
-        console.print(
-            f"[yellow]{exc}; set aside as {aside.name}, training starts again from "
-            f"the first epoch[/]",
-            highlight=False,
-        )
-        return None
-    if state.get("fingerprint") != fingerprint:
-        raise ConfigError(
-            "this run's saved state was made with another configuration or other data",
-            file=last,
-            fix="use another output folder, or delete the folder to start over",
-        )
-    return state
-
-
-def _load(path: Path):
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a truncated or foreign file
-        raise ConfigError(
-            f"cannot read the saved training state: {exc}",
-            file=path,
-            fix="delete this file to redo the run from its last good state",
-        ) from None

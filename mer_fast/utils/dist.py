@@ -92,6 +92,30 @@ def rank_device(name: str) -> torch.device:
     )
 
 
+def resolve_device(name: str) -> torch.device:
+    """The training device: ``auto`` is CUDA when present; under torchrun, the GPU of the
+    process's ``LOCAL_RANK``."""
+    if active():
+        return rank_device(name)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"device {name!r} asked for, but torch sees no CUDA GPU "
+            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda})",
+            field="device",
+            fix="use --device cpu, or install a CUDA build of torch",
+        )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ConfigError(
+            f"device {name!r} asked for, but torch sees {torch.cuda.device_count()} GPU(s)",
+            field="device",
+            fix=f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}, or cuda",
+        )
+    return dev
+
+
 def init(device: str = "auto", timeout_minutes: float = 120.0) -> torch.device:
     """Joins the torchrun job (NCCL on GPUs, gloo on the CPU) and returns this process's device;
     in a process not started by torchrun, returns the device and initialises nothing.
@@ -101,8 +125,6 @@ def init(device: str = "auto", timeout_minutes: float = 120.0) -> torch.device:
     import torch.distributed as dist
 
     if not launched():
-        from mer_fast.train.runtime import resolve_device
-
         return resolve_device(device)
     dev = rank_device(device)
     if not dist.is_initialized():
@@ -155,7 +177,7 @@ def share_bounds(n: int, world_size: int, rank_: int) -> tuple[int, int]:
     its first ``n // 2`` ranks (BatchNorm cannot train on one clip, see
     :mod:`mer_fast.utils.batching`). Rank 0 has the largest share and is never empty when
     ``n > 0``; later ranks may be. The trainer (resident store) and the streaming loader
-    (:class:`mer_fast.data.loader.ShardBatchSampler`) both split batches by it."""
+    (:class:`mer_fast.data.samplers.ShardBatchSampler`) both split batches by it."""
     ranks = world_size if n >= 2 * world_size else max(1, n // 2)
     if rank_ >= ranks:
         return n, n

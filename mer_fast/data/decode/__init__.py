@@ -32,22 +32,12 @@ from typing import Sequence
 
 import torch
 
-from mer_fast.data.decode._common import (
-    ClipBuilder,
-    DecodeWarning,
-    ShortSide,
-    WarningSink,
-    emit,
-    frame_number,
-    import_library,
-    normalize_channels,
-    normalize_size,
-    ordered_frames,
-    resize_frames,
-    rgb_to_gray,
-    size_key,
-)
+from mer_fast.data.decode._common import DecodeWarning, WarningSink, emit, import_library
+from mer_fast.data.decode.clip_builder import ClipBuilder
+from mer_fast.data.decode.frame_files import frame_number, ordered_frames
 from mer_fast.data.decode.images import decode_images
+from mer_fast.data.decode.pixels import resize_frames, rgb_to_gray
+from mer_fast.data.decode.sizes import ShortSide, normalize_channels, normalize_size, size_key
 from mer_fast.data.decode.videos import VIDEO_DECODERS, declared_frames, video_length
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import ConfigError, DataError

@@ -19,7 +19,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from mer_fast.data.decode._common import SKIP_HINT, as_frame
+from mer_fast.data.decode._common import SKIP_HINT
+from mer_fast.data.decode.pixels import as_frame
 from mer_fast.errors import DataError
 
 DecodeOne = Callable[[str], np.ndarray]
