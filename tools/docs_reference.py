@@ -25,8 +25,8 @@ def md_text(text: str) -> str:
     the characters Markdown or a table would read escaped."""
     parts = []
     for i, part in enumerate(_CODE_SPAN.split(" ".join(text.split()))):
-        if i % 2 == 1:  # a `code span`
-            parts.append(part.replace("|", "\\|"))
+        if i % 2 == 1:  # a `code span` (a table's pipes inside one need no escape)
+            parts.append(part)
             continue
         for ch in "\\*_[]|":
             part = part.replace(ch, "\\" + ch)
@@ -35,8 +35,8 @@ def md_text(text: str) -> str:
 
 
 def md_code(value: object) -> str:
-    """``value`` as an inline code span (pipes escaped for tables)."""
-    text = str(value).replace("|", "\\|")
+    """``value`` as an inline code span (a table's pipes inside one need no escape)."""
+    text = str(value)
     fence = "``" if "`" in text else "`"
     return f"{fence}{text}{fence}"
 
@@ -125,8 +125,11 @@ def cli_reference(parser: argparse.ArgumentParser) -> str:
         out += [f"{'#' * (depth + 1)} `{name}`", ""]
         if line:
             out += [md_text(line), ""]
-        if sub.description:
-            out += ["```text", sub.description.strip("\n"), "```", ""]
+        text = (sub.description or "").strip("\n")
+        if "\n" in text:  # laid out by hand (RawDescriptionHelpFormatter): kept as it is
+            out += ["```text", text, "```", ""]
+        elif text:
+            out += [md_text(text), ""]
         out += ["```text", sub.format_usage().strip(), "```", ""]
         rows: dict[str, list[str]] = {}
         for title, action in _options(sub):
