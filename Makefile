@@ -16,7 +16,8 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # source recompiles alone: setup.py keeps the editable build's object files in build/ (ninja).
 STAMP := $(VENV)/.mer-fast-installed
 SETTINGS := $(VENV)/.mer-fast-settings
-CSRC := $(filter-out csrc/cuda_on_cpu/%,$(shell find csrc -type f))
+# (the folders too: adding or removing a source changes its folder's time)
+CSRC := $(filter-out csrc/cuda_on_cpu%,$(shell find csrc))
 # the build's own tools (pyproject.toml [build-system]; numpy so that torch loads without a warning)
 BUILD_TOOLS := "pip>=23" "setuptools>=77" wheel ninja "pybind11>=2.12" "numpy>=1.24,<3"
 
