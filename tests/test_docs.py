@@ -103,3 +103,37 @@ def test_config_reference_lists_every_field_by_group():
 )
 def test_md_text_escapes_outside_code_spans(text, expected):
     assert docs_reference.md_text(text) == expected
+
+
+def test_every_dataset_page_has_a_title_and_a_known_kind():
+    pages = docs_reference.dataset_pages(ROOT / "docs")
+    assert len(pages) >= 9
+    adapters = [meta["adapter"] for _, meta in pages if "adapter" in meta]
+    assert len(adapters) == len(set(adapters)), "two pages name the same adapter"
+    from mer_fast.data.datasets import DATASETS
+
+    assert set(adapters) <= set(DATASETS), set(adapters) - set(DATASETS)
+
+
+@pytest.mark.parametrize(
+    "front, error",
+    [
+        ("---\nkind: micro\n---\n# X\n", "add a front-matter title"),
+        ("---\ntitle: X\nkind: video\n---\n# X\n", "kind must be one of"),
+        ("---\ntitle: X\nkind: micro\norder: first\n---\n# X\n", "order must be a whole number"),
+        ("---\ntitle: X\nkind: micro\n# X\n", "without its closing"),
+    ],
+)
+def test_a_dataset_page_with_bad_front_matter_is_named(tmp_path, front, error):
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "new.md").write_text(front)
+    with pytest.raises(ValueError, match=error) as info:
+        docs_reference.dataset_pages(tmp_path)
+    assert "docs/datasets/new.md" in str(info.value) or "new.md" in str(info.value)
+
+
+def test_dataset_pages_come_in_kind_then_order():
+    pages = docs_reference.dataset_pages(ROOT / "docs")
+    kinds = list(docs_reference.KINDS)
+    keys = [(kinds.index(m["kind"]), m.get("order", 99)) for _, m in pages]
+    assert keys == sorted(keys)

@@ -14,6 +14,7 @@ import dataclasses
 import re
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 # -- Markdown helpers ---------------------------------------------------------------------------
 
@@ -262,6 +263,54 @@ def presets_reference() -> str:
             f"| {md_code(preset.chain or 'scratch')} | {', '.join(fields)} | {paper} |"
         )
     return "\n".join(out + [""])
+
+
+# -- the dataset pages ----------------------------------------------------------------------------
+
+# the groups of the Datasets section, in order: front-matter kind -> title in the navigation
+KINDS = {
+    "micro": "Micro-expressions",
+    "composite": "Composite benchmarks",
+    "macro": "Macro-expressions",
+    "action": "Actions",
+}
+
+
+def front_matter(path: Path) -> dict:
+    """The YAML front matter of a Markdown file ({} when it has none)."""
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        return {}
+    end = text.find("\n---", 4)
+    if end < 0:
+        raise ValueError(f"{path}: front matter without its closing ---")
+    meta = yaml.safe_load(text[4:end]) or {}
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: the front matter must be a mapping")
+    return meta
+
+
+def dataset_pages(docs_dir: Path) -> list[tuple[str, dict]]:
+    """(path under docs/, front matter) of each page of docs/datasets/ but the overview, in
+    navigation order (by kind, then ``order``, then file name); ValueError names a page whose
+    front matter lacks its title or has an unknown kind."""
+    pages = []
+    for path in sorted((docs_dir / "datasets").glob("*.md")):
+        if path.name == "index.md":
+            continue
+        meta = front_matter(path)
+        where = f"docs/datasets/{path.name}"
+        if not meta.get("title"):
+            raise ValueError(f"{where}: add a front-matter title (docs/development.md)")
+        if meta.get("kind") not in KINDS:
+            raise ValueError(f"{where}: front-matter kind must be one of {', '.join(KINDS)}")
+        if not isinstance(meta.get("order", 0), int):
+            raise ValueError(f"{where}: front-matter order must be a whole number")
+        pages.append((f"datasets/{path.name}", meta))
+    kinds = list(KINDS)
+    return sorted(pages, key=lambda p: (kinds.index(p[1]["kind"]), p[1].get("order", 99), p[0]))
 
 
 def main(argv: list[str]) -> int:

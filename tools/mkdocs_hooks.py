@@ -10,8 +10,8 @@ the repository while ``mkdocs build`` runs, so that none of them is committed or
   ``docs/datasets/index.md``): every adapter of ``mer_fast.data.datasets`` with its page.
 
 Adding a dataset page: write ``docs/datasets/<name>.md`` starting with front matter
-``title``, ``kind`` (one of KINDS) and ``adapter`` (its ``mer-fast`` name, where it has one);
-nothing else needs editing.
+``title``, ``kind`` (one of docs_reference.KINDS), optionally ``order`` and ``adapter`` (its
+``mer-fast`` name, where it has one); nothing else needs editing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import logging
 import sys
 from pathlib import Path
 
-import yaml
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
@@ -33,43 +32,16 @@ import docs_reference  # noqa: E402
 
 log = logging.getLogger("mkdocs.hooks.mer_fast")
 
-# the Datasets section's groups, in order: front-matter kind -> title in the navigation
-KINDS = {
-    "micro": "Micro-expressions",
-    "composite": "Composite benchmarks",
-    "macro": "Macro-expressions",
-    "action": "Actions",
-}
 DATASETS_NAV = "Datasets"
 TABLE_MARKER = "<!-- datasets-table -->"
-
-
-def front_matter(path: Path) -> dict:
-    """The YAML front matter of a Markdown file ({} when it has none)."""
-    text = path.read_text(encoding="utf-8")
-    if not text.startswith("---\n"):
-        return {}
-    end = text.find("\n---", 4)
-    if end < 0:
-        raise PluginError(f"{path}: front matter without its closing ---")
-    return yaml.safe_load(text[4:end]) or {}
+KINDS = docs_reference.KINDS
 
 
 def dataset_pages(docs_dir: Path) -> list[tuple[str, dict]]:
-    """(path under docs/, front matter) of each dataset page, in navigation order."""
-    pages = []
-    for path in sorted((docs_dir / "datasets").glob("*.md")):
-        if path.name == "index.md":
-            continue
-        meta = front_matter(path)
-        where = f"docs/datasets/{path.name}"
-        if not meta.get("title"):
-            raise PluginError(f"{where}: add a front-matter title (see tools/mkdocs_hooks.py)")
-        if meta.get("kind") not in KINDS:
-            raise PluginError(f"{where}: front-matter kind must be one of {', '.join(KINDS)}")
-        pages.append((f"datasets/{path.name}", meta))
-    order = list(KINDS)
-    return sorted(pages, key=lambda p: (order.index(p[1]["kind"]), p[1].get("order", 99), p[0]))
+    try:
+        return docs_reference.dataset_pages(docs_dir)
+    except ValueError as exc:
+        raise PluginError(str(exc)) from None
 
 
 def on_config(config):
