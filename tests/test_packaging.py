@@ -21,8 +21,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TORCH = "torch==2.13.0"  # the CPU build the machines of this project hold on disk
 
-pytestmark = pytest.mark.slow
-
 
 def _env() -> dict[str, str]:
     """The environment of a user's shell: nothing pointing into this checkout, byte-compiling on
@@ -57,6 +55,23 @@ def _warnings(log: str) -> list[str]:
     ]
 
 
+def test_warning_lines_are_found_and_this_machines_pip_notes_are_not():
+    log = "\n".join(
+        [
+            "copying mer_fast/errors.py -> build/lib/mer_fast",
+            "AutogradState.h:89:33: warning: default member initializers for bit-fields only "
+            "available with '-std=c++20'",
+            "SetuptoolsDeprecationWarning: `project.license` as a TOML table is deprecated",
+            "WARNING: Location 'file:///opt/pypi/simple/torch/' is ignored: it is neither a file "
+            "nor a directory.",
+            "Successfully built mer_fast-0.1.0.tar.gz",
+        ]
+    )
+    found = _warnings(log)
+    assert len(found) == 2 and "bit-fields" in found[0] and "license" in found[1]
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(
     importlib.util.find_spec("build") is None or importlib.util.find_spec("twine") is None,
     reason="needs the dev extra (pip install -e '.[dev]'; make setup installs it)",
