@@ -6,26 +6,56 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= images,video,dist,test,faces
+EXTRAS ?= images,video,dist,test,faces,dev,docs
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test setup bench gpu-check sanitize clean
+# The install runs again only when one of its inputs changed: pyproject.toml, setup.py, the
+# extension's sources (csrc/, but for csrc/cuda_on_cpu/, which only the tests build), or the
+# TORCH_SPEC / EXTRAS values (kept in $(SETTINGS), rewritten only when they differ). A changed
+# source recompiles alone: setup.py keeps the editable build's object files in build/ (ninja).
+STAMP := $(VENV)/.mer-fast-installed
+SETTINGS := $(VENV)/.mer-fast-settings
+# (the folders too: adding or removing a source changes its folder's time)
+CSRC := $(filter-out csrc/cuda_on_cpu%,$(shell find csrc))
+# the build's own tools (pyproject.toml [build-system]; numpy so that torch loads without a warning)
+BUILD_TOOLS := "pip>=23" "setuptools>=77" wheel ninja "pybind11>=2.12" "numpy>=1.24,<3"
+
+.PHONY: demo test setup docs dist bench gpu-check sanitize clean FORCE
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-setup: $(PY)
-	$(PIP) install --upgrade "pip>=23" "setuptools>=69" wheel ninja "pybind11>=2.12"
+$(SETTINGS): FORCE | $(PY)
+	@printf 'TORCH_SPEC=%s\nEXTRAS=%s\n' '$(TORCH_SPEC)' '$(EXTRAS)' > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+
+$(STAMP): pyproject.toml setup.py $(CSRC) $(SETTINGS) | $(PY)
+	$(PIP) install $(BUILD_TOOLS)
 	$(PIP) install $(TORCH_SPEC)
 	$(PIP) install --no-build-isolation -e ".[$(EXTRAS)]"
 	$(PY) -c "import torch, mer_fast; torch.ops.mer_fast.clip_views; print('mer_fast', mer_fast.__version__, mer_fast.build_info())"
+	touch $@
+
+setup: $(STAMP)
 
 demo: setup
 	$(VENV)/bin/mer-fast demo
 
 test: setup
 	$(PY) -m pytest -q
+
+# The documentation site (docs/, mkdocs.yml): built strictly, every warning is an error; the
+# CLI and configuration references are generated from the code while it builds
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+# The sdist and the wheel, built against the venv's torch (no isolation: the extension must
+# match the torch it runs with), then checked by twine
+dist: setup
+	rm -rf dist
+	$(PY) -m build --no-isolation --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*
 
 bench: setup
 	$(PY) bench/bench_ops.py
@@ -42,4 +72,4 @@ sanitize: setup
 	$(PY) tools/sanitize.py run
 
 clean:
-	rm -rf build *.egg-info mer_fast/*.so .pytest_cache
+	rm -rf build dist site *.egg-info mer_fast/*.so .pytest_cache $(STAMP)

@@ -3,11 +3,18 @@
 A CppExtension (OpenMP through at::parallel_for) on a CPU torch; a CUDAExtension when the installed
 torch has CUDA and a CUDA toolkit is found, or when FORCE_CUDA=1. Install with
     pip install --no-build-isolation -e .
-so that the build sees the torch that is installed (the extension must match it exactly).
+so that the build sees the torch that is installed (the extension must match it exactly); a
+wheel likewise with `python -m build --no-isolation`.
+
+An editable install keeps its object files in build/editable-<python>-<platform>/ (setuptools
+would compile in a new temporary folder every time): ninja then recompiles only the sources that
+changed (or whose headers did) since the last install, and links.
 """
 
 import glob
 import os
+import sys
+import sysconfig
 
 from setuptools import setup
 from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CppExtension, CUDAExtension
@@ -42,7 +49,10 @@ def extension():
         else []
     )
     opt = ["-O0", "-g"] if debug else ["-O1", "-g1"] if sanitize else ["-O3"]
-    cxx = opt + san + ["-std=c++17", "-fopenmp", "-fvisibility=hidden"]
+    # No -std: torch's BuildExtension adds the standard its headers need (C++20 in torch 2.13;
+    # compiling those headers as C++17 warns). `#pragma unroll` in the CPU kernels is
+    # for nvcc; GCC ignores it (without a warning, with -Wno-unknown-pragmas).
+    cxx = opt + san + ["-fopenmp", "-fvisibility=hidden", "-Wno-unknown-pragmas"]
     sources = _rel("csrc/*.cpp") + _rel("csrc/cpu/*.cpp")
     kwargs = dict(
         name="mer_fast._C",
@@ -56,11 +66,18 @@ def extension():
     kwargs["sources"] = sources + _rel("csrc/cuda/*.cu")
     kwargs["define_macros"] = [("MER_FAST_WITH_CUDA", None)]
     kwargs["extra_compile_args"]["cxx"] = cxx + ["-DMER_FAST_WITH_CUDA"]
-    kwargs["extra_compile_args"]["nvcc"] = opt + ["-std=c++17", "-lineinfo", "-DMER_FAST_WITH_CUDA"]
+    kwargs["extra_compile_args"]["nvcc"] = opt + ["-lineinfo", "-DMER_FAST_WITH_CUDA"]
     return CUDAExtension(**kwargs)
 
 
-setup(
-    ext_modules=[extension()],
-    cmdclass={"build_ext": BuildExtension.with_options(use_ninja=True)},
-)
+class BuildExt(BuildExtension.with_options(use_ninja=True)):
+    """torch's BuildExtension (ninja), with a persistent object folder for editable installs."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if getattr(self, "editable_mode", False):
+            tag = f"{sysconfig.get_platform()}-{sys.implementation.cache_tag}"
+            self.build_temp = os.path.join(HERE, "build", f"editable-{tag}")
+
+
+setup(ext_modules=[extension()], cmdclass={"build_ext": BuildExt})

@@ -11,7 +11,7 @@ from fractions import Fraction
 import pytest
 import torch
 
-from mer_fast.data.decode._common import ShortSide
+from mer_fast.data.decode.sizes import ShortSide
 from mer_fast.train.action_protocol import (
     ActionSpatial,
     center_boxes,

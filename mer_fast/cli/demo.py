@@ -38,13 +38,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--out", default="runs/demo", help="run folder (default runs/demo)")
-    p.add_argument("--device", default="auto")
+    p.add_argument(
+        "--device", default="auto", help="cpu, cuda, cuda:N or auto (cuda when there is one)"
+    )
     p.add_argument(
         "--ops",
         action="store_true",
         help="instead: the fused clip op against the plain PyTorch pipeline",
     )
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
 

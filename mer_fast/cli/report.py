@@ -14,7 +14,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("runs", nargs="+", help="run folders, or folders holding runs")
     p.add_argument("--out", default="report", help="output folder (default ./report)")
-    p.add_argument("--title", default="mer-fast report")
+    p.add_argument(
+        "--title",
+        default="mer-fast report",
+        help="heading of the report (default: mer-fast report)",
+    )
     p.set_defaults(func=run)
 
 

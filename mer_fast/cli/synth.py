@@ -22,7 +22,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="where to write (DIR/SMIC, DIR/CASME2, ...); use it as --data-root",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed: the same seed writes the same files, byte for byte (default 0)",
+    )
     p.add_argument(
         "--datasets",
         metavar="NAMES",

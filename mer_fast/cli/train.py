@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 EXAMPLES = """\
@@ -23,19 +24,41 @@ examples:
 Finished chain steps are stored once (--steps-dir) and reused by later runs with the same
 prefix; finished folds are kept, and rerunning the same command resumes where it stopped.
 
-Where the paper's public code trains otherwise than its text, --set chooses (the first value
-is the default, which the presets of Tables 1-5 use: the code's way, but for the sampler;
-README "Where mer-fast departs from the paper's public code, and why"):
-  view_batches=per-view|joint    BatchNorm statistics per view (the code calls the network once
-                                 per view) | O, L and R pooled in one batch
-  rotation_fill=zeros|border     corners a rotation uncovers: black (the code) | edge repeated
-  scale_mode=code|paper          code: RandomResize(1.1) + Resize(112) keeps the field of view
-                                 (no zoom) | paper: zoom in by up to `scale` (the text)
-  view_augment=independent|shared  each view its own rotation/flip (the code) | one per clip
-  sampler=shuffle|balanced       the paper's text: each clip once per epoch | the code's
-                                 ImbalancedDatasetSampler (class-balanced, with replacement;
-                                 the code's batch is 10: add --batch-size 10)
 """
+
+
+def paper_code_text() -> str:
+    """The epilog's list of the fields where the paper's public code trains otherwise than its
+    text (from their descriptions in TrainConfig, so that it cannot drift)."""
+    import textwrap
+
+    from mer_fast.train.config import TrainConfig, describe
+
+    lines = [
+        "Where the paper's public code trains otherwise than its text, --set chooses (the first",
+        "value is the default, which the presets of Tables 1-5 use: the code's way, but for the",
+        "sampler; docs: 'Where mer-fast departs from the paper's code'):",
+    ]
+    for f in dataclasses.fields(TrainConfig):
+        if f.metadata.get("group") != "paper_code":
+            continue
+        d = describe(f.name)
+        head = f"  {f.name}={'|'.join(d['choices'] or [str(d['default'])])}"
+        body = textwrap.wrap(d["help"], 96 - 4)
+        lines += [head] + ["    " + line for line in body]
+    return "\n".join(lines) + "\n"
+
+
+def set_help() -> str:
+    """--set's help: every field it takes (their descriptions: the configuration reference)."""
+    from mer_fast.train.config import TrainConfig
+
+    names = ", ".join(f.name for f in dataclasses.fields(TrainConfig))
+    return (
+        "any field of the training config, e.g. --set views=OLR "
+        "--set model_options='{\"widen_factor\": 0.5}'; the fields (each described in the "
+        f"documentation's configuration reference): {names}"
+    )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -45,7 +68,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Pre-trains step by step along --chain (a new FC head at every step), "
         "fine-tunes on --target with one fold per subject, and reports UF1 / UAR / "
         "WAR pooled over the folds.",
-        epilog=EXAMPLES,
+        epilog=EXAMPLES + "\n" + paper_code_text(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     g = p.add_argument_group("what to run")
@@ -152,8 +175,7 @@ def add_shared_options(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="any other field of the training config, e.g. --set views=OLR "
-        "--set model_options='{\"widen_factor\": 0.5}'",
+        help=set_help(),
     )
     g.add_argument("--device", help="cuda, cuda:1, cpu (default: cuda when available)")
     g = p.add_argument_group("output")

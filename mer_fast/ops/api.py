@@ -69,9 +69,10 @@ def clip_views(
         size: output ``(h, w)`` (or one int for a square).
         views: ordered subset of ``"OLR"``: original, left half mirrored, right half mirrored
             (Décalcomanie, applied at the native width).
-        mean, std: per-channel statistics of frames scaled to [0, 1]: the output is
+        mean: per-channel mean of frames scaled to [0, 1]: the output is
             ``(v / 255 - mean[c]) / std[c]``. Default: the Kinetics statistics of
             3D-ResNets-PyTorch (their channel average for C = 1).
+        std: per-channel standard deviation, as ``mean``.
         theta: optional ``[N, 2, 3]`` affine per clip, as for ``F.affine_grid`` (None =
             identity = a plain bilinear resize); all views of a clip share it.
         dtype: float32, float16 or bfloat16.
@@ -88,9 +89,10 @@ def clip_views(
         for you (no host-device sync): ``torch.isfinite(theta).all()`` where an error is wanted.
 
     Raises:
-        ValueError (``mer_fast.errors.OpArgumentError`` here, ``ValueError`` from the C++ checks)
-        naming the argument: ``t_out`` must be an integer in [1, 2^20], ``size`` integers in
-        [1, 32768], a clip at most 2^40 frames, every tensor on the frames' device.
+        ValueError: ``mer_fast.errors.OpArgumentError`` here, ``ValueError`` from the C++
+            checks, naming the argument: ``t_out`` must be an integer in [1, 2^20], ``size``
+            integers in [1, 32768], a clip at most 2^40 frames, every tensor on the frames'
+            device.
 
     Precision: the time weights are exact to half an ulp for every clip length; float32 output
     is within 5e-5 of a float64 reference for frames up to 32 px, plus about
