@@ -22,7 +22,8 @@ A :class:`SheetAdapter` subclass declares its layout and the base does the readi
 The base finds and reads the sheet, reads each row (problems and warnings naming sheet and
 cell), finds clip folders (each folder listed once), lists and checks frames, checks
 onset/apex/offset against them (warnings) and builds the records with parsed action units.
-Dataset quirks go into the hooks: :meth:`release_dir`, :meth:`prepare`, :meth:`check_row`,
+Dataset quirks go into the hooks: :meth:`release_dir`, :meth:`raw_release`, :meth:`prepare`
+(which may also set ``ctx.clip_frames`` for the release read), :meth:`check_row`,
 :meth:`clip_folders_on_disk` / :meth:`folder_key`, :meth:`check_folder`,
 :meth:`check_marks`, :meth:`finish`.
 """
@@ -91,6 +92,8 @@ class SheetScan:
     alias_uses: collections.Counter = field(default_factory=collections.Counter)
     videos: dict[Path, NumberedFolder] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # the adapter's own (prepare())
+    # "folder" or "range" (the class's ``clip_frames``; prepare() may choose per release)
+    clip_frames: str = "folder"
 
 
 class SheetAdapter(Adapter):
@@ -120,6 +123,12 @@ class SheetAdapter(Adapter):
         """The folder of one release (``folder`` is a name of ``releases``), None if absent."""
         found = child_dir(root, folder)
         return None if found is None else unnest(found, scan)
+
+    def raw_release(self, root: Path, opt: dict[str, Any], scan: Scan) -> str | None:
+        """The raw release's folder name: ``releases.raw``. A dataset that ships two raw
+        releases (CAS(ME)^2's ``selectedpic/`` and ``rawpic/``) chooses one here, from its
+        options and what is on disk."""
+        return self.releases.raw
 
     def prepare(self, ctx: SheetScan) -> None:
         """Called once the sheet is read, before the clip folders are listed: read lookup
@@ -167,7 +176,7 @@ class SheetAdapter(Adapter):
             return
         if onset is not None and offset is not None and offset < onset:
             scan.warn(f"{clip}: offset {offset} before onset {onset}")
-        if self.clip_frames == "folder":
+        if ctx.clip_frames == "folder":
             for name, value in (("onset", onset), ("apex", apex), ("offset", offset)):
                 if value is not None and not first <= value <= last:
                     scan.warn(
@@ -223,6 +232,7 @@ class SheetAdapter(Adapter):
         sheet = self.find_sheet(root, opt.get(self.sheet_files.option), scan)
         table = self.read_sheet(sheet, scan)
         ctx = SheetScan(scan, root, table, classes, release, frames_dir, dict(opt))
+        ctx.clip_frames = self.clip_frames
         for fix in self.fixes:
             ctx.fixes.setdefault(tuple(k.casefold() for k in fix.key), []).append(fix)
         self.prepare(ctx)
@@ -243,7 +253,7 @@ class SheetAdapter(Adapter):
         return scan
 
     def _release(self, root: Path, opt: dict[str, Any], scan: Scan) -> tuple[str, Path]:
-        raw, crop = self.releases.raw, self.releases.cropped
+        raw, crop = self.raw_release(root, opt, scan), self.releases.cropped
         if raw and crop:
             opt["cropped"] = choose_release(
                 scan,
@@ -327,7 +337,7 @@ class SheetAdapter(Adapter):
 
     def _frames(self, ctx: SheetScan, row: SheetRow, folder: Path) -> FrameListing | None:
         allow_gaps = bool(ctx.options.get("allow_gaps", False))
-        if self.clip_frames == "folder":
+        if ctx.clip_frames == "folder":
             return frames_of_clip(
                 ctx.scan, row.clip, folder, self.frame_pattern, allow_gaps=allow_gaps
             )
