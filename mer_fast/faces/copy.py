@@ -47,6 +47,9 @@ READ_ALL: dict[str, list[dict[str, Any]]] = {
     "samm": [{"protocol": "all"}],
     "smic": [{}],
     "ckplus": [{}],
+    "casme": [{"protocol": "all"}],
+    # every row, from selectedpic/ (one folder per row: rawpic's videos are shared by clips)
+    "casme-sq": [{"protocol": "4class", "expression": "all", "raw": "selectedpic"}],
 }
 
 

@@ -12,6 +12,8 @@ first name is the documented one; the others, and any letter case, are accepted)
     DIR/UCF101/        UCF-101/..., ucfTrainTestlist/...
     DIR/Kinetics-400/  annotations/{train,val,test}.csv, videos below
     DIR/MEGC2019/      combined_3class_gt.csv (optional, for the megc2019 composite)
+    DIR/CASME/         CASME-coded-20190721.xls, CASME_raw_selected/... (Cropped/...)
+    DIR/CASME_sq/      CAS(ME)^2code_final.xlsx, cropped/..., selectedpic/..., rawpic/...
 
 A dataset kept elsewhere is pointed at with ``--data NAME=PATH`` (``overrides``). The composites
 ``megc2019`` (SMIC + CASME II + SAMM, 3 classes) and ``macro`` (CK+ + Oulu-CASIA) are read from
@@ -31,7 +33,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from mer_fast.data.datasets.adapter import Adapter
+from mer_fast.data.datasets.casme import CASME
 from mer_fast.data.datasets.casme2 import CASME2
+from mer_fast.data.datasets.casme_sq import CASMESq
 from mer_fast.data.datasets.ckplus import CKPlus
 from mer_fast.data.datasets.kinetics import Kinetics400
 from mer_fast.data.datasets.macro import Macro
@@ -62,6 +66,8 @@ register(
     Macro(),
     UCF101(),
     Kinetics400(),
+    CASME(),
+    CASMESq(),
 )
 # the datasets read from their own folders, as opposed to the composites built from them
 BASE_DATASETS = tuple(n for n, a in DATASETS.items() if not a.composite)

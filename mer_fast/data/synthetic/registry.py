@@ -95,4 +95,18 @@ ENTRIES = (
         VIDEO_KNOBS,
     ),
 )
+ENTRIES += (
+    SynthEntry(
+        "casme",
+        "CASME",
+        "casme_layout:write_casme",
+        {"subjects": 5, "clips_per_subject": 5, "frames": 16, "frame_size": 64},
+    ),
+    SynthEntry(
+        "casme-sq",
+        "CASME_sq",
+        "casme_sq_layout:write_casme_sq",
+        {"subjects": 5, "clips_per_subject": 4, "frames": 12, "frame_size": 64},
+    ),
+)
 REGISTRY: dict[str, SynthEntry] = {e.name: e for e in ENTRIES}
