@@ -41,6 +41,7 @@ CHECK_OPTIONS: dict[str, dict[str, Any]] = {
     "casme2": {"protocol": "all"},
     "samm": {"protocol": "all"},
     "casme": {"protocol": "all"},
+    "casme-sq": {"protocol": "4class"},  # the micro-expression rows (every row is parsed)
     "oulu": {"conditions": "all"},
     "kinetics400": {"splits": "all"},
     "megc2019": {},
