@@ -14,6 +14,8 @@ folders, file names, spreadsheets, label files and video containers as the real 
     root/UCF101/UCF-101/<Class>/v_<Class>_gNN_cNN.avi, root/UCF101/ucfTrainTestlist/...
     root/Kinetics-400/annotations/{train,val,test}.csv, videos (a few deliberately missing)
     root/MEGC2019/combined_3class_gt.csv (when SMIC, CASME II and SAMM are all written)
+    root/CASME/CASME-coded-20190721.xls, Cropped/sub<NN>/<Filename>/reg_<Filename>-<N>.jpg, ...
+    root/CASME_sq/CAS(ME)^2code_final.xlsx, cropped/, selectedpic/, rawpic/ (whole videos)
 
 Every folder carries a ``MER_FAST_SYNTHETIC.json`` marker, so the adapters set
 ``ClipIndex.synthetic`` and everything downstream can say "synthetic". Output is deterministic
@@ -44,8 +46,8 @@ FOLDERS = {name: entry.folder for name, entry in REGISTRY.items()}
 MEGC_FOLDER = "MEGC2019"
 # what write_synthetic writes, versioned: raise it whenever the layouts or contents change, so
 # that stand-in data written by an older mer-fast is rewritten rather than reused (2: both
-# releases of SMIC, CASME II and SAMM, and Oulu-CASIA's cropped faces)
-LAYOUT = 2
+# releases of SMIC, CASME II and SAMM, and Oulu-CASIA's cropped faces; 3: CASME and CAS(ME)^2)
+LAYOUT = 3
 COMPOSITE_PARTS = {"megc2019": ("smic", "casme2", "samm"), "macro": ("ckplus", "oulu")}
 
 # sizes per dataset; "small" is the default (all seven in a few seconds on 2 cores)
