@@ -49,14 +49,15 @@ happiness 15, surprise 10, anger 8, fear 4, pain 2, helpless 1, sadness 1; 9 to 
 fps 30 (MEGC2024 page). Confirmed against public loaders (search, this session): the sheets
 are read with ``header=None``; ``naming rule1`` column 1 is used as the folder (``s15``) and
 column 2 as the participant; rule-2 codes are zero-padded with ``int(x):04d``; rawpic frames
-are ``img%03d`` below 100, from 1. Not confirmed: what ``selectedpic/`` holds for rows whose
-offset is 0 (onset..apex, by the counts, roughly), whether the xlsx of the ``(Updated)`` copy
-has the 10th column, the frame size.
+are ``img%03d`` below 100, from 1. Not confirmed: exactly which frames each ``selectedpic/``
+folder holds (the rows' onset..offset, the apex where the offset is 0, add up to 11,707
+frames; a public loader counts 11,409 files: mer-fast reads the folder and notes a range that
+differs), whether the xlsx of the ``(Updated)`` copy has the 10th column, the frame size.
 
 MEGC-style three classes (``emotion3``): negative, positive and surprise as they are, others
 left out (as MEGC2019 leaves out CASME II's others); self-report: disgust, anger, fear,
-sadness negative, happiness positive, surprise surprise (SAMM's MEGC2019 rule); pain,
-helpless, confused, sympathy left out (no MEGC rule for them).
+sadness negative and happiness positive, surprise surprise (SAMM's MEGC2019 rule), pain and
+helpless negative (as a public CAS(ME)^2 loader maps them), confused and sympathy left out.
 """
 
 from __future__ import annotations
@@ -99,9 +100,9 @@ SELF_REPORT = Vocabulary(
 EMOTION3: dict[str, str | None] = {
     **{e: e for e in ESTIMATED[:3]},
     "others": None,
-    **{e: "negative" for e in ("disgust", "anger", "fear", "sadness")},
+    **{e: "negative" for e in ("disgust", "anger", "fear", "sadness", "pain", "helpless")},
     "happiness": "positive",
-    **{e: None for e in ("pain", "helpless", "confused", "sympathy")},
+    **{e: None for e in ("confused", "sympathy")},
 }
 EXPRESSIONS = {"micro": ("micro-expression",), "macro": ("macro-expression",)}
 EXPRESSIONS["all"] = EXPRESSIONS["micro"] + EXPRESSIONS["macro"]
