@@ -33,7 +33,7 @@ def test_synthetic_release_reads_with_its_quirks_as_notes(synth):
     assert {r.meta["release"] for r in scan.records} == {"Cropped"}
     text = "\n".join(scan.warnings)
     for note in (
-        "zero-padded to three digits",
+        "zero-padded to three digits in",
         "ApexF2 is '\\' or empty",
         "durations in milliseconds",
         "disagrees with OffsetF - OnsetF",

@@ -235,8 +235,9 @@ class CASME(SheetAdapter):
                 "sheet's marks kept (meb repairs such rows by position, 'based on the image "
                 "folders')"
             )
-        padded = bool(PADDED.search(Path(listing.files[0]).name)) if listing.files else False
-        ctx.extra.setdefault("padding", {True: 0, False: 0})[padded] += 1
+        if first < 100:  # where three-digit padding shows
+            padded = bool(PADDED.search(Path(listing.files[0]).name))
+            ctx.extra.setdefault("padding", {True: 0, False: 0})[padded] += 1
 
     def finish(self, ctx: SheetScan) -> None:
         scan = ctx.scan
@@ -246,8 +247,9 @@ class CASME(SheetAdapter):
         padding = ctx.extra.get("padding", {})
         if padding.get(True) and padding.get(False):
             scan.warn(
-                f"frame numbers zero-padded to three digits in {padding[True]} clip folder(s), "
-                f"unpadded in {padding[False]} (as in the release: later rows padded); both read"
+                f"frame numbers below 100 zero-padded to three digits in {padding[True]} clip "
+                f"folder(s), unpadded in {padding[False]} (as in the release: later rows "
+                "padded); both read"
             )
         if ctx.table.has(("Total",)) or ctx.table.has(("Onset",)):
             scan.warn(
