@@ -253,6 +253,10 @@ def open_loso(p: Plan, *, hub=None, show_progress: bool = True, folds: list[int]
     store = hub.store(p.target, size=tuple(planned[:2]) if planned else None)
     index = store.index
     conv = get_convention(p.convention)
+    if cfg.task == "au":  # action-unit detection: multi-label targets (train/au_run.py)
+        from mer_fast.train.au_run import open_au_loso
+
+        return open_au_loso(p, store, conv, show_progress=show_progress, folds=folds), index
     clip_data = ClipData(
         frames=store.frames,
         offsets=store.offsets.cpu(),
@@ -272,6 +276,10 @@ def finish(
     p: Plan, loso, pooled: dict, *, final_model: bool = False, show_progress: bool = True
 ) -> dict:
     """Writes results.json, predictions.csv and confusion.png, and prints the table."""
+    if p.spec.cfg.task == "au":  # per-AU F1 and its plot instead (train/au_run.py)
+        from mer_fast.train.au_run import finish_au
+
+        return finish_au(p, loso, pooled, final_model=final_model, show_progress=show_progress)
     from mer_fast.eval.outputs import print_summary, write_run
     from mer_fast.models import get_convention
     from mer_fast.train.network import train_final_model
@@ -364,7 +372,7 @@ def _run_locked(
     console.print(
         f"LOSO on {index.name}: {len(index)} clips, {len(loso.folds)} subjects, "
         f"classes {index.class_counts()}, {p.frames} frames, {cfg.epochs} epochs, "
-        f"views {cfg.views} ({cfg.head}), SMOTE {'on' if cfg.smote else 'off'}, "
+        f"views {cfg.views} ({cfg.head}), SMOTE {'on' if cfg.smote and cfg.task != 'au' else 'off'}, "
         f"epoch selection {cfg.epoch_selection} [{index.provenance} data]"
     )
     pooled = loso.run()

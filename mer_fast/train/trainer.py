@@ -169,6 +169,11 @@ class Trainer(EpochBatches, ClipPredictor):
             return sbml_loss(logits, labels, self.weights)
         return F.cross_entropy(logits[0].float(), labels)
 
+    def _correct(self, logits: torch.Tensor, labels: torch.Tensor) -> float:
+        """How many of a micro-batch's clips the network gets right (the epoch's train_acc)."""
+        pred = predict_logits(logits).argmax(1).cpu()
+        return int((pred == labels.cpu()).sum())
+
     # -- training ---------------------------------------------------------------------------------
     def fit(
         self, items: Items, evaluate: Callable[[int], dict] | None = None, selection: str = "final"
@@ -368,8 +373,7 @@ class Trainer(EpochBatches, ClipPredictor):
                 loss = self._loss(logits, labels)
                 (loss * (len(labels) * self.world / size)).backward()
             out["loss"] += float(loss.detach()) * len(labels)
-            pred = predict_logits(logits.detach()).argmax(1).cpu()
-            out["correct"] += int((pred == labels.cpu()).sum())
+            out["correct"] += self._correct(logits.detach(), labels)
             out["seen"] += len(labels)
         opt.step()
         return out
