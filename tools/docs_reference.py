@@ -259,7 +259,8 @@ def presets_reference() -> str:
         figures = [preset.paper.get(k) for k in ("uf1", "uar", "war")]
         paper = " / ".join("-" if v is None else f"{v:.4f}" for v in figures)
         if "f1_mean_all" in preset.paper:  # an AU-detection preset: F1 over AUs (two-class)
-            paper = f"AU F1 {preset.paper['f1_mean_all']:.4f} ({preset.paper['f1_macro_mean']})"
+            f1, two = preset.paper["f1_mean_all"], preset.paper["f1_macro_mean"]
+            paper = f"AU F1 {f1:.4f} (two-class {two:.4f})"
         out.append(
             f"| {md_code(preset.path.name)} | {md_text(preset.row)} | {preset.target} "
             f"| {md_code(preset.chain or 'scratch')} | {', '.join(fields)} | {paper} |"

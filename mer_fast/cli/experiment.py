@@ -31,16 +31,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
+    from mer_fast.cli import checks
     from mer_fast.cli.train import build_config, data_spec, ray_options
+    from mer_fast.errors import ConfigError
     from mer_fast.eval.report import write_report
     from mer_fast.experiments import presets
     from mer_fast.train.datahub import DataHub
-    from mer_fast.train.runner import RunSpec, hub_key, make_hub, run as run_experiment
+    from mer_fast.train.runner import RunSpec, hub_key, make_hub
+    from mer_fast.train.runner import run as run_experiment
     from mer_fast.utils.progress import console
     from mer_fast.utils.stored import read_json
-
-    from mer_fast.cli import checks
-    from mer_fast.errors import ConfigError
 
     if args.target is not None:
         checks.target(args.target)

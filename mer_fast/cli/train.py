@@ -358,7 +358,8 @@ def ray_options(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from mer_fast.cli import checks
     from mer_fast.train.chain_steps import parse_chain
-    from mer_fast.train.runner import RunSpec, run as run_experiment
+    from mer_fast.train.runner import RunSpec
+    from mer_fast.train.runner import run as run_experiment
 
     checks.shared_options(args)
     only = checks.parse_folds(args.folds)

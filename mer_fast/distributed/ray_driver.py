@@ -18,8 +18,8 @@ from mer_fast.distributed.ray_actors import FoldWorker, Planner
 from mer_fast.distributed.ray_cluster import (
     Resources,
     absolute_paths,
-    cluster_capacity,
     check_worker,
+    cluster_capacity,
     on_device,
     ray_get,
     start_actors,

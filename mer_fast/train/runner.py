@@ -241,9 +241,9 @@ def plan(
 def open_loso(p: Plan, *, hub=None, show_progress: bool = True, folds: list[int] | None = None):
     """The LOSO of a planned run, on this process's device: (LosoRun, target ClipIndex)."""
     from mer_fast.models import get_convention
+    from mer_fast.train.clipdata import ClipData
     from mer_fast.train.loso import LosoRun
     from mer_fast.train.network import make_net_factory
-    from mer_fast.train.clipdata import ClipData
 
     hub = hub or make_hub(p.spec, p.data, show_progress)
     cfg = p.spec.cfg
@@ -369,10 +369,11 @@ def _run_locked(
     )
     loso, index = open_loso(p, hub=hub, show_progress=show_progress, folds=folds)
     cfg = spec.cfg
+    smote = cfg.smote and cfg.task != "au"  # an AU run leaves it off (train/au_task.py)
     console.print(
         f"LOSO on {index.name}: {len(index)} clips, {len(loso.folds)} subjects, "
         f"classes {index.class_counts()}, {p.frames} frames, {cfg.epochs} epochs, "
-        f"views {cfg.views} ({cfg.head}), SMOTE {'on' if cfg.smote and cfg.task != 'au' else 'off'}, "
+        f"views {cfg.views} ({cfg.head}), SMOTE {'on' if smote else 'off'}, "
         f"epoch selection {cfg.epoch_selection} [{index.provenance} data]"
     )
     pooled = loso.run()

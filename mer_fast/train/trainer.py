@@ -36,8 +36,8 @@ from mer_fast.errors import ConfigError
 from mer_fast.models.heads import MERNet, predict_logits, sbml_loss
 from mer_fast.models.view_norm import convert_sync_batchnorm
 from mer_fast.train.batches import Items
-from mer_fast.train.clipdata import ClipData, StreamData
 from mer_fast.train.clip_predictor import ClipPredictor
+from mer_fast.train.clipdata import ClipData, StreamData
 from mer_fast.train.config import TrainConfig
 from mer_fast.train.epoch_batches import EpochBatches
 from mer_fast.train.metrics_log import log_epoch, tensorboard_writer
