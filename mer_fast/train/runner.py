@@ -153,6 +153,11 @@ def plan(
     )
     # a missing target dataset, or a fold it does not have, fails before hours of pre-training
     check_folds(folds, len(make_folds(hub.index(target))), target)
+    au_labels = None
+    if cfg.task == "au":  # a target without AU codes fails here too (train/au_targets.py)
+        from mer_fast.train.au_targets import au_targets
+
+        au_labels = au_targets(hub.index(target), cfg.aus).labels.tolist()
     if cfg.frames_for(target) == 1:
         console.print(
             "  [yellow]note: --frames 1: every clip becomes one still frame, with no "
@@ -183,6 +188,8 @@ def plan(
         "data": [(r.key, r.label) for r in index.records],
         "stored_at": list(store.frames.shape[1:]),
     }
+    if au_labels is not None:  # the AU targets the folds learn (their codes may be re-read)
+        fingerprint["au_targets"] = au_labels
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
     run_file = out / "run.json"
     if run_file.exists():
