@@ -105,7 +105,8 @@ class Predictor:
 
     @torch.no_grad()
     def logits(self, frames: torch.Tensor, tta: str | None = None) -> torch.Tensor:
-        """Summed logits ``[classes]`` of one uint8 clip ``[T, H, W, C]``."""
+        """Summed logits ``[classes]`` of one uint8 clip ``[T, H, W, C]`` (an AU model: one
+        logit per AU, its views combined by the model's ``au_view_fusion``)."""
         import mer_fast.ops as ops
 
         conv = self.meta["convention"]
@@ -119,12 +120,19 @@ class Predictor:
             mean=list(conv.mean),
             std=list(conv.std),
         )
-        return self.net(x).float().sum(0)[0].cpu()
+        out = self.net(x).float()
+        if self.meta["task"] == "au":
+            from mer_fast.train.au_trainer import combine_views
+
+            return combine_views(out, self.meta["au_view_fusion"])[0].cpu()
+        return out.sum(0)[0].cpu()
 
     def __call__(self, path: str | Path, tta: str | None = None) -> dict[str, float]:
+        """Class probabilities of one clip (an AU model: each AU's own probability)."""
         frames, note = self.frames(path)
         self.face_notes[str(path)] = note
-        probs = torch.softmax(self.logits(frames, tta), 0)
+        logits = self.logits(frames, tta)
+        probs = torch.sigmoid(logits) if self.meta["task"] == "au" else torch.softmax(logits, 0)
         return {c: float(p) for c, p in zip(self.classes, probs)}
 
     def _face_cropper(self):

@@ -258,6 +258,9 @@ def presets_reference() -> str:
         fields += [md_code(f"{k}={v}") for k, v in (data.get("train") or {}).items()]
         figures = [preset.paper.get(k) for k in ("uf1", "uar", "war")]
         paper = " / ".join("-" if v is None else f"{v:.4f}" for v in figures)
+        if "f1_mean_all" in preset.paper:  # an AU-detection preset: F1 over AUs (two-class)
+            f1, two = preset.paper["f1_mean_all"], preset.paper["f1_macro_mean"]
+            paper = f"AU F1 {f1:.4f} (two-class {two:.4f})"
         out.append(
             f"| {md_code(preset.path.name)} | {md_text(preset.row)} | {preset.target} "
             f"| {md_code(preset.chain or 'scratch')} | {', '.join(fields)} | {paper} |"

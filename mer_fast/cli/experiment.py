@@ -31,16 +31,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
+    from mer_fast.cli import checks
     from mer_fast.cli.train import build_config, data_spec, ray_options
+    from mer_fast.errors import ConfigError
     from mer_fast.eval.report import write_report
     from mer_fast.experiments import presets
     from mer_fast.train.datahub import DataHub
-    from mer_fast.train.runner import RunSpec, hub_key, make_hub, run as run_experiment
+    from mer_fast.train.runner import RunSpec, hub_key, make_hub
+    from mer_fast.train.runner import run as run_experiment
     from mer_fast.utils.progress import console
     from mer_fast.utils.stored import read_json
-
-    from mer_fast.cli import checks
-    from mer_fast.errors import ConfigError
 
     if args.target is not None:
         checks.target(args.target)
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.out) / f"table{args.table}"
     if args.list:
         t = Table(title=f"Table {args.table}: {len(rows)} rows")
-        for col in ("preset", "table", "row", "target", "chain", "paper UF1", "done"):
+        for col in ("preset", "table", "row", "target", "chain", "paper UF1 | AU F1", "done"):
             t.add_column(col)
         for p in rows:
             done = (root / p.id / "results.json").exists()
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 p.row,
                 p.target,
                 p.chain or "scratch",
-                f"{p.paper.get('uf1', float('nan')):.4f}",
+                f"{p.paper.get('uf1', p.paper.get('f1_mean_all', float('nan'))):.4f}",
                 "yes" if done else "",
             )
         console.print(t)
@@ -84,9 +84,7 @@ def run(args: argparse.Namespace) -> int:
         out = root / p.id
         # a damaged results.json is set aside: the row's figures are made again from its folds
         if (
-            read_json(
-                out / "results.json", f"the figures of row {p.id}", keys=("uf1", "uar", "war")
-            )
+            read_json(out / "results.json", f"the figures of row {p.id}", keys=("pooled",))
             is not None
         ):
             console.print(f"[{n}/{len(rows)}] {p.id}: finished, skipped")

@@ -173,6 +173,12 @@ def add_shared_options(p: argparse.ArgumentParser) -> None:
         "on the test subject, the paper's code's rule, labelled in outputs)",
     )
     g.add_argument(
+        "--task",
+        choices=["emotion", "au"],
+        help="what the target step learns: emotion (default: the clip's class) or au "
+        "(action-unit detection over --set aus=..., default meb's 12; per-AU F1)",
+    )
+    g.add_argument(
         "--set",
         action="append",
         default=[],
@@ -248,6 +254,7 @@ def build_config(args: argparse.Namespace, target: str | None = None):
             "lr",
             "epoch_selection",
             "device",
+            "task",
         )
     }
     cfg = apply_overrides(cfg, {k: v for k, v in cli.items() if v is not None}, "command line")
@@ -353,7 +360,8 @@ def ray_options(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from mer_fast.cli import checks
     from mer_fast.train.chain_steps import parse_chain
-    from mer_fast.train.runner import RunSpec, run as run_experiment
+    from mer_fast.train.runner import RunSpec
+    from mer_fast.train.runner import run as run_experiment
 
     checks.shared_options(args)
     only = checks.parse_folds(args.folds)

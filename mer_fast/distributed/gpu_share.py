@@ -119,7 +119,7 @@ def measure_fold_memory(plan, hub=None) -> FoldMemory:
     items = Items.real(clips, loso.data.labels[clips])
     with tempfile.TemporaryDirectory(prefix="mer_fast-memory-") as tmp:
         net = loso.make_net()
-        trainer = Trainer(
+        trainer = getattr(loso, "trainer_class", Trainer)(  # AU runs: AUTrainer
             net,
             cfg.replace(epochs=1, checkpoint_seconds=1e9),
             loso.data,

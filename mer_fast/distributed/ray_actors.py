@@ -129,11 +129,11 @@ class FoldWorker:
 
     def final_model(self, p: Plan) -> dict:
         from mer_fast.models import get_convention
-        from mer_fast.train.network import train_final_model
+        from mer_fast.train.au_run import final_model_trainer
 
         loso, open_s = self._open(p)
         t0 = time.perf_counter()
-        path = train_final_model(
+        path = final_model_trainer(p.spec.cfg)(
             loso.index,
             loso.data,
             p.spec.cfg,

@@ -18,8 +18,8 @@ from mer_fast.distributed.ray_actors import FoldWorker, Planner
 from mer_fast.distributed.ray_cluster import (
     Resources,
     absolute_paths,
-    cluster_capacity,
     check_worker,
+    cluster_capacity,
     on_device,
     ray_get,
     start_actors,
@@ -175,6 +175,8 @@ class Driver:
             self.inflight[ref] = (actor, j, k, time.perf_counter())
 
     def _finished_task(self, ref) -> None:
+        from mer_fast.train.au_run import fold_summary
+
         actor, j, k, t0 = self.inflight.pop(ref)
         run = self.runs[j]
         what = f"{run.plan.name} " + (run.folds[k].name if k is not None else "final model")
@@ -194,15 +196,13 @@ class Driver:
             run.results[k] = r
             run.todo.discard(k)
             run.trained.append(k)
-            sc = r["scores"]
             resumed = (
                 f", resumed after epoch {r['resumed_from_epoch']}"
                 if r.get("resumed_from_epoch")
                 else ""
             )
             self.console.print(
-                f"{head}: UF1 {sc['uf1']:.4f}  UAR {sc['uar']:.4f}  WAR "
-                f"{sc['war']:.4f}  (epoch {r['selected_epoch']}{resumed}) "
+                f"{head}: {fold_summary(r)}  (epoch {r['selected_epoch']}{resumed}) "
                 f"{out['train_seconds']:.1f} s, worker pid {out['pid']}"
             )
             for note in r["notes"]:
@@ -214,7 +214,7 @@ class Driver:
     def _maybe_finish(self, run: PlannedRun) -> None:
         """Pools a run's folds and writes its results once all of them (and its final model)
         are in, with the same code and order as the sequential path."""
-        from mer_fast.train.loso import pool
+        from mer_fast.train.au_run import pool_results
         from mer_fast.train.runner import finish
 
         if run.outcome is not None or run.todo or run.final_pending:
@@ -229,7 +229,9 @@ class Driver:
                 f"folds for the pooled figures"
             )
         else:
-            pooled = pool([run.results[f.number] for f in run.folds], run.index.classes)
+            pooled = pool_results(
+                run.spec.cfg, [run.results[f.number] for f in run.folds], run.index
+            )
             if run.final and not (p.out / "model.pt").exists():
                 raise WorkerError(
                     f"{p.name}: the final model's task ended without writing {p.out / 'model.pt'}"

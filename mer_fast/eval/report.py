@@ -1,7 +1,8 @@
-"""``mer-fast report``: our UF1 / UAR / WAR next to the paper's for every run, with the
-difference, the epoch-selection mode and the data's provenance, plus pictures a person can open:
-confusion matrices, per-subject accuracy, training curves and a bar chart of ours against the
-paper's. Written as Markdown and HTML into one folder (PNG files beside them)."""
+"""``mer-fast report``: our UF1 / UAR / WAR next to the paper's for every run (an AU-detection
+run: its F1 over AUs, :mod:`mer_fast.eval.au_outputs`), with the difference, the
+epoch-selection mode and the data's provenance, plus pictures a person can open: confusion
+matrices, per-subject accuracy, training curves and a bar chart of ours against the paper's.
+Written as Markdown and HTML into one folder (PNG files beside them)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from pathlib import Path
 from typing import Iterable
 
 from mer_fast.errors import ConfigError
+from mer_fast.eval.au_outputs import report_section as au_report_section
 from mer_fast.eval.outputs import ORACLE_LABEL
 from mer_fast.utils import atomic
 
 METRICS = ("uf1", "uar", "war")
+AU_METRICS = ("f1_mean", "f1_mean_all", "f1_macro_mean", "pooled")  # an AU run's (au_outputs)
 
 
 def find_runs(paths: Iterable[str | Path]) -> list[Path]:
@@ -44,8 +47,9 @@ def _load(run: Path) -> dict:
     path = run / "results.json"
     try:
         r = json.loads(path.read_text(encoding="utf-8"))
+        figures = AU_METRICS if isinstance(r, dict) and r.get("task") == "au" else METRICS
         missing = (
-            [k for k in ("name", "target", "provenance", "epoch_selection", *METRICS) if k not in r]
+            [k for k in ("name", "target", "provenance", "epoch_selection", *figures) if k not in r]
             if isinstance(r, dict)
             else ["(a JSON object)"]
         )
@@ -194,6 +198,13 @@ def write_report(
         notes.append(f"Runs marked ORACLE: {ORACLE_LABEL}.")
     md += [f"> {n}" for n in notes] + ([""] if notes else [])
     for target, rows in by_target.items():
+        au_rows = [r for r in rows if r.get("task") == "au"]
+        if au_rows:  # AU detection: per-AU F1 against the preset's paper figures
+            md += [f"## {target}: action-unit detection", ""]
+            md += au_report_section(au_rows, out, _slug)
+        rows = [r for r in rows if r.get("task") != "au"]
+        if not rows:
+            continue
         md += [
             f"## {target}",
             "",

@@ -64,7 +64,8 @@ def parse_chain(text: str | Iterable[str] | None, field: str = "--chain") -> lis
 def step_config(
     base: TrainConfig, step: str, overrides: Mapping[str, Mapping] | None = None
 ) -> TrainConfig:
-    """A pre-training step trains plainly (original view, cross-entropy, no SMOTE, no geometric
+    """A pre-training step trains plainly (original view, its classes with cross-entropy also in
+    an AU run, no SMOTE, no geometric
     augmentation of the paper's Table 4; the action steps crop and flip as 3D-ResNets does, see
     ``action_*`` fields) with the run's optimiser settings; ``steps: {STEP: {...}}`` in a preset
     overrides fields per step."""
@@ -79,6 +80,7 @@ def step_config(
         hflip=False,
         epoch_selection="final",
         sampler="shuffle",
+        task="emotion",  # an AU run's pre-training steps learn their own classes
     )
     if STEPS[step].kind != "expression":  # actions and ImageNet hold no faces to crop
         cfg = cfg.replace(faces="off")

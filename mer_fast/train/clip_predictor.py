@@ -39,6 +39,10 @@ class ClipPredictor:
             return out
         return self._predict(clips, views)
 
+    def _combine_views(self, logits: torch.Tensor) -> torch.Tensor:
+        """One row of logits per clip from the views' ``[V, M, classes]``: their sum."""
+        return predict_logits(logits)
+
     def _predict(self, clips: torch.Tensor, views: str) -> torch.Tensor:
         if isinstance(self.data, StreamData):
             # rows by the clips' positions: a clip that did not decode (skip_bad) was replaced
@@ -47,7 +51,7 @@ class ClipPredictor:
             for b in self.data.loader(clips, False, self.micro):
                 self._note_bad(b.replaced)
                 out[b.indices] = (
-                    predict_logits(
+                    self._combine_views(
                         self._eval_logits(self._packed_input(b.frames, b.offsets, views))
                     )
                     .float()
@@ -66,7 +70,7 @@ class ClipPredictor:
                 else None
             )
             logits = self._eval_logits(self._input(sub, views, None, starts))
-            out.append(predict_logits(logits).cpu())
+            out.append(self._combine_views(logits).cpu())
         if not out:
             return torch.empty(0, len(self.data.classes))
         return torch.cat(out)

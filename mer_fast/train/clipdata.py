@@ -16,8 +16,8 @@ class ClipData:
 
     frames: torch.Tensor  # uint8 [sum_T, H, W, C] on the training device
     offsets: torch.Tensor  # int64 [N + 1] on the CPU
-    labels: torch.Tensor  # int64 [N] on the CPU
-    classes: tuple[str, ...]
+    labels: torch.Tensor  # int64 [N] on the CPU (AU detection: [N, 3, A], au_targets.py)
+    classes: tuple[str, ...]  # (AU detection: the AU names)
     t_out: int  # frames per clip fed to the network
     mean: tuple[float, ...]
     std: tuple[float, ...]
@@ -26,7 +26,7 @@ class ClipData:
     # (mer_fast.train.action_protocol.ActionSpatial)
 
     def __len__(self) -> int:
-        return int(self.labels.numel())
+        return int(self.labels.shape[0])  # AU targets have more dimensions per clip
 
 
 @dataclass

@@ -99,6 +99,9 @@ def load_mer_model(
         "convention": report.convention,
         "provenance": ck.get("provenance"),
         "run": ck.get("run"),
+        # an AU-detection model: its classes are AUs, each with a sigmoid (train/au_run.py)
+        "task": ck.get("mer_task", "emotion"),
+        "au_view_fusion": ck.get("au_view_fusion", "max"),
     }
     return net.to(device).eval(), meta
 

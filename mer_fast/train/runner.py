@@ -153,6 +153,11 @@ def plan(
     )
     # a missing target dataset, or a fold it does not have, fails before hours of pre-training
     check_folds(folds, len(make_folds(hub.index(target))), target)
+    au_labels = None
+    if cfg.task == "au":  # a target without AU codes fails here too (train/au_targets.py)
+        from mer_fast.train.au_targets import au_targets
+
+        au_labels = au_targets(hub.index(target), cfg.aus).labels.tolist()
     if cfg.frames_for(target) == 1:
         console.print(
             "  [yellow]note: --frames 1: every clip becomes one still frame, with no "
@@ -183,6 +188,8 @@ def plan(
         "data": [(r.key, r.label) for r in index.records],
         "stored_at": list(store.frames.shape[1:]),
     }
+    if au_labels is not None:  # the AU targets the folds learn (their codes may be re-read)
+        fingerprint["au_targets"] = au_labels
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
     run_file = out / "run.json"
     if run_file.exists():
@@ -241,9 +248,9 @@ def plan(
 def open_loso(p: Plan, *, hub=None, show_progress: bool = True, folds: list[int] | None = None):
     """The LOSO of a planned run, on this process's device: (LosoRun, target ClipIndex)."""
     from mer_fast.models import get_convention
+    from mer_fast.train.clipdata import ClipData
     from mer_fast.train.loso import LosoRun
     from mer_fast.train.network import make_net_factory
-    from mer_fast.train.clipdata import ClipData
 
     hub = hub or make_hub(p.spec, p.data, show_progress)
     cfg = p.spec.cfg
@@ -253,6 +260,10 @@ def open_loso(p: Plan, *, hub=None, show_progress: bool = True, folds: list[int]
     store = hub.store(p.target, size=tuple(planned[:2]) if planned else None)
     index = store.index
     conv = get_convention(p.convention)
+    if cfg.task == "au":  # action-unit detection: multi-label targets (train/au_run.py)
+        from mer_fast.train.au_run import open_au_loso
+
+        return open_au_loso(p, store, conv, show_progress=show_progress, folds=folds), index
     clip_data = ClipData(
         frames=store.frames,
         offsets=store.offsets.cpu(),
@@ -272,6 +283,10 @@ def finish(
     p: Plan, loso, pooled: dict, *, final_model: bool = False, show_progress: bool = True
 ) -> dict:
     """Writes results.json, predictions.csv and confusion.png, and prints the table."""
+    if p.spec.cfg.task == "au":  # per-AU F1 and its plot instead (train/au_run.py)
+        from mer_fast.train.au_run import finish_au
+
+        return finish_au(p, loso, pooled, final_model=final_model, show_progress=show_progress)
     from mer_fast.eval.outputs import print_summary, write_run
     from mer_fast.models import get_convention
     from mer_fast.train.network import train_final_model
@@ -361,10 +376,11 @@ def _run_locked(
     )
     loso, index = open_loso(p, hub=hub, show_progress=show_progress, folds=folds)
     cfg = spec.cfg
+    smote = cfg.smote and cfg.task != "au"  # an AU run leaves it off (train/au_task.py)
     console.print(
         f"LOSO on {index.name}: {len(index)} clips, {len(loso.folds)} subjects, "
         f"classes {index.class_counts()}, {p.frames} frames, {cfg.epochs} epochs, "
-        f"views {cfg.views} ({cfg.head}), SMOTE {'on' if cfg.smote else 'off'}, "
+        f"views {cfg.views} ({cfg.head}), SMOTE {'on' if smote else 'off'}, "
         f"epoch selection {cfg.epoch_selection} [{index.provenance} data]"
     )
     pooled = loso.run()

@@ -36,8 +36,8 @@ from mer_fast.errors import ConfigError
 from mer_fast.models.heads import MERNet, predict_logits, sbml_loss
 from mer_fast.models.view_norm import convert_sync_batchnorm
 from mer_fast.train.batches import Items
-from mer_fast.train.clipdata import ClipData, StreamData
 from mer_fast.train.clip_predictor import ClipPredictor
+from mer_fast.train.clipdata import ClipData, StreamData
 from mer_fast.train.config import TrainConfig
 from mer_fast.train.epoch_batches import EpochBatches
 from mer_fast.train.metrics_log import log_epoch, tensorboard_writer
@@ -168,6 +168,11 @@ class Trainer(EpochBatches, ClipPredictor):
         if self.net.fusion is None:
             return sbml_loss(logits, labels, self.weights)
         return F.cross_entropy(logits[0].float(), labels)
+
+    def _correct(self, logits: torch.Tensor, labels: torch.Tensor) -> float:
+        """How many of a micro-batch's clips the network gets right (the epoch's train_acc)."""
+        pred = predict_logits(logits).argmax(1).cpu()
+        return int((pred == labels.cpu()).sum())
 
     # -- training ---------------------------------------------------------------------------------
     def fit(
@@ -368,8 +373,7 @@ class Trainer(EpochBatches, ClipPredictor):
                 loss = self._loss(logits, labels)
                 (loss * (len(labels) * self.world / size)).backward()
             out["loss"] += float(loss.detach()) * len(labels)
-            pred = predict_logits(logits.detach()).argmax(1).cpu()
-            out["correct"] += int((pred == labels.cpu()).sum())
+            out["correct"] += self._correct(logits.detach(), labels)
             out["seen"] += len(labels)
         opt.step()
         return out

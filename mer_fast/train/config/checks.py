@@ -10,6 +10,8 @@ from mer_fast.errors import ConfigError
 from mer_fast.train.config.constants import (
     ACTION_CROPS,
     AMP_MODES,
+    AU_POS_WEIGHTS,
+    AU_VIEW_FUSIONS,
     CHANNELS_LAST,
     DATA_PATHS,
     EPOCH_SELECTION,
@@ -18,6 +20,7 @@ from mer_fast.train.config.constants import (
     ROTATION_FILLS,
     SAMPLERS,
     SCALE_MODES,
+    TASKS,
     VIEW_AUGMENTS,
     VIEW_BATCHES,
 )
@@ -93,6 +96,7 @@ def validate(cfg: Any, source: str | None = None) -> None:
         if getattr(cfg, name) not in allowed:
             raise bad(name, f"must be one of {', '.join(allowed)}, got {getattr(cfg, name)!r}")
     _validate_data(cfg, bad)
+    _validate_task(cfg, bad)
     cfg.loss_weights(source)  # checks lambdas
 
 
@@ -182,4 +186,26 @@ def _validate_data(cfg: Any, bad: Bad) -> None:
         raise bad(
             "action_val_windows/action_infer_stride",
             f"must be >= 1, got {cfg.action_val_windows}, {cfg.action_infer_stride}",
+        )
+
+
+def _validate_task(cfg: Any, bad: Bad) -> None:
+    """The task group's fields; what the AU task cannot combine with."""
+    from mer_fast.data.action_units import au_list
+
+    for name, allowed in (
+        ("task", TASKS),
+        ("au_pos_weight", AU_POS_WEIGHTS),
+        ("au_view_fusion", AU_VIEW_FUSIONS),
+    ):
+        if getattr(cfg, name) not in allowed:
+            raise bad(name, f"must be one of {', '.join(allowed)}, got {getattr(cfg, name)!r}")
+    cfg.aus = au_list(cfg.aus)  # a list of distinct AU numbers (a tuple)
+    if cfg.task == "au" and cfg.sampler != "shuffle":
+        # SMOTE, the other class-based device, is left off with a note (mer_fast.train.au_task)
+        raise bad(
+            "sampler",
+            f"sampler {cfg.sampler!r} balances one class per clip; an AU-detection clip has "
+            "several labels (or none)",
+            "use sampler=shuffle with task au (au_pos_weight=balanced weighs rare AUs instead)",
         )

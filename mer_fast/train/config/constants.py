@@ -31,6 +31,9 @@ DATA_PATHS = ("auto", "store", "stream")
 FACE_MODES = ("off", "detect")
 AMP_MODES = ("auto", "bf16", "off")
 CHANNELS_LAST = ("auto", "on", "off")
+TASKS = ("emotion", "au")
+AU_POS_WEIGHTS = ("none", "balanced")
+AU_VIEW_FUSIONS = ("max", "mean", "sum")
 
 # The fields' groups, in the order the documentation lists them: key -> (title, what they share)
 GROUPS: dict[str, tuple[str, str]] = {
@@ -53,6 +56,11 @@ GROUPS: dict[str, tuple[str, str]] = {
     ),
     "smote": ("SMOTE", "Extended SMOTE (section 3.1.1)."),
     "eval": ("Evaluation", "Which epoch's model a fold reports."),
+    "task": (
+        "Task",
+        "What the target step learns: emotion classes (the paper's) or action-unit detection "
+        "(multi-label, meb's CD6ME benchmark; docs: 'Action-unit detection').",
+    ),
     "run": ("Run", "Seed, device, precision, speed settings, checkpoints."),
     "data": (
         "Data",

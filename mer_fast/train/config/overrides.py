@@ -21,6 +21,10 @@ def coerce(f: dataclasses.Field, value: Any, source: str | None) -> Any:
     default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
     if value is None:
         return None
+    if f.name == "aus":  # "1,2,4", "AU1+AU2" or a list: an error names the piece
+        from mer_fast.data.action_units import au_list
+
+        return au_list(value)
     try:
         if isinstance(default, bool):
             if isinstance(value, str):

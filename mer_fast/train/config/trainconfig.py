@@ -20,11 +20,14 @@ import json
 from dataclasses import MISSING, dataclass
 from typing import Any, Callable
 
+from mer_fast.data.action_units import MEB_AUS
 from mer_fast.errors import ConfigError
 from mer_fast.train.config.checks import validate as validate_config
 from mer_fast.train.config.constants import (
     ACTION_CROPS,
     AMP_MODES,
+    AU_POS_WEIGHTS,
+    AU_VIEW_FUSIONS,
     CHANNELS_LAST,
     DATA_PATHS,
     EPOCH_SELECTION,
@@ -35,6 +38,7 @@ from mer_fast.train.config.constants import (
     SAMPLERS,
     SCALE_MODES,
     TARGET_FRAMES,
+    TASKS,
     VIEW_AUGMENTS,
     VIEW_BATCHES,
 )
@@ -182,6 +186,36 @@ class TrainConfig:
     )
     inner_val_fraction: float = option(
         0.2, "eval", "share of training subjects held out for inner-val"
+    )
+    # -- task (mer_fast.train.au_task: action-unit detection) -----------------------------------
+    task: str = option(
+        "emotion",
+        "task",
+        "emotion (one class per clip: softmax, cross-entropy, UF1/UAR/WAR) | au (action-unit "
+        "detection: a sigmoid output per AU of `aus`, binary cross-entropy, per-AU F1; clips "
+        "without an AU code are left out and listed)",
+        choices=TASKS,
+    )
+    aus: tuple[int, ...] = option(
+        MEB_AUS,
+        "task",
+        "with task au: the AUs detected, e.g. 1,2,4 (default meb's 12 of CD6ME: 1, 2, 4, 5, 6, "
+        "7, 9, 10, 12, 14, 15, 17)",
+    )
+    au_pos_weight: str = option(
+        "none",
+        "task",
+        "with task au: the weight of an AU's positive clips in its loss: none (1, as meb) | "
+        "balanced (negatives / positives of the AU among the fold's training clips)",
+        choices=AU_POS_WEIGHTS,
+    )
+    au_view_fusion: str = option(
+        "max",
+        "task",
+        "with task au and several sbml test views: max (an AU is present when any view shows "
+        "it: a one-sided AU shows in one half-face view only) | mean (of the views' "
+        "probabilities) | sum (of the views' logits, then the sigmoid, as emotions)",
+        choices=AU_VIEW_FUSIONS,
     )
     # -- run ------------------------------------------------------------------------------------
     seed: int = option(
@@ -369,10 +403,11 @@ class TrainConfig:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     def hashed_keys(self) -> tuple[str, ...]:
-        """The fields stored steps and runs are keyed by: all but RUNTIME_FIELDS, and the face
-        fields only when faces are on (so steps and runs stored before they existed still
-        match)."""
+        """The fields stored steps and runs are keyed by: all but RUNTIME_FIELDS, the face
+        fields only when faces are on and the AU task's only in AU runs (so steps and runs
+        stored before they existed still match)."""
         skip = set(RUNTIME_FIELDS) | (set(FACE_FIELDS) if self.faces == "off" else set())
+        skip |= set(AU_FIELDS) if self.task == "emotion" else set()
         return tuple(k for k in self.to_dict() if k not in skip)
 
     def replace(self, **changes: Any) -> "TrainConfig":
@@ -383,6 +418,9 @@ class TrainConfig:
 # sync_bn only acts under torchrun, where it keeps a DDP run equal to the one-process run; a
 # stored step records the number of processes and whether BatchNorm was synchronised.
 FACE_FIELDS = ("faces", "face_margin")
+# The task's fields, hashed only in AU runs (emotion runs and steps stored before they existed
+# keep their hashes).
+AU_FIELDS = ("task", "aus", "au_pos_weight", "au_view_fusion")
 RUNTIME_FIELDS = (
     "device",
     "num_workers",
