@@ -87,6 +87,12 @@ def predictions(out: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def printed(capsys) -> str:
+    """What the console printed (stderr, stdout) without white space (it wraps long lines)."""
+    out = capsys.readouterr()
+    return "".join((out.out + out.err).split())
+
+
 def fold_results(out: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((out / "folds").glob("*/result.json"))]
 
@@ -220,3 +226,44 @@ def test_train_help_shows_every_protocol_option_with_an_example(capsys):
             line.strip().startswith("mer-fast train") and option in line
             for line in text.splitlines()
         )
+
+
+def test_experiment_lists_the_field_tables(capsys):
+    assert main(["experiment", "meb10", "--list"]) == 0
+    text = printed(capsys)
+    assert "Tablemeb10:4rows" in text and "UAR" in text and "0.2259" in text
+
+
+def test_experiment_with_seeds_and_a_row_that_cannot_run(tiny, tmp_path, monkeypatch, capsys):
+    """A table's rows with --seeds: each row's seeds and their aggregate, skipped when rerun; a
+    row over datasets without an adapter is reported, not run."""
+    import mer_fast.experiments as experiments
+
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    common = "table: t9\nchain: ''\nclasses: 5class\npaper: {uf1: 0.5}\n"
+    (presets / "t9_pair.yaml").write_text(common + "row: pair\ntarget: samm\ntrain_on: [casme2]\n")
+    (presets / "t9_rest.yaml").write_text(common + "row: rest\ntarget: samm\ntrain_on: [mmew]\n")
+    monkeypatch.setattr(experiments, "PRESETS_DIR", presets)
+    argv = [
+        "experiment",
+        "t9",
+        "--seeds",
+        "1,2",
+        "--data-root",
+        str(tiny),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--out",
+        str(tmp_path / "runs"),
+        *TINY[2:],  # the preset's chain
+    ]
+    assert main(argv) == 0
+    out = printed(capsys)
+    assert "t9_rest:notrun" in out and "noadapterformmew" in out
+    row = tmp_path / "runs" / "tablet9" / "t9_pair"
+    agg = json.loads((row / "results.json").read_text())
+    assert agg["kind"] == "seeds" and agg["seeds"] == [1, 2] and agg["meta"]["paper"]["uf1"] == 0.5
+    assert all((row / f"seed-{s}" / "results.json").is_file() for s in (1, 2))
+    assert main(argv) == 0
+    assert "t9_pair:finished,skipped" in printed(capsys)
