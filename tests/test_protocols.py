@@ -247,3 +247,38 @@ def test_megc2019_ground_truth_problems_through_the_composite(tiny, tmp_path):
     assert [(r.key, r.label) for r in index] == [
         (r.key, r.label) for r in load_dataset("megc2019", data_root=root, skip_bad=True)
     ]
+
+
+def test_casme2_2019_sheet_gives_its_own_objective_classes(tiny, tmp_path):
+    from mer_fast.eval.objective_classes import ROMAN
+    from mer_fast.protocols.class_sets import sheet_class
+
+    hub = hub_of(tiny, tmp_path, options={"casme2": {"coding": "2019"}})
+    ev = evaluation(hub, resolve("casme2", "objective"))
+    (report,) = ev.class_sets
+    assert report["objective_source"] == {"sheet": len(ev.index)} and len(ev.index) > 0
+    for r in ev.index:
+        assert r.meta["sheet"] == "CASME2-coding-20190701.xlsx"
+        assert r.label == ROMAN[sheet_class(r.meta["objective_class"]) - 1]
+    assert report["rule_vs_sheet"]["compared"] == len(ev.index)
+
+
+@pytest.mark.parametrize(
+    "cell, expected",
+    [
+        (7, 7),
+        (3.0, 3),
+        ("5", 5),
+        (" VII ", 7),
+        ("Class iv", 4),
+        ("8", None),
+        ("", None),
+        (None, None),
+        (2.5, None),
+        ("x", None),
+    ],
+)
+def test_sheet_objective_class_spellings(cell, expected):
+    from mer_fast.protocols.class_sets import sheet_class
+
+    assert sheet_class(cell) == expected

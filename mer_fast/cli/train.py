@@ -20,8 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "train",
         help="N-step pre-training chain + leave-one-subject-out fine-tuning",
         description="Pre-trains step by step along --chain (a new FC head at every step), "
-        "fine-tunes on --target with one fold per subject, and reports UF1 / UAR / "
-        "WAR pooled over the folds.",
+        "fine-tunes on --target with one fold per subject (or per dataset, or one hold-out "
+        "fold: --split, --train-on), and reports UF1 / UAR / WAR pooled over the folds.",
         epilog=EXAMPLES + PROTOCOL_EXAMPLES + "\n" + paper_code_text(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -118,7 +118,8 @@ def add_shared_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--frames",
         type=int,
-        help="frames per clip (default: the target's mean length: SMIC 34, CASME II 66, SAMM 74)",
+        help="frames per clip (default: the target's mean length: SMIC 34, CASME II 66, SAMM "
+        "74; another target or a composite: its clips' mean length)",
     )
     g.add_argument("--size", type=int, help="frame size (default 112)")
     g.add_argument("--batch-size", type=int, help="clips per batch (default 30)")
