@@ -79,13 +79,14 @@ def evaluation(hub: Any, protocol: Protocol, task: str = "emotion") -> Evaluatio
     from mer_fast.data.datasets import get_adapter
     from mer_fast.protocols.class_sets import apply, load_options
 
-    cached = hub.derived.get(protocol.key)
+    cache_key = f"{protocol.key}|{task}"
+    cached = hub.derived.get(cache_key)
     if cached is not None:
         return cached
     if protocol.is_default and protocol.rules is None:
         index = hub.index(protocol.target)
         ev = Evaluation(protocol, index, [{"dataset": protocol.target, "class_set": "native"}])
-        hub.derived[protocol.key] = ev
+        hub.derived[cache_key] = ev
         return ev
     class_set = protocol.classes
     rules_options = _rules_options(hub, protocol)
@@ -97,12 +98,13 @@ def evaluation(hub: Any, protocol: Protocol, task: str = "emotion") -> Evaluatio
         parts.append(dataclasses.replace(ix, skipped=_qualified(ix.skipped, name)))
         reports.append(report)
     classes = _classes(parts, protocol, task)
-    index = ClipIndex.concat(parts, name=protocol.key, classes=classes)
-    if protocol.rules is not None:
-        index = _apply_rules(hub, protocol, index)
+    tested = ClipIndex.concat(parts[: len(protocol.datasets)], name=protocol.key, classes=classes)
+    if protocol.rules is not None:  # the named composite's rules, on its own clips only
+        tested = _apply_rules(hub, protocol, tested)
+    index = ClipIndex.concat([tested, *parts[len(protocol.datasets) :]], protocol.key, classes)
     hub.add_index(protocol.key, index)
     ev = Evaluation(protocol, index, reports)
-    hub.derived[protocol.key] = ev
+    hub.derived[cache_key] = ev
     return ev
 
 

@@ -97,7 +97,7 @@ def make_folds(
     if len(names) < 2:
         what = "subjects" if split == "subject" else "datasets"
         raise ConfigError(
-            f"leaving one out needs at least two {what}; {index.name!r} has {len(names)}",
+            f"leaving one out (LOSO) needs at least two {what}; {index.name!r} has {len(names)}",
             field="target" if split == "subject" else "--split",
         )
     return [
