@@ -352,3 +352,41 @@ def test_measuring_gpu_memory_needs_cuda(tiny, reference):
     )
     with pytest.raises(ConfigError, match="needs a CUDA device"):
         measure_fold_memory(plan)
+
+
+def test_protocol_and_seeds_on_ray_equal_sequential(tiny, ray_session, tmp_path):
+    """Leave one dataset out with --seeds: one Ray job per seed, each seed's folds those of the
+    protocol (protocols/folds.py), the same predictions and aggregate as a sequential run."""
+    argv = [
+        "train",
+        *ARGS,
+        "--chain",
+        "",
+        "--target",
+        "casme2+samm",
+        "--split",
+        "dataset",
+        "--classes",
+        "emotion3",
+        "--seeds",
+        "1,2",
+        "--data-root",
+        str(tiny),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each Ray worker (--cpus-per-fold 1)
+    try:
+        assert main([*argv, "--out", str(tmp_path / "seq")]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    assert main([*argv, *RAY, "--out", str(tmp_path / "ray")]) == 0
+    seq, par = (json.loads((tmp_path / d / "results.json").read_text()) for d in ("seq", "ray"))
+    assert par["aggregate"]["metrics"] == seq["aggregate"]["metrics"] and par["seeds"] == [1, 2]
+    for s in (1, 2):
+        run = json.loads((tmp_path / "ray" / f"seed-{s}" / "results.json").read_text())
+        assert [f["held_out"] for f in run["per_fold"]] == ["casme2", "samm"]
+        assert predictions(tmp_path / "ray" / f"seed-{s}") == predictions(
+            tmp_path / "seq" / f"seed-{s}"
+        )

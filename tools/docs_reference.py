@@ -236,7 +236,9 @@ def presets_reference() -> str:
         (
             "Generated from `configs/` (= `mer_fast/configs/`) while the documentation is built: "
             "one YAML file per row of the paper's Tables 1-5, with the figures the paper "
-            "publishes for it. `mer-fast train --config configs/FILE.yaml` runs one row, "
+            "publishes for it, and of the field's protocols (meb's Tables 10 and 11, MEGC2018; "
+            "[evaluation protocols](../evaluation.md)) with meb's figures where it publishes "
+            "them. `mer-fast train --config configs/FILE.yaml` runs one row, "
             "`mer-fast experiment TABLE` a whole table ([Décalcomanie and the paper's "
             "presets](../decalcomanie.md))."
         ),
@@ -256,6 +258,8 @@ def presets_reference() -> str:
         data = yaml.safe_load(preset.path.read_text(encoding="utf-8")) or {}
         fields = [md_code(data.get("profile", "nstep"))]
         fields += [md_code(f"{k}={v}") for k, v in (data.get("train") or {}).items()]
+        protocol = {k: data[k] for k in ("classes", "split", "train_on") if k in data}
+        fields += [md_code(f"{k}={v}") for k, v in protocol.items()]  # docs/evaluation.md
         figures = [preset.paper.get(k) for k in ("uf1", "uar", "war")]
         paper = " / ".join("-" if v is None else f"{v:.4f}" for v in figures)
         if "f1_mean_all" in preset.paper:  # an AU-detection preset: F1 over AUs (two-class)

@@ -195,15 +195,11 @@ def shared_options(args: argparse.Namespace, *, run_folder: str | None = "--out"
 
 
 def target(name: str, option: str = "--target") -> None:
-    from mer_fast.errors import did_you_mean
-    from mer_fast.train.chain_steps import TARGETS
+    """A target: a dataset, a '+'-joined composite or a named one
+    (:func:`mer_fast.protocols.targets.parse_target`)."""
+    from mer_fast.protocols.targets import parse_target
 
-    if str(name).lower() not in TARGETS:
-        raise ConfigError(
-            f"unknown target {name!r}{did_you_mean(str(name).lower(), TARGETS)}",
-            field=option,
-            fix=f"one of {', '.join(TARGETS)}",
-        )
+    parse_target(str(name), option)
 
 
 def steps_in_chain(given: list[str], chain: list[str], option: str) -> None:

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "experiment",
-        help="run every row of a table of the paper (1-5), skipping finished rows",
+        help="run every row of a table of the paper (1-5) or of the field's protocols "
+        "(meb10, meb11, megc2018), skipping finished rows",
         description="Runs the presets of one table of the paper (configs/tableN*.yaml) one after "
         "another into OUT/tableN/<preset>; finished rows are skipped, an unfinished "
         "one resumes. Ends with a report of ours against the paper's figures.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  mer-fast experiment 2 --data-root /data --target smic\n"
         "  mer-fast experiment 1 --data-root /data --init kinetics=r3d50_K_200ep.pth "
-        "--init in=resnet50.pth",
+        "--init in=resnet50.pth\n"
+        "  mer-fast experiment megc2018 --data-root /data --seeds 1,2,3,4,5",
     )
-    p.add_argument("table", help="1, 2, 3, 4, 5 or a part such as 2b")
+    p.add_argument(
+        "table",
+        help="1, 2, 3, 4, 5 or a part such as 2b (the paper's); meb10, meb11 (meb's Tables 10 "
+        "and 11), megc2018 (MEGC2018's two tasks)",
+    )
     p.add_argument("--target", help="only the rows of this target")
     p.add_argument("--list", action="store_true", help="list the rows and stop")
     p.add_argument("--out", default="runs", help="root of the run folders (default runs/)")
@@ -29,9 +36,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.markup import escape
     from rich.table import Table
 
     from mer_fast.cli import checks
+    from mer_fast.cli.protocol_options import parse_seeds
     from mer_fast.cli.train import build_config, data_spec, ray_options
     from mer_fast.errors import ConfigError
     from mer_fast.eval.report import write_report
@@ -39,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     from mer_fast.train.datahub import DataHub
     from mer_fast.train.runner import RunSpec, hub_key, make_hub
     from mer_fast.train.runner import run as run_experiment
+    from mer_fast.train.seed_runs import aggregate_folder, run_seeds
+    from mer_fast.train.seed_runs import jobs as seed_jobs
     from mer_fast.utils.progress import console
-    from mer_fast.utils.stored import read_json
 
     if args.target is not None:
         checks.target(args.target)
@@ -52,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             fix="drop --folds (a rerun resumes unfinished rows), "
             "or run one row with mer-fast train --config",
         )
+    seeds = parse_seeds(args.seeds)
     rows = [p for p in presets(args.table) if not args.target or p.target == args.target]
     if not rows:
         raise ConfigError(
@@ -62,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.out) / f"table{args.table}"
     if args.list:
         t = Table(title=f"Table {args.table}: {len(rows)} rows")
-        for col in ("preset", "table", "row", "target", "chain", "paper UF1 | AU F1", "done"):
+        for col in ("preset", "table", "row", "target", "chain", "paper", "done"):
             t.add_column(col)
         for p in rows:
             done = (root / p.id / "results.json").exists()
@@ -72,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
                 p.row,
                 p.target,
                 p.chain or "scratch",
-                f"{p.paper.get('uf1', p.paper.get('f1_mean_all', float('nan'))):.4f}",
+                ", ".join(
+                    f"{k.upper()} {v:.4f}" for k, v in p.paper.items() if isinstance(v, float)
+                )
+                or "-",
                 "yes" if done else "",
             )
         console.print(t)
@@ -80,13 +94,12 @@ def run(args: argparse.Namespace) -> int:
     hubs: dict[str, DataHub] = {}
     finished = []
     rows_left = []  # (n, preset, spec, out)
+    unavailable: list[ConfigError] = []  # rows whose protocol cannot run here
     for n, p in enumerate(rows, 1):
         out = root / p.id
         # a damaged results.json is set aside: the row's figures are made again from its folds
-        if (
-            read_json(out / "results.json", f"the figures of row {p.id}", keys=("pooled",))
-            is not None
-        ):
+        stored = finished_results(out / "results.json", f"the figures of row {p.id}")
+        if stored is not None and (seeds is None or stored.get("seeds") == seeds):
             console.print(f"[{n}/{len(rows)}] {p.id}: finished, skipped")
             finished.append(out)
             continue
@@ -103,8 +116,19 @@ def run(args: argparse.Namespace) -> int:
             name=p.id,
             meta=opts["meta"],
             trust_checkpoints=args.trust_checkpoint,
+            classes=opts["classes"],
+            split=opts["split"],
+            train_on=opts["train_on"],
         )
+        try:  # a preset's protocol is checked before any row runs
+            spec.protocol()
+        except ConfigError as exc:  # e.g. a row over datasets mer-fast has no adapter for yet
+            console.print(f"[yellow]\\[{n}/{len(rows)}] {p.id}: not run: {escape(str(exc))}[/]")
+            unavailable.append(exc)
+            continue
         rows_left.append((n, p, spec, out))
+    if unavailable and not rows_left and not finished:
+        raise unavailable[0]
     steps_dir = args.steps_dir or Path(args.out) / "steps"
     ray = ray_options(args)
     if ray is not None:
@@ -114,7 +138,11 @@ def run(args: argparse.Namespace) -> int:
 
         if rows_left:
             jobs = [
-                RunJob(spec, out=out, final_model=args.final_model) for _, _, spec, out in rows_left
+                RunJob(s, out=o, final_model=args.final_model)
+                for _, _, spec, out in rows_left
+                for s, o in (
+                    [(spec, out)] if seeds is None else seed_jobs(spec, seeds, out, args.synthetic)
+                )
             ]
             run_on_ray(
                 jobs,
@@ -123,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
                 options=ray,
                 show_progress=not args.no_progress,
             )
+            for _, _, spec, out in rows_left if seeds is not None else []:
+                aggregate_folder(out, seeds, spec, args.synthetic)
             finished += [out for _, _, _, out in rows_left]
         rows_left = []
     for n, p, spec, out in rows_left:
@@ -131,7 +161,8 @@ def run(args: argparse.Namespace) -> int:
         key = hub_key(spec, data)
         if key not in hubs:  # decoded stores are shared by the rows
             hubs[key] = make_hub(spec, data, show_progress=not args.no_progress)
-        run_experiment(
+        run_one = run_experiment if seeds is None else partial(run_seeds, seeds=seeds)
+        run_one(
             spec,
             data,
             out=out,
@@ -147,3 +178,21 @@ def run(args: argparse.Namespace) -> int:
         report = write_report(finished, root / "report", title=f"Table {args.table}")
         console.print(f"report: {report}")
     return 0
+
+
+def finished_results(path: Path, what: str) -> dict | None:
+    """A row's stored results.json when it holds a finished run's figures: one run's (emotion or
+    AU: ``pooled``) or the seeds' aggregate (``kind: seeds``); a file without them is damaged
+    and set aside (its row is made again from its folds), None when there is none."""
+    from mer_fast.utils.progress import console
+    from mer_fast.utils.stored import read_json, set_aside
+
+    stored = read_json(path, what)
+    if stored is None or "pooled" in stored or stored.get("kind") == "seeds":
+        return stored
+    aside = set_aside(path)
+    console.print(
+        f"[yellow]{path}: damaged (no figures); set aside as {aside.name} and {what} is redone[/]",
+        highlight=False,
+    )
+    return None

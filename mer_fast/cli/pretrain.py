@@ -89,7 +89,11 @@ def run(args: argparse.Namespace) -> int:
     from mer_fast.utils import dist
     from mer_fast.utils.progress import console
 
-    for flag, given in (("--folds", args.folds), ("--final-model", args.final_model)):
+    for flag, given in (
+        ("--folds", args.folds),
+        ("--final-model", args.final_model),
+        ("--seeds", args.seeds),
+    ):
         if given:
             raise ConfigError(
                 f"{flag} belongs to the LOSO fine-tuning; pretrain trains the chain only",

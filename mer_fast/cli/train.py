@@ -3,62 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 
-EXAMPLES = """\
-examples:
-  # the paper's best chain on SMIC-HS, datasets under /data (see `mer-fast datasets check`)
-  mer-fast train --chain kinetics,ucf,macro --target smic --data-root /data
-
-  # start the chain from the published Kinetics weights of 3D-ResNets-PyTorch
-  mer-fast train --chain kinetics,ucf,macro --target samm --data-root /data \\
-      --init kinetics=r3d50_K_200ep.pth
-
-  # a Décalcomanie run of Table 2 (a preset), from scratch, on CASME II
-  mer-fast train --config configs/table2b_casme2_train-olr_test-o.yaml --data-root /data
-
-  # everything on the built-in synthetic stand-in data (labelled synthetic in every output)
-  mer-fast train --chain kinetics,ucf,macro --target smic --synthetic --arch r3d10 --epochs 2
-
-Finished chain steps are stored once (--steps-dir) and reused by later runs with the same
-prefix; finished folds are kept, and rerunning the same command resumes where it stopped.
-
-"""
-
-
-def paper_code_text() -> str:
-    """The epilog's list of the fields where the paper's public code trains otherwise than its
-    text (from their descriptions in TrainConfig, so that it cannot drift)."""
-    import textwrap
-
-    from mer_fast.train.config import TrainConfig, describe
-
-    lines = [
-        "Where the paper's public code trains otherwise than its text, --set chooses (the first",
-        "value is the default, which the presets of Tables 1-5 use: the code's way, but for the",
-        "sampler; docs: 'Where mer-fast departs from the paper's code'):",
-    ]
-    for f in dataclasses.fields(TrainConfig):
-        if f.metadata.get("group") != "paper_code":
-            continue
-        d = describe(f.name)
-        head = f"  {f.name}={'|'.join(d['choices'] or [str(d['default'])])}"
-        body = textwrap.wrap(d["help"], 96 - 4)
-        lines += [head] + ["    " + line for line in body]
-    return "\n".join(lines) + "\n"
-
-
-def set_help() -> str:
-    """--set's help: every field it takes (their descriptions: the configuration reference)."""
-    from mer_fast.train.config import TrainConfig
-
-    names = ", ".join(f.name for f in dataclasses.fields(TrainConfig))
-    return (
-        "any field of the training config, e.g. --set views=OLR "
-        "--set model_options='{\"widen_factor\": 0.5}'; the fields (each described in the "
-        f"documentation's configuration reference): {names}"
-    )
+from mer_fast.cli.protocol_options import EXAMPLES as PROTOCOL_EXAMPLES
+from mer_fast.cli.protocol_options import (
+    add_protocol_options,
+    add_seeds_option,
+    parse_seeds,
+    protocol_settings,
+)
+from mer_fast.cli.train_help import EXAMPLES, paper_code_text, set_help
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -66,9 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "train",
         help="N-step pre-training chain + leave-one-subject-out fine-tuning",
         description="Pre-trains step by step along --chain (a new FC head at every step), "
-        "fine-tunes on --target with one fold per subject, and reports UF1 / UAR / "
-        "WAR pooled over the folds.",
-        epilog=EXAMPLES + "\n" + paper_code_text(),
+        "fine-tunes on --target with one fold per subject (or per dataset, or one hold-out "
+        "fold: --split, --train-on), and reports UF1 / UAR / WAR pooled over the folds.",
+        epilog=EXAMPLES + PROTOCOL_EXAMPLES + "\n" + paper_code_text(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     g = p.add_argument_group("what to run")
@@ -79,8 +33,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "'' or 'scratch' for none (default: kinetics,ucf,macro, or the preset's)",
     )
     g.add_argument(
-        "--target", default=None, help="smic | casme2 | samm | megc2019 | casme | casme-sq"
+        "--target",
+        default=None,
+        help="a dataset (smic, casme2, samm, ...), several joined by '+' (e.g. casme2+samm: "
+        "LOSO over their union) or a named composite: megc2019, cd6me",
     )
+    add_protocol_options(g)
     g.add_argument(
         "--config",
         metavar="FILE",
@@ -160,7 +118,8 @@ def add_shared_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--frames",
         type=int,
-        help="frames per clip (default: the target's mean length: SMIC 34, CASME II 66, SAMM 74)",
+        help="frames per clip (default: the target's mean length: SMIC 34, CASME II 66, SAMM "
+        "74; another target or a composite: its clips' mean length)",
     )
     g.add_argument("--size", type=int, help="frame size (default 112)")
     g.add_argument("--batch-size", type=int, help="clips per batch (default 30)")
@@ -197,6 +156,7 @@ def add_shared_options(p: argparse.ArgumentParser) -> None:
         help="after LOSO, train one model on every subject and save it as "
         "OUT/model.pt (for mer-fast predict)",
     )
+    add_seeds_option(g)
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     g = p.add_argument_group(
         "parallel folds (Ray)",
@@ -285,7 +245,7 @@ def build_config(args: argparse.Namespace, target: str | None = None):
         raise ConfigError(
             "no target dataset",
             field="--target",
-            fix="add --target smic (or casme2, samm, megc2019)",
+            fix="add --target smic (or casme2, samm, megc2019, a composite such as casme2+samm)",
         )
     inits = dict(run.get("init", {}) or {})
     for item in args.init:
@@ -313,6 +273,7 @@ def build_config(args: argparse.Namespace, target: str | None = None):
         "data": run.get("data", {}) or {},
         "name": run.get("name"),
         "meta": meta,
+        **protocol_settings(args, run),
     }
 
 
@@ -381,8 +342,28 @@ def run(args: argparse.Namespace) -> int:
         name=args.name or opts["name"],
         meta=opts["meta"],
         trust_checkpoints=args.trust_checkpoint,
+        classes=opts["classes"],
+        split=opts["split"],
+        train_on=opts["train_on"],
     )
+    spec.protocol()  # every protocol option checked before any work
     ray = ray_options(args)
+    seeds = parse_seeds(args.seeds)
+    if seeds is not None:
+        from mer_fast.train.seed_runs import run_seeds
+
+        run_seeds(
+            spec,
+            data_spec(args),
+            seeds,
+            out=args.out,
+            steps_dir=args.steps_dir,
+            folds=only,
+            show_progress=not args.no_progress,
+            final_model=args.final_model,
+            ray=ray,
+        )
+        return 0
     if ray is not None:
         from mer_fast.distributed.ray_folds import RunJob, run_on_ray
 

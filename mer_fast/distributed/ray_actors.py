@@ -83,7 +83,7 @@ class Planner:
             hub=hub,
             folds=folds,
         )
-        return p, hub.store(p.target).index
+        return p, hub.store(p.protocol.key).index  # its evaluation index (protocols/)
 
     def measure(self, p: Plan) -> dict:
         from mer_fast.distributed.gpu_share import measure_fold_memory

@@ -103,8 +103,11 @@ class Driver:
         from mer_fast.utils.stored import read_json
 
         job = self.jobs[j]
-        folds = make_folds(index)
-        check_folds(job.folds, len(folds), p.target)
+        protocol = p.protocol or p.spec.protocol()  # the folds of its protocol (protocols/)
+        folds = make_folds(index, protocol.split, protocol.train_on)
+        check_folds(
+            job.folds, len(folds), p.target, "folds" if protocol.holdout else f"{protocol.split}s"
+        )
         wanted = [f for f in folds if job.folds is None or f.number in job.folds]
         results, todo = {}, []
         for f in wanted:

@@ -63,6 +63,8 @@ def write_run(
             {
                 "fold": f["fold"],
                 "subject": f["subject"],
+                "held_out": f.get("held_out", f["subject"]),  # subject, dataset or hold-out
+                "split": f.get("split", "subject"),
                 "clips": len(f["predictions"]),
                 "selected_epoch": f["selected_epoch"],
                 "uf1": f["scores"]["uf1"],
@@ -166,7 +168,13 @@ def plot_confusion(cm, classes, path: Path, title: str = "") -> None:
 def print_summary(results: dict, console: Console | None = None) -> None:
     console = console or Console()
     label = results["provenance_label"]
-    t = Table(title=f"{results['name']}: LOSO on {results['target']} - {label}")
+    protocol = results.get("protocol") or {}  # the evaluation protocol (mer_fast.protocols)
+    how = "LOSO on"
+    if protocol.get("split") == "holdout":
+        how = f"hold-out from {'+'.join(protocol.get('train_on') or [])} to"
+    elif protocol.get("split") == "dataset":
+        how = "leave one dataset out on"
+    t = Table(title=f"{results['name']}: {how} {results['target']} - {label}")
     t.add_column("")
     for k in ("UF1", "UAR", "WAR"):
         t.add_column(k, justify="right")

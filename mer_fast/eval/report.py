@@ -16,6 +16,7 @@ from typing import Iterable
 from mer_fast.errors import ConfigError
 from mer_fast.eval.au_outputs import report_section as au_report_section
 from mer_fast.eval.outputs import ORACLE_LABEL
+from mer_fast.eval.seed_report import is_seeds, seed_section, synthetic_title
 from mer_fast.utils import atomic
 
 METRICS = ("uf1", "uar", "war")
@@ -29,7 +30,7 @@ def find_runs(paths: Iterable[str | Path]) -> list[Path]:
         if (p / "results.json").is_file():
             runs.append(p)
         elif p.is_dir():
-            found = sorted(q.parent for q in p.rglob("results.json"))
+            found = sorted(q.parent for q in p.rglob("results.json") if not _seed_of(q.parent))
             if not found:
                 raise ConfigError(
                     "no finished run here (no results.json in it or below)",
@@ -41,6 +42,17 @@ def find_runs(paths: Iterable[str | Path]) -> list[Path]:
         else:
             raise ConfigError("no such run folder", file=p)
     return list(dict.fromkeys(runs))
+
+
+def _seed_of(run: Path) -> bool:
+    """True for a seed's run below its seeds' aggregate (the aggregate stands for it)."""
+    parent = run.parent / "results.json"
+    if not run.name.startswith("seed-") or not parent.is_file():
+        return False
+    try:
+        return is_seeds(json.loads(parent.read_text(encoding="utf-8")))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _load(run: Path) -> dict:
@@ -83,15 +95,21 @@ def plot_subjects(r: dict, path: Path) -> None:
     plt = _matplotlib()
     folds = r["per_fold"]
     fig, ax = plt.subplots(figsize=(max(4, 0.35 * len(folds) + 1.5), 3))
+    held = [f.get("held_out") or f["subject"] for f in folds]
+    split = folds[0].get("split", "subject") if folds else "subject"
     ax.bar(range(len(folds)), [f["war"] for f in folds], color="#4c72b0")
     ax.set_xticks(
-        range(len(folds)), [f["subject"].split(":")[-1] for f in folds], rotation=90, fontsize=7
+        range(len(folds)),
+        [h.split(":")[-1] if split == "subject" else h for h in held],
+        rotation=90,
+        fontsize=7,
     )
     ax.set_ylim(0, 1)
-    ax.set_ylabel("accuracy of the subject's clips")
+    unit = {"subject": "subject", "dataset": "held-out dataset"}.get(split, "hold-out fold")
+    ax.set_ylabel("accuracy of its clips")
     ax.axhline(r["war"], color="k", lw=0.8, ls="--", label=f"pooled WAR {r['war']:.3f}")
     ax.legend(fontsize=7)
-    ax.set_title(f"{r['name']}: per subject", fontsize=8)
+    ax.set_title(synthetic_title(f"{r['name']}\nper {unit}", r), fontsize=8)
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
@@ -129,7 +147,7 @@ def plot_curves(run: Path, r: dict, path: Path) -> bool:
     ax[1].set_ylim(0, 1)
     ax[1].set_xlabel("epoch")
     ax[1].legend(fontsize=7)
-    fig.suptitle(f"{r['name']}: mean over {len(histories)} folds", fontsize=8)
+    fig.suptitle(synthetic_title(f"{r['name']}: mean over {len(histories)} folds", r), fontsize=8)
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
@@ -162,6 +180,12 @@ def plot_against_paper(rows: list[dict], target: str, path: Path) -> None:
 
 def _fmt(v) -> str:
     return "-" if v is None else f"{v:.4f}"
+
+
+def _ours(r: dict, metric: str) -> str:
+    """Our figure; for a seeds run the mean ± the sample standard deviation."""
+    std = (r.get("std") or {}).get(metric) if is_seeds(r) else None
+    return _fmt(r[metric]) + ("" if std is None else f" ± {std:.4f}")
 
 
 def _diff(ours, paper) -> str:
@@ -218,7 +242,7 @@ def write_report(
                 "| "
                 + " | ".join(
                     [r["_label"]]
-                    + [_fmt(r[m]) for m in METRICS]
+                    + [_ours(r, m) for m in METRICS]
                     + [_fmt(paper.get(m)) for m in METRICS]
                     + [_diff(r[m], paper.get(m)) for m in METRICS]
                     + [
@@ -236,6 +260,10 @@ def write_report(
         md += [f"![UF1 ours vs paper]({chart})", ""]
         for r in rows:
             run, stem = r["_dir"], _slug(r["name"])
+            if is_seeds(r):
+                md += [f"### {r['_label']} ({r['name']})", ""]
+                md += seed_section(r, out, stem, _save)
+                continue
             md += [
                 f"### {r['_label']} ({r['name']})",
                 "",

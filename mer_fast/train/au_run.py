@@ -38,8 +38,18 @@ def open_au_loso(p, store, conv, *, show_progress: bool = True, folds: list[int]
         std=conv.std,
     )
     make_net = make_net_factory(cfg, len(cfg.aus), p.init_path)
+    protocol = p.protocol or p.spec.protocol()
     return AULosoRun(
-        index, data, cfg, make_net, p.out, targets, show_progress=show_progress, folds=folds
+        index,
+        data,
+        cfg,
+        make_net,
+        p.out,
+        targets,
+        show_progress=show_progress,
+        folds=folds,
+        split=protocol.split,
+        train_on=protocol.train_on,
     )
 
 

@@ -72,9 +72,19 @@ class AULosoRun(LosoRun):
         *,
         show_progress: bool = True,
         folds: list[int] | None = None,
+        split: str = "subject",
+        train_on: tuple[str, ...] = (),
     ):
         super().__init__(
-            index, data, cfg, make_net, out_dir, show_progress=show_progress, folds=folds
+            index,
+            data,
+            cfg,
+            make_net,
+            out_dir,
+            show_progress=show_progress,
+            folds=folds,
+            split=split,
+            train_on=train_on,
         )
         self.targets = targets
 

@@ -69,13 +69,21 @@ class DataHub:
         self._stores: dict[tuple[str, str], object] = {}
         self._plans: dict[str, tuple] = {}
         self.store_plans: dict[str, dict] = {}  # dataset -> how its store was sized
+        self.derived: dict[str, object] = {}  # protocol key -> its Evaluation (protocols/)
 
-    def index(self, name: str) -> ClipIndex:
+    def index(self, name: str, options: Mapping | None = None) -> ClipIndex:
+        """Dataset ``name``'s index (read once), or an index added with :meth:`add_index`;
+        ``options``: adapter options over the run's (the evaluation layer reads a dataset with
+        its widest protocol for a class set)."""
         from mer_fast.data.datasets import load_dataset
         from mer_fast.data.releases import release_options, releases_read
 
-        if name not in self._indexes:
-            options = release_options(self.release, name, self.options.get(name, {}))
+        key = name if not options else f"{name}?{sorted(dict(options).items())}"
+        if key not in self._indexes:
+            options = {
+                **release_options(self.release, name, self.options.get(name, {})),
+                **(options or {}),
+            }
             ix = load_dataset(
                 name,
                 data_root=self.data_root,
@@ -100,8 +108,13 @@ class DataHub:
                     f"  {name}: ... and {len(ix.warnings) - 5} more notes "
                     f"(mer-fast datasets check lists them all)"
                 )
-            self._indexes[name] = ix
-        return self._indexes[name]
+            self._indexes[key] = ix
+        return self._indexes[key]
+
+    def add_index(self, name: str, index: ClipIndex) -> None:
+        """Makes ``index`` (an evaluation index of several datasets) available as ``name`` to
+        :meth:`index` and :meth:`store`."""
+        self._indexes[name] = index
 
     def store(self, name: str, size=None):
         """All clips of ``name`` decoded (3 channels) on the device: at the hub's

@@ -1,4 +1,5 @@
-"""Leave-one-subject-out evaluation on the target dataset.
+"""Leave-one-subject-out evaluation on the target dataset (and the other splits of
+:mod:`mer_fast.protocols.folds`: leave one dataset out, hold-out database).
 
 One fold per subject: the network of the last chain step, with a new head, is fine-tuned on the
 other subjects and tested on the held-out one. Nothing of the test subject reaches training: its
@@ -15,8 +16,6 @@ unfinished one at its last saved epoch.
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -26,67 +25,21 @@ from mer_fast.data.index import ClipIndex
 from mer_fast.errors import ConfigError
 from mer_fast.eval.metrics import Scores, mean_of_folds, scores
 from mer_fast.models.heads import MERNet
+from mer_fast.protocols.folds import Fold, check_folds, make_folds, natural_key
 from mer_fast.train.batches import Items
-from mer_fast.train.config import TrainConfig
-from mer_fast.train.smote import smote_items
 from mer_fast.train.clipdata import ClipData
+from mer_fast.train.config import TrainConfig
 from mer_fast.train.runtime import generator, seed_for
+from mer_fast.train.smote import smote_items
 from mer_fast.train.trainer import Trainer
 from mer_fast.utils import atomic
 from mer_fast.utils.progress import console
 from mer_fast.utils.stored import read_json
 
+__all__ = ["Fold", "LosoRun", "check_folds", "inner_split", "make_folds", "natural_key", "pool"]
+
 # what a stored fold result must hold to be used again (else it is set aside and redone)
 RESULT_KEYS = ("fold", "scores", "predictions", "notes", "selected_epoch", "history")
-
-
-def natural_key(text: str):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
-
-
-@dataclass
-class Fold:
-    number: int
-    subject: str  # subject_key of the held-out subject
-    train: torch.Tensor  # clip indices into the index
-    test: torch.Tensor
-
-    @property
-    def name(self) -> str:
-        return f"fold{self.number:02d}-" + re.sub(r"[^A-Za-z0-9_.-]", "_", self.subject)
-
-
-def make_folds(index: ClipIndex) -> list[Fold]:
-    """One fold per subject (natural order of subject keys); every clip is tested exactly once."""
-    by_subject: dict[str, list[int]] = {}
-    for i, r in enumerate(index.records):
-        by_subject.setdefault(r.subject_key, []).append(i)
-    subjects = sorted(by_subject, key=natural_key)
-    if len(subjects) < 2:
-        raise ConfigError(
-            f"LOSO needs at least two subjects; {index.name!r} has {len(subjects)}", field="target"
-        )
-    folds = []
-    for k, s in enumerate(subjects):
-        test = torch.tensor(by_subject[s], dtype=torch.int64)
-        train = torch.tensor(
-            [i for t in subjects if t != s for i in by_subject[t]], dtype=torch.int64
-        )
-        folds.append(Fold(k, s, train, test))
-    return folds
-
-
-def check_folds(folds: list[int] | None, count: int, target: str) -> None:
-    """Every fold asked for (``--folds``) exists: a target of ``count`` subjects has folds
-    0..count-1."""
-    bad = [k for k in folds or [] if not 0 <= k < count]
-    if bad:
-        raise ConfigError(
-            f"no fold {', '.join(map(str, bad))}: {target} has {count} subjects, "
-            f"so folds 0..{count - 1}",
-            field="--folds",
-            fix=f"give fold numbers from 0 to {count - 1}",
-        )
 
 
 def inner_split(
@@ -121,12 +74,14 @@ class LosoRun:
         *,
         show_progress: bool = True,
         folds: list[int] | None = None,
+        split: str = "subject",
+        train_on: tuple[str, ...] = (),
     ):
         self.index, self.data, self.cfg = index, data, cfg
         self.make_net = make_net
         self.out_dir = Path(out_dir)
         self.show_progress = show_progress
-        self.folds = make_folds(index)
+        self.folds = make_folds(index, split, train_on)  # the protocol's (protocols/folds.py)
         self.only = folds
 
     def fold_dir(self, fold: Fold) -> Path:
@@ -185,6 +140,8 @@ class LosoRun:
         result = {
             "fold": fold.number,
             "subject": fold.subject,
+            "held_out": fold.held_out,
+            "split": fold.split,
             "epoch_selection": cfg.epoch_selection,
             "selected_epoch": fit.selected_epoch,
             "resumed_from_epoch": fit.resumed_from,
@@ -224,7 +181,7 @@ class LosoRun:
                 )
             if c not in have_test:
                 notes.append(
-                    f"test subject {fold.subject} has no {name!r} clip (normal in MER "
+                    f"{fold.describe()} has no {name!r} clip (normal in MER "
                     f"datasets; its per-fold UAR/UF1 average over the classes present)"
                 )
         return notes
@@ -242,7 +199,7 @@ class LosoRun:
             )
             if not done:
                 console.print(
-                    f"[bold]{fold.name}[/]: test subject {fold.subject}, "
+                    f"[bold]{fold.name}[/]: {fold.describe()}, "
                     f"{len(fold.test)} test / {len(fold.train)} training clips"
                 )
             r = self.run_fold(fold)

@@ -24,6 +24,17 @@ class RunSpec:
     name: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # table / row / paper of a preset
     trust_checkpoints: bool = False  # --trust-checkpoint: --init files may hold pickled code
+    # the evaluation protocol (mer_fast.protocols): class set (None: the target's own),
+    # split (subject | dataset) and the hold-out training datasets
+    classes: str | None = None
+    split: str = "subject"
+    train_on: list[str] = field(default_factory=list)
+
+    def protocol(self):
+        """The resolved :class:`~mer_fast.protocols.targets.Protocol` (checks the options)."""
+        from mer_fast.protocols.targets import resolve
+
+        return resolve(self.target, self.classes, self.split, self.train_on)
 
 
 @dataclass
@@ -41,7 +52,7 @@ def default_name(spec: RunSpec, synthetic: bool) -> str:
 
     steps = parse_chain(spec.chain)
     return (
-        f"{'-'.join(steps) or 'scratch'}_{spec.target}_{spec.cfg.arch}"
+        f"{'-'.join(steps) or 'scratch'}_{spec.protocol().key}_{spec.cfg.arch}"
         f"{'_synthetic' if synthetic else ''}"
     )
 
@@ -62,6 +73,8 @@ class Plan:
     convention: dict
     frames: int
     data_read: dict = field(default_factory=dict)  # releases read and how the store was sized
+    protocol: Any = None  # the resolved Protocol (mer_fast.protocols.targets)
+    evaluation: dict = field(default_factory=dict)  # the protocol, class sets, frames: results
 
 
 def make_hub(spec: RunSpec, data: DataSpec, show_progress: bool = True):
@@ -122,9 +135,10 @@ def plan(
     claims the run folder."""
     from mer_fast.errors import ConfigError
     from mer_fast.models import convention_of
+    from mer_fast.protocols.evaluation import evaluation
+    from mer_fast.protocols.folds import check_folds, make_folds
     from mer_fast.train.chain import Chain
-    from mer_fast.train.chain_steps import TARGETS, parse_chain
-    from mer_fast.train.loso import check_folds, make_folds
+    from mer_fast.train.chain_steps import parse_chain
     from mer_fast.utils import atomic, dist
     from mer_fast.utils.progress import console
 
@@ -136,11 +150,8 @@ def plan(
             "without torchrun (it reuses the stored steps)",
         )
     cfg = spec.cfg.validate()
-    target = spec.target.lower()
-    if target not in TARGETS:
-        raise ConfigError(
-            f"unknown target {target!r}", field="--target", fix=f"one of {', '.join(TARGETS)}"
-        )
+    protocol = spec.protocol()
+    target = protocol.target
     steps = parse_chain(spec.chain)
     name = spec.name or default_name(spec, data.synthetic)
     out = Path(out or Path("runs") / name)
@@ -152,13 +163,20 @@ def plan(
         f"{' [SYNTHETIC DATA]' if data.synthetic else ''}"
     )
     # a missing target dataset, or a fold it does not have, fails before hours of pre-training
-    check_folds(folds, len(make_folds(hub.index(target))), target)
+    ev = evaluation(hub, protocol, getattr(cfg, "task", "emotion"))
+    made = make_folds(ev.index, protocol.split, protocol.train_on)
+    check_folds(folds, len(made), target, "folds" if protocol.holdout else f"{protocol.split}s")
     au_labels = None
     if cfg.task == "au":  # a target without AU codes fails here too (train/au_targets.py)
         from mer_fast.train.au_targets import au_targets
 
-        au_labels = au_targets(hub.index(target), cfg.aus).labels.tolist()
-    if cfg.frames_for(target) == 1:
+        au_labels = au_targets(ev.index, cfg.aus).labels.tolist()
+    t_out, frames_source = ev.frames(cfg.frames)
+    if not protocol.is_default:
+        from mer_fast.protocols.report import print_evaluation
+
+        print_evaluation(ev, len(made), t_out, frames_source)
+    if t_out == 1:
         console.print(
             "  [yellow]note: --frames 1: every clip becomes one still frame, with no "
             "motion to learn from[/] (the paper uses the target's mean length: "
@@ -177,8 +195,7 @@ def plan(
     ).run()
     last = results[-1] if results else None
     conv = last.info["convention"] if last is not None else convention_of(cfg.arch).to_dict()
-    t_out = cfg.frames_for(target)
-    store = hub.store(target)
+    store = hub.store(protocol.key)
     index = store.index
     fingerprint = {
         "config": {k: v for k, v in cfg.to_dict().items() if k in cfg.hashed_keys()},
@@ -190,6 +207,8 @@ def plan(
     }
     if au_labels is not None:  # the AU targets the folds learn (their codes may be re-read)
         fingerprint["au_targets"] = au_labels
+    if not protocol.is_default:  # runs stored before protocols existed keep their fingerprint
+        fingerprint["protocol"] = protocol.describe()
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
     run_file = out / "run.json"
     if run_file.exists():
@@ -221,6 +240,7 @@ def plan(
                 "meta": spec.meta,
                 "config": cfg.to_dict(),
                 "frames": t_out,
+                "protocol": protocol.describe(),
             },
         )
     from mer_fast.data.releases import releases_read
@@ -228,7 +248,7 @@ def plan(
     h, w, c = (int(v) for v in store.frames.shape[1:])
     data_read = {
         "releases": releases_read(index),
-        "store": {**hub.describe_stores().get(target, {}), "frame_size": [h, w, c]},
+        "store": {**hub.describe_stores().get(protocol.key, {}), "frame_size": [h, w, c]},
     }
     return Plan(
         spec=spec,
@@ -242,12 +262,15 @@ def plan(
         convention=conv,
         frames=t_out,
         data_read=data_read,
+        protocol=protocol,
+        evaluation={**ev.describe(), "folds": len(made), "frames_from": frames_source},
     )
 
 
 def open_loso(p: Plan, *, hub=None, show_progress: bool = True, folds: list[int] | None = None):
     """The LOSO of a planned run, on this process's device: (LosoRun, target ClipIndex)."""
     from mer_fast.models import get_convention
+    from mer_fast.protocols.evaluation import evaluation
     from mer_fast.train.clipdata import ClipData
     from mer_fast.train.loso import LosoRun
     from mer_fast.train.network import make_net_factory
@@ -257,7 +280,9 @@ def open_loso(p: Plan, *, hub=None, show_progress: bool = True, folds: list[int]
     # the size the plan stored at (decode_size=auto decides per process and free memory: every
     # fold of a run, in whatever process, reads the same frames, or fails saying why)
     planned = (p.data_read.get("store") or {}).get("frame_size")
-    store = hub.store(p.target, size=tuple(planned[:2]) if planned else None)
+    protocol = p.protocol or p.spec.protocol()
+    evaluation(hub, protocol, getattr(cfg, "task", "emotion"))  # registers its index in the hub
+    store = hub.store(protocol.key, size=tuple(planned[:2]) if planned else None)
     index = store.index
     conv = get_convention(p.convention)
     if cfg.task == "au":  # action-unit detection: multi-label targets (train/au_run.py)
@@ -274,9 +299,18 @@ def open_loso(p: Plan, *, hub=None, show_progress: bool = True, folds: list[int]
         std=conv.std,
     )
     make_net = make_net_factory(cfg, index.num_classes, p.init_path)
-    return LosoRun(
-        index, clip_data, cfg, make_net, p.out, show_progress=show_progress, folds=folds
-    ), index
+    loso = LosoRun(
+        index,
+        clip_data,
+        cfg,
+        make_net,
+        p.out,
+        show_progress=show_progress,
+        folds=folds,
+        split=protocol.split,
+        train_on=protocol.train_on,
+    )
+    return loso, index
 
 
 def finish(
@@ -295,6 +329,7 @@ def finish(
     index, cfg = loso.index, p.spec.cfg
     extra = {
         "frames": p.frames,
+        "protocol": p.evaluation,
         "device": cfg.device,
         "meta": p.spec.meta,
         **p.data_read,
@@ -378,7 +413,8 @@ def _run_locked(
     cfg = spec.cfg
     smote = cfg.smote and cfg.task != "au"  # an AU run leaves it off (train/au_task.py)
     console.print(
-        f"LOSO on {index.name}: {len(index)} clips, {len(loso.folds)} subjects, "
+        f"{(p.protocol or spec.protocol()).summary()}: {len(index)} clips, "
+        f"{len(loso.folds)} folds, "
         f"classes {index.class_counts()}, {p.frames} frames, {cfg.epochs} epochs, "
         f"views {cfg.views} ({cfg.head}), SMOTE {'on' if smote else 'off'}, "
         f"epoch selection {cfg.epoch_selection} [{index.provenance} data]"

@@ -116,6 +116,14 @@ class CompositeAdapter(Adapter):
         opts = self.check_options(options)
         return self.scan(Path(root).expanduser(), **opts)
 
+    def composite_rules(
+        self, index: ClipIndex, root: Path, options: Mapping[str, Any], skip_bad: bool
+    ) -> ClipIndex:
+        """A named composite's own rules, applied by the evaluation layer
+        (:mod:`mer_fast.protocols.evaluation`) to the union of its parts under its class set;
+        ``options`` are the composite's data options. None by default."""
+        return index
+
 
 def is_synthetic(root: str | os.PathLike) -> bool:
     """True if ``mer-fast synth`` wrote this folder: its own marker file, or the marker of the
