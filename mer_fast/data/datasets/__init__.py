@@ -49,11 +49,14 @@ from mer_fast.data.datasets.registry import (
 from mer_fast.data.datasets.samm import SAMM
 from mer_fast.data.datasets.scan import SYNTHETIC_MARKER, Problem, Scan
 from mer_fast.data.datasets.smic import SMIC
+from mer_fast.data.datasets.smic_cameras import SMICNIR, SMICVIS
 from mer_fast.data.datasets.ucf101 import UCF101
 from mer_fast.data.index import ClipIndex
 
 register(
     SMIC(),
+    SMICVIS(),
+    SMICNIR(),
     CASME2(),
     SAMM(),
     MEGC2019(),

@@ -5,6 +5,7 @@ folders, file names, spreadsheets, label files and video containers as the real 
 
     root/SMIC/SMIC_all_cropped/HS/s<k>/micro/<emotion>/s<k>_<ne|po|sur>_<NN>/reg_image<NNNNNN>.bmp
     root/SMIC/SMIC_all_raw/HS/... (the same clips in full frames: image<NNNNNN>.bmp)
+    root/SMIC/SMIC_all_{cropped,raw}/{VIS,NIR}/... (SMIC-VIS and SMIC-NIR: the later subjects)
     root/CASME2/CASME2-coding-20140508.xlsx (+ the 2019 revision, a ~$ lock file)
     root/CASME2/Cropped/sub<NN>/<Filename>/reg_img<N>.jpg, CASME2_RAW_selected/.../img<N>.jpg
     root/SAMM/SAMM_Micro_FACS_Codes_v2.xlsx (notes above the header on row 14),
@@ -44,8 +45,9 @@ FOLDERS = {name: entry.folder for name, entry in REGISTRY.items()}
 MEGC_FOLDER = "MEGC2019"
 # what write_synthetic writes, versioned: raise it whenever the layouts or contents change, so
 # that stand-in data written by an older mer-fast is rewritten rather than reused (2: both
-# releases of SMIC, CASME II and SAMM, and Oulu-CASIA's cropped faces)
-LAYOUT = 2
+# releases of SMIC, CASME II and SAMM, and Oulu-CASIA's cropped faces; 3: SMIC-VIS and
+# SMIC-NIR beside HS in SMIC/, MMEW, 4DME)
+LAYOUT = 3
 COMPOSITE_PARTS = {"megc2019": ("smic", "casme2", "samm"), "macro": ("ckplus", "oulu")}
 
 # sizes per dataset; "small" is the default (all seven in a few seconds on 2 cores)
