@@ -40,6 +40,8 @@ VERIFY_LEVELS = ("none", "headers", "full")
 CHECK_OPTIONS: dict[str, dict[str, Any]] = {
     "casme2": {"protocol": "all"},
     "samm": {"protocol": "all"},
+    "mmew": {"protocol": "all"},
+    "4dme": {"protocol": "all"},
     "oulu": {"conditions": "all"},
     "kinetics400": {"splits": "all"},
     "megc2019": {},
@@ -264,7 +266,7 @@ def _verify_record(record: ClipRecord, full: bool) -> tuple[list[Problem], int]:
             sizes.setdefault(size, path)
             modes.setdefault("grayscale" if gray else "colour", path)
     # a clip's frames share one size and one colour mode in every release: name the odd file
-    for found, field, text in (
+    for found, what, text in (
         (sizes, "frame size", lambda k: f"{k[0]}x{k[1]}"),
         (modes, "frame channels", str),
     ):
@@ -278,7 +280,7 @@ def _verify_record(record: ClipRecord, full: bool) -> tuple[list[Problem], int]:
                         f"{Path(p0).name} is {text(k0)} (a clip's frames are alike in "
                         f"every release)",
                         file=p,
-                        field=field,
+                        field=what,
                         fix="restore the clip's frames from the release",
                     )
                 )

@@ -33,9 +33,11 @@ from typing import Any, Iterable, Mapping
 from mer_fast.data.datasets.adapter import Adapter
 from mer_fast.data.datasets.casme2 import CASME2
 from mer_fast.data.datasets.ckplus import CKPlus
+from mer_fast.data.datasets.fourdme import FourDME
 from mer_fast.data.datasets.kinetics import Kinetics400
 from mer_fast.data.datasets.macro import Macro
 from mer_fast.data.datasets.megc2019 import MEGC2019
+from mer_fast.data.datasets.mmew import MMEW
 from mer_fast.data.datasets.oulu import Oulu
 from mer_fast.data.datasets.registry import (
     ALIASES,
@@ -59,6 +61,8 @@ register(
     SMICNIR(),
     CASME2(),
     SAMM(),
+    MMEW(),
+    FourDME(),
     MEGC2019(),
     CKPlus(),
     Oulu(),

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from mer_fast.data.datasets.scan import SYNTHETIC_MARKER
-from mer_fast.data.synthetic.registry import REGISTRY
+from mer_fast.data.synthetic.registry import REGISTRY, WRITTEN_WITH
 from mer_fast.errors import ConfigError
 
 # dataset -> its folder under the root (the adapters' documented folder names)
@@ -75,7 +75,7 @@ def dataset_names(datasets: Iterable[str] | str | None) -> list[str]:
     wanted: set[str] = set()
     for d in datasets:
         name = canonical_name(d)
-        wanted.update(COMPOSITE_PARTS.get(name, (name,)))
+        wanted.update(COMPOSITE_PARTS.get(name, (WRITTEN_WITH.get(name, name),)))
     return [n for n in FOLDERS if n in wanted]
 
 
