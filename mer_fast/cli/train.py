@@ -78,7 +78,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="ordered pre-training steps from kinetics, ucf, macro, in (ImageNet); "
         "'' or 'scratch' for none (default: kinetics,ucf,macro, or the preset's)",
     )
-    g.add_argument("--target", default=None, help="smic | casme2 | samm | megc2019")
+    g.add_argument(
+        "--target",
+        default=None,
+        help="smic | casme2 | samm | megc2019 | mmew | 4dme | smic-vis | smic-nir",
+    )
     g.add_argument(
         "--config",
         metavar="FILE",
