@@ -195,23 +195,25 @@ class MMEW(SheetAdapter):
         if row.onset is None:
             row.onset = first
             filled.append(f"{row.clip} onset {first}")
-        if row.offset is None or row.offset < row.onset:
-            if row.offset is not None:
-                ctx.scan.warn(f"{row.clip}: offset {row.offset} before onset {row.onset}")
-            row.offset = last
-            filled.append(f"{row.clip} offset {last}")
         onset, offset = row.onset, row.offset
-        if onset != first and offset - onset == last - first:
-            shift = first - onset
+        same_length = offset is not None and offset - onset == last - first
+        if onset != first and (same_length or (offset is None and not first <= onset <= last)):
             ctx.extra.setdefault("moved", []).append(
-                f"{row.clip}: sheet {onset}-{offset}, files {first}-{last}"
+                f"{row.clip}: sheet {onset}-{offset if offset is not None else '?'}, "
+                f"files {first}-{last}"
             )
-            row.onset, row.offset = first, last
-            row.apex = None if row.apex is None else row.apex + shift
+            row.apex = None if row.apex is None else row.apex + first - onset
+            row.onset, onset = first, first
+            row.offset = last if offset is not None else None
         elif onset != first:
             ctx.scan.warn(
                 f"{row.clip}: OnsetFrame {onset} but the clip folder starts at frame {first}"
             )
+        if row.offset is None or row.offset < onset:
+            if row.offset is not None:
+                ctx.scan.warn(f"{row.clip}: offset {row.offset} before onset {onset}")
+            row.offset = last
+            filled.append(f"{row.clip} offset {last}")
         super().check_marks(ctx, row, listing)
 
     def finish(self, ctx: SheetScan) -> None:
