@@ -43,6 +43,13 @@ classes (``emotion3``): Positive, Negative, Surprise as named; Repression and Ot
 apart from Repression). The later release (``micro_short_gray_video_cropped/`` with
 ``Micro_and_Macro-expression_labels_new_2D_oneLabel.xlsx``, which also holds macro rows by
 an unconfirmed column) is not read.
+
+Checked against meb (its first and latest commits, run on the facts above): release v1 is read
+with ``sub_ID`` / ``fold_name`` / ``Emotion`` / ``Onset`` / ``Apex`` / ``Offset`` / ``AUs``
+(renamed there, datasets.py:295-305), the companion sheet is read in meb's Table 2 notebook
+from the owners' own ``4DMicro/Original data/`` folder, and ``Surprise+Positive`` is a value
+meb itself wrote into its pre-release copy (meb@f00c3f4, row 263), so whether release v1 has
+multi-label cells is open. No public loader besides meb reads release v1.
 """
 
 from __future__ import annotations

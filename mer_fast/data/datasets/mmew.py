@@ -41,6 +41,14 @@ not confirmed. Protocols: ``all`` (the seven labels, as meb) and ``6class`` (the
 surprise, anger / disgust / fear / sadness negative, others left out (as MEGC2019 leaves out
 CASME II's others). One release (raw == cropped: meb points both at the same folder; the frames
 are face crops).
+
+Confirmed for this adapter (search of public pages and code, see the report of issue 18): the
+owners' page (dpailab.com) gives 300 micro-expressions, the ``repression`` folder among the
+emotion folders, the subject level above them, ``S<PP>-<EE>-<NNN>`` clip folders and
+``frameIndex.jpg`` frames counted from the clip's first frame; public copies carry the sheet as
+``MMEW_Micro_Exp.xlsx``, ``MMEW_Micro_Exp_v2.xlsx`` and renamed downloads. Not confirmed:
+per-emotion counts, fps, frame size, whether OnsetFrame is always 1, what the ``_new`` / ``_v2``
+sheets change.
 """
 
 from __future__ import annotations
