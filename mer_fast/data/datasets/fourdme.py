@@ -49,7 +49,8 @@ with ``sub_ID`` / ``fold_name`` / ``Emotion`` / ``Onset`` / ``Apex`` / ``Offset`
 (renamed there, datasets.py:295-305), the companion sheet is read in meb's Table 2 notebook
 from the owners' own ``4DMicro/Original data/`` folder, and ``Surprise+Positive`` is a value
 meb itself wrote into its pre-release copy (meb@f00c3f4, row 263), so whether release v1 has
-multi-label cells is open. No public loader besides meb reads release v1.
+multi-label cells is open. The public code searched held no loader of release v1 but meb's
+(and copies of its config).
 """
 
 from __future__ import annotations

@@ -42,8 +42,8 @@ surprise, anger / disgust / fear / sadness negative, others left out (as MEGC201
 CASME II's others). One release (raw == cropped: meb points both at the same folder; the frames
 are face crops).
 
-Confirmed for this adapter (search of public pages and code, see the report of issue 18): the
-owners' page (dpailab.com) gives 300 micro-expressions, the ``repression`` folder among the
+Confirmed for this adapter (public pages and code searched while writing it): the owners'
+page (http://www.dpailab.com/database.html) gives 300 micro-expressions, the ``repression`` folder among the
 emotion folders, the subject level above them, ``S<PP>-<EE>-<NNN>`` clip folders and
 ``frameIndex.jpg`` frames counted from the clip's first frame; public copies carry the sheet as
 ``MMEW_Micro_Exp.xlsx``, ``MMEW_Micro_Exp_v2.xlsx`` and renamed downloads. Not confirmed:
