@@ -43,9 +43,10 @@ CASME II's others). One release (raw == cropped: meb points both at the same fol
 are face crops).
 
 Confirmed for this adapter (public pages and code searched while writing it): the owners'
-page (http://www.dpailab.com/database.html) gives 300 micro-expressions, the ``repression`` folder among the
-emotion folders, the subject level above them, ``S<PP>-<EE>-<NNN>`` clip folders and
-``frameIndex.jpg`` frames counted from the clip's first frame; public copies carry the sheet as
+page (http://www.dpailab.com/database.html) gives 300 micro-expressions, the ``repression``
+folder among the emotion folders, the subject level above them, ``S<PP>-<EE>-<NNN>`` clip
+folders and ``frameIndex.jpg`` frames counted from the clip's first frame; public copies carry
+the sheet as
 ``MMEW_Micro_Exp.xlsx``, ``MMEW_Micro_Exp_v2.xlsx`` and renamed downloads. Not confirmed:
 per-emotion counts, fps, frame size, whether OnsetFrame is always 1, what the ``_new`` / ``_v2``
 sheets change.
