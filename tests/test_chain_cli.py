@@ -283,7 +283,7 @@ def test_train_cli_megc2019_from_scratch(tiny, tmp_path):
 
 
 def test_unknown_target_and_option(tmp_path, capsys):
-    assert main(["train", "--target", "mmew", "--synthetic", *COMMON]) == 2
+    assert main(["train", "--target", "nosuch", "--synthetic", *COMMON]) == 2
     assert "unknown target" in capsys.readouterr().err
     assert main(["train", "--target", "smic", "--set", "colour=red", *COMMON]) == 2
     assert "unknown option 'colour'" in capsys.readouterr().err

@@ -285,7 +285,7 @@ def test_check_reports_truncated_files(synth, tmp_path, capsys):
 
 
 def test_base_datasets_are_the_papers_seven():
-    assert set(BASE_DATASETS) >= {  # and the datasets of issue 18
+    assert set(BASE_DATASETS) >= {  # and the datasets added since
         "smic",
         "casme2",
         "samm",

@@ -42,6 +42,8 @@ CHECK_OPTIONS: dict[str, dict[str, Any]] = {
     "samm": {"protocol": "all"},
     "casme": {"protocol": "all"},
     "casme-sq": {"protocol": "4class"},  # the micro-expression rows (every row is parsed)
+    "mmew": {"protocol": "all"},
+    "4dme": {"protocol": "all"},
     "oulu": {"conditions": "all"},
     "kinetics400": {"splits": "all"},
     "megc2019": {},
@@ -266,7 +268,7 @@ def _verify_record(record: ClipRecord, full: bool) -> tuple[list[Problem], int]:
             sizes.setdefault(size, path)
             modes.setdefault("grayscale" if gray else "colour", path)
     # a clip's frames share one size and one colour mode in every release: name the odd file
-    for found, field, text in (
+    for found, what, text in (
         (sizes, "frame size", lambda k: f"{k[0]}x{k[1]}"),
         (modes, "frame channels", str),
     ):
@@ -280,7 +282,7 @@ def _verify_record(record: ClipRecord, full: bool) -> tuple[list[Problem], int]:
                         f"{Path(p0).name} is {text(k0)} (a clip's frames are alike in "
                         f"every release)",
                         file=p,
-                        field=field,
+                        field=what,
                         fix="restore the clip's frames from the release",
                     )
                 )

@@ -341,22 +341,27 @@ def _write_marker(
 ) -> None:
     from mer_fast import __version__
 
-    atomic.write_json(
-        out_root / MARKER,
-        {
-            "written_by": "mer-fast crop",
-            "mer_fast": __version__,
-            "dataset": name,
-            "source": report.source,
-            "size": list(report.size),
-            "margin": margin,
-            "detector": report.detector,
-            "detector_settings": detector.settings(),
-            "counts": report.counts,
-            "clips": {
-                c: {"status": f.status, "how": f.how, "frame": f.frame, "detector": f.detector}
-                for c, f in faces.items()
-            },
-            "skipped": report.skipped,
+    marker = {
+        "written_by": "mer-fast crop",
+        "mer_fast": __version__,
+        "dataset": name,
+        "source": report.source,
+        "size": list(report.size),
+        "margin": margin,
+        "detector": report.detector,
+        "detector_settings": detector.settings(),
+        "counts": report.counts,
+        "clips": {
+            c: {"status": f.status, "how": f.how, "frame": f.frame, "detector": f.detector}
+            for c, f in faces.items()
         },
-    )
+        "skipped": report.skipped,
+    }
+    # datasets sharing one folder (SMIC-HS, -VIS, -NIR in SMIC/) keep a part each
+    before = read_copy_marker(out_root) or {}
+    parts = dict(before.get("parts") or {})
+    if before.get("dataset") not in (None, name) and not parts:
+        parts[before["dataset"]] = {k: v for k, v in before.items() if k != "parts"}
+    if parts:
+        marker["parts"] = {**parts, name: dict(marker)}
+    atomic.write_json(out_root / MARKER, marker)

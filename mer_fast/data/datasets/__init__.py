@@ -4,9 +4,11 @@ Every dataset is read from its folder exactly as distributed, with no conversion
 data root (``--data-root DIR``) each dataset lives in a folder of its own, named as below (the
 first name is the documented one; the others, and any letter case, are accepted)::
 
-    DIR/SMIC/          SMIC_all_raw/HS/...  (SMIC_all_cropped/HS/...)
+    DIR/SMIC/          SMIC_all_raw/HS/...  (SMIC_all_cropped/HS/...; VIS/ and NIR/ beside HS)
     DIR/CASME2/        CASME2-coding-20140508.xlsx, CASME2_RAW_selected/... (Cropped/...)
     DIR/SAMM/          SAMM_Micro_FACS_Codes_v2.xlsx, SAMM/<SSS>/...
+    DIR/MMEW/          MMEW_Micro_Exp.xlsx, Micro_Expression/<emotion>/<Filename>/...
+    DIR/4DME/          4DME_Labelling_Micro_release v1.xlsx, gray_micro_crop/... (gray_micro/)
     DIR/CK+/           cohn-kanade-images/..., Emotion/...
     DIR/Oulu-CASIA/    OriginalImg/{VL,NI}/{Strong,Weak,Dark}/...
     DIR/UCF101/        UCF-101/..., ucfTrainTestlist/...
@@ -37,9 +39,11 @@ from mer_fast.data.datasets.casme import CASME
 from mer_fast.data.datasets.casme2 import CASME2
 from mer_fast.data.datasets.casme_sq import CASMESq
 from mer_fast.data.datasets.ckplus import CKPlus
+from mer_fast.data.datasets.fourdme import FourDME
 from mer_fast.data.datasets.kinetics import Kinetics400
 from mer_fast.data.datasets.macro import Macro
 from mer_fast.data.datasets.megc2019 import MEGC2019
+from mer_fast.data.datasets.mmew import MMEW
 from mer_fast.data.datasets.oulu import Oulu
 from mer_fast.data.datasets.registry import (
     ALIASES,
@@ -53,21 +57,26 @@ from mer_fast.data.datasets.registry import (
 from mer_fast.data.datasets.samm import SAMM
 from mer_fast.data.datasets.scan import SYNTHETIC_MARKER, Problem, Scan
 from mer_fast.data.datasets.smic import SMIC
+from mer_fast.data.datasets.smic_cameras import SMICNIR, SMICVIS
 from mer_fast.data.datasets.ucf101 import UCF101
 from mer_fast.data.index import ClipIndex
 
 register(
     SMIC(),
+    SMICVIS(),
+    SMICNIR(),
+    CASME(),
     CASME2(),
+    CASMESq(),
     SAMM(),
+    MMEW(),
+    FourDME(),
     MEGC2019(),
     CKPlus(),
     Oulu(),
     Macro(),
     UCF101(),
     Kinetics400(),
-    CASME(),
-    CASMESq(),
 )
 # the datasets read from their own folders, as opposed to the composites built from them
 BASE_DATASETS = tuple(n for n, a in DATASETS.items() if not a.composite)

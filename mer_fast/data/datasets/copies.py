@@ -35,6 +35,8 @@ def annotate_copy(scan, root: str | os.PathLike) -> None:
     marker = read_copy_marker(root)
     if marker is None:
         return
+    # a folder several datasets share (SMIC/: HS, VIS, NIR) holds one part per dataset cropped
+    marker = (marker.get("parts") or {}).get(scan.name, marker)
     clips = marker.get("clips") or {}
     skipped = marker.get("skipped") or {}
     detector = marker.get("detector", "?")

@@ -135,6 +135,8 @@ def read_row(
             )
         elif why == "empty cell" and not col.required:
             pass
+        elif why == "empty cell" and col.blank_ok:
+            scan.warn(f"{clip}: {col.label} is blank in {sheet.name} row {number} (unknown)")
         elif why is not None:
             unknown = " or ".join(repr(u) for u in col.unknown)
             problem(

@@ -28,7 +28,9 @@ class Column:
     (header sheets) and an empty cell is a problem (the core fields; apex may be optional).
     ``unknown``: texts the owners write for "not known" in a frame column (CASME II's ``/``):
     read as None with a warning. ``keep_numbers``: a meta column keeps numbers as numbers
-    (else its text is kept)."""
+    (else its text is kept). ``blank_ok``: a required frame column whose cells the owners left
+    blank in some rows (MMEW's apex and offset): such a cell is read as None with a warning,
+    while a sheet without the column is still a DataError."""
 
     field: str
     names: tuple[str, ...] = ()
@@ -36,6 +38,7 @@ class Column:
     required: bool = True
     unknown: tuple[str, ...] = ()
     keep_numbers: bool = False
+    blank_ok: bool = False
 
     @property
     def label(self) -> str:
@@ -79,23 +82,31 @@ class SheetFiles:
 class Vocabulary:
     """The emotion labels. ``spellings``: as the owners write them (messages show these); the
     labels are their lower-case forms, and any letter case of a spelling is that label without
-    a word. ``aliases``: other spellings (any case) -> label; each one met is noted once."""
+    a word. ``aliases``: other spellings (any case) -> label; each one met is noted once.
+    ``combined``: the separator of a cell naming several emotions (4DME's ``Surprise+Positive``):
+    such a cell reads as the labels joined by ``+`` in the order written (noted like an alias),
+    a label no protocol lists, so the clip is listed among the exclusions."""
 
     spellings: tuple[str, ...]
     aliases: Mapping[str, str] = field(default_factory=dict)
+    combined: str = ""
 
     @property
     def labels(self) -> tuple[str, ...]:
         return tuple(s.casefold() for s in self.spellings)
 
     def read(self, value: Any) -> tuple[str | None, bool]:
-        """(label or None, whether an alias was used)."""
+        """(label or None, whether an alias or a combination was read)."""
         text = cell_text(value).casefold()
         if text in self.labels:
             return text, False
         for alias, label in self.aliases.items():
             if alias.casefold() == text:
                 return label, True
+        if self.combined and self.combined in text:
+            parts = [self.read(p.strip())[0] for p in text.split(self.combined)]
+            if len(parts) >= 2 and all(p is not None and "+" not in p for p in parts):
+                return "+".join(dict.fromkeys(p for p in parts if p is not None)), True
         return None, False
 
 

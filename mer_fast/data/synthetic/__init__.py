@@ -5,6 +5,7 @@ folders, file names, spreadsheets, label files and video containers as the real 
 
     root/SMIC/SMIC_all_cropped/HS/s<k>/micro/<emotion>/s<k>_<ne|po|sur>_<NN>/reg_image<NNNNNN>.bmp
     root/SMIC/SMIC_all_raw/HS/... (the same clips in full frames: image<NNNNNN>.bmp)
+    root/SMIC/SMIC_all_{cropped,raw}/{VIS,NIR}/... (SMIC-VIS and SMIC-NIR: the later subjects)
     root/CASME2/CASME2-coding-20140508.xlsx (+ the 2019 revision, a ~$ lock file)
     root/CASME2/Cropped/sub<NN>/<Filename>/reg_img<N>.jpg, CASME2_RAW_selected/.../img<N>.jpg
     root/SAMM/SAMM_Micro_FACS_Codes_v2.xlsx (notes above the header on row 14),
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from mer_fast.data.datasets.scan import SYNTHETIC_MARKER
-from mer_fast.data.synthetic.registry import REGISTRY
+from mer_fast.data.synthetic.registry import REGISTRY, WRITTEN_WITH
 from mer_fast.errors import ConfigError
 
 # dataset -> its folder under the root (the adapters' documented folder names)
@@ -46,8 +47,9 @@ FOLDERS = {name: entry.folder for name, entry in REGISTRY.items()}
 MEGC_FOLDER = "MEGC2019"
 # what write_synthetic writes, versioned: raise it whenever the layouts or contents change, so
 # that stand-in data written by an older mer-fast is rewritten rather than reused (2: both
-# releases of SMIC, CASME II and SAMM, and Oulu-CASIA's cropped faces; 3: CASME and CAS(ME)^2)
-LAYOUT = 3
+# releases of SMIC, CASME II and SAMM, and Oulu-CASIA's cropped faces; 3: CASME and CAS(ME)^2,
+# or SMIC-VIS/NIR, MMEW and 4DME, on two branches; 4: all of them)
+LAYOUT = 4
 COMPOSITE_PARTS = {"megc2019": ("smic", "casme2", "samm"), "macro": ("ckplus", "oulu")}
 
 # sizes per dataset; "small" is the default (all seven in a few seconds on 2 cores)
@@ -75,7 +77,7 @@ def dataset_names(datasets: Iterable[str] | str | None) -> list[str]:
     wanted: set[str] = set()
     for d in datasets:
         name = canonical_name(d)
-        wanted.update(COMPOSITE_PARTS.get(name, (name,)))
+        wanted.update(COMPOSITE_PARTS.get(name, (WRITTEN_WITH.get(name, name),)))
     return [n for n in FOLDERS if n in wanted]
 
 

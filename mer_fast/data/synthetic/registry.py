@@ -61,6 +61,18 @@ ENTRIES = (
         {"subjects": 5, "clips_per_subject": 5, "frames": 24, "frame_size": 64},
     ),
     SynthEntry(
+        "mmew",
+        "MMEW",
+        "mmew_layout:write_mmew",
+        {"subjects": 5, "clips_per_subject": 5, "frames": 20, "frame_size": 64},
+    ),
+    SynthEntry(
+        "4dme",
+        "4DME",
+        "fourdme_layout:write_fourdme",
+        {"subjects": 5, "clips_per_subject": 5, "frames": 20, "frame_size": 64},
+    ),
+    SynthEntry(
         "ckplus",
         "CK+",
         "macro_layouts:write_ckplus",
@@ -110,3 +122,6 @@ ENTRIES += (
     ),
 )
 REGISTRY: dict[str, SynthEntry] = {e.name: e for e in ENTRIES}
+# datasets whose folder another dataset's writer fills: SMIC-VIS and SMIC-NIR sit in SMIC/ beside
+# HS, written by the SMIC writer
+WRITTEN_WITH = {"smic-vis": "smic", "smic-nir": "smic"}

@@ -1,6 +1,10 @@
-"""Synthetic SMIC-HS in its owners' layout (shared/DATASETS.md): no spreadsheet, the label is
-the folder, subjects not zero-padded on disk, six-digit absolute frame numbers, subjects that
-lack an emotion (s2, s13), a ``non_micro`` clip."""
+"""Synthetic SMIC in its owners' layout (shared/DATASETS.md, DATASETS-MORE.md): no spreadsheet,
+the label is the folder, subjects not zero-padded on disk, six-digit absolute frame numbers,
+subjects that lack an emotion (s2, s13), a ``non_micro`` clip; then SMIC-VIS and SMIC-NIR beside
+HS (:func:`write_cameras`: the later half of the subjects, their clips at 25 fps, the frame
+names public loaders read: VIS ``<5 digits>.bmp``, NIR ``image<digits>.bmp``, cropped
+``reg_image<digits>.bmp``). HS is written first and unchanged by the cameras: they draw from
+the generator only after it."""
 
 from __future__ import annotations
 
@@ -92,4 +96,37 @@ def write_smic(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
         "image{:06d}.bmp",
         None,
     )
+    write_cameras(folder, rng, truth, size)
     return truth
+
+
+# camera -> (raw frame name, cropped frame name, gray); the names public loaders read
+CAMERAS = {
+    "VIS": ("{:05d}.bmp", "reg_image{:06d}.bmp", False),
+    "NIR": ("image{:06d}.bmp", "reg_image{:06d}.bmp", True),
+}
+
+
+def write_cameras(folder: Path, rng: np.random.Generator, hs: Truth, size: tuple[int, int]) -> None:
+    """SMIC-VIS and SMIC-NIR: the clips of the later half of the HS subjects (at least two; the
+    real cameras filmed the later 10 of 20 subjects), a quarter as many frames (25 fps against
+    100), each camera its own rendering (NIR in gray)."""
+    subjects = list(dict.fromkeys(c["subject"] for c in hs.clips))
+    later = subjects[len(subjects) // 2 :] if len(subjects) >= 4 else subjects[-2:]
+    clips = [c for c in hs.clips if c["subject"] in later]
+    for camera, (raw_name, crop_name, gray) in CAMERAS.items():
+        apps = {s: faces.random_appearance(rng, gray=gray) for s in later}
+        for c in clips:
+            rel = Path(c["subject"]) / "micro" / c["label"] / c["clip"]
+            n_frames = max(6, round(c["frames"] / 4))
+            frames, _ = plan.micro_clip(rng, apps[c["subject"]], c["label"], n_frames, size)
+            write_both(
+                folder / "SMIC_all_cropped" / camera / rel,
+                folder / "SMIC_all_raw" / camera / rel,
+                frames,
+                c["subject"],
+                int(rng.integers(100, 20000)),
+                crop_name,
+                raw_name,
+                None,
+            )
