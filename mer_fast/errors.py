@@ -46,6 +46,10 @@ class ConfigError(MerFastError, ValueError):
     """An option or preset that does not make sense."""
 
     def __init__(self, message: str, *, file=None, field=None, fix: str | None = None):
+        self.file = None if file is None else os.fspath(file)
+        self.field = field
+        self.fix = fix
+        self.reason = message
         super().__init__(_describe(message, file, field, fix))
 
 

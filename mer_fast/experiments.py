@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -21,6 +22,7 @@ class Preset:
     target: str
     chain: str
     paper: dict
+    seeds: Any = None  # the preset's own seeds (a list), run unless --seeds says otherwise
 
     @property
     def id(self) -> str:
@@ -39,6 +41,7 @@ def presets(table: str | None = None) -> list[Preset]:
             str(d["target"]),
             str(d.get("chain", "")),
             dict(d.get("paper", {})),
+            d.get("seeds"),
         )
         if table is None or p.table == str(table) or p.table.rstrip("abc") == str(table):
             out.append(p)

@@ -243,8 +243,12 @@ def test_experiment_with_seeds_and_a_row_that_cannot_run(tiny, tmp_path, monkeyp
     presets.mkdir()
     common = "table: t9\nchain: ''\nclasses: 5class\npaper: {uf1: 0.5}\n"
     (presets / "t9_pair.yaml").write_text(common + "row: pair\ntarget: samm\ntrain_on: [casme2]\n")
-    (presets / "t9_rest.yaml").write_text(common + "row: rest\ntarget: samm\ntrain_on: [mmew]\n")
+    rest = "row: rest\ntarget: samm\ntrain_on: [nosuchdata]\n"
+    (presets / "t9_rest.yaml").write_text(common + rest)
     monkeypatch.setattr(experiments, "PRESETS_DIR", presets)
+    from mer_fast.protocols import targets
+
+    monkeypatch.setitem(targets.NAMED, "future", ("casme2", "nosuchdata"))  # planned, no adapter
     argv = [
         "experiment",
         "t9",
@@ -260,10 +264,30 @@ def test_experiment_with_seeds_and_a_row_that_cannot_run(tiny, tmp_path, monkeyp
     ]
     assert main(argv) == 0
     out = printed(capsys)
-    assert "t9_rest:notrun" in out and "noadapterformmew" in out
+    assert "t9_rest:notrun" in out and "noadapterfornosuchdata" in out
     row = tmp_path / "runs" / "tablet9" / "t9_pair"
     agg = json.loads((row / "results.json").read_text())
     assert agg["kind"] == "seeds" and agg["seeds"] == [1, 2] and agg["meta"]["paper"]["uf1"] == 0.5
     assert all((row / f"seed-{s}" / "results.json").is_file() for s in (1, 2))
     assert main(argv) == 0
     assert "t9_pair:finished,skipped" in printed(capsys)
+
+
+def test_a_presets_own_seeds_are_run(tiny, tmp_path):
+    """A preset's ``seeds:`` (CD6ME's 45-49, say) runs one run per seed and their aggregate, as
+    --seeds does; --seeds on the command line wins."""
+    preset = tmp_path / "seeded.yaml"
+    preset.write_text("table: x\nrow: seeded\ntarget: samm\nchain: ''\nseeds: [4, 5]\n")
+    res = train(tiny, tmp_path / "seeded", "--config", str(preset))
+    assert res["kind"] == "seeds" and res["seeds"] == [4, 5]
+    assert sorted(p.name for p in (tmp_path / "seeded").glob("seed-*")) == ["seed-4", "seed-5"]
+    res = train(tiny, tmp_path / "cli-seeds", "--config", str(preset), "--seeds", "6")
+    assert res["seeds"] == [6]
+
+
+def test_a_preset_key_nobody_reads_is_refused(tmp_path, capsys):
+    preset = tmp_path / "typo.yaml"
+    preset.write_text("table: x\nrow: typo\ntarget: samm\nchain: ''\nseed: [4, 5]\n")
+    assert main(["train", "--config", str(preset), "--synthetic", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown preset key 'seed'" in err and "seeds" in err and "Traceback" not in err

@@ -6,6 +6,8 @@ import argparse
 from functools import partial
 from pathlib import Path
 
+from mer_fast.errors import ConfigError
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from mer_fast.cli import checks
-    from mer_fast.cli.protocol_options import parse_seeds
+    from mer_fast.cli.protocol_options import parse_seeds, preset_seeds
     from mer_fast.cli.train import build_config, data_spec, ray_options
     from mer_fast.errors import ConfigError
     from mer_fast.eval.report import write_report
@@ -93,13 +95,15 @@ def run(args: argparse.Namespace) -> int:
         return 0
     hubs: dict[str, DataHub] = {}
     finished = []
-    rows_left = []  # (n, preset, spec, out)
+    rows_left = []  # (n, preset, spec, out, seeds)
     unavailable: list[ConfigError] = []  # rows whose protocol cannot run here
     for n, p in enumerate(rows, 1):
         out = root / p.id
         # a damaged results.json is set aside: the row's figures are made again from its folds
+        # --seeds, else the preset's own seeds (e.g. meb's 45-49 of CD6ME), else one run
+        row_seeds = seeds if seeds is not None else preset_seeds(p.seeds, p.path)
         stored = finished_results(out / "results.json", f"the figures of row {p.id}")
-        if stored is not None and (seeds is None or stored.get("seeds") == seeds):
+        if stored is not None and (row_seeds is None or stored.get("seeds") == row_seeds):
             console.print(f"[{n}/{len(rows)}] {p.id}: finished, skipped")
             finished.append(out)
             continue
@@ -126,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
             console.print(f"[yellow]\\[{n}/{len(rows)}] {p.id}: not run: {escape(str(exc))}[/]")
             unavailable.append(exc)
             continue
-        rows_left.append((n, p, spec, out))
+        rows_left.append((n, p, spec, out, row_seeds))
     if unavailable and not rows_left and not finished:
         raise unavailable[0]
     steps_dir = args.steps_dir or Path(args.out) / "steps"
@@ -139,9 +143,9 @@ def run(args: argparse.Namespace) -> int:
         if rows_left:
             jobs = [
                 RunJob(s, out=o, final_model=args.final_model)
-                for _, _, spec, out in rows_left
+                for _, _, spec, out, rs in rows_left
                 for s, o in (
-                    [(spec, out)] if seeds is None else seed_jobs(spec, seeds, out, args.synthetic)
+                    [(spec, out)] if rs is None else seed_jobs(spec, rs, out, args.synthetic)
                 )
             ]
             run_on_ray(
@@ -151,17 +155,18 @@ def run(args: argparse.Namespace) -> int:
                 options=ray,
                 show_progress=not args.no_progress,
             )
-            for _, _, spec, out in rows_left if seeds is not None else []:
-                aggregate_folder(out, seeds, spec, args.synthetic)
-            finished += [out for _, _, _, out in rows_left]
+            for _, _, spec, out, rs in rows_left:
+                if rs is not None:
+                    aggregate_folder(out, rs, spec, args.synthetic)
+            finished += [out for _, _, _, out, _ in rows_left]
         rows_left = []
-    for n, p, spec, out in rows_left:
+    for n, p, spec, out, rs in rows_left:
         console.print(f"[bold][{n}/{len(rows)}] {p.id}[/]: table {p.table}, {p.row}")
         data = data_spec(args)
         key = hub_key(spec, data)
         if key not in hubs:  # decoded stores are shared by the rows
             hubs[key] = make_hub(spec, data, show_progress=not args.no_progress)
-        run_one = run_experiment if seeds is None else partial(run_seeds, seeds=seeds)
+        run_one = run_experiment if rs is None else partial(run_seeds, seeds=rs)
         run_one(
             spec,
             data,

@@ -85,6 +85,18 @@ def parse_seeds(text: str | None) -> list[int] | None:
     return seeds
 
 
+def preset_seeds(value: Any, file: Any = None) -> list[int] | None:
+    """A preset's own ``seeds:`` (a list, or text such as ``45,46``), checked like --seeds;
+    None when it has none."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else ",".join(map(str, value))
+    try:
+        return parse_seeds(text)
+    except ConfigError as exc:
+        raise ConfigError(exc.reason, file=file, field="seeds", fix=exc.fix) from None
+
+
 def protocol_settings(args: argparse.Namespace, run: dict[str, Any]) -> dict[str, Any]:
     """``classes``, ``split``, ``train_on`` from the command line, else the preset's run-level
     keys (``classes:``, ``split:``, ``train_on:``)."""

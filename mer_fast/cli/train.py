@@ -10,6 +10,7 @@ from mer_fast.cli.protocol_options import (
     add_protocol_options,
     add_seeds_option,
     parse_seeds,
+    preset_seeds,
     protocol_settings,
 )
 from mer_fast.cli.train_help import EXAMPLES, paper_code_text, set_help
@@ -273,6 +274,7 @@ def build_config(args: argparse.Namespace, target: str | None = None):
         "data": run.get("data", {}) or {},
         "name": run.get("name"),
         "meta": meta,
+        "seeds": preset_seeds(run.get("seeds"), getattr(args, "config", None)),
         **protocol_settings(args, run),
     }
 
@@ -348,7 +350,7 @@ def run(args: argparse.Namespace) -> int:
     )
     spec.protocol()  # every protocol option checked before any work
     ray = ray_options(args)
-    seeds = parse_seeds(args.seeds)
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else opts["seeds"]
     if seeds is not None:
         from mer_fast.train.seed_runs import run_seeds
 

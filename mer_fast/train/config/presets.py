@@ -32,6 +32,26 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
+# the run-level keys a preset may hold besides ``profile`` and ``train`` (what each means:
+# docs/training.md and docs/evaluation.md)
+RUN_KEYS = (
+    "table",
+    "row",
+    "target",
+    "chain",
+    "init",
+    "steps",
+    "data",
+    "name",
+    "classes",
+    "split",
+    "train_on",
+    "seeds",
+    "paper",
+    "published",
+)
+
+
 def load_preset(path: str | Path) -> tuple[TrainConfig, dict[str, Any]]:
     """Reads a YAML preset: ``profile`` (nstep | decalcomanie), ``train`` (TrainConfig fields),
     and run-level keys (``chain``, ``target``, ``steps``, ...) returned as the second value."""
@@ -66,6 +86,16 @@ def load_preset(path: str | Path) -> tuple[TrainConfig, dict[str, Any]]:
             file=path,
             field="profile",
             fix=f"one of {', '.join(PROFILES)}",
+        )
+    unknown = sorted(set(data) - set(RUN_KEYS) - {"train"})
+    if unknown:
+        from mer_fast.errors import did_you_mean
+
+        raise ConfigError(
+            f"unknown preset key {unknown[0]!r}{did_you_mean(unknown[0], RUN_KEYS)}",
+            file=path,
+            field=unknown[0],
+            fix=f"preset keys are profile, train (TrainConfig fields) and {', '.join(RUN_KEYS)}",
         )
     cfg = apply_overrides(TrainConfig(), PROFILES[profile], str(path))
     cfg = apply_overrides(cfg, data.pop("train", {}) or {}, str(path))
