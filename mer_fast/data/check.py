@@ -40,6 +40,7 @@ VERIFY_LEVELS = ("none", "headers", "full")
 CHECK_OPTIONS: dict[str, dict[str, Any]] = {
     "casme2": {"protocol": "all"},
     "samm": {"protocol": "all"},
+    "casme3": {"protocol": "all"},
     "oulu": {"conditions": "all"},
     "kinetics400": {"splits": "all"},
     "megc2019": {},

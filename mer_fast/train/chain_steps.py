@@ -29,7 +29,7 @@ STEPS: dict[str, StepSpec] = {
     "macro": StepSpec("macro", "macro", "expression", "CK+ and Oulu-CASIA", 7),
     "in": StepSpec("in", None, "imagenet", "ImageNet (2D weights inflated to 3D)", 1000),
 }
-TARGETS = ("smic", "casme2", "samm", "megc2019")
+TARGETS = ("smic", "casme2", "samm", "megc2019", "casme3")
 
 
 def parse_chain(text: str | Iterable[str] | None, field: str = "--chain") -> list[str]:

@@ -32,6 +32,7 @@ from typing import Any, Iterable, Mapping
 
 from mer_fast.data.datasets.adapter import Adapter
 from mer_fast.data.datasets.casme2 import CASME2
+from mer_fast.data.datasets.casme3 import CASME3
 from mer_fast.data.datasets.ckplus import CKPlus
 from mer_fast.data.datasets.kinetics import Kinetics400
 from mer_fast.data.datasets.macro import Macro
@@ -62,6 +63,7 @@ register(
     Macro(),
     UCF101(),
     Kinetics400(),
+    CASME3(),
 )
 # the datasets read from their own folders, as opposed to the composites built from them
 BASE_DATASETS = tuple(n for n, a in DATASETS.items() if not a.composite)

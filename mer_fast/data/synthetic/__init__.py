@@ -44,8 +44,8 @@ FOLDERS = {name: entry.folder for name, entry in REGISTRY.items()}
 MEGC_FOLDER = "MEGC2019"
 # what write_synthetic writes, versioned: raise it whenever the layouts or contents change, so
 # that stand-in data written by an older mer-fast is rewritten rather than reused (2: both
-# releases of SMIC, CASME II and SAMM, and Oulu-CASIA's cropped faces)
-LAYOUT = 2
+# releases of SMIC, CASME II and SAMM, and Oulu-CASIA's cropped faces; 3: CAS(ME)^3 Part A)
+LAYOUT = 3
 COMPOSITE_PARTS = {"megc2019": ("smic", "casme2", "samm"), "macro": ("ckplus", "oulu")}
 
 # sizes per dataset; "small" is the default (all seven in a few seconds on 2 cores)

@@ -94,5 +94,11 @@ ENTRIES = (
         },
         VIDEO_KNOBS,
     ),
+    SynthEntry(
+        "casme3",
+        "CASME3",
+        "casme3_layout:write_casme3",
+        {"subjects": 6, "clips_per_subject": 4, "frames": 12, "frame_size": 64},
+    ),
 )
 REGISTRY: dict[str, SynthEntry] = {e.name: e for e in ENTRIES}
