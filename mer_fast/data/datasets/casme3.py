@@ -357,6 +357,8 @@ class CASME3(SheetAdapter):
             return
         if len(listing) < offset - onset + 1:
             ctx.extra["drops"].add((row.clip, row.subject))
+            present = set(listing.numbers)  # the decoder accepts these gaps (meta)
+            row.meta["dropped_frames"] = [n for n in range(onset, offset + 1) if n not in present]
         if apex is not None and apex == onset:
             ctx.extra["at_onset"] += 1
         if apex is not None and onset <= apex <= offset and apex not in listing.numbers:
