@@ -213,3 +213,93 @@ def _link(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
+
+
+def write_scaled_tree(
+    folder: Path,
+    *,
+    clips: int = 860,
+    subjects: int = 100,
+    tasks_per_subject: int = 13,
+    frames_per_task: int = 0,
+    clip_length: tuple[int, int] = (4, 12),
+    class_counts: dict[str, int] | None = None,
+    frame_size: int = 32,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """A tree of CAS(ME)^3 Part A's shape at any size, for scale tests and ``bench/bench_scan.py``:
+    ``subjects`` x ``tasks_per_subject`` task folders (``color/`` and an empty ``depth/``) of at
+    least ``frames_per_task`` frames (more where the clips placed in a video need them), ``clips``
+    rows in the ``label`` sheet with the labels of ``class_counts`` (default: the inferred real
+    counts scaled to ``clips``), several clips to some task videos. Every frame file is a hard
+    link to one small JPEG. Returns ``{"clips", "subjects", "tasks", "files", "classes"}``."""
+    from openpyxl import Workbook
+
+    rng = np.random.default_rng(seed)
+    counts = class_counts or _scaled_counts(clips)
+    labels = [e for e, n in counts.items() for _ in range(n)]
+    rng.shuffle(labels)
+    videos = [
+        (f"spNO.{s + 1}", "abcdefghijklm"[t % 13] + "x" * (t // 13))
+        for s in range(subjects)
+        for t in range(tasks_per_subject)
+    ]
+    placed: dict[int, list[int]] = {}
+    for i, v in enumerate(rng.integers(len(videos), size=len(labels))):
+        placed.setdefault(int(v), []).append(i)
+    rows: list[list[Any]] = [[] for _ in labels]
+    last_needed = {}
+    for v, members in placed.items():
+        cursor = int(rng.integers(1, 6))
+        for i in members:
+            length = int(rng.integers(clip_length[0], clip_length[1] + 1))
+            subject, task = videos[v]
+            rows[i] = [
+                subject,
+                task,
+                cursor,
+                cursor + length // 2,
+                cursor + length - 1,
+                "4+7",
+                1,
+                labels[i],
+            ]
+            cursor += length + int(rng.integers(1, 5))
+        last_needed[v] = cursor
+    still = folder / "still.jpg"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_image(still, rng.integers(0, 255, size=(frame_size, frame_size, 3), dtype=np.uint8))
+    files = 0
+    tasks = folder.joinpath(*TASKS)
+    for v, (subject, task) in enumerate(videos):
+        color = tasks / subject / task / "color"
+        color.mkdir(parents=True)
+        (color.parent / "depth").mkdir()
+        for number in range(1, max(frames_per_task, last_needed.get(v, 0)) + 1):
+            _link(still, color / f"{number}.jpg")
+            files += 1
+    annotation = folder.joinpath(*ANNOTATION)
+    annotation.mkdir(parents=True)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "label"
+    ws.append(list(HEADER))
+    for row in rows:
+        ws.append(row)
+    save_workbook(wb, annotation / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx")
+    return {
+        "clips": len(rows),
+        "subjects": subjects,
+        "tasks": len(videos),
+        "files": files,
+        "classes": dict(counts),
+    }
+
+
+def _scaled_counts(clips: int) -> dict[str, int]:
+    """The inferred real class counts (860 clips) scaled to ``clips``, summing to it."""
+    total = sum(WEIGHTS)
+    out = {e: w * clips // total for e, w in zip(EMOTIONS, WEIGHTS)}
+    for e in EMOTIONS[: clips - sum(out.values())]:
+        out[e] += 1
+    return out
