@@ -344,7 +344,7 @@ class SheetAdapter(Adapter):
         video = ctx.videos.get(folder)
         if video is None:
             try:
-                entries = ctx.tree.entries(folder)
+                entries = ctx.tree.entries(folder, ordered=False)
             except OSError as exc:
                 ctx.scan.problem(
                     row.clip,
