@@ -23,8 +23,8 @@ The base finds and reads the sheet, reads each row (problems and warnings naming
 cell), finds clip folders (each folder listed once), lists and checks frames, checks
 onset/apex/offset against them (warnings) and builds the records with parsed action units.
 Dataset quirks go into the hooks: :meth:`release_dir`, :meth:`prepare`, :meth:`check_row`,
-:meth:`clip_folders_on_disk` / :meth:`folder_key`, :meth:`check_folder`,
-:meth:`check_marks`, :meth:`finish`.
+:meth:`clip_folders_on_disk` / :meth:`folder_key` / :meth:`missing_folder`,
+:meth:`check_folder`, :meth:`check_marks`, :meth:`finish`.
 """
 
 from __future__ import annotations
