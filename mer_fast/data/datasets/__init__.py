@@ -12,6 +12,9 @@ first name is the documented one; the others, and any letter case, are accepted)
     DIR/UCF101/        UCF-101/..., ucfTrainTestlist/...
     DIR/Kinetics-400/  annotations/{train,val,test}.csv, videos below
     DIR/MEGC2019/      combined_3class_gt.csv (optional, for the megc2019 composite)
+    DIR/CASME3/        part_A/annotation/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx,
+                       part_A/data/part_A_split/part_A/<Subject>/<Filename>/color/<N>.jpg
+                       and/or Part_A_ME_clip/frame/<Subject>_<Filename>_<Onset>/<N>.jpg
 
 A dataset kept elsewhere is pointed at with ``--data NAME=PATH`` (``overrides``). The composites
 ``megc2019`` (SMIC + CASME II + SAMM, 3 classes) and ``macro`` (CK+ + Oulu-CASIA) are read from

@@ -14,6 +14,8 @@ folders, file names, spreadsheets, label files and video containers as the real 
     root/UCF101/UCF-101/<Class>/v_<Class>_gNN_cNN.avi, root/UCF101/ucfTrainTestlist/...
     root/Kinetics-400/annotations/{train,val,test}.csv, videos (a few deliberately missing)
     root/MEGC2019/combined_3class_gt.csv (when SMIC, CASME II and SAMM are all written)
+    root/CASME3/part_A/annotation/*.xls(x), part_A/data/part_A_split/part_A/spNO.<n>/<task>/
+        color/<N>.jpg (whole task videos), Part_A_ME_clip/Part_A_ME_clip/frame/... (clips)
 
 Every folder carries a ``MER_FAST_SYNTHETIC.json`` marker, so the adapters set
 ``ClipIndex.synthetic`` and everything downstream can say "synthetic". Output is deterministic
