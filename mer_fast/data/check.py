@@ -44,6 +44,7 @@ CHECK_OPTIONS: dict[str, dict[str, Any]] = {
     "casme-sq": {"protocol": "4class"},  # the micro-expression rows (every row is parsed)
     "mmew": {"protocol": "all"},
     "4dme": {"protocol": "all"},
+    "casme3": {"protocol": "all"},
     "oulu": {"conditions": "all"},
     "kinetics400": {"splits": "all"},
     "megc2019": {},

@@ -45,6 +45,7 @@ LABEL_SUFFIXES = (".xlsx", ".xls", ".csv", ".txt", ".json")
 READ_ALL: dict[str, list[dict[str, Any]]] = {
     "casme2": [{"protocol": "all"}],
     "samm": [{"protocol": "all"}],
+    "casme3": [{"protocol": "all"}],
     "smic": [{}],
     "ckplus": [{}],
     "casme": [{"protocol": "all"}],
@@ -302,7 +303,9 @@ def _crop_clip(
 
 
 def _write_clip(targets: list[Path], crops: torch.Tensor) -> None:
-    """Writes the frames into a temporary folder next to the clip's, then swaps it in."""
+    """Writes the frames into a temporary folder next to the clip's, then moves each into place
+    (one rename per file: a folder shared with other clips, a whole task video of CAS(ME)^3,
+    keeps their frames)."""
     from PIL import Image
 
     folder = targets[0].parent
@@ -326,9 +329,10 @@ def _write_clip(targets: list[Path], crops: torch.Tensor) -> None:
         if suffix == ".png":
             kwargs["compress_level"] = 3
         img.save(tmp / target.name, **kwargs)
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for target in targets:
+        os.replace(tmp / target.name, target)
+    tmp.rmdir()
 
 
 def _write_marker(

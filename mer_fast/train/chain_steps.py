@@ -36,6 +36,7 @@ TARGETS = (
     "megc2019",
     "casme",
     "casme-sq",
+    "casme3",
     "mmew",
     "4dme",
     "smic-vis",

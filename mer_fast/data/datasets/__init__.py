@@ -16,6 +16,9 @@ first name is the documented one; the others, and any letter case, are accepted)
     DIR/MEGC2019/      combined_3class_gt.csv (optional, for the megc2019 composite)
     DIR/CASME/         CASME-coded-20190721.xls, CASME_raw_selected/... (Cropped/...)
     DIR/CASME_sq/      CAS(ME)^2code_final.xlsx, cropped/..., selectedpic/..., rawpic/...
+    DIR/CASME3/        part_A/annotation/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx,
+                       part_A/data/part_A_split/part_A/<Subject>/<Filename>/color/<N>.jpg
+                       and/or Part_A_ME_clip/frame/<Subject>_<Filename>_<Onset>/<N>.jpg
 
 A dataset kept elsewhere is pointed at with ``--data NAME=PATH`` (``overrides``). The composites
 ``megc2019`` (SMIC + CASME II + SAMM, 3 classes) and ``macro`` (CK+ + Oulu-CASIA) are read from
@@ -38,6 +41,7 @@ from mer_fast.data.datasets.adapter import Adapter
 from mer_fast.data.datasets.casme import CASME
 from mer_fast.data.datasets.casme2 import CASME2
 from mer_fast.data.datasets.casme_sq import CASMESq
+from mer_fast.data.datasets.casme3 import CASME3
 from mer_fast.data.datasets.ckplus import CKPlus
 from mer_fast.data.datasets.fourdme import FourDME
 from mer_fast.data.datasets.kinetics import Kinetics400
@@ -68,6 +72,7 @@ register(
     CASME(),
     CASME2(),
     CASMESq(),
+    CASME3(),
     SAMM(),
     MMEW(),
     FourDME(),

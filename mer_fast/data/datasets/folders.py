@@ -147,21 +147,27 @@ class FolderTree:
     stat'ed beyond what ``os.scandir`` returns."""
 
     def __init__(self) -> None:
+        self._listed: dict[Path, list[os.DirEntry]] = {}
         self._entries: dict[Path, list[os.DirEntry]] = {}
 
-    def entries(self, folder: Path) -> list[os.DirEntry]:
-        """The entries of ``folder`` (hidden ones left out) in natural order; an unreadable
-        folder raises OSError."""
+    def entries(self, folder: Path, ordered: bool = True) -> list[os.DirEntry]:
+        """The entries of ``folder`` (hidden ones left out) in natural order, or with
+        ``ordered=False`` in the file system's order (a whole video's frame folder of thousands
+        of files, which is numbered, not sorted: the natural sort was most of a CAS(ME)^3
+        scan); an unreadable folder raises OSError."""
+        listed = self._listed.get(folder)
+        if listed is None:
+            with os.scandir(folder) as it:
+                listed = self._listed[folder] = [e for e in it if not e.name.startswith(".")]
+        if not ordered:
+            return listed
         found = self._entries.get(folder)
         if found is None:
             from mer_fast.data.frames import natural_key
 
-            with os.scandir(folder) as it:
-                found = sorted(
-                    (e for e in it if not e.name.startswith(".")),
-                    key=lambda e: (natural_key(e.name), e.name),
-                )
-            self._entries[folder] = found
+            found = self._entries[folder] = sorted(
+                listed, key=lambda e: (natural_key(e.name), e.name)
+            )
         return found
 
     def subfolders(self, folder: Path) -> list[Path]:

@@ -128,8 +128,9 @@ class NumberedFolder:
 def number_files(
     folder: Path, entries: list[os.DirEntry], pattern: str | re.Pattern
 ) -> NumberedFolder:
-    """Sorts the file ``entries`` of ``folder`` (listed once by the caller) into frames by
-    number and the rest; nothing is stat'ed."""
+    """Sorts the file ``entries`` of ``folder`` (listed once by the caller, in any order) into
+    frames by number and the rest (by name); nothing is stat'ed. Of two files spelling one
+    number, the first in name order is kept."""
     rx = compile_pattern(pattern)
     paths: dict[int, str] = {}
     unmatched: list[str] = []
@@ -147,9 +148,13 @@ def number_files(
         number = int(m.group(1))
         if number in paths:
             duplicates.add(number)
+            if e.name < os.path.basename(paths[number]):
+                paths[number] = e.path
             continue
         paths[number] = e.path
-    return NumberedFolder(folder, paths, tuple(unmatched), tuple(other), frozenset(duplicates))
+    return NumberedFolder(
+        folder, paths, tuple(sorted(unmatched)), tuple(sorted(other)), frozenset(duplicates)
+    )
 
 
 def frames_of_range(

@@ -24,8 +24,8 @@ cell), finds clip folders (each folder listed once), lists and checks frames, ch
 onset/apex/offset against them (warnings) and builds the records with parsed action units.
 Dataset quirks go into the hooks: :meth:`release_dir`, :meth:`raw_release`, :meth:`prepare`
 (which may also set ``ctx.clip_frames`` for the release read), :meth:`check_row`,
-:meth:`clip_folders_on_disk` / :meth:`folder_key`, :meth:`check_folder`,
-:meth:`check_marks`, :meth:`finish`.
+:meth:`clip_folders_on_disk` / :meth:`folder_key` / :meth:`missing_folder`,
+:meth:`check_folder`, :meth:`check_marks`, :meth:`finish`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from mer_fast.data.action_units import parse_action_units
 from mer_fast.data.datasets.adapter import Adapter
 from mer_fast.data.datasets.cells import cell_text
 from mer_fast.data.datasets.class_sets import ClassData
-from mer_fast.data.datasets.folders import FolderTree, child_dir, find_files, lock_files, unnest
+from mer_fast.data.datasets.folders import FolderTree, child_dir, lock_files, unnest
 from mer_fast.data.datasets.frame_checks import (
     NumberedFolder,
     frames_of_clip,
@@ -49,7 +49,7 @@ from mer_fast.data.datasets.frame_checks import (
 )
 from mer_fast.data.datasets.release_choice import choose_release, release_fix
 from mer_fast.data.datasets.scan import Scan
-from mer_fast.data.datasets.sheet_choice import choose_sheet, read_schema_sheet
+from mer_fast.data.datasets.sheet_choice import choose_sheet, read_schema_sheet, sheet_candidates
 from mer_fast.data.datasets.sheet_rows import (
     SheetRow,
     cell,
@@ -160,6 +160,10 @@ class SheetAdapter(Adapter):
         """The key of a row's clip folder in :meth:`clip_folders_on_disk`."""
         return self._key(folder_parts(self.clip_folder, row))
 
+    def missing_folder(self, ctx: SheetScan, row: SheetRow) -> Path:
+        """Where a row's clip folder was looked for (the file of its problem when it is absent)."""
+        return ctx.frames_dir.joinpath(*folder_parts(self.clip_folder, row))
+
     def check_folder(self, ctx: SheetScan, row: SheetRow, folder: Path) -> None:
         """Notes on where the clip folder was found. Default: spelled otherwise on disk."""
         want = folder_parts(self.clip_folder, row)
@@ -207,7 +211,7 @@ class SheetAdapter(Adapter):
         names = [n for n in (rel.raw, rel.cropped) if n]
         if not any(self.release_dir(root, n) is not None for n in names):
             return "no " + " or ".join(f"{n}/" for n in names) + " folder"
-        if not find_files(root, self._sheet_globs(), depth=1):
+        if not sheet_candidates(self, root):
             return (
                 f"no coding sheet {self.sheet_files.names[0]} (nor another "
                 + (", ".join(self.sheet_files.patterns) or "spreadsheet")
@@ -279,16 +283,12 @@ class SheetAdapter(Adapter):
             )
         return release, frames_dir
 
-    def _sheet_globs(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(self.sheet_files.names + self.sheet_files.patterns))
-
     def find_sheet(self, root: Path, choice: Any, scan: Scan) -> Path:
         """The coding sheet: ``choice`` (a name of ``sheet_files.choices`` or a path), else the
         first of the owners' names present, else the only candidate (with a note)."""
         for lock in lock_files(root):
             scan.warn(f"{lock}: Office lock file next to the coding sheet; ignored")
-        found = find_files(root, self._sheet_globs(), depth=1)
-        return choose_sheet(self, root, choice, found, scan)
+        return choose_sheet(self, root, choice, sheet_candidates(self, root), scan)
 
     def read_sheet(self, path: Path, scan: Scan) -> Table:
         """The coding sheet's rows, by header or by position as ``schema`` says."""
@@ -323,7 +323,7 @@ class SheetAdapter(Adapter):
             scan.problem(
                 row.clip,
                 f"listed in {ctx.table.path.name} (row {number}) but its folder is missing",
-                file=ctx.frames_dir.joinpath(*folder_parts(self.clip_folder, row)),
+                file=self.missing_folder(ctx, row),
                 field="Filename",
                 fix=f"restore the folder from the {ctx.release} release, or delete the row",
             )
@@ -354,7 +354,7 @@ class SheetAdapter(Adapter):
         video = ctx.videos.get(folder)
         if video is None:
             try:
-                entries = ctx.tree.entries(folder)
+                entries = ctx.tree.entries(folder, ordered=False)
             except OSError as exc:
                 ctx.scan.problem(
                     row.clip,

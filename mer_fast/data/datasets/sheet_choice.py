@@ -6,12 +6,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mer_fast.data.datasets.folders import child_dir, find_files
 from mer_fast.data.datasets.scan import Scan
 from mer_fast.data.datasets.sheets import Table, read_by_position, read_table
 from mer_fast.errors import DataError
 
 if TYPE_CHECKING:
     from mer_fast.data.datasets.sheet_adapter import SheetAdapter
+
+
+def sheet_candidates(adapter: SheetAdapter, root: Path) -> list[Path]:
+    """The files that may be the coding sheet: matching the owners' names or the patterns, in
+    the dataset folder and its sub-folders and in each of ``sheet_files.subfolders``."""
+    files = adapter.sheet_files
+    globs = tuple(dict.fromkeys(files.names + files.patterns))
+    found = find_files(root, globs, depth=1)
+    for sub in files.subfolders:
+        folder: Path | None = root
+        for part in sub.split("/"):
+            folder = child_dir(folder, part) if folder is not None else None
+        if folder is not None:
+            found += [p for p in find_files(folder, globs, depth=0) if p not in found]
+    return found
 
 
 def choose_sheet(

@@ -69,13 +69,16 @@ class SheetFiles:
     """Where the sheet is. ``names``: the owners' file names, preferred first; ``patterns``:
     globs (any letter case) that also find a renamed copy; ``option``: the adapter option that
     picks one (a value of ``choices`` or a path); ``notes``: a warning when that file is read
-    because ``names[0]`` is absent."""
+    because ``names[0]`` is absent. The sheet is looked for in the dataset folder and its
+    sub-folders, and in ``subfolders`` (paths below the dataset folder, any letter case, such as
+    CAS(ME)^3's ``part_A/annotation``), without listing anything deeper."""
 
     names: tuple[str, ...]
     patterns: tuple[str, ...] = ()
     option: str = "sheet"
     choices: Mapping[str, str] = field(default_factory=dict)
     notes: Mapping[str, str] = field(default_factory=dict)
+    subfolders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ folders, file names, spreadsheets, label files and video containers as the real 
     root/MEGC2019/combined_3class_gt.csv (when SMIC, CASME II and SAMM are all written)
     root/CASME/CASME-coded-20190721.xls, Cropped/sub<NN>/<Filename>/reg_<Filename>-<N>.jpg, ...
     root/CASME_sq/CAS(ME)^2code_final.xlsx, cropped/, selectedpic/, rawpic/ (whole videos)
+    root/CASME3/part_A/annotation/*.xls(x), part_A/data/part_A_split/part_A/spNO.<n>/<task>/
+        color/<N>.jpg (whole task videos), Part_A_ME_clip/Part_A_ME_clip/frame/... (clips)
 
 Every folder carries a ``MER_FAST_SYNTHETIC.json`` marker, so the adapters set
 ``ClipIndex.synthetic`` and everything downstream can say "synthetic". Output is deterministic
@@ -48,8 +50,8 @@ MEGC_FOLDER = "MEGC2019"
 # what write_synthetic writes, versioned: raise it whenever the layouts or contents change, so
 # that stand-in data written by an older mer-fast is rewritten rather than reused (2: both
 # releases of SMIC, CASME II and SAMM, and Oulu-CASIA's cropped faces; 3: CASME and CAS(ME)^2,
-# or SMIC-VIS/NIR, MMEW and 4DME, on two branches; 4: all of them)
-LAYOUT = 4
+# or SMIC-VIS/NIR, MMEW and 4DME, or CAS(ME)^3 Part A, on three branches; 5: all of them)
+LAYOUT = 5
 COMPOSITE_PARTS = {"megc2019": ("smic", "casme2", "samm"), "macro": ("ckplus", "oulu")}
 
 # sizes per dataset; "small" is the default (all seven in a few seconds on 2 cores)

@@ -106,6 +106,12 @@ ENTRIES = (
         },
         VIDEO_KNOBS,
     ),
+    SynthEntry(
+        "casme3",
+        "CASME3",
+        "casme3_layout:write_casme3",
+        {"subjects": 6, "clips_per_subject": 4, "frames": 12, "frame_size": 64},
+    ),
 )
 ENTRIES += (
     SynthEntry(
