@@ -40,8 +40,8 @@ from typing import Any, Iterable, Mapping
 from mer_fast.data.datasets.adapter import Adapter
 from mer_fast.data.datasets.casme import CASME
 from mer_fast.data.datasets.casme2 import CASME2
-from mer_fast.data.datasets.casme_sq import CASMESq
 from mer_fast.data.datasets.casme3 import CASME3
+from mer_fast.data.datasets.casme_sq import CASMESq
 from mer_fast.data.datasets.ckplus import CKPlus
 from mer_fast.data.datasets.fourdme import FourDME
 from mer_fast.data.datasets.kinetics import Kinetics400

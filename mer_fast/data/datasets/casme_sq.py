@@ -74,9 +74,9 @@ from mer_fast.data.datasets.casme_sq_rules import (
 )
 from mer_fast.data.datasets.cells import cell_text
 from mer_fast.data.datasets.class_sets import ClassData, Counts
-from mer_fast.data.datasets.folders import find_files
 from mer_fast.data.datasets.scan import Scan
 from mer_fast.data.datasets.sheet_adapter import FolderKey, SheetAdapter, SheetScan
+from mer_fast.data.datasets.sheet_choice import sheet_candidates
 from mer_fast.data.datasets.sheet_rows import SheetRow, where
 from mer_fast.data.datasets.sheet_schema import (
     Column,
@@ -221,7 +221,7 @@ class CASMESq(SheetAdapter):
     def layout_problem(self, root: Path) -> str | None:
         if not any(self.release_dir(root, n) for n in (CROPPED, SELECTED, RAWPIC)):
             return f"no {CROPPED}/, {SELECTED}/ or {RAWPIC}/ folder"
-        if not find_files(root, self._sheet_globs(), depth=1):
+        if not sheet_candidates(self, root):
             return f"no coding sheet {SHEET} (nor another *code_final*.xlsx)"
         return None
 
