@@ -37,8 +37,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--preset",
         choices=sorted(PRESETS),
         default="small",
-        help="small (default, seconds) or smic164 (SMIC-HS-shaped SMIC: 164 clips, "
-        "16 subjects, ~34 frames)",
+        help="small (default, seconds), smic164 (SMIC-HS-shaped SMIC: 164 clips, "
+        "16 subjects, ~34 frames) or megc442 (SMIC-HS, CASME II and SAMM at their real "
+        "subjects and clips per emotion, 6 frames of 16x16: the MEGC2019 composite's 442 "
+        "clips of 68 subjects; use with --datasets megc2019)",
     )
     p.add_argument("--subjects", type=int, help="subjects per face dataset")
     p.add_argument("--clips-per-subject", type=float, help="mean clips per subject")

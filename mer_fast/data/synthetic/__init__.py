@@ -65,6 +65,46 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "frames": 34,
         },
     },
+    # MEGC2019 at the real size (tests/test_megc_real_size.py): SMIC-HS, CASME II and SAMM
+    # with their real subjects and clip counts per emotion, so that the composite gives its
+    # 442 clips of 68 subjects; the smallest clips the writers make (6 frames of 16x16)
+    "megc442": {
+        "smic": {
+            "subjects": 16,
+            "class_totals": {"negative": 70, "positive": 51, "surprise": 43},
+            "frames": 6,
+            "frame_size": 16,
+        },
+        "casme2": {
+            "subjects": 26,
+            "class_totals": {
+                "others": 99,
+                "disgust": 63,
+                "happiness": 32,
+                "repression": 27,
+                "surprise": 25,
+                "sadness": 7,
+                "fear": 2,
+            },
+            "frames": 6,
+            "frame_size": 16,
+        },
+        "samm": {
+            "subjects": 29,
+            "class_totals": {
+                "Anger": 57,
+                "Other": 26,
+                "Happiness": 26,
+                "Surprise": 15,
+                "Contempt": 12,
+                "Disgust": 9,
+                "Fear": 8,
+                "Sadness": 6,
+            },
+            "frames": 6,
+            "frame_size": 16,
+        },
+    },
 }
 
 
@@ -126,7 +166,8 @@ def write_synthetic(
     ``{"root", "seed", "synthetic": True, "datasets": {name: {...}}, "seconds"}``.
 
     ``datasets``: names (default all seven; ``megc2019``/``macro`` mean their parts).
-    ``preset``: ``small`` (default) or ``smic164`` (SMIC-HS-shaped SMIC). The knobs override the
+    ``preset``: ``small`` (default), ``smic164`` (SMIC-HS-shaped SMIC) or ``megc442`` (SMIC-HS,
+    CASME II and SAMM at their real subjects and clip counts, tiny frames). The knobs override the
     preset for the face datasets (``subjects``, ``clips_per_subject``, ``frames``: mean frames
     per clip, ``frame_size``: the side of the cropped faces in pixels; the full frames of the
     raw releases are 1.5x as high, 4:3) and, for ``frames``/``frame_size``,

@@ -1,6 +1,8 @@
 """Synthetic CASME II in its owners' layout (shared/DATASETS.md): the 2014 coding sheet with its
 blank-headed columns and zero-padded text subjects, the 2019 revision, an Office lock file,
-the ``/`` apex, irregular filenames, image folders without a row, both releases."""
+the ``/`` apex, irregular filenames, image folders without a row, both releases. At the real
+size (``class_totals``, the ``megc442`` preset) exactly the real sheet's count of each emotion
+(255 clips), with two subjects that MEGC2019 leaves out (:data:`NO_MEGC_SUBJECTS`)."""
 
 from __future__ import annotations
 
@@ -57,13 +59,29 @@ CASME2_HEADER = (
 )
 
 
+# the real-size layout (``class_totals``): two subjects show none of MEGC2019's four classes,
+# so the composite keeps 24 of the 26 subjects. Which two they are on the real sheet is not
+# recorded; these two are a choice of the synthetic data.
+NO_MEGC_SUBJECTS = ("sub18", "sub21")
+MEGC_CLASSES = frozenset({"disgust", "happiness", "repression", "surprise"})
+UNUSABLE_APEX_SUBJECTS = ("sub04", "sub05")  # their disgust clips EP12_01f and EP09_05f
+
+
 def write_casme2(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Truth:
+    """CASME II with ``k["subjects"]`` subjects and either about ``k["clips_per_subject"]``
+    clips each (labels drawn with the real proportions) or exactly ``k["class_totals"]``
+    clips per emotion (the real size: see :func:`_exact_labels`)."""
     n = k["subjects"]
     subjects = list(CASME2_SUBJECT_ORDER[:n]) + [f"sub{27 + i}" for i in range(max(0, n - 26))]
-    counts = plan.clip_counts(rng, n, int(round(n * k["clips_per_subject"])))
-    labels = plan.assign_labels(
-        rng, subjects, counts, CASME2_EMOTIONS, weights=CASME2_WEIGHTS, required=CASME2_EMOTIONS
-    )
+    totals = k.get("class_totals")
+    total = sum(totals.values()) if totals else int(round(n * k["clips_per_subject"]))
+    counts = plan.clip_counts(rng, n, total)
+    if totals:
+        labels = _exact_labels(rng, subjects, counts, totals)
+    else:
+        labels = plan.assign_labels(
+            rng, subjects, counts, CASME2_EMOTIONS, weights=CASME2_WEIGHTS, required=CASME2_EMOTIONS
+        )
     names = _casme2_filenames(rng, subjects, labels)
     size = (k["frame_size"], k["frame_size"])
     raw = folder / "CASME2_RAW_selected"
@@ -110,7 +128,7 @@ def write_casme2(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> T
                 }
             )
     # image folders without a row (not clips), as in the real release
-    for subject, filename in (("sub09", "EP02_02f"), ("sub24", "EP02_07")):
+    for subject, filename in ORPHAN_FOLDERS:
         owner = subject if subject in subjects else subjects[-1]
         frames, _ = plan.micro_clip(rng, faces.random_appearance(rng), "others", 8, size)
         write_both(
@@ -135,18 +153,13 @@ def _casme2_filenames(
     """Per subject (filename, label): regular ``EP<aa>_<bb>[f]`` names plus the irregular ones
     of the real sheet, the special clips of sub04/sub05, and one filename shared by two
     subjects."""
-    special = {
-        "sub04": [("EP12_01f", "disgust")],
-        "sub05": [("EP09_05f", "disgust")],
-        "sub01": [("EP01_2", None), ("EP11_01", None), ("EP11_01f", None)],
-        subjects[-1]: [("EP06_02_01", None), ("EP09f", None)],
-    }
+    special = _special_names(subjects)
     out: dict[str, list[tuple[str, str]]] = {}
-    shared = "EP02_01f"
+    shared = SHARED_NAME
     for idx, subject in enumerate(subjects):
         pool = list(labels[subject])
         chosen: list[tuple[str, str]] = []
-        used: set[str] = set()
+        used = {name for owner, name in ORPHAN_FOLDERS if owner == subject}  # never a clip's
         for name, label in special.get(subject, []):
             if label is None:
                 label = _take(rng, pool)
@@ -167,6 +180,59 @@ def _casme2_filenames(
             chosen.append((name, pool.pop()))
         out[subject] = chosen
     return out
+
+
+# image folders of the real release that have no row on the sheet (not clips)
+ORPHAN_FOLDERS = (("sub09", "EP02_02f"), ("sub24", "EP02_07"))
+SHARED_NAME = "EP02_01f"  # a filename two subjects share, as on the real sheet
+
+
+def _special_names(subjects: list[str]) -> dict[str, list[tuple[str, str | None]]]:
+    """Per subject, the filenames of the real sheet's quirks (label None: any of the subject's
+    labels): the unusable apexes of sub04/sub05 (disgust clips), the irregular names."""
+    return {
+        "sub04": [("EP12_01f", "disgust")],
+        "sub05": [("EP09_05f", "disgust")],
+        "sub01": [("EP01_2", None), ("EP11_01", None), ("EP11_01f", None)],
+        subjects[-1]: [("EP06_02_01", None), ("EP09f", None)],
+    }
+
+
+def _exact_labels(
+    rng: np.random.Generator, subjects: list[str], counts: list[int], totals: dict[str, int]
+) -> dict[str, list[str]]:
+    """Labels with exactly ``totals`` clips per emotion and ``sum(counts)`` clips in all (the
+    real size). :data:`NO_MEGC_SUBJECTS` show only others, sadness and fear; every other subject
+    at least one clip of MEGC2019's classes, and sub04 and sub05 a disgust clip (the one with
+    the unusable apex, which MEGC2019 leaves out) and another of those classes. Each subject
+    gets at least as many clips as its fixed filenames (:func:`_special_names`, and
+    :data:`SHARED_NAME` for the first two), so that they never add a clip beyond the totals."""
+    needs: list[plan.Need] = []
+    for subject in subjects:
+        if subject in NO_MEGC_SUBJECTS:
+            continue
+        if subject in UNUSABLE_APEX_SUBJECTS:
+            needs += [(subject, frozenset({"disgust"}), 1), (subject, MEGC_CLASSES, 2)]
+        else:
+            needs.append((subject, MEGC_CLASSES, 1))
+    special = _special_names(subjects)
+    needed = [
+        max([len(special.get(s, [])) + (1 if i < 2 else 0)] + [n for o, _, n in needs if o == s])
+        for i, s in enumerate(subjects)
+    ]
+    counts = list(counts)
+    for i in range(len(subjects)):
+        while counts[i] < needed[i]:  # a clip moved from the subject with the most to spare
+            donor = max(range(len(counts)), key=lambda j: counts[j] - needed[j])
+            if counts[donor] <= needed[donor]:
+                break  # too few clips in all: the fixed filenames add clips beyond the totals
+            counts[donor], counts[i] = counts[donor] - 1, counts[i] + 1
+    forbidden = {s: set(MEGC_CLASSES) for s in NO_MEGC_SUBJECTS if s in subjects}
+    labels = plan.assign_labels(
+        rng, subjects, counts, CASME2_EMOTIONS, totals=totals, forbidden=forbidden
+    )
+    plan.swap_to_meet(labels, needs)
+    return labels
 
 
 def _take(rng: np.random.Generator, pool: list[str]) -> str:

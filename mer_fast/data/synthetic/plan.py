@@ -74,6 +74,57 @@ def assign_labels(
     return out
 
 
+Need = tuple[str, frozenset[str], int]  # (subject, classes, n): at least n clips of classes
+
+
+def swap_to_meet(labels: dict[str, list[str]], needs: Sequence[Need]) -> list[Need]:
+    """Swaps labels between subjects until each ``(subject, classes, n)`` of ``needs`` holds:
+    the subject shows at least ``n`` clips of ``classes`` (MEGC2019 keeps a subject only if it
+    has a clip of the three classes). A swap keeps every subject's clip count and every class
+    total: the subject gets a label of ``classes`` from the subject with the most of them and
+    gives back one that is not, and neither loses a need that held. Deterministic (no random
+    draw). Returns the needs that the other subjects' labels cannot meet."""
+
+    def held(subject: str, subject_labels: list[str]) -> list[bool]:
+        return [
+            sum(c in classes for c in subject_labels) >= n
+            for owner, classes, n in needs
+            if owner == subject
+        ]
+
+    def still_holds(subject: str, before: list[str], after: list[str]) -> bool:
+        return all(a or not b for b, a in zip(held(subject, before), held(subject, after)))
+
+    def one_swap(subject: str, classes: frozenset[str]) -> bool:
+        donors = sorted(
+            (d for d in labels if d != subject),
+            key=lambda d: -sum(c in classes for c in labels[d]),
+        )
+        for donor in donors:
+            for i, wanted in enumerate(labels[donor]):
+                if wanted not in classes:
+                    continue
+                for j, given in enumerate(labels[subject]):
+                    if given in classes:
+                        continue
+                    mine, theirs = list(labels[subject]), list(labels[donor])
+                    mine[j], theirs[i] = wanted, given
+                    if still_holds(subject, labels[subject], mine) and still_holds(
+                        donor, labels[donor], theirs
+                    ):
+                        labels[subject], labels[donor] = mine, theirs
+                        return True
+        return False
+
+    unmet = []
+    for subject, classes, n in needs:
+        while sum(c in classes for c in labels[subject]) < n:
+            if not one_swap(subject, classes):
+                unmet.append((subject, classes, n))
+                break
+    return unmet
+
+
 def lengths(rng: np.random.Generator, n: int, mean: int, minimum: int = 6) -> list[int]:
     """Clip lengths around ``mean`` (+-25 %)."""
     return [max(minimum, int(round(v))) for v in rng.normal(mean, 0.25 * mean, size=n)]

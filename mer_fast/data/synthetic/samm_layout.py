@@ -1,7 +1,8 @@
 """Synthetic SAMM in its owners' layout (shared/DATASETS.md): the ``MICRO_ONLY`` sheet with 13
 rows of notes above its header, text subjects, a ``Duration`` formula with cached values, rows
 sorted as text, the apex quirks, grayscale frames with 5-digit absolute numbers, both
-releases."""
+releases. At the real size (``class_totals``, the ``megc442`` preset) exactly the real sheet's
+count of each emotion (159 clips)."""
 
 from __future__ import annotations
 
@@ -87,20 +88,37 @@ SAMM_NOTES = (
 
 
 def write_samm(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Truth:
+    """SAMM with ``k["subjects"]`` subjects (at least two: subject 025 shows only ``Other``, as
+    on the real sheet) and either about ``k["clips_per_subject"]`` clips each (labels drawn with
+    the real proportions) or exactly ``k["class_totals"]`` clips per emotion (the real size)."""
     n = max(2, k["subjects"])
     subjects = list(SAMM_SUBJECTS[:n]) + [f"{38 + i:03d}" for i in range(max(0, n - 27))]
-    counts = plan.clip_counts(rng, n, int(round(n * k["clips_per_subject"])))
-    counts[1] = min(counts[1], 2)  # '025': only 'Other', like the real subject 025
-    others = [s for s in subjects if s != "025"]
-    labels = plan.assign_labels(
-        rng,
-        others,
-        [c for s, c in zip(subjects, counts) if s != "025"],
-        SAMM_EMOTIONS,
-        weights=SAMM_WEIGHTS,
-        required=SAMM_EMOTIONS,
-    )
-    labels["025"] = ["Other"] * counts[1]
+    totals = k.get("class_totals")
+    total = sum(totals.values()) if totals else int(round(n * k["clips_per_subject"]))
+    counts = plan.clip_counts(rng, n, total)
+    if totals:
+        # 025 keeps at most two clips, the rest go to the subject with the most: the total holds
+        spare = max(0, counts[1] - 2)
+        counts[1] -= spare
+        counts[max(range(n), key=lambda i: counts[i])] += spare
+        megc = frozenset(SAMM_EMOTIONS) - {"Other"}  # the emotions MEGC2019 keeps
+        labels = plan.assign_labels(
+            rng, subjects, counts, SAMM_EMOTIONS, totals=totals, forbidden={"025": set(megc)}
+        )
+        # every subject but 025 shows one of them, so that MEGC2019 keeps all the others
+        plan.swap_to_meet(labels, [(s, megc, 1) for s in subjects if s != "025"])
+    else:
+        counts[1] = min(counts[1], 2)  # '025': only 'Other', like the real subject 025
+        others = [s for s in subjects if s != "025"]
+        labels = plan.assign_labels(
+            rng,
+            others,
+            [c for s, c in zip(subjects, counts) if s != "025"],
+            SAMM_EMOTIONS,
+            weights=SAMM_WEIGHTS,
+            required=SAMM_EMOTIONS,
+        )
+        labels["025"] = ["Other"] * counts[1]
     size = (k["frame_size"], k["frame_size"])
     frames_dir = folder / "SAMM"
     crop_dir = folder / "SAMM_CROP"
