@@ -209,3 +209,35 @@ def test_swaps_meet_the_needs_and_keep_every_count():
         if sum(totals[c] for c in wanted) >= len(labels) and totals["a"] >= 2:
             assert not unmet, (seed, labels)
     assert swap_to_meet({"s0": ["x"], "s1": ["y"]}, [("s0", wanted, 1)]) == [("s0", wanted, 1)]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_real_size_labels_at_any_seed(seed):
+    """The label plans of the megc442 CASME II and SAMM (no images): exact totals and clip
+    count at every seed, the subjects MEGC2019 keeps each with a clip of its classes (24 and
+    28), sub04 and sub05 a disgust clip and another of those classes, no clip added by the
+    quirk filenames."""
+    import numpy as np
+
+    from mer_fast.data.synthetic import casme2_layout, plan, samm_layout, sizes
+
+    for name, module, subjects, dropped in (
+        ("casme2", casme2_layout, list(casme2_layout.CASME2_SUBJECT_ORDER), NO_MEGC_SUBJECTS),
+        ("samm", samm_layout, [*samm_layout.SAMM_SUBJECTS, "038", "039"], ("025",)),
+    ):
+        k = sizes(name, "megc442")
+        totals, rng = k["class_totals"], np.random.default_rng([seed, 7])
+        assert len(subjects) == RELEASES[name][1] == k["subjects"]
+        counts = plan.clip_counts(rng, len(subjects), sum(totals.values()))
+        labels = module._exact_labels(rng, subjects, counts, totals)
+        assert Counter(c for v in labels.values() for c in v) == Counter(totals)
+        megc = casme2_layout.MEGC_CLASSES if name == "casme2" else samm_layout.MEGC_EMOTIONS
+        kept = {s for s, v in labels.items() if megc & set(v)}
+        assert kept == set(subjects) - set(dropped) and len(kept) == MEGC_PARTS[name][1]
+        if name == "casme2":
+            names = casme2_layout._casme2_filenames(rng, subjects, labels)
+            assert {s: len(v) for s, v in names.items()} == {s: len(v) for s, v in labels.items()}
+            for s in casme2_layout.UNUSABLE_APEX_SUBJECTS:
+                assert "disgust" in labels[s] and sum(c in megc for c in labels[s]) >= 2
+        else:
+            assert set(labels["025"]) == {"Other"}

@@ -97,16 +97,7 @@ def write_samm(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
     total = sum(totals.values()) if totals else int(round(n * k["clips_per_subject"]))
     counts = plan.clip_counts(rng, n, total)
     if totals:
-        # 025 keeps at most two clips, the rest go to the subject with the most: the total holds
-        spare = max(0, counts[1] - 2)
-        counts[1] -= spare
-        counts[max(range(n), key=lambda i: counts[i])] += spare
-        megc = frozenset(SAMM_EMOTIONS) - {"Other"}  # the emotions MEGC2019 keeps
-        labels = plan.assign_labels(
-            rng, subjects, counts, SAMM_EMOTIONS, totals=totals, forbidden={"025": set(megc)}
-        )
-        # every subject but 025 shows one of them, so that MEGC2019 keeps all the others
-        plan.swap_to_meet(labels, [(s, megc, 1) for s in subjects if s != "025"])
+        labels = _exact_labels(rng, subjects, counts, totals)
     else:
         counts[1] = min(counts[1], 2)  # '025': only 'Other', like the real subject 025
         others = [s for s in subjects if s != "025"]
@@ -181,6 +172,26 @@ def write_samm(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
     rows.sort(key=lambda r: r[1])  # sorted as text, like the real sheet (006_5_10 < 006_5_9)
     _samm_sheet(folder / "SAMM_Micro_FACS_Codes_v2.xlsx", rows)
     return truth
+
+
+MEGC_EMOTIONS = frozenset(SAMM_EMOTIONS) - {"Other"}  # the emotions MEGC2019 keeps
+
+
+def _exact_labels(
+    rng: np.random.Generator, subjects: list[str], counts: list[int], totals: dict[str, int]
+) -> dict[str, list[str]]:
+    """Labels with exactly ``totals`` clips per emotion and ``sum(counts)`` clips in all (the
+    real size): subject 025 (``subjects[1]``) at most two clips, all ``Other`` (the rest go to
+    the subject with the most), every other subject at least one clip that MEGC2019 keeps."""
+    counts = list(counts)
+    spare = max(0, counts[1] - 2)
+    counts[1] -= spare
+    counts[max(range(len(counts)), key=lambda i: counts[i])] += spare
+    labels = plan.assign_labels(
+        rng, subjects, counts, SAMM_EMOTIONS, totals=totals, forbidden={"025": set(MEGC_EMOTIONS)}
+    )
+    plan.swap_to_meet(labels, [(s, MEGC_EMOTIONS, 1) for s in subjects if s != "025"])
+    return labels
 
 
 def _samm_filenames(rng: np.random.Generator, subject: str, n: int) -> list[str]:
