@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, stamp, sync  # noqa: E402
+from common import machine, stamp, sync
 
 
 def main(argv=None) -> list[dict]:

@@ -27,8 +27,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import machine, stamp, sync, time_fn  # noqa: E402
-from tests.faces_helpers import HOPPER_EYES, composite, map_points, photograph  # noqa: E402
+from bench.common import machine, stamp, sync, time_fn
+from tests.faces_helpers import HOPPER_EYES, composite, map_points, photograph
 
 PLACEMENTS = [
     ((0.5, 0.5), 0.0, 1.0),

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, stamp  # noqa: E402
+from common import machine, stamp
 
 DEFAULT_SHAPES = "16x112x112:30,34x112x112:30,66x112x112:30,74x112x112:30"
 

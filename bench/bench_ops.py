@@ -19,10 +19,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import copy_bandwidth, machine, stamp, time_fn  # noqa: E402
+from common import copy_bandwidth, machine, stamp, time_fn
 
-import mer_fast.ops as ops  # noqa: E402
-from mer_fast.ops import reference  # noqa: E402
+from mer_fast import ops
+from mer_fast.ops import reference
 
 CASES = {  # name: (T, H, W, t_out)
     "casme2": (100, 280, 340, 66),
@@ -52,7 +52,7 @@ def run_case(name, n, device, dtype, repeats, ref_limit_gb, packed=False, shape=
             offsets,
             t_out,
             112,
-            "OLR",  # noqa: E731
+            "OLR",
             dtype=dtype,
         )
         total_t = sum(lengths)

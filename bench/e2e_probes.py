@@ -24,7 +24,7 @@ class StepTimer:
         self._cur: dict | None = None
         self._in_step = False
 
-    def __enter__(self) -> "StepTimer":
+    def __enter__(self) -> StepTimer:
         from mer_fast.train.trainer import Trainer
 
         self._orig = {k: getattr(Trainer, k) for k in ("_train_epoch", "_step", "_input")}
@@ -115,7 +115,7 @@ class GpuSampler:
                 self.error = f"{type(exc).__name__}: {exc}"
                 return
 
-    def __enter__(self) -> "GpuSampler":
+    def __enter__(self) -> GpuSampler:
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
             self._thread = threading.Thread(target=self._poll, daemon=True)

@@ -88,14 +88,13 @@ def tests(part: Part) -> None:
 
 def ops(part: Part) -> None:
     """Fused clip op against the unfused PyTorch, same process, with the copy bandwidth."""
-    import torch
-
     import bench_ops
+    import torch
     from common import copy_bandwidth
 
     device = torch.device(part.device)
     gpu = device.type == "cuda"
-    cases = {name: None for name in ("casme2", "smic", "samm")}
+    cases = dict.fromkeys(("casme2", "smic", "samm"))
     if part.smoke:  # tiny frames, same code path
         cases = {"tiny-a": (6, 24, 30, 5), "tiny-b": (4, 20, 26, 3)}
         n, repeats, limit = 2, 2, 1.0
@@ -167,9 +166,9 @@ def models(part: Part) -> None:
 def decode(part: Part) -> None:
     """JPEG folders decoded on the GPU (nvJPEG through torchvision; DALI when installed) against
     the plain Pillow loop of the same run; videos with DALI or decord when installed."""
+    import bench_decode
     import torch
 
-    import bench_decode
     from mer_fast.data.decode import available_backends
 
     avail = available_backends()

@@ -38,8 +38,8 @@ import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import baseline_pipeline as bp  # noqa: E402
-from common import machine, stamp, sync  # noqa: E402
+import baseline_pipeline as bp
+from common import machine, stamp, sync
 
 FULL = dict(
     arch="rx3d101",

@@ -107,7 +107,7 @@ class Predictor:
     def logits(self, frames: torch.Tensor, tta: str | None = None) -> torch.Tensor:
         """Summed logits ``[classes]`` of one uint8 clip ``[T, H, W, C]`` (an AU model: one
         logit per AU, its views combined by the model's ``au_view_fusion``)."""
-        import mer_fast.ops as ops
+        from mer_fast import ops
 
         conv = self.meta["convention"]
         if frames.shape[-1] == 1:

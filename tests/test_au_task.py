@@ -89,7 +89,7 @@ def test_a_clip_moving_on_one_side_has_its_au_only_in_the_view_that_moves():
     """The subject's right (FACS ``R12``) is the image's left half with a camera that does not
     mirror: a clip whose motion is drawn in the left image half only moves in the L view, the
     one its label marks, and stays still in the R view."""
-    import mer_fast.ops as ops
+    from mer_fast import ops
 
     t, h, w = 6, 16, 16
     frames = torch.full((1, t, h, w, 3), 100, dtype=torch.uint8)

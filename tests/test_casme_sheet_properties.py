@@ -96,7 +96,7 @@ def test_casme_sheet_property(data):
                     Field(None, None, [None], free=True),
                     Field("OnsetF", onset, number_spellings(onset, False)),
                     Field("ApexF1", apex, number_spellings(apex, False) + ["\\"]),
-                    Field("ApexF2", apex2 if apex2 else "\\", ["\\", None, "", " \\ "], free=True),
+                    Field("ApexF2", apex2 or "\\", ["\\", None, "", " \\ "], free=True),
                     Field("OffsetF", offset, number_spellings(offset, False)),
                     Field(None, None, [None], free=True),
                     Field("Onset", ms / 2, [str(ms / 2)], free=True),

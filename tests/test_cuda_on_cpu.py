@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from mer_fast.ops import reference
 from tests.cuda_on_cpu import (
     OP_NAMESPACE,

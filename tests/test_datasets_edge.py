@@ -377,7 +377,7 @@ def test_oulu_conditions(tmp_path):
             for emotion in ("Anger", "Happiness"):
                 frames(
                     base / lighting / condition / "P001" / emotion,
-                    [f"{n:03d}.jpeg" for n in range(0, 12)],
+                    [f"{n:03d}.jpeg" for n in range(12)],
                 )
     root = tmp_path / "Oulu-CASIA"
     assert len(load_dataset("oulu", root)) == 2

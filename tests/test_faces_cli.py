@@ -308,8 +308,8 @@ def test_crop_the_macro_parts_and_samm(tmp_path):
 
 def test_without_the_detector_everything_says_what_to_install(monkeypatch, tmp_path):
     import mer_fast.faces
-    import mer_fast.faces.mtcnn as mtcnn
     from mer_fast.errors import ConfigError
+    from mer_fast.faces import mtcnn
     from mer_fast.inference import Predictor
     from mer_fast.train.datahub import DataHub
 

@@ -12,8 +12,8 @@ import torch
 from PIL import Image
 
 from mer_fast.data.cache import ClipCache
-from mer_fast.data.index import ClipRecord
 from mer_fast.data.collate import PackedBatch, collate_packed
+from mer_fast.data.index import ClipRecord
 from mer_fast.data.loader import ClipDataset, make_loader
 from mer_fast.data.samplers import EpochSampler
 from mer_fast.data.temporal import (

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mer_fast.errors import ConfigError
 from mer_fast.models.heads import MERNet

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from mer_fast.errors import OpArgumentError
 from mer_fast.ops import arguments
 

@@ -13,7 +13,7 @@ import itertools
 import pytest
 import torch
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from mer_fast.ops import reference
 from tests.conftest import devices
 

@@ -22,7 +22,7 @@ from fractions import Fraction
 import pytest
 import torch
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from mer_fast.ops import reference
 from tests.conftest import devices
 from tests.test_ops_clip_views import ALL_VIEWS, random_frames, random_theta

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.library import opcheck
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from mer_fast.ops import reference
 from tests.conftest import devices
 

@@ -178,7 +178,7 @@ def test_a_damaged_run_json_is_named(tiny, tmp_path, capsys):
 def test_experiment_redoes_a_damaged_results_json_from_its_folds(tmp_path, monkeypatch):
     """A row whose results.json is damaged is not taken as finished: set aside, and its
     figures are made again (from its stored folds)."""
-    import mer_fast.cli.experiment as experiment
+    from mer_fast.cli import experiment
     from mer_fast.utils.stored import read_json
 
     row = tmp_path / "table1" / "x"

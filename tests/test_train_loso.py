@@ -139,7 +139,7 @@ def test_fusion_heads_train(tmp_path, head):
     assert out["folds"][0]["history"][-1]["epoch"] == 3
     assert all(h["train_clips"] > 0 for h in out["folds"][0]["history"])
     # the time spent making inputs is a part of every epoch's time, recorded with it
-    assert all(0 < h["input_s"] and 0 < h["input_share"] < 1 for h in out["folds"][0]["history"])
+    assert all(h["input_s"] > 0 and 0 < h["input_share"] < 1 for h in out["folds"][0]["history"])
 
 
 def test_out_of_memory_splits_the_batch(tmp_path, monkeypatch):

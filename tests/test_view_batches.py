@@ -9,10 +9,10 @@ import copy
 
 import pytest
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import nn
 
 from mer_fast.models import create_model
 from mer_fast.models.heads import MERNet, sbml_loss

@@ -36,9 +36,8 @@ def find_nvcc() -> str | None:
 
 
 def command(nvcc: str, src: Path, obj: Path, archs: list[str]) -> list[str]:
-    from torch.utils.cpp_extension import include_paths
-
     import torch
+    from torch.utils.cpp_extension import include_paths
 
     cmd = [
         nvcc,

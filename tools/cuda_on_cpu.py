@@ -124,7 +124,7 @@ def _split_top_level(params: str) -> list[str]:
 _POINTER_PARAM = re.compile(
     r"^(?P<space>\s*)(?P<type>[^*]+?)\s*\*\s*(?:__restrict__\s*)?"
     r"(?P<name>[A-Za-z_]\w*)(?P<trail>\s*)$",
-    re.S,
+    re.DOTALL,
 )
 
 
@@ -196,7 +196,7 @@ class Variant:
 
 def apply_edits(text: str, edits, what: str) -> str:
     for pattern, replacement in edits:
-        new, n = re.subn(pattern, replacement, text, flags=re.S)
+        new, n = re.subn(pattern, replacement, text, flags=re.DOTALL)
         if n == 0:
             raise TranslationError(f"{what}: pattern {pattern!r} matches nothing")
         text = new

@@ -27,9 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mer_fast.data.cache import ClipCache, dataset_folder, format_size_report, human_bytes
-
     from mer_fast.cli import checks
+    from mer_fast.data.cache import ClipCache, dataset_folder, format_size_report, human_bytes
 
     checks.folder(args.root, "--root", what="cache folder")
     cache = ClipCache(args.root)

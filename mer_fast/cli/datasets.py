@@ -66,11 +66,10 @@ def run_check(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from mer_fast.data.check import check_datasets
-    from mer_fast.errors import ConfigError
-
     from mer_fast.cli import checks
+    from mer_fast.data.check import check_datasets
     from mer_fast.data.datasets import canonical_name, parse_overrides
+    from mer_fast.errors import ConfigError
 
     if not args.data_root and not args.data:
         raise ConfigError(

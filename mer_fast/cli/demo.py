@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from mer_fast.train.config import PROFILES, TrainConfig, apply_overrides
-    from mer_fast.train.runner import DataSpec, RunSpec, run as run_experiment
+    from mer_fast.train.runner import DataSpec, RunSpec
+    from mer_fast.train.runner import run as run_experiment
 
     cfg = apply_overrides(TrainConfig(), PROFILES["nstep"])
     cfg = apply_overrides(cfg, dict(DEMO, device=args.device)).validate()
@@ -88,7 +89,7 @@ def run_ops(args: argparse.Namespace) -> int:
 
     import torch
 
-    import mer_fast.ops as ops
+    from mer_fast import ops
     from mer_fast.ops import reference
 
     torch.manual_seed(0)

@@ -23,10 +23,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mer_fast.cli import checks
     from mer_fast.eval.report import write_report
     from mer_fast.utils.progress import console
-
-    from mer_fast.cli import checks
 
     checks.folder(args.out, "--out", what="report folder")
     path = write_report(args.runs, args.out, args.title)

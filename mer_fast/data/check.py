@@ -18,10 +18,11 @@ Datasets not found are reported as absent (not an error) unless they were asked 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from mer_fast.data.datasets import (
     BASE_DATASETS,

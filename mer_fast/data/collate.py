@@ -6,7 +6,8 @@ worker and can put clips of different frame sizes in one padded canvas (:func:`p
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 from torch.utils.data import get_worker_info

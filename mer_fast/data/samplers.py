@@ -7,7 +7,7 @@ process (an item's crop then comes from its own seed, whatever worker decodes it
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch

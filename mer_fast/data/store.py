@@ -16,8 +16,8 @@ Decoding the clips and bringing them to one layout is :mod:`mer_fast.data.store_
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 import torch
 
@@ -154,7 +154,7 @@ class ClipStore:
         a = int(self._starts[n])
         return self.frames[a : a + int(self.lengths[n])]
 
-    def to(self, device: str | torch.device, pin_memory: bool | None = None) -> "ClipStore":
+    def to(self, device: str | torch.device, pin_memory: bool | None = None) -> ClipStore:
         """A copy on ``device`` (the CPU copy pinned if ``pin_memory``, default: a GPU exists)."""
         device = torch.device(device)
         frames = self.frames.to(device)
@@ -187,7 +187,7 @@ class ClipStore:
         common_size: bool = False,
         max_bytes: int | None = None,
         faces=None,
-    ) -> "ClipStore":
+    ) -> ClipStore:
         """Decodes every clip (through ``cache`` if given) and packs them on ``device``.
 
         Args:

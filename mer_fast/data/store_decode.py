@@ -8,9 +8,9 @@ store may take (:func:`check_bytes`)."""
 from __future__ import annotations
 
 import collections
-import concurrent.futures as futures
 import os
-from typing import Sequence
+from collections.abc import Sequence
+from concurrent import futures
 
 import torch
 
@@ -169,7 +169,7 @@ class _Progress:
         self._p = None
         self._task = None
 
-    def __enter__(self) -> "_Progress":
+    def __enter__(self) -> _Progress:
         if self.enabled:
             from rich.progress import (
                 BarColumn,

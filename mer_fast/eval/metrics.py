@@ -13,8 +13,8 @@ the convention matters only for per-fold figures, where a test subject often lac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
 
 import numpy as np
 

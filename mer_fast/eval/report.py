@@ -10,8 +10,8 @@ import html
 import json
 import shutil
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from mer_fast.errors import ConfigError
 from mer_fast.eval.au_outputs import report_section as au_report_section

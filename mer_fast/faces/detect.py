@@ -21,8 +21,8 @@ frame) and resized with area averaging (bilinear when enlarging).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -66,7 +66,7 @@ class Face:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Face":
+    def from_dict(cls, d: dict) -> Face:
         box = tuple(float(v) for v in d["box"])
         marks = tuple((float(p[0]), float(p[1])) for p in d["landmarks"])
         if len(box) != 4 or len(marks) != 5:

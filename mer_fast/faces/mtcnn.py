@@ -26,7 +26,7 @@ import importlib.util
 from pathlib import Path
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from mer_fast.errors import ConfigError
 

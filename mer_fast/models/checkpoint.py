@@ -24,9 +24,10 @@ no code runs. A file that needs more (say an ``argparse.Namespace`` inside) is r
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn

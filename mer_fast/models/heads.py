@@ -20,11 +20,10 @@ The heads:
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from mer_fast.models.view_norm import batchnorms, make_per_view, splits_views
-
 
 VIEW_BATCHES = ("per-view", "joint")
 

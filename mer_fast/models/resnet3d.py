@@ -21,7 +21,8 @@ which :mod:`mer_fast.models.resnext3d` reuses with its own block.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F

@@ -9,8 +9,8 @@ registered model the file fits (:func:`identify`, :func:`fit_hint`), then the we
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import torch
 from torch import nn

@@ -19,7 +19,7 @@ BatchNorm layer normalises every sample alike, and the chunks are not split.
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
+from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
@@ -33,7 +33,7 @@ class _PerView:
         k = self.view_chunks
         batch_stats = self.training or self.running_mean is None
         if k <= 1 or not batch_stats or x.shape[0] == 0:
-            return super(_PerView, self).forward(x)
+            return super().forward(x)
         if x.shape[0] % k:
             raise ValueError(
                 f"per-view BatchNorm: a batch of {x.shape[0]} samples does not split into {k} views"

@@ -12,7 +12,7 @@ and one rule of the ops' own: a clip whose theta has a NaN or infinite entry com
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F

@@ -18,8 +18,8 @@ mean F1 over the AUs with undefined AUs counted as 0 (``f1_mean_all``, always de
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -162,8 +162,8 @@ class AULosoRun(LosoRun):
         result = self._result(fold, fit, list(zip(test.tolist(), labels, probs)), notes)
         result.update(
             scores=self._scores(test, probs).as_dict(),
-            train_clips=int(len(train)),
-            val_clips=0 if val is None else int(len(val)),
+            train_clips=len(train),
+            val_clips=0 if val is None else len(val),
             pos_weight=None if pos_weight is None else [round(float(w), 6) for w in pos_weight],
         )
         atomic.write_json(done, result)

@@ -4,8 +4,8 @@ device, each built once per process and shared by the chain's steps and the LOSO
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import torch
 

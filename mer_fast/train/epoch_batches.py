@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from mer_fast.errors import ConfigError
 from mer_fast.train.augment import random_theta, take, views_input
 from mer_fast.train.batches import Items, make_input, random_windows

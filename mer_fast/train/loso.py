@@ -16,8 +16,8 @@ unfinished one at its last saved epoch.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -145,8 +145,8 @@ class LosoRun:
             "epoch_selection": cfg.epoch_selection,
             "selected_epoch": fit.selected_epoch,
             "resumed_from_epoch": fit.resumed_from,
-            "train_clips": int(len(train)),
-            "val_clips": 0 if val is None else int(len(val)),
+            "train_clips": len(train),
+            "val_clips": 0 if val is None else len(val),
             "smote": smote_info,
             "notes": notes,
             "scores": fold_scores.as_dict(),

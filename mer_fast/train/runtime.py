@@ -28,7 +28,7 @@ def generator(*keys) -> torch.Generator:
 _compiled_shapes: tuple | None = None  # parameter shapes of the last network compiled here
 
 
-def compile_module(module: torch.nn.Module) -> "CompiledModule":
+def compile_module(module: torch.nn.Module) -> CompiledModule:
     """``torch.compile(module)``, surviving a damaged compile cache (:class:`CompiledModule`).
 
     A new network with the parameter shapes of the one compiled before in this process (the

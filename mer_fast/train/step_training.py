@@ -165,8 +165,8 @@ def train_step(
         "dataset": spec.dataset,
         "classes": list(index.classes),
         "clips": len(index),
-        "train_clips": int(len(train)),
-        "test_clips": int(len(test)),
+        "train_clips": len(train),
+        "test_clips": len(test),
         # test_accuracy: the video accuracy (3D-ResNets' reported top-1)
         "test_accuracy": scores.get("video_accuracy"),
         "clip_accuracy": scores.get("clip_accuracy"),

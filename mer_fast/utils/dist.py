@@ -21,8 +21,9 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import torch
 

@@ -85,7 +85,9 @@ def video_codes(
         return codes
     free: list[str] = []
     if rawpic is not None:
-        on_disk = {m.group(2) for _, d in tree.walk(rawpic, 2) if (m := VIDEO_DIR.fullmatch(d.name))}
+        on_disk = {
+            m.group(2) for _, d in tree.walk(rawpic, 2) if (m := VIDEO_DIR.fullmatch(d.name))
+        }
         free = sorted(on_disk - set(codes.values()))
     if len(lost) == 1 and len(free) == 1:
         codes[lost[0]] = free[0]

@@ -144,7 +144,11 @@ class SheetAdapter(Adapter):
         """Every clip folder of the release, by :meth:`folder_key` (for the lookups and the
         folders without a row). Default: the folders as deep as ``clip_folder``."""
         parts = self.clip_folder.split("/")
-        rx = None if self.subject_folders is None else re.compile(self.subject_folders, re.I)
+        rx = (
+            None
+            if self.subject_folders is None
+            else re.compile(self.subject_folders, re.IGNORECASE)
+        )
         out: dict[FolderKey, Path] = {}
         for top in ctx.tree.subfolders(ctx.frames_dir):
             if rx is not None and not rx.fullmatch(top.name):

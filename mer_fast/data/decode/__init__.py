@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -312,18 +312,18 @@ def _decode_video(record, name, size, channels, device, indices, threads, on_war
 
 
 __all__ = [
-    "decode_clip",
-    "clip_length",
-    "resolve_backend",
-    "available_backends",
-    "backend_available",
-    "DecodeWarning",
-    "ShortSide",
-    "size_key",
     "IMAGE_BACKENDS",
     "VIDEO_BACKENDS",
+    "DecodeWarning",
+    "ShortSide",
+    "available_backends",
+    "backend_available",
+    "clip_length",
+    "decode_clip",
     "frame_number",
     "ordered_frames",
     "resize_frames",
+    "resolve_backend",
     "rgb_to_gray",
+    "size_key",
 ]

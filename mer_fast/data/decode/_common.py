@@ -13,7 +13,7 @@ The rest of what the backends share has its own module: decode sizes in
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 WarningSink = Callable[[str], None]
 

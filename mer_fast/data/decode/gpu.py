@@ -13,8 +13,8 @@ if data is missing, as the CPU backends do); after any decoder failure Pillow na
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import torch
 

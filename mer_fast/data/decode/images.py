@@ -11,10 +11,10 @@ as RGB with 3 (palette, RGBA, CMYK are converted). 16-bit and float images are r
 
 from __future__ import annotations
 
-import concurrent.futures as futures
 import os
+from collections.abc import Callable, Sequence
+from concurrent import futures
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch

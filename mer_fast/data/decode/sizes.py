@@ -6,8 +6,8 @@ once, in torch, after decoding, so every backend applies the same filter."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

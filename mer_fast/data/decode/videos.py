@@ -12,7 +12,7 @@ most ``max(2, 5 %)`` of the declared count is a warning, a larger one an error.
 from __future__ import annotations
 
 import threading
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 

@@ -61,7 +61,7 @@ def write_smic(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
     truth = Truth("smic")
     for subject in subjects:
         app = faces.random_appearance(rng)
-        numbers = {c: 0 for c in SMIC_CLASSES}
+        numbers = dict.fromkeys(SMIC_CLASSES, 0)
         for label, n_frames in zip(
             labels[subject], plan.lengths(rng, len(labels[subject]), k["frames"])
         ):

@@ -4,7 +4,8 @@ value is a ``ConfigError`` naming the field, the value and the fix."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from mer_fast.errors import ConfigError
 from mer_fast.train.config.constants import (

@@ -5,7 +5,8 @@ an unknown name is an error listing the known ones."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from mer_fast.errors import ConfigError
 

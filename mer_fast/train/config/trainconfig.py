@@ -17,8 +17,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass
-from typing import Any, Callable
+from typing import Any
 
 from mer_fast.data.action_units import MEB_AUS
 from mer_fast.errors import ConfigError
@@ -341,7 +342,7 @@ class TrainConfig:
     )
 
     # -- checks (checks.py) ---------------------------------------------------------------------
-    def validate(self, source: str | None = None) -> "TrainConfig":
+    def validate(self, source: str | None = None) -> TrainConfig:
         """Checks every field (before any work starts); raises ConfigError naming the field."""
         validate_config(self, source)
         return self
@@ -410,7 +411,7 @@ class TrainConfig:
         skip |= set(AU_FIELDS) if self.task == "emotion" else set()
         return tuple(k for k in self.to_dict() if k not in skip)
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> TrainConfig:
         return apply_overrides(self, changes)
 
 
