@@ -133,7 +133,7 @@ class Predictor:
         self.face_notes[str(path)] = note
         logits = self.logits(frames, tta)
         probs = torch.sigmoid(logits) if self.meta["task"] == "au" else torch.softmax(logits, 0)
-        return {c: float(p) for c, p in zip(self.classes, probs)}
+        return {c: float(p) for c, p in zip(self.classes, probs, strict=True)}
 
     def _face_cropper(self):
         if self.faces == "off":

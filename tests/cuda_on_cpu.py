@@ -175,7 +175,7 @@ def compare(want, got, what: str) -> None:
     if isinstance(want, (list, tuple)):
         if not isinstance(got, (list, tuple)) or len(got) != len(want):
             raise ExecutorError(f"{what}: returned {type(got).__name__}, want {len(want)} values")
-        for i, (w, g) in enumerate(zip(want, got)):
+        for i, (w, g) in enumerate(zip(want, got, strict=True)):
             compare(w, g, f"{what}, output {i}")
         return
     if not isinstance(want, torch.Tensor):

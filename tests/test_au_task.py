@@ -111,7 +111,7 @@ def test_clips_without_a_code_are_left_out_and_listed():
     cells = [None, "?", "", "4(k)", "99", "xyz"]
     records = [
         dataclasses.replace(r, action_units=None if c is None else parse_action_units(c))
-        for r, c in zip(index.records, cells)
+        for r, c in zip(index.records, cells, strict=True)
     ]
     t = au_targets(ClipIndex("toy", index.classes, records), AUS)
     assert t.usable.tolist() == [False, False, False, True, True, False]
@@ -139,11 +139,11 @@ def test_test_views_combine_by_max_mean_or_sum():
 def test_balanced_weights_count_only_the_folds_training_clips(tmp_path):
     loso, pooled = run_au(tmp_path, cfg(au_pos_weight="balanced", epochs=1))
     labels = loso.targets.clip_labels(torch.arange(len(loso.index)))
-    for fold, r in zip(loso.folds, pooled["folds"]):
+    for fold, r in zip(loso.folds, pooled["folds"], strict=True):
         train = fold.train[loso.targets.usable[fold.train]]
         y = labels[train].double()
         pos, neg = y.sum(0), len(train) - y.sum(0)
-        want = [float(n / p) if p > 0 and n > 0 else 1.0 for p, n in zip(pos, neg)]
+        want = [float(n / p) if p > 0 and n > 0 else 1.0 for p, n in zip(pos, neg, strict=True)]
         assert r["pos_weight"] == pytest.approx(want, abs=1e-6)
         assert r["train_clips"] == len(train)
         tested = {p["key"] for p in r["predictions"]}
@@ -239,7 +239,7 @@ COMMON = [
 
 
 def _f1(y, p):
-    tp = sum(a and b for a, b in zip(y, p))
+    tp = sum(a and b for a, b in zip(y, p, strict=True))
     den = sum(y) + sum(p)
     return None if den == 0 else 2 * tp / den
 

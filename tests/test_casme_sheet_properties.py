@@ -51,7 +51,7 @@ def check(adapter, root: Path, dropped: str | None, expected, ok, **options) -> 
     for p in scan.problems:
         assert p.file and p.field and p.fix, p
     by_id = {r.clip_id: r for r in scan.records}
-    for (clip, numbers, label), fine in zip(expected, ok):
+    for (clip, numbers, label), fine in zip(expected, ok, strict=True):
         if fine:
             assert clip in by_id, (clip, [p.describe() for p in scan.problems])
             assert by_id[clip].frame_numbers == numbers and by_id[clip].label == label

@@ -112,7 +112,7 @@ def test_casme2_2019_revision(synth):
     root, _ = synth
     old = load_dataset("casme2", data_root=root, protocol="all")
     new = load_dataset("casme2", data_root=root, protocol="all", coding="2019")
-    moved = [r.clip_id for r, s in zip(old, new) if r.label != s.label]
+    moved = [r.clip_id for r, s in zip(old, new, strict=True) if r.label != s.label]
     assert all(old_r.label == "sadness" for old_r in old if old_r.clip_id in moved)
     assert "objective_class" in new[0].meta
 
@@ -126,7 +126,8 @@ def test_samm_sheet_and_names(synth):
     r = index[0]
     assert r.meta["duration"] == r.offset - r.onset + 1  # the formula's cached value
     assert all(
-        Path(f).name == f"{r.subject}_{n:05d}.jpg" for f, n in zip(r.frames, r.frame_numbers)
+        Path(f).name == f"{r.subject}_{n:05d}.jpg"
+        for f, n in zip(r.frames, r.frame_numbers, strict=True)
     )
     assert any("apex" in w and "outside" in w for w in index.warnings)
     five = load_dataset("samm", data_root=root)

@@ -144,7 +144,7 @@ def test_loader_is_repeatable_with_any_number_of_workers(tmp_path):
             epochs.append([(b.indices.tolist(), b.frames.clone()) for b in loader])
         runs.append(epochs)
     (a0, a1), (b0, b1) = runs
-    for x, y in zip(a0 + a1, b0 + b1):
+    for x, y in zip(a0 + a1, b0 + b1, strict=True):
         assert x[0] == y[0] and torch.equal(x[1], y[1])
     assert len(a0) == 1  # 6 clips, batches of 4, last one dropped in training
     assert [i for i, _ in a0] != [i for i, _ in a1]

@@ -8,6 +8,8 @@ shares are tested in tests/test_ddp.py (job "lone")."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -68,7 +70,7 @@ def test_process_shares_never_hold_one_clip(n, world):
     shares = [share_bounds(n, world, r) for r in range(world)]
     sizes = [hi - lo for lo, hi in shares]
     assert shares[0][0] == 0 and sum(sizes) == n
-    assert all(a[1] == b[0] for a, b in zip(shares, shares[1:]))  # contiguous, rank order
+    assert all(a[1] == b[0] for a, b in pairwise(shares))  # contiguous, rank order
     assert sizes[0] == max(sizes) and (n == 0 or sizes[0] > 0)
     if n >= 2:
         assert 1 not in sizes

@@ -95,9 +95,9 @@ def test_smote_balances_and_mixes_same_class(gen):
     extra, report = smote_items(clips, labels, ["a", "b", "c"], gen)
     counts = torch.bincount(torch.cat([labels, extra.labels]), minlength=3)
     assert counts.tolist() == [7, 7, 7]
-    lab_of = dict(zip(clips.tolist(), labels.tolist()))
+    lab_of = dict(zip(clips.tolist(), labels.tolist(), strict=True))
     for a, b, lam, y in zip(
-        extra.a.tolist(), extra.b.tolist(), extra.lam.tolist(), extra.labels.tolist()
+        extra.a.tolist(), extra.b.tolist(), extra.lam.tolist(), extra.labels.tolist(), strict=True
     ):
         assert a != b and lab_of[a] == lab_of[b] == y and 0 <= lam <= 1
     assert report.as_dict()["total_added"] == 9

@@ -150,7 +150,7 @@ def check_scan(adapter, root: Path, dropped: str | None, expected: list[tuple], 
     for p in scan.problems:
         assert p.file and p.field and p.fix, p
     by_id = {r.clip_id: r for r in scan.records}
-    for (clip, numbers, label), fine in zip(expected, ok):
+    for (clip, numbers, label), fine in zip(expected, ok, strict=True):
         if fine:
             assert clip in by_id, (clip, [p.describe() for p in scan.problems])
             assert by_id[clip].frame_numbers == numbers and by_id[clip].label == label
@@ -371,7 +371,7 @@ def test_read_by_position_keeps_every_row(body, kind):
         table = read_by_position(path, {"a": 0, "b": 3}, what="test sheet")
         want = [(i + 1, normal(r)) for i, r in enumerate(body) if normal(r)]
         assert [(r, normal(v)) for r, v in table.rows] == want
-        for (_, values), (_, expect) in zip(table.rows, want):
+        for (_, values), (_, expect) in zip(table.rows, want, strict=True):
             got = table.get(values, "a")
             assert (normal([got]) or (None,))[0] == expect[0]
         if kind == "xls":

@@ -78,7 +78,7 @@ def test_resume_after_kill_gives_identical_predictions(tmp_path, monkeypatch):
     assert len(done) == 1  # fold 0 finished, fold 1 was killed mid-way
     resumed = LosoRun(index, data, c, make, tmp_path / "killed", show_progress=False).run()
     assert resumed["folds"][1]["resumed_from_epoch"] == 1
-    for a, b in zip(clean["folds"], resumed["folds"]):
+    for a, b in zip(clean["folds"], resumed["folds"], strict=True):
         assert [p["probabilities"] for p in a["predictions"]] == [
             p["probabilities"] for p in b["predictions"]
         ]

@@ -244,7 +244,9 @@ def test_torch_compile_equals_one_call_per_view(tmp_path, monkeypatch):
         ref_state = bn_state(ref_backbone)
         for k, v in bn_state(net.backbone).items():
             close(v, ref_state[k], tol, msg=k)
-        for (k, p), q in zip(net.backbone.named_parameters(), ref_backbone.parameters()):
+        for (k, p), q in zip(
+            net.backbone.named_parameters(), ref_backbone.parameters(), strict=True
+        ):
             close(p.grad, q.grad, tol, msg=k)
     torch._dynamo.reset()
 

@@ -45,7 +45,7 @@ class EpochSampler(Sampler):
         )
         seeds = np.random.default_rng(int(state[1])).integers(0, 2**62, self.num_items)
         self.epoch += 1
-        return iter(list(zip(order.tolist(), seeds.tolist())))
+        return iter(list(zip(order.tolist(), seeds.tolist(), strict=True)))
 
 
 class ShardBatchSampler(Sampler):

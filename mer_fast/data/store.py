@@ -273,7 +273,7 @@ class ClipStore:
             frames = torch.empty(shape, dtype=torch.uint8, pin_memory=_want_pinned(pin_memory))
         else:
             frames = torch.empty(shape, dtype=torch.uint8, device=device)
-        for c, a, b in zip(clips, offsets[:-1].tolist(), offsets[1:].tolist()):
+        for c, a, b in zip(clips, offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
             copy_frames(frames[a:b], c)
         labels = torch.tensor([r.label_index for r in records], dtype=torch.int64)
         return cls(

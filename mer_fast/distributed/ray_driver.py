@@ -311,7 +311,7 @@ class Driver:
         if not st["train"]:
             return
         opened = [x for x in st["open"] if x > 0]
-        over = [w - o - t for w, o, t in zip(st["wall"], st["open"], st["train"])]
+        over = [w - o - t for w, o, t in zip(st["wall"], st["open"], st["train"], strict=True)]
         self.console.print(
             f"Ray: {len(st['train'])} task(s) in {wall:.1f} s on {len(st['workers'])} "
             f"worker(s); training {sum(st['train']):.1f} s in all; runs opened {len(opened)} "

@@ -318,7 +318,7 @@ def _write_clip(targets: list[Path], crops: torch.Tensor) -> None:
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     arr = crops.cpu().numpy()
-    for target, frame in zip(targets, arr):
+    for target, frame in zip(targets, arr, strict=True):
         img = Image.fromarray(
             np.ascontiguousarray(frame[..., 0] if frame.shape[-1] == 1 else frame)
         )

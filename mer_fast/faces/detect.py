@@ -141,7 +141,9 @@ def cut_patches(
     )
     ib[:, 2:] = torch.maximum(ib[:, 2:], ib[:, :2] + 1)
     out = torch.empty((len(ib), 3, size, size), dtype=images.dtype, device=images.device)
-    for k, ((x1, y1, x2, y2), g) in enumerate(zip(ib.long().tolist(), groups.tolist())):
+    for k, ((x1, y1, x2, y2), g) in enumerate(
+        zip(ib.long().tolist(), groups.tolist(), strict=True)
+    ):
         crop = images[g, :, max(y1, 0) : min(y2, H), max(x1, 0) : min(x2, W)]
         pad = (max(0, -x1), max(0, x2 - W), max(0, -y1), max(0, y2 - H))
         if any(pad):
@@ -253,7 +255,9 @@ class FaceDetector:
         if not len(boxes):
             return faces
         boxes, scores, marks, groups = self._output(x, boxes, groups, thr[2])
-        for b, s, m, g in zip(boxes.tolist(), scores.tolist(), marks.tolist(), groups.tolist()):
+        for b, s, m, g in zip(
+            boxes.tolist(), scores.tolist(), marks.tolist(), groups.tolist(), strict=True
+        ):
             faces[g].append(
                 Face(
                     box=tuple(b),
@@ -296,7 +300,7 @@ class FaceDetector:
             found.append((boxes[keep], scores[keep], offs[keep], g[keep]))
         if not found:
             return x.new_zeros((0, 4)), torch.zeros(0, dtype=torch.int64, device=x.device)
-        boxes, scores, offs, groups = (torch.cat(t) for t in zip(*found))
+        boxes, scores, offs, groups = (torch.cat(t) for t in zip(*found, strict=True))
         keep = nms(boxes, scores, groups, 0.7)
         return squared(regress(boxes[keep], offs[keep])), groups[keep]
 

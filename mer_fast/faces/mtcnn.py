@@ -204,7 +204,7 @@ def _assign(net: nn.Module, arrays: list, name: str) -> None:
             fix=f"install the release they were written for: "
             f"pip install 'mtcnn=={WEIGHTS_VERSION}'",
         )
-    for (kind, param), arr in zip(targets, arrays):
+    for (kind, param), arr in zip(targets, arrays, strict=True):
         t = torch.as_tensor(arr, dtype=torch.float32)
         if kind == "kernel":
             t = t.permute(3, 2, 0, 1) if t.dim() == 4 else t.t()
@@ -229,7 +229,7 @@ def build_networks() -> tuple[PNet, RNet, ONet]:
 @functools.cache
 def _loaded() -> tuple[PNet, RNet, ONet]:
     nets = build_networks()
-    for net, name in zip(nets, ("pnet", "rnet", "onet")):
+    for net, name in zip(nets, ("pnet", "rnet", "onet"), strict=True):
         _assign(net, _keras_layers(name), name)
         net.eval()
         for p in net.parameters():

@@ -113,7 +113,7 @@ def apply(index: ClipIndex, class_set: str, dataset: str, adapter: Any) -> tuple
         report["rule_vs_sheet"] = agreement(index)
     records, skipped = [], list(index.skipped)
     left_out: collections.Counter = collections.Counter()
-    for record, (label, reason) in zip(index.records, pairs):
+    for record, (label, reason) in zip(index.records, pairs, strict=True):
         if label is None:
             skipped.append((record.key, f"class set {class_set}: {reason}"))
             left_out[reason] += 1

@@ -119,7 +119,7 @@ def _classes(parts: list[ClipIndex], protocol: Protocol, task: str) -> tuple[str
     if task != "emotion":
         return None  # the union of the labels, none left out
     shown = "; ".join(
-        f"{d}: {', '.join(ix.classes)}" for d, ix in zip(protocol.datasets_read, parts)
+        f"{d}: {', '.join(ix.classes)}" for d, ix in zip(protocol.datasets_read, parts, strict=True)
     )
     raise ConfigError(
         f"the datasets of {protocol.target} have different native classes ({shown})",

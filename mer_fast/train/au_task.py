@@ -159,7 +159,9 @@ class AULosoRun(LosoRun):
         )
         probs = stored_probabilities(trainer.predict(test))
         labels = self.targets.clip_labels(test)
-        result = self._result(fold, fit, list(zip(test.tolist(), labels, probs)), notes)
+        result = self._result(
+            fold, fit, list(zip(test.tolist(), labels, probs, strict=True)), notes
+        )
         result.update(
             scores=self._scores(test, probs).as_dict(),
             train_clips=len(train),
@@ -203,7 +205,7 @@ class AULosoRun(LosoRun):
         console.print(
             f"AU detection on {index.name}: {int(t.usable.sum())} of {len(index)} clips have "
             f"AU codes; positives per AU: "
-            + ", ".join(f"{a} {n}" for a, n in zip(t.names, positives))
+            + ", ".join(f"{a} {n}" for a, n in zip(t.names, positives, strict=True))
         )
         for line in t.summary():
             console.print(f"  left out (listed in results.json, au_left_out): {line}")

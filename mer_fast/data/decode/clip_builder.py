@@ -82,7 +82,7 @@ class ClipBuilder:
             frames = [to_channels(f, 3) for f in frames]
         c_in = int(frames[0].shape[-1])
         c = self.channels or c_in
-        for k, (f, src) in enumerate(zip(frames, sources)):
+        for k, (f, src) in enumerate(zip(frames, sources, strict=True)):
             if tuple(f.shape[:2]) != self.native:
                 if not self.mixed_sizes_warned:
                     self.mixed_sizes_warned = True
@@ -115,7 +115,7 @@ class ClipBuilder:
         """Strict mode: each frame has the first frame's native size and channels."""
         first = Path(self.first_source or "").name
         h0, w0 = self.native  # type: ignore[misc]
-        for f, src in zip(frames, sources):
+        for f, src in zip(frames, sources, strict=True):
             h, w, c = (int(x) for x in f.shape)
             if (h, w) != (h0, w0):
                 raise DataError(

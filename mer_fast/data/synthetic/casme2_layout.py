@@ -74,7 +74,7 @@ def write_casme2(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> T
     for subject in sorted(subjects, key=lambda s: int(s[3:])):
         app = faces.random_appearance(rng)
         for (filename, label), n_frames in zip(
-            names[subject], plan.lengths(rng, len(names[subject]), k["frames"])
+            names[subject], plan.lengths(rng, len(names[subject]), k["frames"]), strict=True
         ):
             frames, apex_i = plan.micro_clip(rng, app, label, n_frames, size)
             onset = int(rng.integers(4, 160))

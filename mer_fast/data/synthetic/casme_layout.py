@@ -48,7 +48,7 @@ def write_casme(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tr
     clips.sort(key=lambda c: (int(c[0][3:]), c[1]))  # the sheet: by subject, names as text
     rows = []
     lengths = plan.lengths(rng, len(clips), k["frames"], minimum=4)
-    for i, ((subject, name, label), n_frames) in enumerate(zip(clips, lengths)):
+    for i, ((subject, name, label), n_frames) in enumerate(zip(clips, lengths, strict=True)):
         frames, apex_i = plan.micro_clip(
             rng, apps[subject], RENDER.get(label, label), n_frames, size
         )

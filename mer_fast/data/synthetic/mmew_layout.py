@@ -60,7 +60,9 @@ def write_mmew(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
         app = faces.random_appearance(rng)
         samples: dict[str, int] = {}
         for label, n_frames in zip(
-            labels[str(subject)], plan.lengths(rng, len(labels[str(subject)]), k["frames"])
+            labels[str(subject)],
+            plan.lengths(rng, len(labels[str(subject)]), k["frames"]),
+            strict=True,
         ):
             samples[label] = samples.get(label, 0) + 1
             index = FOLDER_ORDER.index(folder_of(label)) + 1

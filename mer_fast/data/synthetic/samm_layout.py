@@ -95,7 +95,7 @@ def write_samm(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
     labels = plan.assign_labels(
         rng,
         others,
-        [c for s, c in zip(subjects, counts) if s != "025"],
+        [c for s, c in zip(subjects, counts, strict=True) if s != "025"],
         SAMM_EMOTIONS,
         weights=SAMM_WEIGHTS,
         required=SAMM_EMOTIONS,
@@ -111,7 +111,9 @@ def write_samm(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
         app = faces.random_appearance(rng, gray=True)
         names = _samm_filenames(rng, subject, len(labels[subject]))
         for (filename, label), n_frames in zip(
-            zip(names, labels[subject]), plan.lengths(rng, len(names), k["frames"])
+            zip(names, labels[subject], strict=True),
+            plan.lengths(rng, len(names), k["frames"]),
+            strict=True,
         ):
             frames, apex_i = plan.micro_clip(rng, app, label.lower(), n_frames, size)
             onset = int(rng.integers(100, 11000))

@@ -63,7 +63,7 @@ def write_smic(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
         app = faces.random_appearance(rng)
         numbers = dict.fromkeys(SMIC_CLASSES, 0)
         for label, n_frames in zip(
-            labels[subject], plan.lengths(rng, len(labels[subject]), k["frames"])
+            labels[subject], plan.lengths(rng, len(labels[subject]), k["frames"]), strict=True
         ):
             numbers[label] += 1
             clip = f"{subject}_{SMIC_SHORT[label]}_{numbers[label]:02d}"
