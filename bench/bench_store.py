@@ -175,8 +175,10 @@ def report(res: dict) -> str:
     if res.get("epochs"):
         lines += [
             "",
-            "| decode_size | stored at | store | build (empty cache) | epoch s | "
-            "clips/s | input share | inputs alone, clips/s |",
+            (
+                "| decode_size | stored at | store | build (empty cache) | epoch s | "
+                "clips/s | input share | inputs alone, clips/s |"
+            ),
             "|---|---|---|---|---|---|---|---|",
         ]
         for m in res["epochs"]:

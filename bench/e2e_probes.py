@@ -111,7 +111,7 @@ class GpuSampler:
         while not self._stop.wait(self.every):
             try:
                 self.samples.append(int(torch.cuda.utilization(self.device)))
-            except Exception as exc:  # NVML missing (pip install nvidia-ml-py) or refused
+            except Exception as exc:  # noqa: BLE001 - NVML missing (pip install nvidia-ml-py) or refused
                 self.error = f"{type(exc).__name__}: {exc}"
                 return
 

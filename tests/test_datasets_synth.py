@@ -258,7 +258,7 @@ def test_check_reports_truncated_files(synth, tmp_path, capsys):
     bmp.write_bytes(bmp.read_bytes()[:200])
     jpg = sorted((data / "CASME2" / "Cropped").rglob("*.jpg"))[5]  # the release read
     jpg.write_bytes(jpg.read_bytes()[: len(jpg.read_bytes()) // 2])
-    avi = sorted((data / "UCF101").rglob("*.avi"))[0]
+    avi = min((data / "UCF101").rglob("*.avi"))
     avi.write_bytes(b"RIFF\x00\x00\x00\x00garbage")
     labelled = {
         p.parent.relative_to(data / "CK+" / "Emotion")
@@ -270,7 +270,7 @@ def test_check_reports_truncated_files(synth, tmp_path, capsys):
         if p.parent.relative_to(data / "CK+" / "cohn-kanade-images") in labelled
     )[2]
     png.write_bytes(png.read_bytes()[:-30])
-    mp4 = sorted((data / "Kinetics-400" / "train").rglob("*.mp4"))[0]
+    mp4 = min((data / "Kinetics-400" / "train").rglob("*.mp4"))
     mp4.write_bytes(mp4.read_bytes()[: mp4.stat().st_size // 2])
     assert main(["datasets", "check", "--root", str(data)]) == 1
     out = capsys.readouterr().out.replace("\n", "")

@@ -270,7 +270,9 @@ def test_pretrain_under_torchrun_then_train_reuses(synth, tmp_path):
         *data,
         *COMMON,
     ]
-    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert done.stderr.count("training r3d10 from scratch") == 1  # rank 0 speaks, once
     stored = {

@@ -250,7 +250,7 @@ def test_train_with_faces_detect(tmp_path):
     assert faces["cropped_by"] == ["faces=detect"]
     assert sum(faces["counts"].values()) == len(faces["clips"]) > 0
     assert all(k.startswith("smic:") for k in faces["clips"])
-    assert list(faces["detectors"])[0].startswith("mer-fast mtcnn")
+    assert next(iter(faces["detectors"])).startswith("mer-fast mtcnn")
     records = list((tmp_path / "cache" / "faces").rglob("*.json"))
     assert {p.parent.name for p in records} >= {"smic", "ckplus", "oulu"}
 

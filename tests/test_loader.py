@@ -139,10 +139,7 @@ def test_loader_is_repeatable_with_any_number_of_workers(tmp_path):
     runs = []
     for workers in (0, 2):
         loader = make_loader(records, 4, train=True, size=(12, 16), workers=workers, seed=7)
-        epochs = []
-        for _ in range(2):
-            epochs.append([(b.indices.tolist(), b.frames.clone()) for b in loader])
-        runs.append(epochs)
+        runs.append([[(b.indices.tolist(), b.frames.clone()) for b in loader] for _ in range(2)])
     (a0, a1), (b0, b1) = runs
     for x, y in zip(a0 + a1, b0 + b1, strict=True):
         assert x[0] == y[0] and torch.equal(x[1], y[1])
@@ -175,7 +172,7 @@ def test_worker_errors_reach_the_main_process(tmp_path):
     records = make_records(tmp_path / "data", lengths=(6, 6))
     Path(records[1].frames[2]).write_bytes(b"BM broken")
     loader = make_loader(records, 2, train=False, workers=2, clip_len=4)
-    with pytest.raises(DataError, match="img3.bmp"):
+    with pytest.raises(DataError, match=r"img3\.bmp"):
         list(loader)
 
 

@@ -80,7 +80,7 @@ def test_process_shares_never_hold_one_clip(n, world):
 
 @pytest.mark.parametrize("batch_size", [2, 3, 4, 5, 7])
 def test_resident_epoch_with_a_remainder_of_one(batch_size, tmp_path):
-    index, data = toy_dataset(subjects=4, per_class=2)  # 24 clips
+    _index, data = toy_dataset(subjects=4, per_class=2)  # 24 clips
     for m in (batch_size + 1, 2 * batch_size + 1):
         items = Items.real(torch.arange(m), data.labels[:m])
         trainer = Trainer(
@@ -98,7 +98,7 @@ def test_resident_epoch_with_a_remainder_of_one(batch_size, tmp_path):
 @pytest.mark.parametrize("batch_size,micro", [(7, 3), (5, 4), (9, 2), (6, 5)])
 def test_micro_batches_with_a_remainder_of_one(batch_size, micro, tmp_path):
     """A batch (the last one, folded, included) split into micro-batches never leaves one."""
-    index, data = toy_dataset(subjects=4, per_class=2)
+    _index, data = toy_dataset(subjects=4, per_class=2)
     m = 2 * batch_size + 1
     items = Items.real(torch.arange(m), data.labels[:m])
     trainer = Trainer(
@@ -119,7 +119,7 @@ def test_smote_items_are_folded_too(tmp_path):
         index,
         data,
         cfg(smote=True, batch_size=2),
-        lambda: pooled_net(),
+        pooled_net,
         tmp_path,
         show_progress=False,
     )
@@ -137,7 +137,7 @@ def test_smote_items_are_folded_too(tmp_path):
         index,
         data,
         cfg(smote=True, batch_size=b),
-        lambda: pooled_net(),
+        pooled_net,
         tmp_path,
         show_progress=False,
     )
@@ -156,7 +156,7 @@ def test_loso_folds_with_a_remainder_of_one(selection, tmp_path):
         index,
         data,
         cfg(batch_size=b, epoch_selection=selection),
-        lambda: pooled_net(),
+        pooled_net,
         tmp_path,
         show_progress=False,
     ).run()
@@ -166,7 +166,7 @@ def test_loso_folds_with_a_remainder_of_one(selection, tmp_path):
 
 
 def test_one_training_clip_is_explained(tmp_path):
-    index, data = toy_dataset(subjects=2, per_class=1)
+    _index, data = toy_dataset(subjects=2, per_class=1)
     trainer = Trainer(pooled_net(), cfg(), data, tmp_path, name="alone", show_progress=False)
     with pytest.raises(ConfigError, match="training set holds one clip"):
         trainer.fit(Items.real(torch.arange(1), data.labels[:1]))

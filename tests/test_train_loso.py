@@ -179,7 +179,7 @@ def test_full_disk_keeps_finished_folds(tmp_path, monkeypatch, capsys):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(atomic, "write_bytes", full)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="No space left on device"):
         run.run_fold(run.folds[1])
     monkeypatch.setattr(atomic, "write_bytes", real)
     assert (run.fold_dir(run.folds[0]) / "result.json").exists()

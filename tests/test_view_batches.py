@@ -129,7 +129,7 @@ def test_per_view_is_the_default_and_equals_one_call_per_view(head):
     assert net.view_batches == "per-view" and splits_views(net.backbone, 3)
     assert all(type(m) is PerViewBatchNorm3d for m in batchnorms(net.backbone))
     x, labels = clips(3, 5), torch.tensor([0, 1, 2, 1, 0])
-    for step in range(2):  # the second step starts from running statistics updated 3 times
+    for _step in range(2):  # the second step starts from running statistics updated 3 times
         ours, ref = train_step(net.train(), ref_backbone.train(), ref_head, x, labels, head)
         assert_same(ours, ref)
         for m in (net, ref_backbone, ref_head):

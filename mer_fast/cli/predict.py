@@ -13,7 +13,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="class probabilities of clip folders / videos with a trained model",
         description="Applies a trained model (RUN/model.pt of `mer-fast train --final-model`) "
         "to clip folders (numbered frames) or video files.",
-        epilog="example:\n  mer-fast predict --checkpoint runs/smic/model.pt --tta OLR clip1/ v.mp4",
+        epilog=(
+            "example:\n  mer-fast predict --checkpoint runs/smic/model.pt --tta OLR clip1/ v.mp4"
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("paths", nargs="+", help="clip folders or video files")

@@ -28,9 +28,9 @@ class ClipRecord:
     ``frames`` (image sequences) or ``video`` (a container file) says where the pixels are;
     ``frame_numbers`` are the dataset's own (absolute) numbers of the frames in ``frames``, so that
     ``onset``/``apex``/``offset``, which the datasets give as absolute numbers, can be located.
-    ``subject`` is spelled as on disk; ``subject_key`` is unique across datasets (LOSO groups by it).
-    ``action_units``: the clip's parsed AU cell where the dataset's sheet has one (its text stays
-    in ``meta["action_units"]``); None for datasets without AU codes.
+    ``subject`` is spelled as on disk; ``subject_key`` is unique across datasets (LOSO groups by
+    it). ``action_units``: the clip's parsed AU cell where the dataset's sheet has one (its text
+    stays in ``meta["action_units"]``); None for datasets without AU codes.
     """
 
     dataset: str

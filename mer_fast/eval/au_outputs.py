@@ -212,8 +212,10 @@ def report_section(rows: list[dict], out: Path, stem) -> list[str]:
     figure (the preset's ``paper:``), and each run's per-AU F1 plot (copied beside it as
     ``<stem(name)>_au_f1.png``)."""
     md = [
-        "| run | ours F1 (all AUs) | F1 (defined AUs) | two-class F1 | paper F1 | "
-        "paper two-class F1 | ΔF1 | epoch selection | data |",
+        (
+            "| run | ours F1 (all AUs) | F1 (defined AUs) | two-class F1 | paper F1 | "
+            "paper two-class F1 | ΔF1 | epoch selection | data |"
+        ),
         "|" + "---|" * 9,
     ]
     for r in rows:

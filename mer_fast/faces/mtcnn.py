@@ -126,7 +126,7 @@ def weights_dir() -> Path:
         raise ConfigError(
             "the face detector's weights are not installed", field="faces", fix=INSTALL_HINT
         )
-    folder = Path(list(spec.submodule_search_locations)[0]) / "assets" / "weights"
+    folder = Path(next(iter(spec.submodule_search_locations))) / "assets" / "weights"
     missing = [n for n in ("pnet", "rnet", "onet") if not (folder / f"{n}.lz4").is_file()]
     if missing:
         raise ConfigError(

@@ -81,8 +81,10 @@ class LoadReport:
 
     def summary(self) -> str:
         parts = [
-            f"{self.path}: {self.source} weights ({self.arch or 'no arch'}"
-            f"{'' if self.epoch is None else f', epoch {self.epoch}'}) -> {self.model}",
+            (
+                f"{self.path}: {self.source} weights ({self.arch or 'no arch'}"
+                f"{'' if self.epoch is None else f', epoch {self.epoch}'}) -> {self.model}"
+            ),
             f"input convention {self.convention.name} ({self.convention_reason})",
         ]
         if self.head_reset:

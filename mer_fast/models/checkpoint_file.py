@@ -80,7 +80,7 @@ def _sniff(head: bytes, size: int) -> str | None:
     """Why these first bytes cannot start a torch.save file, or None if they can."""
     if size == 0:
         return "the file is empty"
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"\x80"):
+    if head.startswith((b"PK\x03\x04", b"\x80")):
         return None  # zip archive (torch >= 1.6) or a pickle (legacy torch.save, incl. 0.3)
     text = head.lstrip().lower()
     if text.startswith((b"<!doctype html", b"<html", b"<")):

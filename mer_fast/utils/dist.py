@@ -206,7 +206,7 @@ def from_main(fn: Callable[[], T]) -> T:
             try:
                 pickle.dumps(exc)
                 box[0] = ("error", exc)
-            except Exception:
+            except Exception:  # noqa: BLE001 - an unpicklable error raises whatever its state does
                 box[0] = ("error", RankFailed(f"rank 0: {type(exc).__name__}: {exc}"))
             dist.broadcast_object_list(box, src=0, device=_collective_device())
             raise

@@ -187,9 +187,13 @@ class SheetAdapter(Adapter):
                         f"{clip}: {name} frame {value} is outside the frames on disk "
                         f"({first}-{last})"
                     )
-        if apex is not None and onset is not None and offset is not None:
-            if not onset <= apex <= offset:
-                scan.warn(f"{clip}: apex {apex} outside onset-offset {onset}-{offset}")
+        if (
+            apex is not None
+            and onset is not None
+            and offset is not None
+            and not onset <= apex <= offset
+        ):
+            scan.warn(f"{clip}: apex {apex} outside onset-offset {onset}-{offset}")
 
     def record_meta(self, ctx: SheetScan, row: SheetRow) -> dict[str, Any]:
         """The record's meta: release, sheet, row, emotion and the extra columns (the AU

@@ -38,11 +38,10 @@ def import_library(module: str):
     namespace, and an OpenCV loaded after it then fails on every PNG ("libpng error: bad
     parameters to zlib"); so OpenCV, where installed, is always loaded before decord
     (tests/test_decode_order.py)."""
+    import contextlib
     import importlib
 
     if module == "decord":
-        try:
+        with contextlib.suppress(ImportError):
             import cv2  # noqa: F401
-        except ImportError:
-            pass
     return importlib.import_module(module)

@@ -94,7 +94,7 @@ class ClipBuilder:
                         self.on_warning,
                     )
                 frames[k] = resize_frames(f.unsqueeze(0), target)[0]
-        if target == self.native and self.device.type == "cpu" and (c == c_in or c_in == 1):
+        if target == self.native and self.device.type == "cpu" and c_in in (c, 1):
             for f in frames:  # nothing to compute: one copy per frame, straight into the clip
                 self._write(f.unsqueeze(0), c)
             return

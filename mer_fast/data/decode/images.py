@@ -98,7 +98,7 @@ _pool: tuple[int, int, futures.ThreadPoolExecutor] | None = None
 
 def _executor(threads: int) -> futures.ThreadPoolExecutor:
     """One shared pool per process (a pool inherited through fork has no threads: rebuild it)."""
-    global _pool
+    global _pool  # noqa: PLW0603 - one pool per process, rebuilt after a fork
     if _pool is None or _pool[0] != os.getpid() or _pool[1] != threads:
         _pool = (
             os.getpid(),

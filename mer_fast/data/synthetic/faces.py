@@ -264,5 +264,4 @@ def _draw(
     window = 1 / (1 + np.exp((np.abs(u) - 1) * 14))
     dark += 0.8 * np.exp(-(((Y - curve) / max(thick, 0.003)) ** 2)) * window
     img = bg * (1 - face[..., None]) + skin * face[..., None]
-    img = img * (1 - 0.85 * np.clip(dark, 0, 1))[..., None] + 255 * 0.25 * light[..., None]
-    return img
+    return img * (1 - 0.85 * np.clip(dark, 0, 1))[..., None] + 255 * 0.25 * light[..., None]

@@ -68,7 +68,7 @@ def write_smic(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
             numbers[label] += 1
             clip = f"{subject}_{SMIC_SHORT[label]}_{numbers[label]:02d}"
             rel = Path(subject) / "micro" / label / clip
-            frames, apex = plan.micro_clip(rng, app, label, n_frames, size)
+            frames, _apex = plan.micro_clip(rng, app, label, n_frames, size)
             first = int(rng.integers(1000, 60000))
             write_both(
                 crop_hs / rel,

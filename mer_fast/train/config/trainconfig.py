@@ -5,11 +5,11 @@ Adding a field is one line in the class body below::
 
     name: type = option(default, "group", "what it does, its values, its unit")
 
-``group`` is a key of ``GROUPS`` (constants.py); ``choices=`` names the allowed values of a text field (the
-checks in ``checks.py`` and the documentation read them). The description is what ``mer-fast
-train --help``, the configuration reference of the documentation and ``describe()`` show; a test
-fails when a field has none. Name the field in ``RUNTIME_FIELDS`` when it changes only how fast
-or where a run computes, not what (left out of the hashes of stored steps and runs).
+``group`` is a key of ``GROUPS`` (constants.py); ``choices=`` names the allowed values of a text
+field (the checks in ``checks.py`` and the documentation read them). The description is what
+``mer-fast train --help``, the configuration reference of the documentation and ``describe()`` show;
+a test fails when a field has none. Name the field in ``RUNTIME_FIELDS`` when it changes only how
+fast or where a run computes, not what (left out of the hashes of stored steps and runs).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from mer_fast.train.config.overrides import apply_overrides
 def option(
     default: Any = MISSING,
     group: str = "",
-    help: str = "",
+    help: str = "",  # noqa: A002 - argparse's word, as every field writes help=...
     *,
     choices: tuple[str, ...] | None = None,
     factory: Callable[[], Any] | None = None,
@@ -66,7 +66,8 @@ def option(
 
 @dataclass
 class TrainConfig:
-    """One training run (a chain step or the LOSO fine-tuning). Defaults: the paper's N-step runs."""
+    """One training run (a chain step or the LOSO fine-tuning). Defaults: the paper's N-step
+    runs."""
 
     # -- model ----------------------------------------------------------------------------------
     arch: str = option(
