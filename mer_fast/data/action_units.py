@@ -176,7 +176,9 @@ def parse_action_units(value: Any) -> ActionUnits:
 
 def _split_top(text: str) -> list[str]:
     """Splits on ``+``, ``,`` and ``;`` outside parentheses; empty pieces are dropped."""
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1

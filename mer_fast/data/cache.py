@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from mer_fast.data.decode import (
+    ShortSide,
     decode_clip,
     normalize_channels,
     normalize_size,
@@ -109,7 +110,7 @@ class ClipCache:
     def entry_path(
         self,
         record: ClipRecord,
-        size: int | Sequence[int] | None = None,
+        size: int | Sequence[int] | ShortSide | None = None,
         channels: int | None = None,
         tag: str | None = None,
     ) -> Path:
@@ -203,7 +204,7 @@ class ClipCache:
     def contains(
         self,
         record: ClipRecord,
-        size: int | Sequence[int] | None = None,
+        size: int | Sequence[int] | ShortSide | None = None,
         channels: int | None = None,
     ) -> bool:
         """Whether a current entry exists (the sources unchanged since it was written)."""
@@ -212,7 +213,7 @@ class ClipCache:
     def get(
         self,
         record: ClipRecord,
-        size: int | Sequence[int] | None = None,
+        size: int | Sequence[int] | ShortSide | None = None,
         channels: int | None = None,
         backend: str = "auto",
         *,

@@ -167,7 +167,9 @@ def _store_sizes(report: DatasetReport, index) -> None:
     counts = collections.Counter(probe.sizes.values())
     report.frames = probe.frames
     report.frame_sizes = {f"{w}x{h}": n for (h, w), n in counts.most_common()}
-    h, w = probe.common
+    common = probe.common
+    assert common is not None  # there are sizes
+    h, w = common
     report.store_bytes = {
         "native": probe.frames * h * w * CHANNELS,
         "112x112": probe.frames * 112 * 112 * CHANNELS,

@@ -21,7 +21,7 @@ class Sample(NamedTuple):
 
     frames: torch.Tensor  # uint8 [T, H, W, C]
     label: int
-    index: int  # position in the dataset's records
+    index: int  # type: ignore[assignment]  # position in the dataset's records (hides tuple.index)
     key: str
     replaced: tuple[str, str] | None = None
 

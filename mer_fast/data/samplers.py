@@ -97,4 +97,5 @@ def set_epoch(loader: DataLoader, epoch: int) -> None:
         if isinstance(loader.batch_sampler, ShardBatchSampler)
         else loader.sampler
     )
+    assert isinstance(target, (ShardBatchSampler, EpochSampler)), target  # make_loader's
     target.set_epoch(epoch)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 import torch
 
@@ -128,6 +129,7 @@ class ClipStore:
                 (n, *self.frames.shape[1:]), dtype=torch.uint8, pin_memory=self.frames.is_pinned()
             )
         if self.frames.device.type == "cpu":
+            assert out is not None  # given, or allocated above
             torch.index_select(self.frames, 0, pos, out=out)
             return out, offsets
         pos = pos.to(self.frames.device, non_blocking=True)
@@ -249,7 +251,7 @@ class ClipStore:
                 field="clips",
                 fix="see the skipped list above",
             )
-        kept = [clips[n] for n in keep]
+        kept = cast(list[torch.Tensor], [clips[n] for n in keep])  # keep: the clips that decoded
         kept = same_layout(kept, [index.records[n] for n in keep], channels, common_size, warnings)
         check_bytes(kept, channels, max_bytes, index.name)
         records = [index.records[n] for n in keep]

@@ -170,7 +170,7 @@ def plan_store(
         budget = None if free is None else int(free * share)
     if native is not None:
         probe = NativeSizes(
-            sizes={r.key: tuple(native) for r in index.records},
+            sizes={r.key: (native[0], native[1]) for r in index.records},
             frames=sum(len(r.frames) for r in index.records),
         )
     else:

@@ -104,7 +104,10 @@ EMOTION3: dict[str, str | None] = {
     "happiness": "positive",
     **dict.fromkeys(("confused", "sympathy")),
 }
-EXPRESSIONS = {"micro": ("micro-expression",), "macro": ("macro-expression",)}
+EXPRESSIONS: dict[str, tuple[str, ...]] = {
+    "micro": ("micro-expression",),
+    "macro": ("macro-expression",),
+}
 EXPRESSIONS["all"] = EXPRESSIONS["micro"] + EXPRESSIONS["macro"]
 SOURCE = (
     "counted on CAS(ME)^2code_final(Updated), CSV export in hitheyuhong/MEGC2024-CODE "

@@ -127,7 +127,7 @@ class ClipBuilder:
                     fix="restore the frame from the dataset archive; " + SKIP_HINT,
                 )
             if c != self.native_channels:
-                kind = {1: "grayscale", 3: "colour"}
+                kind: dict[int | None, str] = {1: "grayscale", 3: "colour"}
                 raise DataError(
                     f"clip {self.clip}: frame {Path(src).name} is "
                     f"{kind.get(c, f'{c}-channel')}, the clip's first frame {first} "

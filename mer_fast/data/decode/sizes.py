@@ -76,7 +76,7 @@ def normalize_size(
             field="size",
             fix="pass e.g. size=128 or size=(128, 128)",
         )
-    return size  # type: ignore[return-value]
+    return size
 
 
 def normalize_channels(channels: int | None) -> int | None:

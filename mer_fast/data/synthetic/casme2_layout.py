@@ -135,7 +135,7 @@ def _casme2_filenames(
     """Per subject (filename, label): regular ``EP<aa>_<bb>[f]`` names plus the irregular ones
     of the real sheet, the special clips of sub04/sub05, and one filename shared by two
     subjects."""
-    special = {
+    special: dict[str, list[tuple[str, str | None]]] = {
         "sub04": [("EP12_01f", "disgust")],
         "sub05": [("EP09_05f", "disgust")],
         "sub01": [("EP01_2", None), ("EP11_01", None), ("EP11_01f", None)],
@@ -179,9 +179,11 @@ def _take(rng: np.random.Generator, pool: list[str]) -> str:
 
 def _casme2_sheet(path: Path, rows: list[list[Any]], revision: bool) -> None:
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "Sheet1"
     header = list(CASME2_HEADER) + (["Objective Classes"] if revision else [])
     ws.append(header)

@@ -127,9 +127,11 @@ def _swap_two_rows(rows: list[list[Any]]) -> None:
 
 def _sheet(path: Path, header: tuple[str, ...], rows: list[list[Any]]) -> None:
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "Sheet1"
     ws.append(list(header))
     for row in rows:

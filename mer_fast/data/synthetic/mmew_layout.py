@@ -87,9 +87,11 @@ def write_mmew(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
 
 def _sheet(path: Path, rows: list[list[Any]]) -> None:
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "Sheet1"
     ws.append(list(HEADER))
     for row in rows:

@@ -162,7 +162,7 @@ def write_samm(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
                     "frames": n_frames,
                 }
             )
-    rows.sort(key=lambda r: r[1])  # sorted as text, like the real sheet (006_5_10 < 006_5_9)
+    rows.sort(key=lambda r: str(r[1]))  # sorted as text, like the real sheet (006_5_10 < 006_5_9)
     _samm_sheet(folder / "SAMM_Micro_FACS_Codes_v2.xlsx", rows)
     return truth
 
@@ -178,9 +178,11 @@ def _samm_filenames(rng: np.random.Generator, subject: str, n: int) -> list[str]
 
 def _samm_sheet(path: Path, rows: list[list[Any]]) -> None:
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "MICRO_ONLY"
     for r, note in enumerate(SAMM_NOTES, start=1):
         if note is not None:
