@@ -101,6 +101,7 @@ def apply(index: ClipIndex, class_set: str, dataset: str, adapter: Any) -> tuple
     clips left out per reason, and for the objective sets where the classes come from and how
     often the AU rule agrees with the dataset's own column."""
     report: dict[str, Any] = {"dataset": dataset, "class_set": class_set}
+    classes: tuple[str, ...]
     if class_set == "native":
         report.update(kept=len(index), left_out={})
         return index, report

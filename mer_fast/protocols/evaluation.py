@@ -150,11 +150,13 @@ def _rules_options(hub: Any, protocol: Protocol) -> dict[str, dict]:
 
 def _apply_rules(hub: Any, protocol: Protocol, index: ClipIndex) -> ClipIndex:
     from mer_fast.data.datasets import get_adapter
+    from mer_fast.data.datasets.adapter import CompositeAdapter
     from mer_fast.data.datasets.registry import resolve_root
 
     assert protocol.rules is not None
     root = resolve_root(protocol.rules, hub.data_root, hub.overrides)
     adapter = get_adapter(protocol.rules)
+    assert isinstance(adapter, CompositeAdapter)  # protocol.rules names a composite
     return adapter.composite_rules(
         index, root, dict(hub.options.get(protocol.rules, {})), hub.skip_bad
     )

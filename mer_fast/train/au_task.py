@@ -141,10 +141,11 @@ class AULosoRun(LosoRun):
         )
 
         def evaluate(epoch: int) -> dict:
-            clips, key = (
+            chosen, key = (
                 (fold.test, "oracle_test") if cfg.epoch_selection == "oracle" else (val, "val")
             )
-            clips = self._usable(clips)
+            assert chosen is not None  # a LOSO fold has its test subject
+            clips = self._usable(chosen)
             s = self._scores(clips, stored_probabilities(trainer.predict(clips)))
             return {
                 f"{key}_f1_mean": s.f1_mean,

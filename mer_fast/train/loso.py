@@ -123,8 +123,11 @@ class LosoRun:
 
         def evaluate(epoch: int) -> dict:
             if cfg.epoch_selection == "oracle":
-                s = scores(test_labels, trainer.predict(fold.test).argmax(1), index.classes)
+                test = fold.test
+                assert test is not None  # a LOSO fold has its test subject
+                s = scores(test_labels, trainer.predict(test).argmax(1), index.classes)
                 return {"oracle_test_uf1": s.uf1, "oracle_test_war": s.war, "select_score": s.uf1}
+            assert val is not None  # epoch selection on validation clips: drawn above
             s = scores(labels[val], trainer.predict(val).argmax(1), index.classes)
             return {"val_uf1": s.uf1, "val_war": s.war, "select_score": s.uf1}
 

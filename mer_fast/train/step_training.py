@@ -88,7 +88,7 @@ def train_step(
         t_out = cfg.frames or max(1, round(index.mean_length()))
         train, test = torch.arange(len(index)), torch.empty(0, dtype=torch.int64)
     if stream:
-        data = StreamData(
+        data: ClipData | StreamData = StreamData(
             index=index,
             labels=labels,
             classes=index.classes,
@@ -104,6 +104,7 @@ def train_step(
             spatial=spatial,
         )
     else:
+        assert store is not None  # resident: built above
         data = ClipData(
             frames=store.frames,
             offsets=store.offsets.cpu(),

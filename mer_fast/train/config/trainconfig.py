@@ -439,7 +439,7 @@ def describe(name: str) -> dict[str, Any]:
     """A field's description for the help texts and the documentation: name, type, default,
     group, help and (where fixed) choices."""
     f = {f.name: f for f in dataclasses.fields(TrainConfig)}[name]
-    default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+    default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[operator]  # option(): a default or a factory
     return {
         "name": f.name,
         "type": str(f.type),
