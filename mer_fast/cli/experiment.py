@@ -151,8 +151,9 @@ def run(args: argparse.Namespace) -> int:
                 options=ray,
                 show_progress=not args.no_progress,
             )
-            for _, _, spec, out in rows_left if seeds is not None else []:
-                aggregate_folder(out, seeds, spec, args.synthetic)
+            if seeds is not None:
+                for _, _, spec, out in rows_left:
+                    aggregate_folder(out, seeds, spec, args.synthetic)
             finished += [out for _, _, _, out in rows_left]
         rows_left = []
     for n, p, spec, out in rows_left:

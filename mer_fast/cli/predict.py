@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         t.add_column(c, justify="right")
     t.add_column("prediction")
     for path, probs in results.items():
-        best = max(probs, key=probs.get)
+        best = max(probs, key=lambda c: probs[c])
         if pred.meta["task"] == "au":  # AU detection: every AU above 0.5
             best = "+".join(a for a in pred.classes if probs[a] > 0.5) or "no AU"
         t.add_row(path, *(f"{probs[c]:.3f}" for c in pred.classes), best)

@@ -295,7 +295,9 @@ class Driver:
                 else:
                     self._finished_task(ref)
             self._summary(time.perf_counter() - t_start)
-            return [r.outcome for r in self.runs]
+            done = [r.outcome for r in self.runs if r is not None and r.outcome is not None]
+            assert len(done) == len(self.runs)  # the loop ends once every run has its outcome
+            return done
         finally:
             if planner is not None:
                 ray.kill(planner)

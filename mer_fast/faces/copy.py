@@ -18,6 +18,7 @@ lists) are copied as they are. A clip without a face is an error listing it, or 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -256,7 +257,7 @@ def _copy_label_files(source: Path, out_root: Path) -> None:
                     continue
             except FileNotFoundError:
                 pass
-            atomic.write_with(dst, lambda tmp, s=src: shutil.copyfile(s, tmp))
+            atomic.write_with(dst, functools.partial(shutil.copyfile, src))
             os.utime(dst, (st.st_atime, st.st_mtime))
 
 

@@ -71,7 +71,7 @@ class Face:
         marks = tuple((float(p[0]), float(p[1])) for p in d["landmarks"])
         if len(box) != 4 or len(marks) != 5:
             raise ValueError("a face needs a box of 4 numbers and 5 landmarks [x, y]")
-        return cls(box=box, score=float(d.get("score", 1.0)), landmarks=marks)  # type: ignore[arg-type]
+        return cls(box=box, score=float(d.get("score", 1.0)), landmarks=marks)
 
 
 # -- boxes -----------------------------------------------------------------------------------------
@@ -105,14 +105,14 @@ def nms(
     order = torch.argsort(scores, descending=True)
     b, g = boxes[order], groups[order]
     over = (box_overlap(b, b, mode) > threshold) & (g[:, None] == g[None, :])
-    over = over.cpu().numpy()
+    overlapping = over.cpu().numpy()
     suppressed = np.zeros(len(order), dtype=bool)
     keep = []
     for i in range(len(order)):
         if suppressed[i]:
             continue
         keep.append(i)
-        suppressed |= over[i]
+        suppressed |= overlapping[i]
     return order[torch.as_tensor(keep, dtype=torch.int64, device=order.device)]
 
 
@@ -246,7 +246,7 @@ class FaceDetector:
         return out
 
     # -- the three stages ----------------------------------------------------------------------
-    def _cascade(self, x: torch.Tensor, thr: tuple[float, float, float]) -> list[list[Face]]:
+    def _cascade(self, x: torch.Tensor, thr: tuple[float, ...]) -> list[list[Face]]:
         B = x.shape[0]
         boxes, groups = self._proposals(x, thr[0])
         if len(boxes):
@@ -261,7 +261,7 @@ class FaceDetector:
             faces[g].append(
                 Face(
                     box=tuple(b),
-                    score=float(s),  # type: ignore[arg-type]
+                    score=float(s),
                     landmarks=tuple((m[i], m[5 + i]) for i in range(5)),
                 )
             )

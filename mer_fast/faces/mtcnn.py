@@ -193,6 +193,7 @@ def _assign(net: nn.Module, arrays: list, name: str) -> None:
     targets: list[tuple[str, torch.Tensor]] = []
     for mod in net.modules():
         if isinstance(mod, (nn.Conv2d, nn.Linear)):
+            assert mod.bias is not None  # every MTCNN layer has a bias
             targets += [("kernel", mod.weight), ("bias", mod.bias)]
         elif isinstance(mod, nn.PReLU):
             targets.append(("alpha", mod.weight))

@@ -132,8 +132,11 @@ def init(device: str = "auto", timeout_minutes: float = 120.0) -> torch.device:
         backend = "nccl" if dev.type == "cuda" else "gloo"
         if dev.type == "cuda":
             torch.cuda.set_device(dev)
-        kwargs = {"device_id": dev} if dev.type == "cuda" else {}
-        dist.init_process_group(backend, timeout=timedelta(minutes=timeout_minutes), **kwargs)
+        dist.init_process_group(
+            backend,
+            timeout=timedelta(minutes=timeout_minutes),
+            device_id=dev if dev.type == "cuda" else None,
+        )
     return dev
 
 
