@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= images,video,dist,test,faces,dev,docs
+EXTRAS ?= images,video,dist,test,faces,dev,docs,lint
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
@@ -21,7 +21,7 @@ CSRC := $(filter-out csrc/cuda_on_cpu%,$(shell find csrc))
 # the build's own tools (pyproject.toml [build-system]; numpy so that torch loads without a warning)
 BUILD_TOOLS := "pip>=23" "setuptools>=77" wheel ninja "pybind11>=2.12" "numpy>=1.24,<3"
 
-.PHONY: demo test setup docs dist bench gpu-check sanitize clean FORCE
+.PHONY: demo test setup docs lint dist bench gpu-check sanitize clean FORCE
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ test: setup
 docs: setup
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
+# ruff (the rules and the format of pyproject.toml) over the Python trees, mypy over the package;
+# both pinned in the lint extra
+LINT_PATHS := mer_fast tests bench tools
+lint: setup
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/mypy
+
 # The sdist and the wheel, built against the venv's torch (no isolation: the extension must
 # match the torch it runs with), then checked by twine
 dist: setup
@@ -72,4 +80,4 @@ sanitize: setup
 	$(PY) tools/sanitize.py run
 
 clean:
-	rm -rf build dist site *.egg-info mer_fast/*.so .pytest_cache $(STAMP)
+	rm -rf build dist site *.egg-info mer_fast/*.so .pytest_cache .mypy_cache .ruff_cache $(STAMP)

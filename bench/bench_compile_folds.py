@@ -6,7 +6,8 @@ the same ``TORCHINDUCTOR_CACHE_DIR`` to see the cost in a fresh process with Ind
 cache warm (what a second Ray fold worker pays).
 
     PYTHONPATH=. python bench/bench_compile_folds.py --device cpu --threads 2
-    PYTHONPATH=. python bench/bench_compile_folds.py --arch rx3d101 --frames 34 --size 112 --batch 30
+    PYTHONPATH=. python bench/bench_compile_folds.py \\
+        --arch rx3d101 --frames 34 --size 112 --batch 30
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, stamp, sync  # noqa: E402
+from common import machine, stamp, sync
 
 
 def main(argv=None) -> list[dict]:

@@ -60,9 +60,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, stamp  # noqa: E402
-from e2e_measure import bench_baseline, bench_inputs, bench_mer_fast, load_avg  # noqa: E402
-from e2e_report import report  # noqa: E402
+from common import machine, stamp
+from e2e_measure import bench_baseline, bench_inputs, bench_mer_fast, load_avg
+from e2e_report import report
 
 # the paper's run (section 4.1.3, Tables 2-5), and the smallest one that still runs every part
 FULL = dict(

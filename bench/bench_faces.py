@@ -27,8 +27,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import machine, stamp, sync, time_fn  # noqa: E402
-from tests.faces_helpers import HOPPER_EYES, composite, map_points, photograph  # noqa: E402
+from bench.common import machine, stamp, sync, time_fn
+from tests.faces_helpers import HOPPER_EYES, composite, map_points, photograph
 
 PLACEMENTS = [
     ((0.5, 0.5), 0.0, 1.0),
@@ -156,7 +156,7 @@ def speed(args) -> None:
         frames = [torch.from_numpy(f) for f, _, _ in frames_for(size)]
         for batch in (1, len(frames)):
             sel = frames[:batch]
-            t = time_fn(lambda: det.detect(sel), device, repeats=args.repeats, warmup=1)
+            t = time_fn(lambda sel=sel: det.detect(sel), device, repeats=args.repeats, warmup=1)
             print(f"| detect (MTCNN) | {size} | {batch} | {batch / t:.1f} |")
     for size, out, c in (
         ("640x480", (112, 112), 3),
@@ -172,7 +172,9 @@ def speed(args) -> None:
             ((w / 2 - 50, h / 2), (w / 2 + 50, h / 2 + 5)),
             out,
         )
-        t = time_fn(lambda: warp_frames(clip, m, out), device, repeats=args.repeats)
+        t = time_fn(
+            lambda clip=clip, m=m, out=out: warp_frames(clip, m, out), device, repeats=args.repeats
+        )
         sync(device)
         print(
             f"| crop (warp_frames, {c} channel{'s' if c > 1 else ''}) | {size} -> "
@@ -240,7 +242,7 @@ def first_decode(args) -> None:
 
         plain = build("cache-plain", None)
         cropper = FaceCropper(tmp / "cache-faces" / "faces", device=device)
-        cropper.detector  # the weights are read once per process, outside the timing
+        _ = cropper.detector  # the weights are read once per process, outside the timing
         faces = build("cache-faces", cropper)
         warm_plain = build("cache-plain", None)
         warm_faces = build("cache-faces", FaceCropper(tmp / "cache-faces" / "faces", device=device))

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, stamp  # noqa: E402
+from common import machine, stamp
 
 DEFAULT_SHAPES = "16x112x112:30,34x112x112:30,66x112x112:30,74x112x112:30"
 
@@ -119,7 +119,7 @@ def run_one(cfg: dict) -> dict:
 def run_isolated(cfg: dict, timeout: float) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--one", json.dumps(cfg)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return dict(cfg, error=f"timed out after {timeout:.0f} s")
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]

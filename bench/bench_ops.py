@@ -19,10 +19,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import copy_bandwidth, machine, stamp, time_fn  # noqa: E402
+from common import copy_bandwidth, machine, stamp, time_fn
 
-import mer_fast.ops as ops  # noqa: E402
-from mer_fast.ops import reference  # noqa: E402
+from mer_fast import ops
+from mer_fast.ops import reference
 
 CASES = {  # name: (T, H, W, t_out)
     "casme2": (100, 280, 340, 66),
@@ -46,20 +46,23 @@ def run_case(name, n, device, dtype, repeats, ref_limit_gb, packed=False, shape=
         lengths = torch.randint(lo, hi + 1, (n,), generator=gen).tolist()
         frames = random_frames((sum(lengths), h, w, 3), device)
         offsets = torch.tensor([0] + lengths).cumsum(0)
-        fused = lambda: ops.clip_views_packed(frames, offsets, t_out, 112, "OLR", dtype=dtype)  # noqa
-        ref = lambda: reference.clip_views_packed(
-            frames,
-            offsets,
-            t_out,
-            112,
-            "OLR",  # noqa: E731
-            dtype=dtype,
-        )
+
+        def fused():
+            return ops.clip_views_packed(frames, offsets, t_out, 112, "OLR", dtype=dtype)
+
+        def ref():
+            return reference.clip_views_packed(frames, offsets, t_out, 112, "OLR", dtype=dtype)
+
         total_t = sum(lengths)
     else:
         frames = random_frames((n, t, h, w, 3), device)
-        fused = lambda: ops.clip_views(frames, t_out, 112, "OLR", dtype=dtype)  # noqa: E731
-        ref = lambda: reference.clip_views(frames, t_out, 112, "OLR", dtype=dtype)  # noqa: E731
+
+        def fused():
+            return ops.clip_views(frames, t_out, 112, "OLR", dtype=dtype)
+
+        def ref():
+            return reference.clip_views(frames, t_out, 112, "OLR", dtype=dtype)
+
         total_t = n * t
     in_bytes = total_t * h * w * 3
     out = fused()

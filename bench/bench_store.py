@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import input_epoch_times, machine, stamp  # noqa: E402
+from common import input_epoch_times, machine, stamp
 
 # (dataset, release, clips, mean frames, (width, height), channels on disk, source of the
 # counts). The mean lengths are the paper's interpolation targets ("their average number",
@@ -175,8 +175,10 @@ def report(res: dict) -> str:
     if res.get("epochs"):
         lines += [
             "",
-            "| decode_size | stored at | store | build (empty cache) | epoch s | "
-            "clips/s | input share | inputs alone, clips/s |",
+            (
+                "| decode_size | stored at | store | build (empty cache) | epoch s | "
+                "clips/s | input share | inputs alone, clips/s |"
+            ),
             "|---|---|---|---|---|---|---|---|",
         ]
         for m in res["epochs"]:

@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, stamp  # noqa: E402
+from common import machine, stamp
 
 MODES = ("joint", "per-view", "per-view-3-calls")
 # the LOSO runs: a narrow ResNet-10 on 48-pixel synthetic SMIC clips, Décalcomanie profile
@@ -132,7 +132,8 @@ def row_text(r: dict) -> str:
 
 def loso(args) -> list[dict]:
     from mer_fast.train.config import PROFILES, TrainConfig, apply_overrides
-    from mer_fast.train.runner import DataSpec, RunSpec, run as run_experiment
+    from mer_fast.train.runner import DataSpec, RunSpec
+    from mer_fast.train.runner import run as run_experiment
 
     if args.threads:
         torch.set_num_threads(args.threads)

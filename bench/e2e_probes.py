@@ -24,7 +24,7 @@ class StepTimer:
         self._cur: dict | None = None
         self._in_step = False
 
-    def __enter__(self) -> "StepTimer":
+    def __enter__(self) -> StepTimer:
         from mer_fast.train.trainer import Trainer
 
         self._orig = {k: getattr(Trainer, k) for k in ("_train_epoch", "_step", "_input")}
@@ -111,11 +111,11 @@ class GpuSampler:
         while not self._stop.wait(self.every):
             try:
                 self.samples.append(int(torch.cuda.utilization(self.device)))
-            except Exception as exc:  # NVML missing (pip install nvidia-ml-py) or refused
+            except Exception as exc:  # noqa: BLE001 - NVML missing (pip install nvidia-ml-py) or refused
                 self.error = f"{type(exc).__name__}: {exc}"
                 return
 
-    def __enter__(self) -> "GpuSampler":
+    def __enter__(self) -> GpuSampler:
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
             self._thread = threading.Thread(target=self._poll, daemon=True)

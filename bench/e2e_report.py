@@ -11,14 +11,19 @@ def report(res: dict) -> str:
     """A markdown summary (the lines RESULTS.md takes)."""
     m, b = res["mer_fast"], res.get("baseline")
     c = res["config"]
+    widen = f" widen {c['model_options'].get('widen_factor')}" if c["model_options"] else ""
     lines = [
-        f"- device: {res['device']}; date {res['date']}; load average at start / end "
-        f"{res['load_start']} / {res['load_end']}",
-        f"- run: {m['clips']} clips, {m['folds_run']} of {m['folds_total']} folds, {c['arch']}"
-        f"{' widen ' + str(c['model_options'].get('widen_factor')) if c['model_options'] else ''}"
-        f", {c['frames']} frames x {c['size']}x{c['size']} (frames stored at "
-        f"{res['args']['frame_size']} px), views {c['views']} ({c['head']}), {c['epochs']} "
-        f"epochs, batch {c['batch_size']}, amp {c['amp']}, channels_last {c['channels_last']}",
+        (
+            f"- device: {res['device']}; date {res['date']}; load average at start / end "
+            f"{res['load_start']} / {res['load_end']}"
+        ),
+        (
+            f"- run: {m['clips']} clips, {m['folds_run']} of {m['folds_total']} folds, {c['arch']}"
+            f"{widen}"
+            f", {c['frames']} frames x {c['size']}x{c['size']} (frames stored at "
+            f"{res['args']['frame_size']} px), views {c['views']} ({c['head']}), {c['epochs']} "
+            f"epochs, batch {c['batch_size']}, amp {c['amp']}, channels_last {c['channels_last']}"
+        ),
         "- folds: "
         + (
             f"{res['args']['workers']} Ray fold workers (GPU share per fold "
@@ -41,10 +46,14 @@ def report(res: dict) -> str:
         ]
         if m["steps"]["epochs_counted"]:
             lines += [
-                f"| step time preparing inputs (gather + clip_views) | "
-                f"{100 * m['steps']['input_share']:.1f} % |",
-                f"| step time in forward / loss / backward / optimiser | "
-                f"{100 * (1 - m['steps']['input_share']):.1f} % |",
+                (
+                    f"| step time preparing inputs (gather + clip_views) | "
+                    f"{100 * m['steps']['input_share']:.1f} % |"
+                ),
+                (
+                    f"| step time in forward / loss / backward / optimiser | "
+                    f"{100 * (1 - m['steps']['input_share']):.1f} % |"
+                ),
             ]
         lines.append(
             f"| epoch time making inputs (trainer's own timer), median | "
@@ -65,8 +74,10 @@ def report(res: dict) -> str:
         )
         lines += [
             f"| GPU utilisation during the folds, mean (whole GPU) | {util} |",
-            f"| GPU memory, peak allocated / reserved{whose} | "
-            f"{gpu['peak_allocated_gib']:.1f} / {gpu['peak_reserved_gib']:.1f} GiB |",
+            (
+                f"| GPU memory, peak allocated / reserved{whose} | "
+                f"{gpu['peak_allocated_gib']:.1f} / {gpu['peak_reserved_gib']:.1f} GiB |"
+            ),
         ]
     if m["folds"] and m["folds_run"] < m["folds_total"]:
         est = m["plan_s"] + m["fold_wall_s_mean"] * m["folds_total"]
@@ -76,13 +87,17 @@ def report(res: dict) -> str:
     if b:
         lines += [
             "",
-            f"Baseline (plain pipeline, fold {b['fold']}, {b['train_clips']} clips per epoch, "
-            f"{b['workers']} DataLoader workers, {len(b['epochs'])} epochs):",
+            (
+                f"Baseline (plain pipeline, fold {b['fold']}, {b['train_clips']} clips per epoch, "
+                f"{b['workers']} DataLoader workers, {len(b['epochs'])} epochs):"
+            ),
             "",
             "| per epoch after warm-up | baseline | mer-fast (same fold) | speed-up |",
             "|---|---:|---:|---:|",
-            f"| seconds | {b['epoch_seconds_median_after_warmup']:.2f} | "
-            f"{res['speedup']['mer_fast_epoch_s']:.2f} | {res['speedup']['factor']:.2f}x |",
+            (
+                f"| seconds | {b['epoch_seconds_median_after_warmup']:.2f} | "
+                f"{res['speedup']['mer_fast_epoch_s']:.2f} | {res['speedup']['factor']:.2f}x |"
+            ),
             f"| share waiting for data | {100 * b['data_wait_share_after_warmup']:.1f} % | "
             + (
                 f"{100 * m['steps']['input_share']:.1f} % of step time (inputs made in the step)"
@@ -95,14 +110,20 @@ def report(res: dict) -> str:
     if i:
         lines += [
             "",
-            f"Input pipelines alone (no network; fold {i['fold']}, {i['clips']} clips per epoch, "
-            f"median of epochs after the first of {len(i['mer_fast_epoch_s'])}):",
+            (
+                f"Input pipelines alone (no network; fold {i['fold']}, {i['clips']} clips per "
+                f"epoch, median of epochs after the first of {len(i['mer_fast_epoch_s'])}):"
+            ),
             "",
             "| input pipeline | clips/s | speed-up |",
             "|---|---:|---:|",
-            f"| baseline: DataLoader, {i['workers']} workers (Pillow, F.interpolate, flip + cat, "
-            f"grid_sample) | {i['baseline_clips_per_s']:.1f} | |",
-            f"| mer-fast: resident store, gather + clip_views ({i['input_dtype']}) | "
-            f"{i['mer_fast_clips_per_s']:.1f} | {i['factor']:.1f}x |",
+            (
+                f"| baseline: DataLoader, {i['workers']} workers (Pillow, F.interpolate, "
+                f"flip + cat, grid_sample) | {i['baseline_clips_per_s']:.1f} | |"
+            ),
+            (
+                f"| mer-fast: resident store, gather + clip_views ({i['input_dtype']}) | "
+                f"{i['mer_fast_clips_per_s']:.1f} | {i['factor']:.1f}x |"
+            ),
         ]
     return "\n".join(lines)

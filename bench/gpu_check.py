@@ -100,6 +100,7 @@ def run_build(seconds: float, device: str) -> dict:
         capture_output=True,
         text=True,
         env=_env(),
+        check=False,
     )
     out["build_info"] = (
         json.loads(info.stdout.strip().splitlines()[-1])

@@ -71,7 +71,13 @@ def tests(part: Part) -> None:
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     )
     proc = subprocess.run(
-        cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=max(1.0, part.left())
+        cmd,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=max(1.0, part.left()),
+        check=False,
     )
     lines = proc.stdout.strip().splitlines() or [""]
     counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|failed|skipped|errors?)", lines[-1])}
@@ -88,14 +94,13 @@ def tests(part: Part) -> None:
 
 def ops(part: Part) -> None:
     """Fused clip op against the unfused PyTorch, same process, with the copy bandwidth."""
-    import torch
-
     import bench_ops
+    import torch
     from common import copy_bandwidth
 
     device = torch.device(part.device)
     gpu = device.type == "cuda"
-    cases = {name: None for name in ("casme2", "smic", "samm")}
+    cases = dict.fromkeys(("casme2", "smic", "samm"))
     if part.smoke:  # tiny frames, same code path
         cases = {"tiny-a": (6, 24, 30, 5), "tiny-b": (4, 20, 26, 3)}
         n, repeats, limit = 2, 2, 1.0
@@ -167,9 +172,9 @@ def models(part: Part) -> None:
 def decode(part: Part) -> None:
     """JPEG folders decoded on the GPU (nvJPEG through torchvision; DALI when installed) against
     the plain Pillow loop of the same run; videos with DALI or decord when installed."""
+    import bench_decode
     import torch
 
-    import bench_decode
     from mer_fast.data.decode import available_backends
 
     avail = available_backends()

@@ -8,7 +8,6 @@ import re
 import sys
 
 import torch
-
 from common import machine
 
 
@@ -92,9 +91,11 @@ def _rows(parts: dict, targets: dict, smoke: bool) -> list[list[str]]:
         rows += [
             [
                 "e2e",
-                f"1 fold x {e['epochs_run']} epochs: {c['arch']}, views {c['views']}, "
-                f"{c['frames']}x{c['size']}x{c['size']}, batch {c['batch_size']}, amp "
-                f"{c['amp']}",
+                (
+                    f"1 fold x {e['epochs_run']} epochs: {c['arch']}, views {c['views']}, "
+                    f"{c['frames']}x{c['size']}x{c['size']}, batch {c['batch_size']}, amp "
+                    f"{c['amp']}"
+                ),
                 f"epoch {e['epoch_s_steady']:.2f} s ({e['clips_per_s']:.0f} clips/s)",
                 "",
                 "",

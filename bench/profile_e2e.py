@@ -38,8 +38,8 @@ import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import baseline_pipeline as bp  # noqa: E402
-from common import machine, stamp, sync  # noqa: E402
+import baseline_pipeline as bp
+from common import machine, stamp, sync
 
 FULL = dict(
     arch="rx3d101",
@@ -287,8 +287,10 @@ def markdown(name: str, res: dict) -> str:
             continue
         lines += [
             "",
-            f"| top operators ({'CPU' if key == 'top_cpu' else 'CUDA'} self time) | "
-            f"calls | ms per step | share of step |",
+            (
+                f"| top operators ({'CPU' if key == 'top_cpu' else 'CUDA'} self time) | "
+                f"calls | ms per step | share of step |"
+            ),
             "|---|---:|---:|---:|",
         ]
         for o in res[key]:
@@ -364,10 +366,12 @@ def main(argv=None) -> dict:
             )
         res["load_end"] = list(os.getloadavg())
     text = [
-        f"device: {res['device']}; date {res['date']}; load average {res['load_start']} -> "
-        f"{res['load_end']}; {cfg.arch}, {args.batch} clips x {cfg.frames} frames x "
-        f"{cfg.size}x{cfg.size} (files {args.frame_size} px), views {cfg.views}; median of "
-        f"{args.steps} profiled steps after {args.warmup} warm-up"
+        (
+            f"device: {res['device']}; date {res['date']}; load average {res['load_start']} -> "
+            f"{res['load_end']}; {cfg.arch}, {args.batch} clips x {cfg.frames} frames x "
+            f"{cfg.size}x{cfg.size} (files {args.frame_size} px), views {cfg.views}; median of "
+            f"{args.steps} profiled steps after {args.warmup} warm-up"
+        )
     ]
     text += ["", *(markdown(k, v) + "\n" for k, v in res["paths"].items())]
     p = res["paths"]

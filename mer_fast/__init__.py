@@ -6,7 +6,7 @@ Importing the package loads the compiled kernels, so ``torch.ops.mer_fast.*`` ar
 
 __version__ = "0.1.0"
 
-from mer_fast import ops  # noqa: E402  (loads mer_fast._C and registers fake kernels / autograd)
+from mer_fast import ops  # loads mer_fast._C and registers the fake kernels and autograd
 
 
 def build_info() -> dict:
@@ -14,4 +14,4 @@ def build_info() -> dict:
     return ops.build_info()
 
 
-__all__ = ["ops", "build_info", "__version__"]
+__all__ = ["__version__", "build_info", "ops"]

@@ -15,12 +15,15 @@ per clip what was done.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from mer_fast.data.index import ClipRecord
 from mer_fast.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from mer_fast.faces.stage import FaceCropper
 
 FACE_MODES = ("auto", "detect", "off")
 # a face box at least this share of the frame's width or height: the clip is already a face
@@ -84,7 +87,7 @@ class Predictor:
             )
         self.faces = faces
         self.face_notes: dict[str, str] = {}
-        self._cropper = None
+        self._cropper: FaceCropper | None = None
         self.device = resolve_device(str(device))  # a clear error for cuda without CUDA
         self.net, self.meta = load_mer_model(checkpoint, self.device, trusted=trusted)
         self.classes: list[str] = self.meta["classes"]
@@ -107,7 +110,7 @@ class Predictor:
     def logits(self, frames: torch.Tensor, tta: str | None = None) -> torch.Tensor:
         """Summed logits ``[classes]`` of one uint8 clip ``[T, H, W, C]`` (an AU model: one
         logit per AU, its views combined by the model's ``au_view_fusion``)."""
-        import mer_fast.ops as ops
+        from mer_fast import ops
 
         conv = self.meta["convention"]
         if frames.shape[-1] == 1:
@@ -133,7 +136,7 @@ class Predictor:
         self.face_notes[str(path)] = note
         logits = self.logits(frames, tta)
         probs = torch.sigmoid(logits) if self.meta["task"] == "au" else torch.softmax(logits, 0)
-        return {c: float(p) for c, p in zip(self.classes, probs)}
+        return {c: float(p) for c, p in zip(self.classes, probs, strict=True)}
 
     def _face_cropper(self):
         if self.faces == "off":

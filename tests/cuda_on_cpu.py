@@ -115,10 +115,11 @@ def mer_fast_schemas() -> list[str]:
     """Every ``mer_fast::`` op schema, without the namespace."""
     import mer_fast  # noqa: F401  (loads mer_fast._C: the schemas)
 
-    out = []
-    for s in torch._C._jit_get_all_schemas():
-        if s.name.startswith("mer_fast::"):
-            out.append(str(s).split("::", 1)[1])
+    out = [
+        str(s).split("::", 1)[1]
+        for s in torch._C._jit_get_all_schemas()
+        if s.name.startswith("mer_fast::")
+    ]
     if not out:
         raise RuntimeError("no mer_fast:: ops are registered: is mer_fast._C built?")
     return sorted(set(out))
@@ -175,7 +176,7 @@ def compare(want, got, what: str) -> None:
     if isinstance(want, (list, tuple)):
         if not isinstance(got, (list, tuple)) or len(got) != len(want):
             raise ExecutorError(f"{what}: returned {type(got).__name__}, want {len(want)} values")
-        for i, (w, g) in enumerate(zip(want, got)):
+        for i, (w, g) in enumerate(zip(want, got, strict=True)):
             compare(w, g, f"{what}, output {i}")
         return
     if not isinstance(want, torch.Tensor):
@@ -287,11 +288,11 @@ class Executor:
                         f"{first_line(cpu_error)}; the CUDA source {type(err).__name__}: "
                         f"{first_line(err)}"
                     ) from err
-                raise cpu_error
+                raise cpu_error from None  # both raised the same error: the CPU op's stands
             raise ExecutorError(
                 f"{op}: the CPU op raised {type(cpu_error).__name__}: "
                 f"{first_line(cpu_error)}, the CUDA source returned a result"
-            )
+            ) from cpu_error
         for what, order, cap in RUNS:
             got = self.run(op, *args, order=order, grid_cap=cap, namespace=namespace, **kwargs)
             compare(want, got, f"{op} on the CUDA source ({what})")

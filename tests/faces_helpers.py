@@ -55,7 +55,7 @@ class ScriptedDetector:
             if score < thr or len(ex) != 2:
                 out.append([])
                 continue
-            eyes = sorted(zip(ex.tolist(), ey.tolist()))
+            eyes = sorted(zip(ex.tolist(), ey.tolist(), strict=True))
             box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
             # nose and mouth corners placed so that the five points average to the box centre
             cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2

@@ -123,7 +123,7 @@ def test_without_the_source_size_within_one_resized_column(short):
             want = window(native, resized_size(torch.tensor([native]), 112)[0].tolist())
             got = in_source(center_boxes(torch.tensor([decoded]), 112)[0], native, decoded)
             column = min(h, w) / 112  # one column of the resized frame, in source pixels
-            worst = max(worst, max(abs(a - b) for a, b in zip(got, want)) / column)
+            worst = max(worst, max(abs(a - b) for a, b in zip(got, want, strict=True)) / column)
             exact += got == pytest.approx(want, abs=1e-9)
             total += 1
     assert worst <= 1.01

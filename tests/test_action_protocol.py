@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from mer_fast.data.collate import collate_packed
 from mer_fast.data.loader import make_loader
 from mer_fast.train.action_protocol import (
@@ -278,8 +278,8 @@ def test_trainer_crops_and_flips_action_clips(actions, tmp_path):
     """The training inputs of an action step are the op's crops of the aspect-kept frames: for
     the same draws, the trainer's input equals the op applied with train_theta."""
     from mer_fast.data.decode import ShortSide
-    from mer_fast.models.heads import MERNet
     from mer_fast.models import create_model
+    from mer_fast.models.heads import MERNet
     from mer_fast.train.batches import Items
     from mer_fast.train.clipdata import ClipData
     from mer_fast.train.datahub import DataHub

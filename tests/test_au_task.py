@@ -89,7 +89,7 @@ def test_a_clip_moving_on_one_side_has_its_au_only_in_the_view_that_moves():
     """The subject's right (FACS ``R12``) is the image's left half with a camera that does not
     mirror: a clip whose motion is drawn in the left image half only moves in the L view, the
     one its label marks, and stays still in the R view."""
-    import mer_fast.ops as ops
+    from mer_fast import ops
 
     t, h, w = 6, 16, 16
     frames = torch.full((1, t, h, w, 3), 100, dtype=torch.uint8)
@@ -111,7 +111,7 @@ def test_clips_without_a_code_are_left_out_and_listed():
     cells = [None, "?", "", "4(k)", "99", "xyz"]
     records = [
         dataclasses.replace(r, action_units=None if c is None else parse_action_units(c))
-        for r, c in zip(index.records, cells)
+        for r, c in zip(index.records[: len(cells)], cells, strict=True)
     ]
     t = au_targets(ClipIndex("toy", index.classes, records), AUS)
     assert t.usable.tolist() == [False, False, False, True, True, False]
@@ -139,11 +139,11 @@ def test_test_views_combine_by_max_mean_or_sum():
 def test_balanced_weights_count_only_the_folds_training_clips(tmp_path):
     loso, pooled = run_au(tmp_path, cfg(au_pos_weight="balanced", epochs=1))
     labels = loso.targets.clip_labels(torch.arange(len(loso.index)))
-    for fold, r in zip(loso.folds, pooled["folds"]):
+    for fold, r in zip(loso.folds, pooled["folds"], strict=True):
         train = fold.train[loso.targets.usable[fold.train]]
         y = labels[train].double()
         pos, neg = y.sum(0), len(train) - y.sum(0)
-        want = [float(n / p) if p > 0 and n > 0 else 1.0 for p, n in zip(pos, neg)]
+        want = [float(n / p) if p > 0 and n > 0 else 1.0 for p, n in zip(pos, neg, strict=True)]
         assert r["pos_weight"] == pytest.approx(want, abs=1e-6)
         assert r["train_clips"] == len(train)
         tested = {p["key"] for p in r["predictions"]}
@@ -239,7 +239,7 @@ COMMON = [
 
 
 def _f1(y, p):
-    tp = sum(a and b for a, b in zip(y, p))
+    tp = sum(a and b for a, b in zip(y, p, strict=True))
     den = sum(y) + sum(p)
     return None if den == 0 else 2 * tp / den
 
@@ -278,7 +278,7 @@ def test_au_run_from_the_cli_and_f1_from_predictions_csv(tiny_data, tmp_path, ca
     from mer_fast.inference import Predictor
 
     pred = Predictor(out / "model.pt", faces="off")
-    clip = sorted((data / "CASME2" / "Cropped").glob("sub*/*"))[0]
+    clip = min((data / "CASME2" / "Cropped").glob("sub*/*"))
     probs = pred(clip, "OLR")
     assert list(probs) == res["aus"] and all(0 < v < 1 for v in probs.values())
     # the balanced sampler is refused before any work, naming the option

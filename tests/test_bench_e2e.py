@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from mer_fast.data.index import ClipRecord
 from mer_fast.ops.reference import mirror_index
 from mer_fast.train.trainer import Trainer

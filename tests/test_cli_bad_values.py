@@ -256,11 +256,10 @@ def no_work(monkeypatch):
     def refuse(*a, **k):
         raise WorkStarted("work started before the bad value was refused")
 
-    import mer_fast.data.check as check
-    import mer_fast.data.synthetic as synthetic
-    import mer_fast.inference as inference
-    import mer_fast.train.datahub as datahub
+    from mer_fast import inference
+    from mer_fast.data import check, synthetic
     from mer_fast.data.cache import ClipCache
+    from mer_fast.train import datahub
 
     monkeypatch.setattr(datahub.DataHub, "__init__", refuse)
     monkeypatch.setattr(synthetic, "write_synthetic", refuse)

@@ -58,6 +58,7 @@ def compile_in_subprocess(cache: Path, how: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=900,
+        check=False,
     )
 
 

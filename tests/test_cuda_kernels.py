@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from tests.cuda_on_cpu import nan_filled_outputs
 
 pytestmark = [

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from mer_fast.ops import reference
 from tests.cuda_on_cpu import (
     OP_NAMESPACE,
@@ -74,7 +74,7 @@ def test_op_tests_reach_the_cuda_source(ex, gen):
         assert ex.calls[op] > before.get(op, 0), op
 
 
-# -- 2. cases the op tests lack ---------------------------------------------------------------------
+# -- 2. cases the op tests lack --------------------------------------------------------------------
 
 
 def _theta(kind: str, gen: torch.Generator, n: int) -> torch.Tensor | None:
@@ -225,7 +225,7 @@ def test_every_op_runs_on_the_cuda_source(ex, gen):
         assert ex.counters()["launches"] >= before + len(RUNS), name
 
 
-# -- 3. the executor itself -------------------------------------------------------------------------
+# -- 3. the executor itself ------------------------------------------------------------------------
 
 
 def test_outputs_are_filled_with_nan_or_the_largest_integer():
@@ -287,7 +287,7 @@ def test_results_that_differ_are_explained():
     want = torch.arange(6.0)
     got = want.clone()
     got[4] = float("nan")
-    with pytest.raises(ExecutorError, match="1 of 6 elements differ.*no thread wrote them"):
+    with pytest.raises(ExecutorError, match=r"1 of 6 elements differ.*no thread wrote them"):
         compare(want, got, "op")
     with pytest.raises(ExecutorError, match="differ"):
         compare(torch.tensor([0.0]), torch.tensor([-0.0]), "op")  # bits, not values

@@ -37,7 +37,7 @@ def test_kernel_without_its_pixel_loop(ex, gen):
     With the grid capped at 3 blocks, a 30x30 frame shows it."""
     args = clip_args(gen)
     ex.check("clip_views", *args)
-    with pytest.raises(ExecutorError, match="grid capped.*still hold the fill value NaN"):
+    with pytest.raises(ExecutorError, match=r"grid capped.*still hold the fill value NaN"):
         ex.check("clip_views", *args, namespace=planted("no_pixel_loop"))
 
 
@@ -45,7 +45,7 @@ def test_kernel_without_its_job_loop(ex, gen):
     """No grid-stride loop over output frames: only the first gridDim.y frames are written."""
     args = clip_args(gen, size=(4, 5), t_out=7)
     ex.check("clip_views", *args)
-    with pytest.raises(ExecutorError, match="grid capped.*still hold the fill value NaN"):
+    with pytest.raises(ExecutorError, match=r"grid capped.*still hold the fill value NaN"):
         ex.check("clip_views", *args, namespace=planted("no_job_loop"))
 
 
@@ -74,7 +74,7 @@ def test_race_between_threads(ex, gen):
     it with the right value, in reverse order it does not."""
     g = torch.randn(3, 4, 7, generator=gen)
     ex.check("decalcomanie_backward", g, "R")
-    with pytest.raises(ExecutorError, match="reverse order.*differ from the CPU op"):
+    with pytest.raises(ExecutorError, match=r"reverse order.*differ from the CPU op"):
         ex.check("decalcomanie_backward", g, "R", namespace=planted("guard_and_race"))
 
 

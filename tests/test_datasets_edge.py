@@ -377,7 +377,7 @@ def test_oulu_conditions(tmp_path):
             for emotion in ("Anger", "Happiness"):
                 frames(
                     base / lighting / condition / "P001" / emotion,
-                    [f"{n:03d}.jpeg" for n in range(0, 12)],
+                    [f"{n:03d}.jpeg" for n in range(12)],
                 )
     root = tmp_path / "Oulu-CASIA"
     assert len(load_dataset("oulu", root)) == 2
@@ -476,7 +476,7 @@ def test_kinetics_labels_and_missing_videos(tmp_path):
     assert any("1 of 4 videos in train.csv are missing" in w for w in index.warnings)
     val = load_dataset("kinetics400", root, splits="val")
     assert len(val) == 0 and len(val.skipped) == 1
-    with pytest.raises(DataError, match="test.csv"):
+    with pytest.raises(DataError, match=r"test\.csv"):
         load_dataset("kinetics400", root, splits="test")
     (root / "annotations" / "train.csv").write_text("label,youtube_id,start,end\n")
     with pytest.raises(DataError) as err:

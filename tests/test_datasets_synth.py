@@ -112,7 +112,7 @@ def test_casme2_2019_revision(synth):
     root, _ = synth
     old = load_dataset("casme2", data_root=root, protocol="all")
     new = load_dataset("casme2", data_root=root, protocol="all", coding="2019")
-    moved = [r.clip_id for r, s in zip(old, new) if r.label != s.label]
+    moved = [r.clip_id for r, s in zip(old, new, strict=True) if r.label != s.label]
     assert all(old_r.label == "sadness" for old_r in old if old_r.clip_id in moved)
     assert "objective_class" in new[0].meta
 
@@ -126,7 +126,8 @@ def test_samm_sheet_and_names(synth):
     r = index[0]
     assert r.meta["duration"] == r.offset - r.onset + 1  # the formula's cached value
     assert all(
-        Path(f).name == f"{r.subject}_{n:05d}.jpg" for f, n in zip(r.frames, r.frame_numbers)
+        Path(f).name == f"{r.subject}_{n:05d}.jpg"
+        for f, n in zip(r.frames, r.frame_numbers, strict=True)
     )
     assert any("apex" in w and "outside" in w for w in index.warnings)
     five = load_dataset("samm", data_root=root)
@@ -257,7 +258,7 @@ def test_check_reports_truncated_files(synth, tmp_path, capsys):
     bmp.write_bytes(bmp.read_bytes()[:200])
     jpg = sorted((data / "CASME2" / "Cropped").rglob("*.jpg"))[5]  # the release read
     jpg.write_bytes(jpg.read_bytes()[: len(jpg.read_bytes()) // 2])
-    avi = sorted((data / "UCF101").rglob("*.avi"))[0]
+    avi = min((data / "UCF101").rglob("*.avi"))
     avi.write_bytes(b"RIFF\x00\x00\x00\x00garbage")
     labelled = {
         p.parent.relative_to(data / "CK+" / "Emotion")
@@ -269,7 +270,7 @@ def test_check_reports_truncated_files(synth, tmp_path, capsys):
         if p.parent.relative_to(data / "CK+" / "cohn-kanade-images") in labelled
     )[2]
     png.write_bytes(png.read_bytes()[:-30])
-    mp4 = sorted((data / "Kinetics-400" / "train").rglob("*.mp4"))[0]
+    mp4 = min((data / "Kinetics-400" / "train").rglob("*.mp4"))
     mp4.write_bytes(mp4.read_bytes()[: mp4.stat().st_size // 2])
     assert main(["datasets", "check", "--root", str(data)]) == 1
     out = capsys.readouterr().out.replace("\n", "")

@@ -228,7 +228,7 @@ def test_channels_option(tmp_path):
 def test_a_frame_of_another_size_in_a_clip_is_named(tmp_path):
     """Real releases keep one frame size per clip: another size is bad input, named (issue 15;
     it used to be resized to the first frame's size with a warning)."""
-    paths, truth = write_clip(tmp_path, 4, "bmp")
+    paths, _truth = write_clip(tmp_path, 4, "bmp")
     Image.fromarray(frame_array(7, 60, 80)).save(paths[2])
     for size in (None, (24, 32)):
         with pytest.raises(
@@ -243,9 +243,9 @@ def test_a_frame_of_another_size_in_a_clip_is_named(tmp_path):
 
 
 def test_a_grayscale_frame_among_colour_frames_is_named(tmp_path):
-    paths, truth = write_clip(tmp_path, 3, "png", gray=True)
+    paths, _truth = write_clip(tmp_path, 3, "png", gray=True)
     Image.fromarray(frame_array(1)).save(paths[1])
-    with pytest.raises(DataError, match="is colour, the clip's first frame .* is grayscale"):
+    with pytest.raises(DataError, match=r"is colour, the clip's first frame .* is grayscale"):
         decode_clip(record(paths))
     with pytest.raises(DataError, match="is colour"):
         decode_clip(record(paths), channels=3)
@@ -367,7 +367,7 @@ def test_dali_video_matches_pyav(videos):
 @pytest.mark.cuda
 @cuda
 def test_cpu_backend_to_cuda_device(tmp_path):
-    paths, truth = write_clip(tmp_path, 3, "bmp")
+    paths, _truth = write_clip(tmp_path, 3, "bmp")
     x = decode_clip(record(paths), size=(24, 32), backend="pil", device="cuda")
     ref = decode_clip(record(paths), size=(24, 32), backend="pil")
     assert x.is_cuda and (x.cpu().int() - ref.int()).abs().max() <= 1

@@ -250,7 +250,7 @@ def test_train_with_faces_detect(tmp_path):
     assert faces["cropped_by"] == ["faces=detect"]
     assert sum(faces["counts"].values()) == len(faces["clips"]) > 0
     assert all(k.startswith("smic:") for k in faces["clips"])
-    assert list(faces["detectors"])[0].startswith("mer-fast mtcnn")
+    assert next(iter(faces["detectors"])).startswith("mer-fast mtcnn")
     records = list((tmp_path / "cache" / "faces").rglob("*.json"))
     assert {p.parent.name for p in records} >= {"smic", "ckplus", "oulu"}
 
@@ -308,8 +308,8 @@ def test_crop_the_macro_parts_and_samm(tmp_path):
 
 def test_without_the_detector_everything_says_what_to_install(monkeypatch, tmp_path):
     import mer_fast.faces
-    import mer_fast.faces.mtcnn as mtcnn
     from mer_fast.errors import ConfigError
+    from mer_fast.faces import mtcnn
     from mer_fast.inference import Predictor
     from mer_fast.train.datahub import DataHub
 

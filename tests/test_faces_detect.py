@@ -184,7 +184,7 @@ def test_batches_of_frames_match_one_by_one(device):
         for k, (c, a) in enumerate([((160, 120), 0.0), ((120, 130), 8.0), ((200, 110), -6.0)])
     ]
     together = det.detect(frames)
-    for f, faces in zip(frames, together):
+    for f, faces in zip(frames, together, strict=True):
         alone = det.detect([f])[0]
         assert len(alone) == len(faces) >= 1
         assert np.allclose(

@@ -125,6 +125,9 @@ def test_bad_arguments_are_named():
         cases.append((["--device", "cuda"], "torch sees no CUDA GPU"))
     for args, text in cases:
         proc = subprocess.run(
-            [sys.executable, str(BENCH / "gpu_check.py"), *args], capture_output=True, text=True
+            [sys.executable, str(BENCH / "gpu_check.py"), *args],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert proc.returncode == 2 and text in proc.stderr, (args, proc.stderr[-500:])

@@ -12,8 +12,8 @@ import torch
 from PIL import Image
 
 from mer_fast.data.cache import ClipCache
-from mer_fast.data.index import ClipRecord
 from mer_fast.data.collate import PackedBatch, collate_packed
+from mer_fast.data.index import ClipRecord
 from mer_fast.data.loader import ClipDataset, make_loader
 from mer_fast.data.samplers import EpochSampler
 from mer_fast.data.temporal import (
@@ -139,12 +139,9 @@ def test_loader_is_repeatable_with_any_number_of_workers(tmp_path):
     runs = []
     for workers in (0, 2):
         loader = make_loader(records, 4, train=True, size=(12, 16), workers=workers, seed=7)
-        epochs = []
-        for _ in range(2):
-            epochs.append([(b.indices.tolist(), b.frames.clone()) for b in loader])
-        runs.append(epochs)
+        runs.append([[(b.indices.tolist(), b.frames.clone()) for b in loader] for _ in range(2)])
     (a0, a1), (b0, b1) = runs
-    for x, y in zip(a0 + a1, b0 + b1):
+    for x, y in zip(a0 + a1, b0 + b1, strict=True):
         assert x[0] == y[0] and torch.equal(x[1], y[1])
     assert len(a0) == 1  # 6 clips, batches of 4, last one dropped in training
     assert [i for i, _ in a0] != [i for i, _ in a1]
@@ -175,7 +172,7 @@ def test_worker_errors_reach_the_main_process(tmp_path):
     records = make_records(tmp_path / "data", lengths=(6, 6))
     Path(records[1].frames[2]).write_bytes(b"BM broken")
     loader = make_loader(records, 2, train=False, workers=2, clip_len=4)
-    with pytest.raises(DataError, match="img3.bmp"):
+    with pytest.raises(DataError, match=r"img3\.bmp"):
         list(loader)
 
 

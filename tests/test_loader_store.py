@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from mer_fast.data.cache import ClipCache
 from mer_fast.data.decode import decode_clip
 from mer_fast.data.index import ClipIndex, ClipRecord

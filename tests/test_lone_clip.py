@@ -8,9 +8,12 @@ shares are tested in tests/test_ddp.py (job "lone")."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mer_fast.errors import ConfigError
 from mer_fast.models.heads import MERNet
@@ -67,7 +70,7 @@ def test_process_shares_never_hold_one_clip(n, world):
     shares = [share_bounds(n, world, r) for r in range(world)]
     sizes = [hi - lo for lo, hi in shares]
     assert shares[0][0] == 0 and sum(sizes) == n
-    assert all(a[1] == b[0] for a, b in zip(shares, shares[1:]))  # contiguous, rank order
+    assert all(a[1] == b[0] for a, b in pairwise(shares))  # contiguous, rank order
     assert sizes[0] == max(sizes) and (n == 0 or sizes[0] > 0)
     if n >= 2:
         assert 1 not in sizes
@@ -77,7 +80,7 @@ def test_process_shares_never_hold_one_clip(n, world):
 
 @pytest.mark.parametrize("batch_size", [2, 3, 4, 5, 7])
 def test_resident_epoch_with_a_remainder_of_one(batch_size, tmp_path):
-    index, data = toy_dataset(subjects=4, per_class=2)  # 24 clips
+    _index, data = toy_dataset(subjects=4, per_class=2)  # 24 clips
     for m in (batch_size + 1, 2 * batch_size + 1):
         items = Items.real(torch.arange(m), data.labels[:m])
         trainer = Trainer(
@@ -95,7 +98,7 @@ def test_resident_epoch_with_a_remainder_of_one(batch_size, tmp_path):
 @pytest.mark.parametrize("batch_size,micro", [(7, 3), (5, 4), (9, 2), (6, 5)])
 def test_micro_batches_with_a_remainder_of_one(batch_size, micro, tmp_path):
     """A batch (the last one, folded, included) split into micro-batches never leaves one."""
-    index, data = toy_dataset(subjects=4, per_class=2)
+    _index, data = toy_dataset(subjects=4, per_class=2)
     m = 2 * batch_size + 1
     items = Items.real(torch.arange(m), data.labels[:m])
     trainer = Trainer(
@@ -116,7 +119,7 @@ def test_smote_items_are_folded_too(tmp_path):
         index,
         data,
         cfg(smote=True, batch_size=2),
-        lambda: pooled_net(),
+        pooled_net,
         tmp_path,
         show_progress=False,
     )
@@ -134,7 +137,7 @@ def test_smote_items_are_folded_too(tmp_path):
         index,
         data,
         cfg(smote=True, batch_size=b),
-        lambda: pooled_net(),
+        pooled_net,
         tmp_path,
         show_progress=False,
     )
@@ -153,7 +156,7 @@ def test_loso_folds_with_a_remainder_of_one(selection, tmp_path):
         index,
         data,
         cfg(batch_size=b, epoch_selection=selection),
-        lambda: pooled_net(),
+        pooled_net,
         tmp_path,
         show_progress=False,
     ).run()
@@ -163,7 +166,7 @@ def test_loso_folds_with_a_remainder_of_one(selection, tmp_path):
 
 
 def test_one_training_clip_is_explained(tmp_path):
-    index, data = toy_dataset(subjects=2, per_class=1)
+    _index, data = toy_dataset(subjects=2, per_class=1)
     trainer = Trainer(pooled_net(), cfg(), data, tmp_path, name="alone", show_progress=False)
     with pytest.raises(ConfigError, match="training set holds one clip"):
         trainer.fit(Items.real(torch.arange(1), data.labels[:1]))

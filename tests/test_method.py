@@ -50,7 +50,7 @@ def test_sbml_loss_is_the_weighted_sum(gen):
 def test_paper_lambdas_and_bad_lambdas():
     assert cfg(views="OLR").loss_weights() == (0.4, 0.4, 0.2)
     assert cfg(views="LR").loss_weights() == (0.5, 0.5)
-    with pytest.raises(ConfigError, match="sum to 1.2"):
+    with pytest.raises(ConfigError, match=r"sum to 1\.2"):
         cfg(views="OL", lambdas=(0.6, 0.6))
     assert cfg(views="OL", lambdas=(0.6, 0.6), normalize_lambdas=True).loss_weights() == (0.5, 0.5)
     with pytest.raises(ConfigError, match="3 loss weights for the 2 views"):
@@ -73,7 +73,7 @@ def test_fusion_head_input_width(head, views):
 
 
 def test_views_go_through_one_backbone_call_and_test_logits_are_summed(gen):
-    index, data = toy_dataset(subjects=2)
+    _index, data = toy_dataset(subjects=2)
     net = MERNet(TinyNet(3), 3, "sbml", 3)
     calls = []
     net.backbone.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[0]))
@@ -95,16 +95,16 @@ def test_smote_balances_and_mixes_same_class(gen):
     extra, report = smote_items(clips, labels, ["a", "b", "c"], gen)
     counts = torch.bincount(torch.cat([labels, extra.labels]), minlength=3)
     assert counts.tolist() == [7, 7, 7]
-    lab_of = dict(zip(clips.tolist(), labels.tolist()))
+    lab_of = dict(zip(clips.tolist(), labels.tolist(), strict=True))
     for a, b, lam, y in zip(
-        extra.a.tolist(), extra.b.tolist(), extra.lam.tolist(), extra.labels.tolist()
+        extra.a.tolist(), extra.b.tolist(), extra.lam.tolist(), extra.labels.tolist(), strict=True
     ):
         assert a != b and lab_of[a] == lab_of[b] == y and 0 <= lam <= 1
     assert report.as_dict()["total_added"] == 9
 
 
 def test_smote_single_clip_class_is_stated(gen):
-    extra, report = smote_items(
+    _extra, report = smote_items(
         torch.arange(5),
         torch.tensor([0, 0, 0, 1, 2]) * 0 + torch.tensor([0, 0, 0, 1, 0]),
         ["a", "b", "c"],
@@ -167,7 +167,7 @@ def test_every_preset_loads_and_names_existing_options():
     tables = {p.table for p in found}
     assert tables == {"1a", "1b", "2a", "2b", "2c", "3a", "3b", "3c", "4", "5a", "5b"}
     for p in found:
-        c, run = load_preset(p.path)  # unknown options raise ConfigError
+        c, _run = load_preset(p.path)  # unknown options raise ConfigError
         assert p.target in TARGETS
         parse_chain(p.chain)
         assert set(p.paper) == {"uf1", "uar", "war"}
@@ -176,7 +176,7 @@ def test_every_preset_loads_and_names_existing_options():
             assert (c.arch, c.epochs, c.milestones, c.smote) == ("r3d50", 30, (13, 18, 22), True)
         else:
             assert (c.arch, c.epochs, c.milestones) == ("rx3d101", 100, (30, 60, 80))
-    best = [p for p in found if p.table == "5a" and p.row == "OLR / O"][0]
+    best = next(p for p in found if p.table == "5a" and p.row == "OLR / O")
     assert best.paper == {"uf1": 0.7937, "uar": 0.7947, "war": 0.7927}
 
 

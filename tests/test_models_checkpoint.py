@@ -68,7 +68,7 @@ def test_our_round_trip(tmp_path, r3d10_400):
     again = create_model("r3d10", 400)
     assert load_checkpoint(again, path, head="reset").head_reset
     assert not torch.equal(again.fc.weight, r3d10_400.fc.weight)
-    with pytest.raises(CheckpointError, match="400-way head.*3-way head"):
+    with pytest.raises(CheckpointError, match=r"400-way head.*3-way head"):
         load_checkpoint(create_model("r3d10", 3), path, head="keep")
 
 
@@ -267,10 +267,10 @@ def test_files_that_are_not_checkpoints(tmp_path, r3d10_400):
     with pytest.raises(CheckpointError, match="holds a list"):
         load_checkpoint(net, tmp_path / "list.pth")
     torch.save({"epoch": 3, "acc": 0.5}, tmp_path / "log.pth")
-    with pytest.raises(CheckpointError, match="no state dict.*epoch, acc"):
+    with pytest.raises(CheckpointError, match=r"no state dict.*epoch, acc"):
         load_checkpoint(net, tmp_path / "log.pth")
     torch.save({"state_dict": {"conv1.weight": "x"}}, tmp_path / "str.pth")
-    with pytest.raises(CheckpointError, match="'conv1.weight'.*not a tensor"):
+    with pytest.raises(CheckpointError, match=r"'conv1\.weight'.*not a tensor"):
         load_checkpoint(net, tmp_path / "str.pth")
 
 
@@ -301,5 +301,7 @@ def test_widen_factor_round_trip_and_mismatch(tmp_path):
     path = tmp_path / "narrow.pt"
     save_checkpoint(path, narrow)
     load_checkpoint(create_model("r3d10", 3, widen_factor=0.25), path)
-    with pytest.raises(CheckpointError, match="widen_factor=0.25, the model has widen_factor=1.0"):
+    with pytest.raises(
+        CheckpointError, match=r"widen_factor=0\.25, the model has widen_factor=1\.0"
+    ):
         load_checkpoint(create_model("r3d10", 3), path)

@@ -43,7 +43,7 @@ class ResNet2d(nn.Module):
         self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         cin, stages = 64, []
-        for i, (planes, n) in enumerate(zip((64, 128, 256, 512), depths)):
+        for i, (planes, n) in enumerate(zip((64, 128, 256, 512), depths, strict=True)):
             blocks = []
             for j in range(n):
                 blocks.append(Bottleneck2d(cin, planes, 2 if (j == 0 and i > 0) else 1))

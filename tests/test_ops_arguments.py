@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from mer_fast.errors import OpArgumentError
 from mer_fast.ops import arguments
 
@@ -401,7 +401,7 @@ def test_limits_match_the_cpp_checks():
     )
     for device in ("cpu", "meta"):
         raises_naming(
-            lambda: cv(
+            lambda device=device: cv(
                 too_long.to(device)
                 if device == "cpu"
                 else torch.empty(too_long.shape, dtype=U8, device="meta")
@@ -443,5 +443,5 @@ def test_outputs_too_large_for_memory_are_named():
 def test_errors_are_value_errors_of_mer_fast():
     with pytest.raises(OpArgumentError):
         ops.clip_views(frames(), 4.7, 8)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="t_out"):
         cv(t_out=0)

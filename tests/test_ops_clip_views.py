@@ -13,7 +13,7 @@ import itertools
 import pytest
 import torch
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from mer_fast.ops import reference
 from tests.conftest import devices
 
@@ -243,8 +243,8 @@ def test_zeros_padding_fills_black(device, dtype, gen):
         .float()
         .cpu()
     )
-    black = torch.tensor([(0 - m) / s for m, s in zip(mean, std)])
-    grey = torch.tensor([(200 / 255 - m) / s for m, s in zip(mean, std)])
+    black = torch.tensor([(0 - m) / s for m, s in zip(mean, std, strict=True)])
+    grey = torch.tensor([(200 / 255 - m) / s for m, s in zip(mean, std, strict=True)])
     tol = TOL[dtype]
     for v in range(3):
         corner = zeros[v, 0, :, :, 0, 0]  # [C, t_out] at output pixel (0, 0)

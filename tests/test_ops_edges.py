@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from functools import partial
 
 import pytest
 import torch
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from mer_fast.ops import reference
 from tests.conftest import devices
 from tests.test_ops_clip_views import ALL_VIEWS, random_frames, random_theta
@@ -201,11 +202,14 @@ CLIP_ZERO = [  # frames shape (or packed frames, offsets), message
 @pytest.mark.parametrize("shape,offsets,message", CLIP_ZERO, ids=[str(c[:2]) for c in CLIP_ZERO])
 def test_clip_views_zero_sizes_are_named(device, shape, offsets, message):
     frames = torch.zeros(shape, dtype=torch.uint8, device=device)
+    if offsets is None:
+        call = partial(ops.clip_views, frames, 3, 4)
+    else:
+        call = partial(
+            ops.clip_views_packed, frames, torch.tensor(offsets, dtype=torch.int64), 3, 4
+        )
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("+", r"\+")):
-        if offsets is None:
-            ops.clip_views(frames, 3, 4)
-        else:
-            ops.clip_views_packed(frames, torch.tensor(offsets, dtype=torch.int64), 3, 4)
+        call()
     for bad in (dict(t_out=0), dict(size=(0, 4)), dict(size=(4, 0))):
         kwargs = dict(t_out=3, size=4)
         kwargs.update(bad)

@@ -20,7 +20,7 @@ import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from mer_fast.ops import reference
 from tests.ops_helpers import (
     LAYOUTS,

@@ -59,11 +59,15 @@ def test_warning_lines_are_found_and_this_machines_pip_notes_are_not():
     log = "\n".join(
         [
             "copying mer_fast/errors.py -> build/lib/mer_fast",
-            "AutogradState.h:89:33: warning: default member initializers for bit-fields only "
-            "available with '-std=c++20'",
+            (
+                "AutogradState.h:89:33: warning: default member initializers for bit-fields only "
+                "available with '-std=c++20'"
+            ),
             "SetuptoolsDeprecationWarning: `project.license` as a TOML table is deprecated",
-            "WARNING: Location 'file:///opt/pypi/simple/torch/' is ignored: it is neither a file "
-            "nor a directory.",
+            (
+                "WARNING: Location 'file:///opt/pypi/simple/torch/' is ignored: it is neither a "
+                "file nor a directory."
+            ),
             "Successfully built mer_fast-0.1.0.tar.gz",
         ]
     )

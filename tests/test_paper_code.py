@@ -60,7 +60,7 @@ def test_oracle_keeps_the_last_of_tied_epochs_inner_val_the_first(tmp_path, scor
         )
         weights = {}
 
-        def evaluate(epoch, net=net):
+        def evaluate(epoch, net=net, weights=weights):
             weights[epoch] = {k: v.clone() for k, v in net.state_dict().items()}
             return {"select_score": scores[epoch - 1]}
 
@@ -124,7 +124,7 @@ def test_trainer_inputs_follow_each_views_own_draw(fill):
     per view) and the chosen fill, equal to the plain PyTorch reference of each view alone."""
     from mer_fast.ops import reference
 
-    index, data = toy_dataset(subjects=2)
+    _index, data = toy_dataset(subjects=2)
     c = cfg(views="OLR", rotation=30.0, hflip=True, rotation_fill=fill)
     trainer = Trainer(
         MERNet(TinyNet(3), 3, num_views=3), c, data, "unused", name="aug", show_progress=False
@@ -195,7 +195,7 @@ def test_shuffle_order_is_unchanged_and_balanced_items_carry_their_own_positions
 
 
 def test_trainer_draws_balanced_batches(tmp_path, monkeypatch):
-    index, data = toy_dataset(subjects=2, per_class=4)
+    _index, data = toy_dataset(subjects=2, per_class=4)
     keep = torch.cat(
         [torch.nonzero(data.labels == c).flatten()[:n] for c, n in ((0, 8), (1, 2), (2, 2))]
     )
@@ -205,7 +205,7 @@ def test_trainer_draws_balanced_batches(tmp_path, monkeypatch):
         trained = []
         original = Trainer._input
 
-        def spy(self, sub, views, theta=None, starts=None):
+        def spy(self, sub, views, theta=None, starts=None, trained=trained, original=original):
             trained.append(sub.labels.clone())
             return original(self, sub, views, theta, starts)
 
@@ -283,7 +283,7 @@ def test_streamed_steps_refuse_the_balanced_sampler(tmp_path):
         name="stream",
         show_progress=False,
     )
-    with pytest.raises(ConfigError, match="sampler.*streaming loader shuffles"):
+    with pytest.raises(ConfigError, match=r"sampler.*streaming loader shuffles"):
         trainer.fit(Items.real(torch.arange(4), torch.zeros(4, dtype=torch.int64)))
 
 

@@ -237,7 +237,7 @@ def test_experiment_lists_the_field_tables(capsys):
 def test_experiment_with_seeds_and_a_row_that_cannot_run(tiny, tmp_path, monkeypatch, capsys):
     """A table's rows with --seeds: each row's seeds and their aggregate, skipped when rerun; a
     row over datasets without an adapter is reported, not run."""
-    import mer_fast.experiments as experiments
+    from mer_fast import experiments
 
     presets = tmp_path / "presets"
     presets.mkdir()

@@ -336,7 +336,7 @@ def test_measuring_gpu_memory_needs_cuda(tiny, reference):
     from mer_fast.distributed.gpu_share import measure_fold_memory
     from mer_fast.train.runner import Plan
 
-    ref, base = reference
+    _ref, base = reference
     spec, data = spec_and_data(tiny, base / "cache")
     plan = Plan(
         spec=spec,

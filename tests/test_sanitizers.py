@@ -39,6 +39,7 @@ def _in_sanitized_process(libraries, reports, *args, timeout=1800) -> tuple:
         text=True,
         env=sanitize.environment(*libraries, reports),
         timeout=timeout,
+        check=False,
     )
     return proc, sanitize.read_reports(reports)
 

@@ -28,7 +28,7 @@ def emotion_run(tmp_path, seed: int) -> dict:
         "predictions": [
             {"clip": f"c{i}", "subject": "s1", "label": int(y), "prediction": int(p)}
             | {"probabilities": [0.2, 0.3, 0.5]}
-            for i, (y, p) in enumerate(zip(labels, preds))
+            for i, (y, p) in enumerate(zip(labels, preds, strict=True))
         ],
         "selected_epoch": 3,
         "scores": pooled.as_dict(),

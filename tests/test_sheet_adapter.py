@@ -55,8 +55,10 @@ def test_whole_videos_cut_by_onset_offset_with_fixes_and_aliases(tmp_path):
     assert "folder spelled spNo.1/a/color" in text
     au_notes = [w for w in scan.warnings if "not read as AU codes" in w]
     assert au_notes == [
-        "spNO.1_a_50: action units 'blink': ['blink'] not read as AU codes (the text stays in "
-        "meta['action_units'])"
+        (
+            "spNO.1_a_50: action units 'blink': ['blink'] not read as AU codes (the text stays in "
+            "meta['action_units'])"
+        )
     ]
 
 

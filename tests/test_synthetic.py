@@ -158,7 +158,10 @@ def test_micro_expressions_learnable_from_motion_not_appearance(tmp_path):
     ]
     y = np.array(index.labels())
     groups = np.array([r.subject for r in index])
-    pool = lambda a: a.reshape(len(a), 12, 4, 12, 4).mean((2, 4)).reshape(len(a), -1)  # noqa
+
+    def pool(a):
+        return a.reshape(len(a), 12, 4, 12, 4).mean((2, 4)).reshape(len(a), -1)
+
     motion = pool(np.stack([np.abs(c - c[:1]).max(0) for c in clips]))
     appearance = pool(np.stack([c[0] for c in clips]))
     majority = np.bincount(y).max() / len(y)

@@ -78,7 +78,7 @@ def test_resume_after_kill_gives_identical_predictions(tmp_path, monkeypatch):
     assert len(done) == 1  # fold 0 finished, fold 1 was killed mid-way
     resumed = LosoRun(index, data, c, make, tmp_path / "killed", show_progress=False).run()
     assert resumed["folds"][1]["resumed_from_epoch"] == 1
-    for a, b in zip(clean["folds"], resumed["folds"]):
+    for a, b in zip(clean["folds"], resumed["folds"], strict=True):
         assert [p["probabilities"] for p in a["predictions"]] == [
             p["probabilities"] for p in b["predictions"]
         ]
@@ -139,7 +139,7 @@ def test_fusion_heads_train(tmp_path, head):
     assert out["folds"][0]["history"][-1]["epoch"] == 3
     assert all(h["train_clips"] > 0 for h in out["folds"][0]["history"])
     # the time spent making inputs is a part of every epoch's time, recorded with it
-    assert all(0 < h["input_s"] and 0 < h["input_share"] < 1 for h in out["folds"][0]["history"])
+    assert all(h["input_s"] > 0 and 0 < h["input_share"] < 1 for h in out["folds"][0]["history"])
 
 
 def test_out_of_memory_splits_the_batch(tmp_path, monkeypatch):
@@ -179,7 +179,7 @@ def test_full_disk_keeps_finished_folds(tmp_path, monkeypatch, capsys):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(atomic, "write_bytes", full)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="No space left on device"):
         run.run_fold(run.folds[1])
     monkeypatch.setattr(atomic, "write_bytes", real)
     assert (run.fold_dir(run.folds[0]) / "result.json").exists()

@@ -9,10 +9,10 @@ import copy
 
 import pytest
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import nn
 
 from mer_fast.models import create_model
 from mer_fast.models.heads import MERNet, sbml_loss
@@ -129,7 +129,7 @@ def test_per_view_is_the_default_and_equals_one_call_per_view(head):
     assert net.view_batches == "per-view" and splits_views(net.backbone, 3)
     assert all(type(m) is PerViewBatchNorm3d for m in batchnorms(net.backbone))
     x, labels = clips(3, 5), torch.tensor([0, 1, 2, 1, 0])
-    for step in range(2):  # the second step starts from running statistics updated 3 times
+    for _step in range(2):  # the second step starts from running statistics updated 3 times
         ours, ref = train_step(net.train(), ref_backbone.train(), ref_head, x, labels, head)
         assert_same(ours, ref)
         for m in (net, ref_backbone, ref_head):
@@ -244,7 +244,9 @@ def test_torch_compile_equals_one_call_per_view(tmp_path, monkeypatch):
         ref_state = bn_state(ref_backbone)
         for k, v in bn_state(net.backbone).items():
             close(v, ref_state[k], tol, msg=k)
-        for (k, p), q in zip(net.backbone.named_parameters(), ref_backbone.parameters()):
+        for (k, p), q in zip(
+            net.backbone.named_parameters(), ref_backbone.parameters(), strict=True
+        ):
             close(p.grad, q.grad, tol, msg=k)
     torch._dynamo.reset()
 

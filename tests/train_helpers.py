@@ -4,7 +4,7 @@ registry (forward, forward_features, num_features, fc), and a learnable in-memor
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from mer_fast.data.index import ClipIndex, ClipRecord
 from mer_fast.train.clipdata import ClipData

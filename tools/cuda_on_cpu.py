@@ -6,8 +6,8 @@ GPU. Each .cu file is translated, not edited:
 
 - a first line includes csrc/cuda_on_cpu/prelude.h (CUDA's built-ins, the launcher, the
   stand-ins of c10/cuda, the op registration moved to CUDA_ON_CPU_OP_NAMESPACE on the CPU key);
-- every launch ``kernel<<<grid, block, smem, stream>>>(args)`` becomes
-  ``::cuda_on_cpu::Launch("kernel", __FILE__, __LINE__, grid, block, smem, stream).run(kernel)(args)``;
+- every launch ``kernel<<<grid, block, smem, stream>>>(args)`` becomes ``::cuda_on_cpu::Launch(
+  "kernel", __FILE__, __LINE__, grid, block, smem, stream).run(kernel)(args)``;
 - every pointer parameter ``T* name`` of a ``__global__`` function becomes
   ``::cuda_on_cpu::dev_ptr<T> name`` (accesses checked against the argument's buffer);
 - ``#line`` keeps compiler errors and launch sites pointing at the .cu file's own lines.
@@ -124,7 +124,7 @@ def _split_top_level(params: str) -> list[str]:
 _POINTER_PARAM = re.compile(
     r"^(?P<space>\s*)(?P<type>[^*]+?)\s*\*\s*(?:__restrict__\s*)?"
     r"(?P<name>[A-Za-z_]\w*)(?P<trail>\s*)$",
-    re.S,
+    re.DOTALL,
 )
 
 
@@ -196,7 +196,7 @@ class Variant:
 
 def apply_edits(text: str, edits, what: str) -> str:
     for pattern, replacement in edits:
-        new, n = re.subn(pattern, replacement, text, flags=re.S)
+        new, n = re.subn(pattern, replacement, text, flags=re.DOTALL)
         if n == 0:
             raise TranslationError(f"{what}: pattern {pattern!r} matches nothing")
         text = new
@@ -248,6 +248,7 @@ def build(
         capture_output=not verbose,
         text=True,
         cwd=out,
+        check=False,
     )
     if proc.returncode != 0:
         log = (proc.stdout or "") + (proc.stderr or "")

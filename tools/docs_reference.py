@@ -4,7 +4,8 @@ fields and their descriptions) and the presets (from ``configs/``).
 
 ``tools/mkdocs_hooks.py`` calls these while ``mkdocs build`` runs, so the pages are made from
 the code being documented and never committed; ``tests/test_docs.py`` calls the ``missing_*``
-checks (no MkDocs needed). Run ``python tools/docs_reference.py cli|config|presets`` to print a page.
+checks (no MkDocs needed). Run ``python tools/docs_reference.py cli|config|presets`` to print
+a page.
 """
 
 from __future__ import annotations
@@ -178,8 +179,8 @@ def config_reference() -> str:
         "# Configuration reference",
         "",
         (
-            "Every field of `mer_fast.train.config.TrainConfig`, generated from the dataclass while "
-            "the documentation is built. The defaults are the paper's (section 4.1.3) N-step "
+            "Every field of `mer_fast.train.config.TrainConfig`, generated from the dataclass "
+            "while the documentation is built. The defaults are the paper's (section 4.1.3) N-step "
             "values; set a field with `--set FIELD=VALUE` on `mer-fast train`, `pretrain` or "
             "`experiment`, under `train:` in a preset (YAML), or with `apply_overrides(cfg, "
             "{...})` in Python. Fields marked *runtime* change only how fast or where a run "

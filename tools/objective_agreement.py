@@ -18,8 +18,7 @@ import csv
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mer_fast.errors import DataError
 from mer_fast.eval.objective_classes import ROMAN, classify

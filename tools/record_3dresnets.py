@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Record what mer-fast's model tests compare with, from a checkout of kenshohara/3D-ResNets-PyTorch.
+"""Record what mer-fast's model tests compare with, from a checkout of
+kenshohara/3D-ResNets-PyTorch.
 
 mer-fast ships no code of that repository. Its tests compare mer_fast.models with the original
 code through data recorded by this script from a checkout the user gives:
 
-- ``manifests.json.gz``: the state-dict layout (names, shapes, dtypes, in order) of every network the
-  published checkpoints were saved from: the 2020 code (branch ``master``, ``generate_model``)
-  for ResNet-10 ... 200 (shortcut B), and the 2017/18 code (branch ``CVPR2018``) for
-  ResNet-10 ... 200 with shortcuts A and B and ResNeXt-101 (cardinality 32, shortcut B), all
+- ``manifests.json.gz``: the state-dict layout (names, shapes, dtypes, in order) of every
+  network the published checkpoints were saved from: the 2020 code (branch ``master``,
+  ``generate_model``) for ResNet-10 ... 200 (shortcut B), and the 2017/18 code (branch ``CVPR2018``)
+  for ResNet-10 ... 200 with shortcuts A and B and ResNeXt-101 (cardinality 32, shortcut B), all
   400-way as published;
 - ``outputs.json``: the logits of the original ResNet-10 (2020), ResNet-18 (2018, shortcut A) and
   ResNeXt-101 (2018) on a seeded input, in eval mode, with seeded weights
@@ -45,7 +46,9 @@ class Failure(Exception):
 
 def git(repo: Path, *args: str) -> str:
     try:
-        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+        done = subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
+        )
     except FileNotFoundError:
         raise Failure("git is not installed; this script reads the checkout with git") from None
     if done.returncode != 0:

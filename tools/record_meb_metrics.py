@@ -86,7 +86,7 @@ def load_meb(repo: Path, commit: str, tmp: Path) -> dict:
 
     namespace = {"np": np, "torch": torch, "nn": nn, "__name__": "meb_table10"}
     # the notebook cell is meb's code, run as its notebook runs it
-    exec(compile(found[0], f"{UAR_NOTEBOOK} (cell)", "exec"), namespace)  # noqa: S102
+    exec(compile(found[0], f"{UAR_NOTEBOOK} (cell)", "exec"), namespace)
     encoder = namespace["OneHotEncoder"]
 
     def one_hot_encoder(*args, sparse=None, **kwargs):  # sklearn >= 1.4 names it sparse_output

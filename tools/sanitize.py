@@ -38,7 +38,9 @@ def runtime(name: str = "libasan.so") -> Path | None:
     cxx = os.environ.get("CXX", "g++")
     if shutil.which(cxx) is None:
         return None
-    proc = subprocess.run([cxx, f"-print-file-name={name}"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [cxx, f"-print-file-name={name}"], capture_output=True, text=True, check=False
+    )
     path = Path(proc.stdout.strip())
     return path.resolve() if proc.returncode == 0 and path.is_absolute() and path.exists() else None
 
@@ -56,7 +58,9 @@ def build_extension(out: Path, verbose: bool = False) -> Path:
         "--build-temp",
         str(out / "tmp"),
     ]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=not verbose, text=True)
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=not verbose, text=True, check=False
+    )
     if proc.returncode != 0:
         log = (proc.stdout or "") + (proc.stderr or "")
         raise RuntimeError(
@@ -120,7 +124,9 @@ def run(pytest_args: list[str], out: Path = OUT, verbose: bool = False) -> int:
     reports = out / "reports"
     shutil.rmtree(reports, ignore_errors=True)
     cmd = [sys.executable, str(Path(__file__).resolve()), "_pytest", *pytest_args]
-    rc = subprocess.run(cmd, cwd=ROOT, env=environment(ext, executor, reports)).returncode
+    rc = subprocess.run(
+        cmd, cwd=ROOT, env=environment(ext, executor, reports), check=False
+    ).returncode
     text = read_reports(reports)
     if text:
         print(text, file=sys.stderr)

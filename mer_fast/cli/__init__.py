@@ -75,7 +75,7 @@ def os_error_text(exc: OSError) -> str:
 
     where = exc.filename if exc.filename is not None else "(unknown file)"
     why = exc.strerror or str(exc)
-    fixes = {
+    fixes: dict[int | None, str] = {
         errno.EACCES: "make it readable / writable for this user (chmod / chown), or "
         "give another path",
         errno.EPERM: "make it readable / writable for this user (chmod / chown), or give "

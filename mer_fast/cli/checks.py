@@ -173,12 +173,12 @@ def shared_options(args: argparse.Namespace, *, run_folder: str | None = "--out"
         parse_chain([step], "--force")
     ray = getattr(args, "workers", None) is not None or getattr(args, "ray_address", None)
     device(args.device, here=not ray)
-    name = getattr(args, "name", None)
-    if name is not None and (
-        not name.strip() or name.strip(".") == "" or "/" in name or "\\" in name
+    run_name = getattr(args, "name", None)
+    if run_name is not None and (
+        not run_name.strip() or run_name.strip(".") == "" or "/" in run_name or "\\" in run_name
     ):
         raise ConfigError(
-            f"{name!r} cannot name a run folder",
+            f"{run_name!r} cannot name a run folder",
             field="--name",
             fix="give a name without slashes, e.g. --name smic-baseline",
         )

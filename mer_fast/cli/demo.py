@@ -89,7 +89,7 @@ def run_ops(args: argparse.Namespace) -> int:
 
     import torch
 
-    import mer_fast.ops as ops
+    from mer_fast import ops
     from mer_fast.ops import reference
 
     torch.manual_seed(0)

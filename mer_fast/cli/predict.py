@@ -13,7 +13,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="class probabilities of clip folders / videos with a trained model",
         description="Applies a trained model (RUN/model.pt of `mer-fast train --final-model`) "
         "to clip folders (numbered frames) or video files.",
-        epilog="example:\n  mer-fast predict --checkpoint runs/smic/model.pt --tta OLR clip1/ v.mp4",
+        epilog=(
+            "example:\n  mer-fast predict --checkpoint runs/smic/model.pt --tta OLR clip1/ v.mp4"
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("paths", nargs="+", help="clip folders or video files")
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         t.add_column(c, justify="right")
     t.add_column("prediction")
     for path, probs in results.items():
-        best = max(probs, key=probs.get)
+        best = max(probs, key=lambda c: probs[c])
         if pred.meta["task"] == "au":  # AU detection: every AU above 0.5
             best = "+".join(a for a in pred.classes if probs[a] > 0.5) or "no AU"
         t.add_row(path, *(f"{probs[c]:.3f}" for c in pred.classes), best)

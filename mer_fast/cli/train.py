@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from mer_fast.cli.protocol_options import EXAMPLES as PROTOCOL_EXAMPLES
 from mer_fast.cli.protocol_options import (
@@ -263,7 +264,7 @@ def build_config(args: argparse.Namespace, target: str | None = None):
     steps = parse_chain(chain)
     # a preset's or experiment's inits for steps its chain does not have are left out
     inits = {k: v for k, v in inits.items() if parse_chain([k], "--init")[0] in steps}
-    meta = {k: run[k] for k in ("table", "row", "paper") if k in run}
+    meta: dict[str, Any] = {k: run[k] for k in ("table", "row", "paper") if k in run}
     if getattr(args, "config", None):
         meta["preset"] = str(args.config)
     return cfg, {

@@ -55,7 +55,9 @@ _UNIT = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 # SAMM's "A/L12": asymmetric or left-sided AU 12
-_PREFIX_OR = re.compile(r"^(?:AU)?\s*(?P<first>[LRATB])\s*/\s*(?P<rest>[LRATB]?\s*\d.*)$", re.I)
+_PREFIX_OR = re.compile(
+    r"^(?:AU)?\s*(?P<first>[LRATB])\s*/\s*(?P<rest>[LRATB]?\s*\d.*)$", re.IGNORECASE
+)
 # SAMM's "ref(7B)": a code given for reference (read like 4DME's (k), see the module docstring)
 _REF = re.compile(r"^ref\s*\((?P<inner>[^()]*)\)$", re.IGNORECASE)
 _OR = re.compile(r"\s*\bor\b\s*|(?<=[0-9A-Za-z)])or(?=[0-9A-Za-z(])", re.IGNORECASE)
@@ -174,7 +176,9 @@ def parse_action_units(value: Any) -> ActionUnits:
 
 def _split_top(text: str) -> list[str]:
     """Splits on ``+``, ``,`` and ``;`` outside parentheses; empty pieces are dropped."""
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1

@@ -7,11 +7,11 @@ are used). Layout::
     <root>/clips/<dataset>/<clip hash>-<source hash>.npy
 
 The clip hash covers the source files' paths (in frame order), the decode size (native, ``(h, w)``
-or a shorter side, so that a native-size store and a 112x112 one never share an entry) and
-channels and the cache format; the source hash covers the files' sizes and modification times. Changing,
-replacing or touching a source file therefore misses, the clip is decoded again and the stale
-entry is deleted. The decoding backend is not part of the key: CPU backends give the same pixels
-(see :mod:`mer_fast.data.decode`).
+or a shorter side, so that a native-size store and a 112x112 one never share an entry) and channels
+and the cache format; the source hash covers the files' sizes and modification times. Changing,
+replacing or touching a source file therefore misses, the clip is decoded again and the stale entry
+is deleted. The decoding backend is not part of the key: CPU backends give the same pixels (see
+:mod:`mer_fast.data.decode`).
 
 Entries are written to a temporary file and renamed into place, so readers never see half a
 file; several processes (folds, DataLoader workers) may share one cache. If two decode the same
@@ -23,19 +23,21 @@ The default root is ``$MER_FAST_CACHE``, else ``~/.cache/mer_fast``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 
 from mer_fast.data.decode import (
+    ShortSide,
     decode_clip,
     normalize_channels,
     normalize_size,
@@ -108,7 +110,7 @@ class ClipCache:
     def entry_path(
         self,
         record: ClipRecord,
-        size: int | Sequence[int] | None = None,
+        size: int | Sequence[int] | ShortSide | None = None,
         channels: int | None = None,
         tag: str | None = None,
     ) -> Path:
@@ -202,7 +204,7 @@ class ClipCache:
     def contains(
         self,
         record: ClipRecord,
-        size: int | Sequence[int] | None = None,
+        size: int | Sequence[int] | ShortSide | None = None,
         channels: int | None = None,
     ) -> bool:
         """Whether a current entry exists (the sources unchanged since it was written)."""
@@ -211,7 +213,7 @@ class ClipCache:
     def get(
         self,
         record: ClipRecord,
-        size: int | Sequence[int] | None = None,
+        size: int | Sequence[int] | ShortSide | None = None,
         channels: int | None = None,
         backend: str = "auto",
         *,
@@ -326,10 +328,8 @@ class ClipCache:
                     continue
                 files += 1
                 nbytes += st.st_size
-            try:
+            with contextlib.suppress(OSError):  # not empty (a write in progress) or gone
                 d.rmdir()
-            except OSError:
-                pass  # not empty (a write in progress) or gone
         return {"files": files, "bytes": nbytes}
 
 

@@ -18,10 +18,11 @@ Datasets not found are reported as absent (not an error) unless they were asked 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from mer_fast.data.datasets import (
     BASE_DATASETS,
@@ -167,7 +168,9 @@ def _store_sizes(report: DatasetReport, index) -> None:
     counts = collections.Counter(probe.sizes.values())
     report.frames = probe.frames
     report.frame_sizes = {f"{w}x{h}": n for (h, w), n in counts.most_common()}
-    h, w = probe.common
+    common = probe.common
+    assert common is not None  # there are sizes
+    h, w = common
     report.store_bytes = {
         "native": probe.frames * h * w * CHANNELS,
         "112x112": probe.frames * 112 * 112 * CHANNELS,

@@ -6,7 +6,8 @@ worker and can put clips of different frame sizes in one padded canvas (:func:`p
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 from torch.utils.data import get_worker_info
@@ -20,7 +21,7 @@ class Sample(NamedTuple):
 
     frames: torch.Tensor  # uint8 [T, H, W, C]
     label: int
-    index: int  # position in the dataset's records
+    index: int  # type: ignore[assignment]  # position in the dataset's records (hides tuple.index)
     key: str
     replaced: tuple[str, str] | None = None
 
@@ -50,7 +51,7 @@ def collate_packed(samples: Sequence[Sample | tuple], canvas: bool = False) -> P
     its own pixels gives what sampling the clip alone gives)."""
     clips = [s[0] for s in samples]
     first = tuple(clips[0].shape[1:])
-    for s, c in zip(samples, clips):
+    for s, c in zip(samples, clips, strict=True):
         if tuple(c.shape[1:]) != first and (not canvas or c.shape[-1] != first[-1]):
             (h0, w0, c0), (h1, w1, c1) = first, tuple(c.shape[1:])
             raise DataError(
@@ -75,7 +76,7 @@ def collate_packed(samples: Sequence[Sample | tuple], canvas: bool = False) -> P
         frames = (
             out if out is not None else torch.empty((int(offsets[-1]), *shape), dtype=torch.uint8)
         )
-        for c, a, b in zip(clips, offsets[:-1].tolist(), offsets[1:].tolist()):
+        for c, a, b in zip(clips, offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
             pad_into(frames[a:b], c)
     return PackedBatch(
         frames,

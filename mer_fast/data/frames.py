@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
-from typing import Iterable, Sequence
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
@@ -115,7 +116,7 @@ def list_frames(folder: str | os.PathLike, pattern: str | re.Pattern) -> FrameLi
 def missing_numbers(numbers: Sequence[int]) -> list[int]:
     """Numbers absent from the sorted run ``numbers`` between its first and last element."""
     out: list[int] = []
-    for a, b in zip(numbers, numbers[1:]):
+    for a, b in pairwise(numbers):
         if b - a > 1:
             out.extend(range(a + 1, b))
     return out

@@ -12,9 +12,10 @@ import csv
 import dataclasses
 import io
 import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from mer_fast.data.action_units import ActionUnits
 from mer_fast.utils import atomic
@@ -27,9 +28,9 @@ class ClipRecord:
     ``frames`` (image sequences) or ``video`` (a container file) says where the pixels are;
     ``frame_numbers`` are the dataset's own (absolute) numbers of the frames in ``frames``, so that
     ``onset``/``apex``/``offset``, which the datasets give as absolute numbers, can be located.
-    ``subject`` is spelled as on disk; ``subject_key`` is unique across datasets (LOSO groups by it).
-    ``action_units``: the clip's parsed AU cell where the dataset's sheet has one (its text stays
-    in ``meta["action_units"]``); None for datasets without AU codes.
+    ``subject`` is spelled as on disk; ``subject_key`` is unique across datasets (LOSO groups by
+    it). ``action_units``: the clip's parsed AU cell where the dataset's sheet has one (its text
+    stays in ``meta["action_units"]``); None for datasets without AU codes.
     """
 
     dataset: str
@@ -67,7 +68,7 @@ class ClipRecord:
             return str(Path(self.frames[0]).parent)
         return self.clip_id
 
-    def with_label(self, label: str, label_index: int) -> "ClipRecord":
+    def with_label(self, label: str, label_index: int) -> ClipRecord:
         return dataclasses.replace(self, label=label, label_index=label_index)
 
     def to_dict(self) -> dict:
@@ -79,7 +80,7 @@ class ClipRecord:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "ClipRecord":
+    def from_dict(cls, d: Mapping[str, Any]) -> ClipRecord:
         d = dict(d)
         d["frames"] = tuple(d.get("frames", ()))
         d["frame_numbers"] = tuple(d.get("frame_numbers", ()))
@@ -169,7 +170,7 @@ class ClipIndex:
         }
 
     # -- derived indexes ------------------------------------------------------------------------
-    def filter(self, keep: Callable[[ClipRecord], bool], name: str | None = None) -> "ClipIndex":
+    def filter(self, keep: Callable[[ClipRecord], bool], name: str | None = None) -> ClipIndex:
         return dataclasses.replace(
             self,
             name=name or self.name,
@@ -180,7 +181,7 @@ class ClipIndex:
 
     def relabel(
         self, mapping: Mapping[str, str | None], classes: Sequence[str], name: str | None = None
-    ) -> "ClipIndex":
+    ) -> ClipIndex:
         """Maps each label through ``mapping`` into ``classes``; a label mapped to None is dropped
         (and listed in ``skipped``). A label missing from ``mapping`` is an error."""
         records, skipped = [], list(self.skipped)
@@ -207,8 +208,8 @@ class ClipIndex:
 
     @staticmethod
     def concat(
-        indexes: Sequence["ClipIndex"], name: str, classes: Sequence[str] | None = None
-    ) -> "ClipIndex":
+        indexes: Sequence[ClipIndex], name: str, classes: Sequence[str] | None = None
+    ) -> ClipIndex:
         """Joins indexes that share one label space (``classes``, default: the union in order)."""
         if classes is None:
             classes = list(dict.fromkeys(c for ix in indexes for c in ix.classes))
@@ -239,7 +240,7 @@ class ClipIndex:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "ClipIndex":
+    def from_json(cls, text: str) -> ClipIndex:
         d = json.loads(text)
         return cls(
             name=d["name"],
@@ -255,7 +256,7 @@ class ClipIndex:
         atomic.write_text(path, self.to_json())
 
     @classmethod
-    def load(cls, path: str | Path) -> "ClipIndex":
+    def load(cls, path: str | Path) -> ClipIndex:
         return cls.from_json(Path(path).read_text())
 
     def to_csv(self) -> str:

@@ -28,7 +28,8 @@ from __future__ import annotations
 import functools
 import os
 import random
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -46,7 +47,6 @@ from mer_fast.data.index import ClipIndex, ClipRecord
 from mer_fast.data.samplers import EpochSampler, ShardBatchSampler
 from mer_fast.data.temporal import TemporalSampler
 from mer_fast.errors import ConfigError, DataError
-
 
 # -- dataset -------------------------------------------------------------------------------------
 # tries before a skipping dataset gives up (every one of them a clip that does not decode)

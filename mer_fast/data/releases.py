@@ -14,7 +14,8 @@ True: cropped); datasets that ship one release (CK+, UCF101, Kinetics-400) ignor
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from mer_fast.errors import ConfigError
 

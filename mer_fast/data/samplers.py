@@ -7,7 +7,7 @@ process (an item's crop then comes from its own seed, whatever worker decodes it
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -45,7 +45,7 @@ class EpochSampler(Sampler):
         )
         seeds = np.random.default_rng(int(state[1])).integers(0, 2**62, self.num_items)
         self.epoch += 1
-        return iter(list(zip(order.tolist(), seeds.tolist())))
+        return iter(list(zip(order.tolist(), seeds.tolist(), strict=True)))
 
 
 class ShardBatchSampler(Sampler):
@@ -97,4 +97,5 @@ def set_epoch(loader: DataLoader, epoch: int) -> None:
         if isinstance(loader.batch_sampler, ShardBatchSampler)
         else loader.sampler
     )
+    assert isinstance(target, (ShardBatchSampler, EpochSampler)), target  # make_loader's
     target.set_epoch(epoch)

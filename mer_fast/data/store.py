@@ -16,8 +16,9 @@ Decoding the clips and bringing them to one layout is :mod:`mer_fast.data.store_
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import cast
 
 import torch
 
@@ -128,6 +129,7 @@ class ClipStore:
                 (n, *self.frames.shape[1:]), dtype=torch.uint8, pin_memory=self.frames.is_pinned()
             )
         if self.frames.device.type == "cpu":
+            assert out is not None  # given, or allocated above
             torch.index_select(self.frames, 0, pos, out=out)
             return out, offsets
         pos = pos.to(self.frames.device, non_blocking=True)
@@ -154,7 +156,7 @@ class ClipStore:
         a = int(self._starts[n])
         return self.frames[a : a + int(self.lengths[n])]
 
-    def to(self, device: str | torch.device, pin_memory: bool | None = None) -> "ClipStore":
+    def to(self, device: str | torch.device, pin_memory: bool | None = None) -> ClipStore:
         """A copy on ``device`` (the CPU copy pinned if ``pin_memory``, default: a GPU exists)."""
         device = torch.device(device)
         frames = self.frames.to(device)
@@ -187,7 +189,7 @@ class ClipStore:
         common_size: bool = False,
         max_bytes: int | None = None,
         faces=None,
-    ) -> "ClipStore":
+    ) -> ClipStore:
         """Decodes every clip (through ``cache`` if given) and packs them on ``device``.
 
         Args:
@@ -249,7 +251,7 @@ class ClipStore:
                 field="clips",
                 fix="see the skipped list above",
             )
-        kept = [clips[n] for n in keep]
+        kept = cast(list[torch.Tensor], [clips[n] for n in keep])  # keep: the clips that decoded
         kept = same_layout(kept, [index.records[n] for n in keep], channels, common_size, warnings)
         check_bytes(kept, channels, max_bytes, index.name)
         records = [index.records[n] for n in keep]
@@ -273,7 +275,7 @@ class ClipStore:
             frames = torch.empty(shape, dtype=torch.uint8, pin_memory=_want_pinned(pin_memory))
         else:
             frames = torch.empty(shape, dtype=torch.uint8, device=device)
-        for c, a, b in zip(clips, offsets[:-1].tolist(), offsets[1:].tolist()):
+        for c, a, b in zip(clips, offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
             copy_frames(frames[a:b], c)
         labels = torch.tensor([r.label_index for r in records], dtype=torch.int64)
         return cls(

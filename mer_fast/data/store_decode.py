@@ -8,9 +8,10 @@ store may take (:func:`check_bytes`)."""
 from __future__ import annotations
 
 import collections
-import concurrent.futures as futures
 import os
-from typing import Sequence
+from collections.abc import Sequence
+from concurrent import futures
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -19,6 +20,9 @@ from mer_fast.data.decode import ShortSide, decode_clip
 from mer_fast.data.decode.pixels import resize_frames, to_channels
 from mer_fast.data.index import ClipIndex, ClipRecord
 from mer_fast.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 def decode_all(
@@ -85,7 +89,7 @@ def same_layout(
 ) -> list[torch.Tensor]:
     """All clips must share H, W (else: pass a size, or ``common_size``: the others are
     resized to the most common size) and C (mixed gray/colour -> RGB)."""
-    hw = [tuple(int(v) for v in c.shape[1:3]) for c in clips]
+    hw = [(int(c.shape[1]), int(c.shape[2])) for c in clips]
     if len(set(hw)) > 1:
         first = hw[0]
         other = next(n for n, s in enumerate(hw) if s != first)
@@ -166,10 +170,10 @@ class _Progress:
         self.enabled = enabled
         self.label = label
         self.total = total
-        self._p = None
-        self._task = None
+        self._p: Progress | None = None
+        self._task: TaskID | None = None
 
-    def __enter__(self) -> "_Progress":
+    def __enter__(self) -> _Progress:
         if self.enabled:
             from rich.progress import (
                 BarColumn,
@@ -193,7 +197,7 @@ class _Progress:
         return self
 
     def advance(self) -> None:
-        if self._p is not None:
+        if self._p is not None and self._task is not None:
             self._p.advance(self._task)
 
     def __exit__(self, *exc) -> None:

@@ -70,7 +70,7 @@ def frame_size(record: ClipRecord) -> tuple[int, int] | None:
 
 def _frame_order(record: ClipRecord):
     numbers = (
-        dict(zip(record.frames, record.frame_numbers))
+        dict(zip(record.frames, record.frame_numbers, strict=True))
         if len(record.frame_numbers) == len(record.frames)
         else {}
     )
@@ -82,7 +82,7 @@ def native_sizes(index: ClipIndex, workers: int = 8) -> NativeSizes:
     out = NativeSizes()
     with ThreadPoolExecutor(max(1, min(workers, os.cpu_count() or 1))) as pool:
         found = list(pool.map(frame_size, index.records))
-    for record, hw in zip(index.records, found):
+    for record, hw in zip(index.records, found, strict=True):
         if hw is None:
             out.unknown.append(record.key)
         else:
@@ -170,7 +170,7 @@ def plan_store(
         budget = None if free is None else int(free * share)
     if native is not None:
         probe = NativeSizes(
-            sizes={r.key: tuple(native) for r in index.records},
+            sizes={r.key: (native[0], native[1]) for r in index.records},
             frames=sum(len(r.frames) for r in index.records),
         )
     else:

@@ -8,7 +8,8 @@ the whole clip."""
 from __future__ import annotations
 
 import random
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from mer_fast.errors import ConfigError
 

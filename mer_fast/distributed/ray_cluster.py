@@ -86,7 +86,7 @@ def fold_resources(opts: RayOptions, specs: list[RunSpec]) -> Resources:
     g = opts.gpus_per_fold
     if g is None:
         g = 1.0 if wants_cuda or (not wants_cpu and have_gpu) else 0.0
-    if g == "auto" or g > 0:
+    if g == "auto" or (not isinstance(g, str) and g > 0):
         if wants_cpu:
             raise ConfigError(
                 "--gpus-per-fold asks for GPUs but the run is on the CPU",
@@ -119,7 +119,7 @@ def fold_resources(opts: RayOptions, specs: list[RunSpec]) -> Resources:
 
 def absolute_paths(
     job: RunJob, data: DataSpec, steps_dir
-) -> tuple[RunSpec, DataSpec, str | None, str | None]:
+) -> tuple[RunSpec, DataSpec, str, str | None]:
     """Paths as absolute ones: workers on other nodes (or in other folders) see the same."""
 
     def ab(p):
@@ -135,7 +135,7 @@ def absolute_paths(
         cache_dir=ab(data.cache_dir),
         overrides={k: Path(ab(v)) for k, v in data.overrides.items()},
     )
-    return spec, data, ab(out), ab(steps_dir)
+    return spec, data, str(Path(out).expanduser().absolute()), ab(steps_dir)
 
 
 def on_device(spec: RunSpec, device: str) -> RunSpec:

@@ -295,7 +295,9 @@ class Driver:
                 else:
                     self._finished_task(ref)
             self._summary(time.perf_counter() - t_start)
-            return [r.outcome for r in self.runs]
+            done = [r.outcome for r in self.runs if r is not None and r.outcome is not None]
+            assert len(done) == len(self.runs)  # the loop ends once every run has its outcome
+            return done
         finally:
             if planner is not None:
                 ray.kill(planner)
@@ -311,7 +313,7 @@ class Driver:
         if not st["train"]:
             return
         opened = [x for x in st["open"] if x > 0]
-        over = [w - o - t for w, o, t in zip(st["wall"], st["open"], st["train"])]
+        over = [w - o - t for w, o, t in zip(st["wall"], st["open"], st["train"], strict=True)]
         self.console.print(
             f"Ray: {len(st['train'])} task(s) in {wall:.1f} s on {len(st['workers'])} "
             f"worker(s); training {sum(st['train']):.1f} s in all; runs opened {len(opened)} "

@@ -33,8 +33,8 @@ folders on a file system every node sees.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from mer_fast.distributed.ray_cluster import (
     absolute_paths,

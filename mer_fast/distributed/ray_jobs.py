@@ -28,7 +28,7 @@ class RayOptions:
     runtime_env: dict | None = None  # Ray runtime_env of the workers (merged into the
     # local one that makes them import this mer_fast)
 
-    def validate(self) -> "RayOptions":
+    def validate(self) -> RayOptions:
         if self.workers is not None and self.workers < 1:
             raise ConfigError(f"must be >= 1, got {self.workers}", field="--workers")
         g = self.gpus_per_fold

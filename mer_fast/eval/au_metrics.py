@@ -95,7 +95,7 @@ def predictions(scores, scale: str = "probability") -> np.ndarray:
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> list[float | None]:
-    return [None if d == 0 else float(n / d) for n, d in zip(num, den)]
+    return [None if d == 0 else float(n / d) for n, d in zip(num, den, strict=True)]
 
 
 def _check(labels: np.ndarray, scores: np.ndarray, names: list[str], scale: str) -> None:
@@ -157,7 +157,9 @@ def au_scores(labels, scores, aus: Sequence[int | str], *, scale: str = "probabi
     f1 = _ratio(2 * tp, support + predicted)  # 2TP + FP + FN = support + predicted
     # negative class: its "TP" are the true negatives, its support N - support
     f1_neg = _ratio(2 * tn, (n - support) + (n - predicted))
-    f1_macro = [float(np.mean([v for v in pair if v is not None])) for pair in zip(f1, f1_neg)]
+    f1_macro = [
+        float(np.mean([v for v in pair if v is not None])) for pair in zip(f1, f1_neg, strict=True)
+    ]
     defined = [v for v in f1 if v is not None]
     return AUScores(
         aus=names,
@@ -174,5 +176,5 @@ def au_scores(labels, scores, aus: Sequence[int | str], *, scale: str = "probabi
         f1=f1,
         f1_negative=f1_neg,
         f1_macro=f1_macro,
-        undefined=[a for a, v in zip(names, f1) if v is None],
+        undefined=[a for a, v in zip(names, f1, strict=True) if v is None],
     )

@@ -142,7 +142,9 @@ def plot_au_f1(results: dict, path: Path, title: str = "") -> None:
     fig, ax = plt.subplots(figsize=(max(5.0, 0.55 * len(aus) + 2), 3.4))
     ax.bar(x - 0.2, f1, 0.4, label="F1 (AU present)", color="#4c72b0")
     ax.bar(x + 0.2, pooled["f1_macro"], 0.4, label="two-class F1", color="#a1c9f4")
-    for i, (v, n) in enumerate(zip(f1, pooled["support"])):  # positives; F1 0/0: undefined
+    for i, (v, n) in enumerate(
+        zip(f1, pooled["support"], strict=True)
+    ):  # positives; F1 0/0: undefined
         text = f"n={n}" + ("\nundefined" if np.isnan(v) else "")
         ax.text(i - 0.2, (0 if np.isnan(v) else v) + 0.02, text, ha="center", fontsize=6)
     ax.axhline(pooled["f1_mean_all"], color="k", lw=0.8, ls="--", label="mean F1 (all AUs)")
@@ -210,8 +212,10 @@ def report_section(rows: list[dict], out: Path, stem) -> list[str]:
     figure (the preset's ``paper:``), and each run's per-AU F1 plot (copied beside it as
     ``<stem(name)>_au_f1.png``)."""
     md = [
-        "| run | ours F1 (all AUs) | F1 (defined AUs) | two-class F1 | paper F1 | "
-        "paper two-class F1 | ΔF1 | epoch selection | data |",
+        (
+            "| run | ours F1 (all AUs) | F1 (defined AUs) | two-class F1 | paper F1 | "
+            "paper two-class F1 | ΔF1 | epoch selection | data |"
+        ),
         "|" + "---|" * 9,
     ]
     for r in rows:
@@ -244,7 +248,7 @@ def report_section(rows: list[dict], out: Path, stem) -> list[str]:
             "",
             "AU detection pooled over "
             f"{len(r['per_fold'])} folds, {pooled['n']} clips: per-AU F1 "
-            + ", ".join(f"{a} {_fmt(v)}" for a, v in zip(pooled["aus"], pooled["f1"]))
+            + ", ".join(f"{a} {_fmt(v)}" for a, v in zip(pooled["aus"], pooled["f1"], strict=True))
             + f"; {len(r.get('au_left_out') or [])} clip(s) without an AU code left out.",
             "",
         ]

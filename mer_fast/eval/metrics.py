@@ -13,10 +13,11 @@ the convention matters only for per-fold figures, where a test subject often lac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @dataclass
@@ -38,25 +39,25 @@ class Scores:
         return {"uf1": self.uf1, "uar": self.uar, "war": self.war}
 
 
-def confusion_matrix(labels: Sequence[int], preds: Sequence[int], num_classes: int) -> np.ndarray:
-    labels = np.asarray(labels, dtype=np.int64)
-    preds = np.asarray(preds, dtype=np.int64)
-    if labels.shape != preds.shape:
-        raise ValueError(
-            f"labels and predictions differ in length: {labels.shape} vs {preds.shape}"
-        )
-    for name, arr in (("label", labels), ("prediction", preds)):
+def confusion_matrix(labels: ArrayLike, preds: ArrayLike, num_classes: int) -> np.ndarray:
+    """``[num_classes, num_classes]`` counts: rows the labels, columns the predictions (class
+    indices: a sequence, an array or a tensor)."""
+    y = np.asarray(labels, dtype=np.int64)
+    p = np.asarray(preds, dtype=np.int64)
+    if y.shape != p.shape:
+        raise ValueError(f"labels and predictions differ in length: {y.shape} vs {p.shape}")
+    for name, arr in (("label", y), ("prediction", p)):
         if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
             raise ValueError(
                 f"a {name} is outside 0..{num_classes - 1}: "
                 f"{arr[(arr < 0) | (arr >= num_classes)][:5].tolist()}"
             )
     cm = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(cm, (labels, preds), 1)
+    np.add.at(cm, (y, p), 1)
     return cm
 
 
-def scores(labels: Sequence[int], preds: Sequence[int], classes: Sequence[str]) -> Scores:
+def scores(labels: ArrayLike, preds: ArrayLike, classes: Sequence[str]) -> Scores:
     """UF1 / UAR / WAR of predictions (class indices into ``classes``)."""
     c = len(classes)
     cm = confusion_matrix(labels, preds, c)

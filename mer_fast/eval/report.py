@@ -10,8 +10,8 @@ import html
 import json
 import shutil
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from mer_fast.errors import ConfigError
 from mer_fast.eval.au_outputs import report_section as au_report_section
@@ -232,8 +232,10 @@ def write_report(
         md += [
             f"## {target}",
             "",
-            "| run | ours UF1 | UAR | WAR | paper UF1 | UAR | WAR | "
-            "ΔUF1 | ΔUAR | ΔWAR | epoch selection | data |",
+            (
+                "| run | ours UF1 | UAR | WAR | paper UF1 | UAR | WAR | "
+                "ΔUF1 | ΔUAR | ΔWAR | epoch selection | data |"
+            ),
             "|" + "---|" * 12,
         ]
         for r in rows:
@@ -267,13 +269,15 @@ def write_report(
             md += [
                 f"### {r['_label']} ({r['name']})",
                 "",
-                f"Pooled over {len(r['per_fold'])} folds: UF1 {r['uf1']:.4f}, UAR "
-                f"{r['uar']:.4f}, WAR {r['war']:.4f}; mean of per-fold figures: UF1 "
-                f"{r['mean_of_folds']['uf1']:.4f}, UAR {r['mean_of_folds']['uar']:.4f}, WAR "
-                f"{r['mean_of_folds']['war']:.4f}. Chain: "
-                f"{' -> '.join(s['step'] for s in r['chain']) or 'scratch'}; "
-                f"{r['config']['arch']}, views {r['config']['views']} ({r['config']['head']}),"
-                f" SMOTE {'on' if r['config']['smote'] else 'off'}.",
+                (
+                    f"Pooled over {len(r['per_fold'])} folds: UF1 {r['uf1']:.4f}, UAR "
+                    f"{r['uar']:.4f}, WAR {r['war']:.4f}; mean of per-fold figures: UF1 "
+                    f"{r['mean_of_folds']['uf1']:.4f}, UAR {r['mean_of_folds']['uar']:.4f}, WAR "
+                    f"{r['mean_of_folds']['war']:.4f}. Chain: "
+                    f"{' -> '.join(s['step'] for s in r['chain']) or 'scratch'}; "
+                    f"{r['config']['arch']}, views {r['config']['views']} ({r['config']['head']}),"
+                    f" SMOTE {'on' if r['config']['smote'] else 'off'}."
+                ),
                 "",
             ]
             if (run / "confusion.png").exists():
@@ -305,11 +309,13 @@ def _html(md: str, title: str) -> str:
     """A small Markdown subset (headings, tables, images, quotes, paragraphs) to HTML."""
     out = [
         f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
-        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
-        "padding:3px 6px;text-align:right}td:first-child{text-align:left}"
-        "blockquote{background:#fff4d6;padding:6px 12px;margin:6px 0}"
-        "img{max-width:100%;margin:4px}</style>",
+        (
+            "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
+            "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
+            "padding:3px 6px;text-align:right}td:first-child{text-align:left}"
+            "blockquote{background:#fff4d6;padding:6px 12px;margin:6px 0}"
+            "img{max-width:100%;margin:4px}</style>"
+        ),
     ]
     table: list[str] = []
     for line in md.splitlines():

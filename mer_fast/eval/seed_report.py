@@ -74,9 +74,11 @@ def seed_section(results: dict, out: Path, stem: str, save) -> list[str]:
     seeds = results["seeds"]
     metrics = results["aggregate"]["metrics"]
     lines = [
-        f"{len(seeds)} runs with seeds {', '.join(map(str, seeds))} "
-        f"({', '.join(results.get('runs') or [])}); the mean and the sample standard deviation "
-        "(ddof=1) of each pooled figure:",
+        (
+            f"{len(seeds)} runs with seeds {', '.join(map(str, seeds))} "
+            f"({', '.join(results.get('runs') or [])}); the mean and the sample standard deviation "
+            "(ddof=1) of each pooled figure:"
+        ),
         "",
         "| figure | mean | std | " + " | ".join(f"seed {s}" for s in seeds) + " |",
         "|" + "---|" * (3 + len(seeds)),

@@ -58,11 +58,11 @@ def figures(results: dict) -> dict[str, float | None]:
     if task(results) == "au":
         out = {k: pooled[k] for k in AU_HEADLINE}
         for key in ("f1", "f1_macro", "precision", "recall"):
-            out.update({f"{key}[{a}]": v for a, v in zip(pooled["aus"], pooled[key])})
+            out.update({f"{key}[{a}]": v for a, v in zip(pooled["aus"], pooled[key], strict=True)})
         return out
     out = {k: pooled[k] for k in EMOTION_HEADLINE}
     for key in ("f1", "recall"):
-        out.update({f"{key}[{c}]": v for c, v in zip(pooled["classes"], pooled[key])})
+        out.update({f"{key}[{c}]": v for c, v in zip(pooled["classes"], pooled[key], strict=True)})
     return out
 
 
@@ -157,7 +157,8 @@ def table(agg: dict) -> str:
 
     def line(cells):
         return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         )
 
     title = (

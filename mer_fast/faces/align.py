@@ -21,7 +21,7 @@ the two).
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -188,7 +188,7 @@ def reference_warp(
     """:func:`warp_frames` computed plainly: every whole frame in float at once, one
     ``grid_sample``, then the same anti-aliased resize when the crop shrinks the face."""
     _check(frames, matrix)
-    T, H, W, C = frames.shape
+    T, H, W, _C = frames.shape
     sample, mid = _plan(matrix, out_size)
     grid = _sampling_grid(_inverse(sample), mid, (0, 0), (H, W), frames.device)
     y = F.grid_sample(

@@ -18,12 +18,14 @@ lists) are copied as they are. A clip without a face is an error listing it, or 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -256,7 +258,7 @@ def _copy_label_files(source: Path, out_root: Path) -> None:
                     continue
             except FileNotFoundError:
                 pass
-            atomic.write_with(dst, lambda tmp, s=src: shutil.copyfile(s, tmp))
+            atomic.write_with(dst, functools.partial(shutil.copyfile, src))
             os.utime(dst, (st.st_atime, st.st_mtime))
 
 
@@ -320,7 +322,7 @@ def _write_clip(targets: list[Path], crops: torch.Tensor) -> None:
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     arr = crops.cpu().numpy()
-    for target, frame in zip(targets, arr):
+    for target, frame in zip(targets, arr, strict=True):
         img = Image.fromarray(
             np.ascontiguousarray(frame[..., 0] if frame.shape[-1] == 1 else frame)
         )

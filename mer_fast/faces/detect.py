@@ -21,8 +21,8 @@ frame) and resized with area averaging (bilinear when enlarging).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -66,12 +66,12 @@ class Face:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Face":
+    def from_dict(cls, d: dict) -> Face:
         box = tuple(float(v) for v in d["box"])
         marks = tuple((float(p[0]), float(p[1])) for p in d["landmarks"])
         if len(box) != 4 or len(marks) != 5:
             raise ValueError("a face needs a box of 4 numbers and 5 landmarks [x, y]")
-        return cls(box=box, score=float(d.get("score", 1.0)), landmarks=marks)  # type: ignore[arg-type]
+        return cls(box=box, score=float(d.get("score", 1.0)), landmarks=marks)
 
 
 # -- boxes -----------------------------------------------------------------------------------------
@@ -105,14 +105,14 @@ def nms(
     order = torch.argsort(scores, descending=True)
     b, g = boxes[order], groups[order]
     over = (box_overlap(b, b, mode) > threshold) & (g[:, None] == g[None, :])
-    over = over.cpu().numpy()
+    overlapping = over.cpu().numpy()
     suppressed = np.zeros(len(order), dtype=bool)
     keep = []
     for i in range(len(order)):
         if suppressed[i]:
             continue
         keep.append(i)
-        suppressed |= over[i]
+        suppressed |= overlapping[i]
     return order[torch.as_tensor(keep, dtype=torch.int64, device=order.device)]
 
 
@@ -141,7 +141,9 @@ def cut_patches(
     )
     ib[:, 2:] = torch.maximum(ib[:, 2:], ib[:, :2] + 1)
     out = torch.empty((len(ib), 3, size, size), dtype=images.dtype, device=images.device)
-    for k, ((x1, y1, x2, y2), g) in enumerate(zip(ib.long().tolist(), groups.tolist())):
+    for k, ((x1, y1, x2, y2), g) in enumerate(
+        zip(ib.long().tolist(), groups.tolist(), strict=True)
+    ):
         crop = images[g, :, max(y1, 0) : min(y2, H), max(x1, 0) : min(x2, W)]
         pad = (max(0, -x1), max(0, x2 - W), max(0, -y1), max(0, y2 - H))
         if any(pad):
@@ -244,7 +246,7 @@ class FaceDetector:
         return out
 
     # -- the three stages ----------------------------------------------------------------------
-    def _cascade(self, x: torch.Tensor, thr: tuple[float, float, float]) -> list[list[Face]]:
+    def _cascade(self, x: torch.Tensor, thr: tuple[float, ...]) -> list[list[Face]]:
         B = x.shape[0]
         boxes, groups = self._proposals(x, thr[0])
         if len(boxes):
@@ -253,11 +255,13 @@ class FaceDetector:
         if not len(boxes):
             return faces
         boxes, scores, marks, groups = self._output(x, boxes, groups, thr[2])
-        for b, s, m, g in zip(boxes.tolist(), scores.tolist(), marks.tolist(), groups.tolist()):
+        for b, s, m, g in zip(
+            boxes.tolist(), scores.tolist(), marks.tolist(), groups.tolist(), strict=True
+        ):
             faces[g].append(
                 Face(
                     box=tuple(b),
-                    score=float(s),  # type: ignore[arg-type]
+                    score=float(s),
                     landmarks=tuple((m[i], m[5 + i]) for i in range(5)),
                 )
             )
@@ -296,7 +300,7 @@ class FaceDetector:
             found.append((boxes[keep], scores[keep], offs[keep], g[keep]))
         if not found:
             return x.new_zeros((0, 4)), torch.zeros(0, dtype=torch.int64, device=x.device)
-        boxes, scores, offs, groups = (torch.cat(t) for t in zip(*found))
+        boxes, scores, offs, groups = (torch.cat(t) for t in zip(*found, strict=True))
         keep = nms(boxes, scores, groups, 0.7)
         return squared(regress(boxes[keep], offs[keep])), groups[keep]
 

@@ -26,7 +26,7 @@ import importlib.util
 from pathlib import Path
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from mer_fast.errors import ConfigError
 
@@ -126,7 +126,7 @@ def weights_dir() -> Path:
         raise ConfigError(
             "the face detector's weights are not installed", field="faces", fix=INSTALL_HINT
         )
-    folder = Path(list(spec.submodule_search_locations)[0]) / "assets" / "weights"
+    folder = Path(next(iter(spec.submodule_search_locations))) / "assets" / "weights"
     missing = [n for n in ("pnet", "rnet", "onet") if not (folder / f"{n}.lz4").is_file()]
     if missing:
         raise ConfigError(
@@ -193,6 +193,7 @@ def _assign(net: nn.Module, arrays: list, name: str) -> None:
     targets: list[tuple[str, torch.Tensor]] = []
     for mod in net.modules():
         if isinstance(mod, (nn.Conv2d, nn.Linear)):
+            assert mod.bias is not None  # every MTCNN layer has a bias
             targets += [("kernel", mod.weight), ("bias", mod.bias)]
         elif isinstance(mod, nn.PReLU):
             targets.append(("alpha", mod.weight))
@@ -204,7 +205,7 @@ def _assign(net: nn.Module, arrays: list, name: str) -> None:
             fix=f"install the release they were written for: "
             f"pip install 'mtcnn=={WEIGHTS_VERSION}'",
         )
-    for (kind, param), arr in zip(targets, arrays):
+    for (kind, param), arr in zip(targets, arrays, strict=True):
         t = torch.as_tensor(arr, dtype=torch.float32)
         if kind == "kernel":
             t = t.permute(3, 2, 0, 1) if t.dim() == 4 else t.t()
@@ -229,7 +230,7 @@ def build_networks() -> tuple[PNet, RNet, ONet]:
 @functools.cache
 def _loaded() -> tuple[PNet, RNet, ONet]:
     nets = build_networks()
-    for net, name in zip(nets, ("pnet", "rnet", "onet")):
+    for net, name in zip(nets, ("pnet", "rnet", "onet"), strict=True):
         _assign(net, _keras_layers(name), name)
         net.eval()
         for p in net.parameters():

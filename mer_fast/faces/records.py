@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from mer_fast.data.index import ClipRecord
 from mer_fast.faces.detect import Face
@@ -54,7 +54,7 @@ class ClipFace:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ClipFace":
+    def from_dict(cls, d: dict) -> ClipFace:
         known = {
             "format",
             "clip",

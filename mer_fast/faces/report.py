@@ -3,7 +3,8 @@ each clip's status and reason."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def summarize(summaries: Sequence[dict[str, Any]], skipped: Sequence[tuple[str, str]] = ()) -> dict:

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 
@@ -185,7 +185,7 @@ class FaceCropper:
                 except MerFastError:
                     continue
             found = self.detector.detect(onsets) if onsets else []
-            for r, frame, faces in zip(chunk, onsets, found):
+            for r, frame, faces in zip(chunk, onsets, found, strict=True):
                 try:
                     self._keep(r, self._detect(r, None, onset=(frame, faces)))
                 except MerFastError:
@@ -252,7 +252,7 @@ class FaceCropper:
         tried = [start]
         if later:
             rest = self._frames_at(record, frames, later)
-            for p, faces in zip(later, det.detect(rest)):
+            for p, faces in zip(later, det.detect(rest), strict=True):
                 if faces:
                     return result(
                         "fallback",
@@ -265,7 +265,7 @@ class FaceCropper:
             candidates = torch.cat([first, rest])
         else:
             candidates = first
-        for p, faces in zip(tried, det.detect(candidates, LOWER_THRESHOLDS)):
+        for p, faces in zip(tried, det.detect(candidates, LOWER_THRESHOLDS), strict=True):
             if faces:
                 return result(
                     "fallback",

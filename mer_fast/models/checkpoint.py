@@ -24,9 +24,10 @@ no code runs. A file that needs more (say an ``argparse.Namespace`` inside) is r
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -43,6 +44,9 @@ from mer_fast.models.state_dict_fit import (
     unwrap_model,
 )
 from mer_fast.utils.atomic import torch_save
+
+if TYPE_CHECKING:
+    from mer_fast.models.resnet3d import ResNet3d
 
 CHECKPOINT_FORMAT = "mer-fast-checkpoint"
 FORMAT_VERSION = 1
@@ -80,8 +84,10 @@ class LoadReport:
 
     def summary(self) -> str:
         parts = [
-            f"{self.path}: {self.source} weights ({self.arch or 'no arch'}"
-            f"{'' if self.epoch is None else f', epoch {self.epoch}'}) -> {self.model}",
+            (
+                f"{self.path}: {self.source} weights ({self.arch or 'no arch'}"
+                f"{'' if self.epoch is None else f', epoch {self.epoch}'}) -> {self.model}"
+            ),
             f"input convention {self.convention.name} ({self.convention_reason})",
         ]
         if self.head_reset:
@@ -125,8 +131,7 @@ def load_checkpoint(
     Returns:
         :class:`LoadReport`; ``model.input_convention`` is set to ``report.convention``.
     """
-    model = unwrap_model(model)
-    check_model(model)
+    model = check_model(unwrap_model(model))
     if head not in ("auto", "reset", "keep"):
         raise ConfigError(f"head must be 'auto', 'reset' or 'keep', got {head!r}", field="head")
     path = Path(path)
@@ -181,7 +186,7 @@ def load_checkpoint(
 DEFAULTS = {"widen_factor": 1.0}
 
 
-def _check_options(ck: Mapping[str, Any], model: nn.Module, path: Path) -> None:
+def _check_options(ck: Mapping[str, Any], model: ResNet3d, path: Path) -> None:
     """Options that change the computation but not the weights must agree (our files only)."""
     saved = ck.get("model_options")
     if not isinstance(saved, Mapping):
@@ -198,7 +203,7 @@ def _check_options(ck: Mapping[str, Any], model: nn.Module, path: Path) -> None:
 
 
 def _infer_convention(
-    ck: Mapping[str, Any], sd: Mapping[str, torch.Tensor], removed: list[str], model: nn.Module
+    ck: Mapping[str, Any], sd: Mapping[str, torch.Tensor], removed: list[str], model: ResNet3d
 ) -> tuple[str, InputConvention, str]:
     if ck.get("format") == CHECKPOINT_FORMAT and "convention" in ck:
         return "mer-fast", InputConvention.from_dict(ck["convention"]), "recorded in the file"
@@ -248,8 +253,7 @@ def save_checkpoint(
     """
     from mer_fast import __version__
 
-    model = unwrap_model(model)
-    check_model(model)
+    model = check_model(unwrap_model(model))
     if arch is not None and arch not in (model.arch, model.name):
         raise ConfigError(
             f"arch {arch!r} does not describe the model {model.name} ({model.arch!r})",

@@ -11,8 +11,9 @@ import os
 import pickle
 import re
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -68,7 +69,7 @@ def read_checkpoint(
         weights_only = False
         try:
             obj = torch.load(path, map_location=map_location, weights_only=False)
-        except Exception as exc2:  # noqa: BLE001 - any failure of a broken pickle
+        except Exception as exc2:  # any failure of a broken pickle
             raise _corrupt(path, size, exc2) from exc2
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
         raise _corrupt(path, size, exc) from exc
@@ -79,7 +80,7 @@ def _sniff(head: bytes, size: int) -> str | None:
     """Why these first bytes cannot start a torch.save file, or None if they can."""
     if size == 0:
         return "the file is empty"
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"\x80"):
+    if head.startswith((b"PK\x03\x04", b"\x80")):
         return None  # zip archive (torch >= 1.6) or a pickle (legacy torch.save, incl. 0.3)
     text = head.lstrip().lower()
     if text.startswith((b"<!doctype html", b"<html", b"<")):
@@ -94,7 +95,9 @@ def _sniff(head: bytes, size: int) -> str | None:
 
 def _corrupt(path: Path, size: int, exc: BaseException) -> CheckpointError:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, EOFError) or re.search(r"EOF|central directory|truncat", text, re.I):
+    if isinstance(exc, EOFError) or re.search(
+        r"EOF|central directory|truncat", text, re.IGNORECASE
+    ):
         why = f"the file is truncated or corrupted ({size} bytes; torch.load: {text})"
     else:
         why = f"torch.load cannot read it ({type(exc).__name__}: {text})"

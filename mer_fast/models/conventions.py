@@ -25,8 +25,9 @@ For one-channel (grayscale) models the per-channel statistics are averaged
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from mer_fast.errors import ConfigError
 

@@ -19,20 +19,26 @@ The heads:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from mer_fast.models.view_norm import batchnorms, make_per_view, splits_views
 
+if TYPE_CHECKING:
+    from mer_fast.models.resnet3d import ResNet3d
 
 VIEW_BATCHES = ("per-view", "joint")
 
 
 class MERNet(nn.Module):
+    backbone: ResNet3d  # or any network with num_features and forward_features
+
     def __init__(
         self,
-        backbone: nn.Module,
+        backbone: ResNet3d,
         num_classes: int,
         head: str = "sbml",
         num_views: int = 1,

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -80,8 +81,7 @@ def load_imagenet_2d(
     inflation. Arguments as for :func:`mer_fast.models.load_checkpoint`; the 1000-way ImageNet
     head is kept only if the model has 1000 classes. Sets ``model.input_convention`` to the
     ImageNet convention (or ``convention``)."""
-    model = unwrap_model(model)
-    check_model(model)
+    model = check_model(unwrap_model(model))
     path = Path(path)
     ck, weights_only = read_checkpoint(path, map_location=map_location, trusted=trusted)
     sd2d, removed = strip_prefixes(ck["state_dict"])

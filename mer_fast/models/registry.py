@@ -17,8 +17,9 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -26,12 +27,15 @@ from torch import nn
 from mer_fast.errors import ConfigError
 from mer_fast.models.conventions import InputConvention
 
+if TYPE_CHECKING:
+    from mer_fast.models.resnet3d import ResNet3d
+
 
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
     arch: str  # arch string of the checkpoints this model loads
-    builder: Callable[..., nn.Module]
+    builder: Callable[..., ResNet3d]
     convention: InputConvention  # what the published weights of this arch expect
     description: str
 
@@ -42,7 +46,7 @@ _REGISTRY: dict[str, ModelSpec] = {}
 def register(name: str, *, arch: str, convention: InputConvention, description: str):
     """Decorator registering ``builder(num_classes, **options)`` under ``name``."""
 
-    def wrap(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    def wrap(builder: Callable[..., ResNet3d]) -> Callable[..., ResNet3d]:
         if name in _REGISTRY:
             raise RuntimeError(f"model {name!r} registered twice")
         _REGISTRY[name] = ModelSpec(name, arch, builder, convention, description)
@@ -81,7 +85,7 @@ def convention_of(name: str) -> InputConvention:
     return model_spec(name).convention
 
 
-def create_model(name: str, num_classes: int, **options: Any) -> nn.Module:
+def create_model(name: str, num_classes: int, **options: Any) -> ResNet3d:
     """Builds model ``name`` with a ``num_classes``-way head.
 
     Options common to all registered models (defaults as in the original repositories):
@@ -113,6 +117,6 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _meta_model(name: str, num_classes: int, **options: Any) -> nn.Module:
+def _meta_model(name: str, num_classes: int, **options: Any) -> ResNet3d:
     with torch.device("meta"):
         return create_model(name, num_classes, **options)

@@ -21,14 +21,15 @@ which :mod:`mer_fast.models.resnext3d` reuses with its own block.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from mer_fast.errors import ConfigError
-from mer_fast.models.conventions import HARA_2020
+from mer_fast.models.conventions import HARA_2020, InputConvention
 from mer_fast.models.registry import register
 
 
@@ -132,9 +133,12 @@ class ResNet3d(nn.Module):
             options of the same names in the original code.
     """
 
+    # how clips are normalised for it: set by create_model, load_checkpoint, load_imagenet_2d
+    input_convention: InputConvention
+
     def __init__(
         self,
-        block: Callable[..., nn.Module],
+        block: type[BasicBlock | Bottleneck],
         depths: tuple[int, ...],
         widths: tuple[int, ...],
         num_classes: int,

@@ -9,14 +9,18 @@ registered model the file fits (:func:`identify`, :func:`fit_hint`), then the we
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
 
 from mer_fast.errors import CheckpointError, ConfigError
 from mer_fast.models.registry import _meta_model, list_models
+
+if TYPE_CHECKING:
+    from mer_fast.models.resnet3d import ResNet3d
 
 HEAD_KEYS = ("fc.weight", "fc.bias")
 
@@ -40,7 +44,9 @@ def unwrap_model(model: nn.Module) -> nn.Module:
     return model
 
 
-def check_model(model: nn.Module) -> None:
+def check_model(model: nn.Module) -> ResNet3d:
+    """``model`` itself, once it has what a mer-fast model has (the attributes that loading and
+    saving read); raises ConfigError naming the first it lacks."""
     for attr in ("name", "arch", "in_channels", "num_classes", "num_features", "fc"):
         if not hasattr(model, attr):
             raise ConfigError(
@@ -48,9 +54,10 @@ def check_model(model: nn.Module) -> None:
                 field="model",
                 fix="build it with mer_fast.models.create_model",
             )
+    return cast("ResNet3d", model)
 
 
-def adapt_input_channels(sd: dict[str, torch.Tensor], model: nn.Module, notes: list[str]) -> None:
+def adapt_input_channels(sd: dict[str, torch.Tensor], model: ResNet3d, notes: list[str]) -> None:
     """Fits ``conv1.weight`` to the model's input channels, in place.
 
     3 -> 1 (an RGB checkpoint for grayscale clips, e.g. SAMM): the kernel is summed over the
@@ -76,7 +83,7 @@ def adapt_input_channels(sd: dict[str, torch.Tensor], model: nn.Module, notes: l
 
 
 def apply_state_dict(
-    model: nn.Module, sd: OrderedDict, path: Path, *, head: str, strict: bool, notes: list[str]
+    model: ResNet3d, sd: OrderedDict, path: Path, *, head: str, strict: bool, notes: list[str]
 ) -> tuple[list[str], list[str], bool]:
     """Checks ``sd`` against the model and copies it in; returns (missing, unexpected, reset)."""
     adapt_input_channels(sd, model, notes)
@@ -88,7 +95,7 @@ def apply_state_dict(
             path, model, sd, own, [("fc.weight", tuple(own["fc.weight"].shape), tuple(fc_w.shape))]
         )
     has_head = fc_w is not None and "fc.bias" in sd
-    head_fits = has_head and fc_w.shape[0] == model.num_classes
+    head_fits = fc_w is not None and has_head and fc_w.shape[0] == model.num_classes
     if head == "keep" and not head_fits:
         found = "no head" if fc_w is None else f"a {fc_w.shape[0]}-way head"
         raise CheckpointError(
@@ -149,7 +156,7 @@ def apply_state_dict(
 
 def _shape_error(
     path: Path,
-    model: nn.Module,
+    model: ResNet3d,
     sd: Mapping[str, torch.Tensor],
     own: Mapping[str, torch.Tensor],
     bad: list[tuple[str, tuple, tuple]],
@@ -201,7 +208,7 @@ def identify(sd: Mapping[str, torch.Tensor]) -> list[str]:
     return found
 
 
-def fit_hint(sd: Mapping[str, torch.Tensor], model: nn.Module) -> str:
+def fit_hint(sd: Mapping[str, torch.Tensor], model: ResNet3d) -> str:
     conv1 = sd.get("conv1.weight")
     if (
         conv1 is not None

@@ -19,25 +19,27 @@ BatchNorm layer normalises every sample alike, and the chunks are not split.
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
+from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
-class _PerView:
+class _PerView(_BatchNorm):
     """Mixin over a BatchNorm class: ``view_chunks`` = V splits a training batch into V equal,
-    consecutive chunks normalised one after another."""
+    consecutive chunks normalised one after another. (It derives from ``_BatchNorm`` so that
+    the forward it extends is known; the classes below put it first, before the stock class.)"""
 
     view_chunks: int = 1
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         k = self.view_chunks
         batch_stats = self.training or self.running_mean is None
         if k <= 1 or not batch_stats or x.shape[0] == 0:
-            return super(_PerView, self).forward(x)
+            return super().forward(x)
         if x.shape[0] % k:
             raise ValueError(
                 f"per-view BatchNorm: a batch of {x.shape[0]} samples does not split into {k} views"
             )
+        # explicit: a comprehension is its own scope, where super() without arguments fails
         return torch.cat([super(_PerView, self).forward(c) for c in x.split(x.shape[0] // k)])
 
 

@@ -20,8 +20,8 @@ except ImportError as exc:  # pragma: no cover - exercised only on a broken inst
         "`pip install --no-build-isolation -e .` in the mer-fast source tree (or `make setup`)."
     ) from exc
 
-from mer_fast.ops import _registration  # noqa: F401,E402  (fake kernels + autograd)
-from mer_fast.ops.api import (  # noqa: E402
+from mer_fast.ops import _registration  # noqa: F401  (fake kernels + autograd)
+from mer_fast.ops.api import (
     KINETICS_MEAN,
     KINETICS_STD,
     clip_views,
@@ -39,10 +39,10 @@ def build_info() -> dict:
 __all__ = [
     "KINETICS_MEAN",
     "KINETICS_STD",
+    "build_info",
     "clip_views",
     "clip_views_packed",
     "decalcomanie",
-    "temporal_resize",
     "pack_clips",
-    "build_info",
+    "temporal_resize",
 ]

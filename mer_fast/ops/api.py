@@ -6,7 +6,7 @@ Argument checking lives in the C++ operators (csrc/checks.cpp) so that code call
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 

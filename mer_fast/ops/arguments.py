@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -54,10 +54,8 @@ def integer(fn: str, name: str, value, lo: int, hi: int, what: str = "") -> int:
 def pair(fn: str, size) -> list[int]:
     """``size`` (an int, or a pair (h, w)) as [h, w] with each in [1, MAX_OUTPUT_SIDE]."""
     allowed = f"an int or a pair (h, w) of ints between 1 and {MAX_OUTPUT_SIDE}"
-    if (
-        isinstance(size, (str, bytes))
-        or not isinstance(size, Sequence)
-        and not (isinstance(size, torch.Tensor) and size.dim() == 1)
+    if isinstance(size, (str, bytes)) or (
+        not isinstance(size, Sequence) and not (isinstance(size, torch.Tensor) and size.dim() == 1)
     ):
         values = [size]
     else:

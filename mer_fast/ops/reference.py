@@ -12,7 +12,7 @@ and one rule of the ops' own: a clip whose theta has a NaN or infinite entry com
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +39,7 @@ def decalcomanie(x: torch.Tensor, side: str) -> torch.Tensor:
 
 def temporal_resize(x: torch.Tensor, t_out: int) -> torch.Tensor:
     """[N, C, T, H, W] -> [N, C, t_out, H, W]."""
-    n, c, t, h, w = x.shape
+    _n, _c, _t, h, w = x.shape
     return F.interpolate(x, size=(t_out, h, w), mode="trilinear", align_corners=False)
 
 
@@ -66,7 +66,7 @@ def clip_views(
     """Reference of clip_views; ``compute_dtype`` = float64 gives a high-precision reference."""
     if padding not in ("border", "zeros"):
         raise ValueError(f"padding must be 'border' or 'zeros', got {padding!r}")
-    n, t, height, width, c = frames.shape
+    n, _t, height, width, c = frames.shape
     h, w = _pair(size)
     mean_t = (
         torch.tensor(

@@ -101,6 +101,7 @@ def apply(index: ClipIndex, class_set: str, dataset: str, adapter: Any) -> tuple
     clips left out per reason, and for the objective sets where the classes come from and how
     often the AU rule agrees with the dataset's own column."""
     report: dict[str, Any] = {"dataset": dataset, "class_set": class_set}
+    classes: tuple[str, ...]
     if class_set == "native":
         report.update(kept=len(index), left_out={})
         return index, report
@@ -113,7 +114,7 @@ def apply(index: ClipIndex, class_set: str, dataset: str, adapter: Any) -> tuple
         report["rule_vs_sheet"] = agreement(index)
     records, skipped = [], list(index.skipped)
     left_out: collections.Counter = collections.Counter()
-    for record, (label, reason) in zip(index.records, pairs):
+    for record, (label, reason) in zip(index.records, pairs, strict=True):
         if label is None:
             skipped.append((record.key, f"class set {class_set}: {reason}"))
             left_out[reason] += 1

@@ -119,7 +119,7 @@ def _classes(parts: list[ClipIndex], protocol: Protocol, task: str) -> tuple[str
     if task != "emotion":
         return None  # the union of the labels, none left out
     shown = "; ".join(
-        f"{d}: {', '.join(ix.classes)}" for d, ix in zip(protocol.datasets_read, parts)
+        f"{d}: {', '.join(ix.classes)}" for d, ix in zip(protocol.datasets_read, parts, strict=True)
     )
     raise ConfigError(
         f"the datasets of {protocol.target} have different native classes ({shown})",
@@ -150,11 +150,13 @@ def _rules_options(hub: Any, protocol: Protocol) -> dict[str, dict]:
 
 def _apply_rules(hub: Any, protocol: Protocol, index: ClipIndex) -> ClipIndex:
     from mer_fast.data.datasets import get_adapter
+    from mer_fast.data.datasets.adapter import CompositeAdapter
     from mer_fast.data.datasets.registry import resolve_root
 
     assert protocol.rules is not None
     root = resolve_root(protocol.rules, hub.data_root, hub.overrides)
     adapter = get_adapter(protocol.rules)
+    assert isinstance(adapter, CompositeAdapter)  # protocol.rules names a composite
     return adapter.composite_rules(
         index, root, dict(hub.options.get(protocol.rules, {})), hub.skip_bad
     )

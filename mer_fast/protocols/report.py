@@ -20,8 +20,10 @@ def lines(ev: Evaluation, folds: int, frames: int, frames_source: str) -> list[s
     """The lines :func:`print_evaluation` prints."""
     index = ev.index
     out = [
-        f"protocol: {ev.protocol.summary()}: {len(index)} clips of {len(index.subjects())} "
-        f"subjects, {folds} fold(s); {frames} frames per clip ({frames_source})"
+        (
+            f"protocol: {ev.protocol.summary()}: {len(index)} clips of {len(index.subjects())} "
+            f"subjects, {folds} fold(s); {frames} frames per clip ({frames_source})"
+        )
     ]
     for report in ev.class_sets:
         left_out = report.get("left_out") or {}

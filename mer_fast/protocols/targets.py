@@ -155,7 +155,7 @@ def parse_target(text: str, option: str = "--target") -> tuple[str, tuple[str, .
     """``(canonical target, its datasets, rules)`` of a ``--target`` value."""
     from mer_fast.data.datasets.registry import DATASETS
 
-    names = [p for p in str(text).split("+")]
+    names = str(text).split("+")
     if not str(text).strip() or any(not p.strip() for p in names):
         raise ConfigError(
             f"{text!r} is not a target",

@@ -104,9 +104,9 @@ def _windows_of(trainer, frames, offsets, ids, hw, canvas, val_windows: int, str
     logits = []
     step = max(1, trainer.micro)
     for a in range(0, len(local), step):
-        v = local[a : a + step]
-        packed, offs = gather_frames(frames, offsets, ids[v], window, starts[a : a + step])
-        theta = data.spatial.test_theta(hw[v], canvas)
+        videos = local[a : a + step]
+        packed, offs = gather_frames(frames, offsets, ids[videos], window, starts[a : a + step])
+        theta = data.spatial.test_theta(hw[videos], canvas)
         x = trainer._packed_input(packed, offs, "O", theta)
         logits.append(predict_logits(trainer._eval_logits(x)).float().cpu())
     every = torch.cat(logits) if logits else torch.empty(0, len(data.classes))

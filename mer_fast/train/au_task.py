@@ -18,8 +18,8 @@ mean F1 over the AUs with undefined AUs counted as 0 (``f1_mean_all``, always de
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -141,10 +141,11 @@ class AULosoRun(LosoRun):
         )
 
         def evaluate(epoch: int) -> dict:
-            clips, key = (
+            chosen, key = (
                 (fold.test, "oracle_test") if cfg.epoch_selection == "oracle" else (val, "val")
             )
-            clips = self._usable(clips)
+            assert chosen is not None  # a LOSO fold has its test subject
+            clips = self._usable(chosen)
             s = self._scores(clips, stored_probabilities(trainer.predict(clips)))
             return {
                 f"{key}_f1_mean": s.f1_mean,
@@ -159,11 +160,13 @@ class AULosoRun(LosoRun):
         )
         probs = stored_probabilities(trainer.predict(test))
         labels = self.targets.clip_labels(test)
-        result = self._result(fold, fit, list(zip(test.tolist(), labels, probs)), notes)
+        result = self._result(
+            fold, fit, list(zip(test.tolist(), labels, probs, strict=True)), notes
+        )
         result.update(
             scores=self._scores(test, probs).as_dict(),
-            train_clips=int(len(train)),
-            val_clips=0 if val is None else int(len(val)),
+            train_clips=len(train),
+            val_clips=0 if val is None else len(val),
             pos_weight=None if pos_weight is None else [round(float(w), 6) for w in pos_weight],
         )
         atomic.write_json(done, result)
@@ -203,7 +206,7 @@ class AULosoRun(LosoRun):
         console.print(
             f"AU detection on {index.name}: {int(t.usable.sum())} of {len(index)} clips have "
             f"AU codes; positives per AU: "
-            + ", ".join(f"{a} {n}" for a, n in zip(t.names, positives))
+            + ", ".join(f"{a} {n}" for a, n in zip(t.names, positives, strict=True))
         )
         for line in t.summary():
             console.print(f"  left out (listed in results.json, au_left_out): {line}")

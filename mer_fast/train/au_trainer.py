@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -97,13 +98,14 @@ class AUTrainer(Trainer):
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         targets = self._view_targets(labels)
         weights = self.weights if self.net.fusion is None else (1.0,)
-        return sum(
+        total = sum(
             w
             * F.binary_cross_entropy_with_logits(
                 logits[i].float(), targets[i], pos_weight=self.pos_weight
             )
             for i, w in enumerate(weights)
         )
+        return cast(torch.Tensor, total)  # a tensor: there is at least one view
 
     def _correct(self, logits: torch.Tensor, labels: torch.Tensor) -> float:
         targets = self._view_targets(labels)

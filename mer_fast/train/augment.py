@@ -26,7 +26,7 @@ reproduced (they only move pixels by less than one output pixel).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

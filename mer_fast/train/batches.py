@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-import mer_fast.ops as ops
+from mer_fast import ops
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Items:
         return int(self.a.numel())
 
     @classmethod
-    def real(cls, clips: torch.Tensor, labels: torch.Tensor) -> "Items":
+    def real(cls, clips: torch.Tensor, labels: torch.Tensor) -> Items:
         clips = torch.as_tensor(clips, dtype=torch.int64)
         return cls(
             clips, clips.clone(), torch.ones(len(clips)), torch.as_tensor(labels, dtype=torch.int64)
@@ -43,7 +43,7 @@ class Items:
     def synthetic(self) -> int:
         return int((self.a != self.b).sum())
 
-    def cat(self, other: "Items") -> "Items":
+    def cat(self, other: Items) -> Items:
         return Items(
             torch.cat([self.a, other.a]),
             torch.cat([self.b, other.b]),
@@ -51,7 +51,7 @@ class Items:
             torch.cat([self.labels, other.labels]),
         )
 
-    def take(self, idx: torch.Tensor) -> "Items":
+    def take(self, idx: torch.Tensor) -> Items:
         return Items(self.a[idx], self.b[idx], self.lam[idx], self.labels[idx])
 
 

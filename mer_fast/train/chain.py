@@ -22,9 +22,9 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from mer_fast.errors import ConfigError
 from mer_fast.train.chain_steps import STEPS, StepResult, StepSpec, parse_chain, step_config

@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from mer_fast.errors import ConfigError, did_you_mean
 from mer_fast.train.config import TrainConfig, apply_overrides

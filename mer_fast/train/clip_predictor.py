@@ -10,16 +10,42 @@ and call its ``_eval_logits`` and the input makers of
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from mer_fast.models.heads import predict_logits
 from mer_fast.train.batches import Items, center_windows
-from mer_fast.train.clipdata import StreamData
+from mer_fast.train.clipdata import ClipData, StreamData
 from mer_fast.utils import dist
+
+if TYPE_CHECKING:
+    from mer_fast.models.heads import MERNet
+    from mer_fast.train.config import TrainConfig
 
 
 class ClipPredictor:
     """Mixin of :class:`~mer_fast.train.trainer.Trainer`: logits of real clips."""
+
+    # what the methods read, set by Trainer.__init__ (declared here for the type checker)
+    cfg: TrainConfig
+    data: ClipData | StreamData
+    net: MERNet
+    rank: int
+    world: int
+    micro: int
+
+    if TYPE_CHECKING:  # the methods of Trainer and EpochBatches that these call
+
+        def _eval_logits(self, x: torch.Tensor) -> torch.Tensor: ...
+
+        def _input(self, items: Items, views: str, theta=None, starts=None) -> torch.Tensor: ...
+
+        def _packed_input(self, frames, offsets, views, theta=None) -> torch.Tensor: ...
+
+        def _note_bad(self, replaced) -> None: ...
+
+        def _merge_bad_clips(self) -> bool: ...
 
     @torch.no_grad()
     def predict(self, clips: torch.Tensor, views: str | None = None) -> torch.Tensor:
@@ -59,7 +85,7 @@ class ClipPredictor:
                 )
             return out
         items = Items.real(clips, self.data.labels[clips])
-        out = []
+        rows = []
         step = self.micro
         for b0 in range(0, len(items), step):
             idx = torch.arange(b0, min(b0 + step, len(items)))
@@ -70,7 +96,7 @@ class ClipPredictor:
                 else None
             )
             logits = self._eval_logits(self._input(sub, views, None, starts))
-            out.append(self._combine_views(logits).cpu())
-        if not out:
+            rows.append(self._combine_views(logits).cpu())
+        if not rows:
             return torch.empty(0, len(self.data.classes))
-        return torch.cat(out)
+        return torch.cat(rows)

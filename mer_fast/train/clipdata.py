@@ -3,11 +3,18 @@ store on the training device) or streamed (:class:`StreamData`, decoded per batc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 
 from mer_fast.data.index import ClipIndex
+
+if TYPE_CHECKING:
+    from mer_fast.data.cache import ClipCache
+    from mer_fast.data.decode import ShortSide
+    from mer_fast.train.action_protocol import ActionSpatial
 
 
 @dataclass
@@ -22,8 +29,7 @@ class ClipData:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     window: int | None = None  # action clips: frames per sampled window
-    spatial: object | None = None  # action clips: crops and flips as theta
-    # (mer_fast.train.action_protocol.ActionSpatial)
+    spatial: ActionSpatial | None = None  # action clips: crops and flips as theta
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])  # AU targets have more dimensions per clip
@@ -41,12 +47,12 @@ class StreamData:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     window: int | None  # frames sampled per clip (random / centre crop)
-    size: object  # decode size: an int, (h, w) or a ShortSide
-    cache: object | None = None  # a ClipCache, or None to decode every time
+    size: int | Sequence[int] | ShortSide | None  # decode size: an int, (h, w) or a ShortSide
+    cache: ClipCache | None = None  # None: decode every time
     workers: int = 2
     seed: int = 0
     skip_bad: bool = False  # a clip that does not decode is replaced by another
-    spatial: object | None = None  # crops and flips as theta (ActionSpatial); clips of
+    spatial: ActionSpatial | None = None  # crops and flips as theta; clips of
     # different frame sizes then share a padded canvas
     _loaders: dict = field(default_factory=dict, repr=False)
 

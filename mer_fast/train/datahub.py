@@ -4,14 +4,19 @@ device, each built once per process and shared by the chain's steps and the LOSO
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from mer_fast.data.index import ClipIndex
 from mer_fast.utils import dist
 from mer_fast.utils.progress import console
+
+if TYPE_CHECKING:
+    from mer_fast.data.store import ClipStore
+    from mer_fast.faces.stage import FaceCropper
 
 
 class DataHub:
@@ -64,9 +69,9 @@ class DataHub:
         self.show_progress = show_progress
         self.faces = faces
         self.face_margin = face_margin
-        self._cropper = None
+        self._cropper: FaceCropper | None = None
         self._indexes: dict[str, ClipIndex] = {}
-        self._stores: dict[tuple[str, str], object] = {}
+        self._stores: dict[tuple[str, str], ClipStore] = {}
         self._plans: dict[str, tuple] = {}
         self.store_plans: dict[str, dict] = {}  # dataset -> how its store was sized
         self.derived: dict[str, object] = {}  # protocol key -> its Evaluation (protocols/)
@@ -253,8 +258,8 @@ def ensure_synthetic(
 
     from mer_fast.data.synthetic import LAYOUT, write_synthetic
 
-    sizes = dict(sizes or {})
-    root = Path(root) if root else default_synthetic_root(seed, sizes)
+    knobs: dict[str, Any] = dict(sizes or {})  # write_synthetic's keyword arguments
+    root = Path(root) if root else default_synthetic_root(seed, knobs)
     marker = root / "MER_FAST_SYNTHETIC.json"
     if marker.exists():
         try:
@@ -268,7 +273,7 @@ def ensure_synthetic(
             f"mer-fast (layout {layout}, this one writes {LAYOUT}): rewriting them"
         )
     console.print(f"writing the synthetic stand-in datasets to {root} (seed {seed}) ...")
-    write_synthetic(root, seed=seed, **sizes)
+    write_synthetic(root, seed=seed, **knobs)
     return root
 
 

@@ -14,29 +14,48 @@ from __future__ import annotations
 import time
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
-import mer_fast.ops as ops
+from mer_fast import ops
 from mer_fast.errors import ConfigError
 from mer_fast.train.augment import random_theta, take, views_input
 from mer_fast.train.batches import Items, make_input, random_windows
-from mer_fast.train.clipdata import ClipData
+from mer_fast.train.clipdata import ClipData, StreamData
 from mer_fast.train.sampler import epoch_order
 from mer_fast.utils import atomic, dist
 from mer_fast.utils.batching import batch_sizes, micro_sizes
 from mer_fast.utils.progress import console
 
+if TYPE_CHECKING:
+    from mer_fast.train.config import TrainConfig
+    from mer_fast.train.runtime import Stopwatch
+
 
 class EpochBatches:
     """Mixin of :class:`~mer_fast.train.trainer.Trainer`: batches and inputs of an epoch."""
+
+    # what the methods read, set by Trainer.__init__ (declared here for the type checker)
+    cfg: TrainConfig
+    data: ClipData | StreamData
+    device: torch.device
+    rank: int
+    world: int
+    main: bool
+    name: str
+    input_dtype: torch.dtype
+    input_watch: Stopwatch | None
+    bad_clips: dict[str, str]
 
     def _timed(self):
         return nullcontext() if self.input_watch is None else self.input_watch.region()
 
     def _input(self, items: Items, views: str, theta=None, starts=None) -> torch.Tensor:
         d = self.data
+        assert isinstance(d, ClipData)  # the resident store's clips (streamed: _packed_input)
         if theta is not None and theta.dim() == 2:  # action crops drawn by _theta
+            assert d.spatial is not None  # such theta come from spatial.draw
             theta = d.spatial.train_theta(theta, torch.tensor([d.frames.shape[1:3]]))
         with self._timed():
             return views_input(
@@ -80,8 +99,9 @@ class EpochBatches:
         ``[V, n, 2, 3]`` (view_augment independent, several views); None without any. Action
         steps: the crops' random numbers ``[n, DRAWS]`` (theta needs each clip's frame size,
         which a streamed clip has only once decoded: see _input and _stream_batches)."""
-        if getattr(self.data, "spatial", None) is not None:
-            return self.data.spatial.draw(n, g)
+        spatial = getattr(self.data, "spatial", None)
+        if spatial is not None:
+            return spatial.draw(n, g)
         cfg, d = self.cfg, self.data
         per_view = cfg.view_augment == "independent" and len(cfg.views) > 1
         # rotations are rigid in the stored frames' pixels (streamed clips: square frames)
@@ -116,6 +136,7 @@ class EpochBatches:
         """Batches of the resident store as (size, split), where split(micro) gives this
         rank's micro-batches as (input maker, labels)."""
         cfg, d = self.cfg, self.data
+        assert isinstance(d, ClipData)  # the resident store (streamed: _stream_batches)
         # the whole epoch's draws, the same on every rank
         items, perm = epoch_order(items, cfg.sampler, g)
         m = len(items)
@@ -155,6 +176,7 @@ class EpochBatches:
         from mer_fast.data.samplers import set_epoch
 
         cfg, d = self.cfg, self.data
+        assert isinstance(d, StreamData)  # the streaming loader (resident: _store_batches)
         if items.synthetic:
             raise ConfigError(
                 "SMOTE mixes decoded clips of the resident store; the streaming path has none",

@@ -16,8 +16,8 @@ unfinished one at its last saved epoch.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -123,8 +123,11 @@ class LosoRun:
 
         def evaluate(epoch: int) -> dict:
             if cfg.epoch_selection == "oracle":
-                s = scores(test_labels, trainer.predict(fold.test).argmax(1), index.classes)
+                test = fold.test
+                assert test is not None  # a LOSO fold has its test subject
+                s = scores(test_labels, trainer.predict(test).argmax(1), index.classes)
                 return {"oracle_test_uf1": s.uf1, "oracle_test_war": s.war, "select_score": s.uf1}
+            assert val is not None  # epoch selection on validation clips: drawn above
             s = scores(labels[val], trainer.predict(val).argmax(1), index.classes)
             return {"val_uf1": s.uf1, "val_war": s.war, "select_score": s.uf1}
 
@@ -145,8 +148,8 @@ class LosoRun:
             "epoch_selection": cfg.epoch_selection,
             "selected_epoch": fit.selected_epoch,
             "resumed_from_epoch": fit.resumed_from,
-            "train_clips": int(len(train)),
-            "val_clips": 0 if val is None else int(len(val)),
+            "train_clips": len(train),
+            "val_clips": 0 if val is None else len(val),
             "smote": smote_info,
             "notes": notes,
             "scores": fold_scores.as_dict(),

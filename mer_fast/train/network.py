@@ -4,8 +4,9 @@ input convention), so ``mer-fast predict`` can use it on new clips."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 

@@ -65,7 +65,7 @@ def resume_state(last: Path, fingerprint: str) -> dict | None:
 def load_state(path: Path):
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a truncated or foreign file
+    except Exception as exc:  # noqa: BLE001 - a truncated or foreign file raises any of a dozen types
         raise ConfigError(
             f"cannot read the saved training state: {exc}",
             file=path,

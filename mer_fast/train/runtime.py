@@ -28,7 +28,7 @@ def generator(*keys) -> torch.Generator:
 _compiled_shapes: tuple | None = None  # parameter shapes of the last network compiled here
 
 
-def compile_module(module: torch.nn.Module) -> "CompiledModule":
+def compile_module(module: torch.nn.Module) -> CompiledModule:
     """``torch.compile(module)``, surviving a damaged compile cache (:class:`CompiledModule`).
 
     A new network with the parameter shapes of the one compiled before in this process (the
@@ -37,7 +37,7 @@ def compile_module(module: torch.nn.Module) -> "CompiledModule":
     another architecture) starts from a reset of dynamo's caches: compiling it against the
     previous graph makes the parameter sizes symbolic, which Inductor (torch 2.13) failed to
     lower for some 3D-ResNet widths ("ValueRangeError: Invalid ranges")."""
-    global _compiled_shapes
+    global _compiled_shapes  # noqa: PLW0603 - dynamo's caches are per process, so is this
     shapes = (
         type(module).__name__,
         tuple((n, tuple(p.shape)) for n, p in module.named_parameters()),

@@ -44,7 +44,7 @@ def smote_items(
     target = int(counts.max()) if len(labels) else 0
     a, b, lam, lab = [], [], [], []
     report = SmoteReport(
-        before={c: int(counts[i]) for i, c in enumerate(classes)}, added={c: 0 for c in classes}
+        before={c: int(counts[i]) for i, c in enumerate(classes)}, added=dict.fromkeys(classes, 0)
     )
     for c, name in enumerate(classes):
         have, need = int(counts[c]), target - int(counts[c])

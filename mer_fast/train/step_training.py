@@ -88,7 +88,7 @@ def train_step(
         t_out = cfg.frames or max(1, round(index.mean_length()))
         train, test = torch.arange(len(index)), torch.empty(0, dtype=torch.int64)
     if stream:
-        data = StreamData(
+        data: ClipData | StreamData = StreamData(
             index=index,
             labels=labels,
             classes=index.classes,
@@ -104,6 +104,7 @@ def train_step(
             spatial=spatial,
         )
     else:
+        assert store is not None  # resident: built above
         data = ClipData(
             frames=store.frames,
             offsets=store.offsets.cpu(),
@@ -165,8 +166,8 @@ def train_step(
         "dataset": spec.dataset,
         "classes": list(index.classes),
         "clips": len(index),
-        "train_clips": int(len(train)),
-        "test_clips": int(len(test)),
+        "train_clips": len(train),
+        "test_clips": len(test),
         # test_accuracy: the video accuracy (3D-ResNets' reported top-1)
         "test_accuracy": scores.get("video_accuracy"),
         "clip_accuracy": scores.get("clip_accuracy"),

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -74,7 +75,7 @@ class Trainer(EpochBatches, ClipPredictor):
         self,
         net: MERNet,
         cfg: TrainConfig,
-        data: ClipData,
+        data: ClipData | StreamData,
         state_dir: str | Path,
         *,
         name: str,
@@ -94,11 +95,12 @@ class Trainer(EpochBatches, ClipPredictor):
             cfg.channels_last == "auto" and self.device.type == "cuda"
         )
         if self.channels_last:
-            self.net = self.net.to(memory_format=torch.channels_last_3d)
+            # Module.to takes memory_format (documented); torch's overloads leave it out
+            self.net = self.net.to(memory_format=torch.channels_last_3d)  # type: ignore[call-overload]
         self.autocast = cfg.amp == "bf16" or (cfg.amp == "auto" and self.device.type == "cuda")
         self.input_dtype = torch.bfloat16 if self.autocast else torch.float32
         self.sync_bn = False
-        self.ddp = None
+        self.ddp: torch.nn.parallel.DistributedDataParallel | None = None
         train_module: torch.nn.Module = self.net
         if self.world > 1:
             train_module = self._wrap_ddp()
@@ -130,7 +132,8 @@ class Trainer(EpochBatches, ClipPredictor):
         if self.cfg.sync_bn and has_bn:
             if self.device.type == "cuda":
                 # per-view BatchNorm layers stay per view (view_norm)
-                self.net = convert_sync_batchnorm(self.net)
+                # the root stays the MERNet: only BatchNorm layers inside it are replaced
+                self.net = cast(MERNet, convert_sync_batchnorm(self.net))
                 self.sync_bn = True
             elif self.main:
                 console.print(
@@ -186,7 +189,7 @@ class Trainer(EpochBatches, ClipPredictor):
         opt = torch.optim.Adam(
             self.net.parameters(),
             lr=cfg.lr,
-            betas=tuple(cfg.betas),
+            betas=(cfg.betas[0], cfg.betas[1]),
             weight_decay=cfg.weight_decay,
             fused=True if self.device.type == "cuda" else None,
         )
@@ -365,7 +368,7 @@ class Trainer(EpochBatches, ClipPredictor):
         out = {"loss": 0.0, "correct": 0, "seen": 0}
         for k, (make_x, labels) in enumerate(chunks):
             sync = self.ddp is None or k == len(chunks) - 1
-            with nullcontext() if sync else self.ddp.no_sync():
+            with nullcontext() if sync or self.ddp is None else self.ddp.no_sync():
                 logits = self._logits(make_x())
                 if len(labels) == 0:  # an empty share: zero gradients, same collectives
                     (logits.float().sum() * 0.0).backward()

@@ -21,8 +21,9 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import torch
 
@@ -131,8 +132,11 @@ def init(device: str = "auto", timeout_minutes: float = 120.0) -> torch.device:
         backend = "nccl" if dev.type == "cuda" else "gloo"
         if dev.type == "cuda":
             torch.cuda.set_device(dev)
-        kwargs = {"device_id": dev} if dev.type == "cuda" else {}
-        dist.init_process_group(backend, timeout=timedelta(minutes=timeout_minutes), **kwargs)
+        dist.init_process_group(
+            backend,
+            timeout=timedelta(minutes=timeout_minutes),
+            device_id=dev if dev.type == "cuda" else None,
+        )
     return dev
 
 
@@ -205,7 +209,7 @@ def from_main(fn: Callable[[], T]) -> T:
             try:
                 pickle.dumps(exc)
                 box[0] = ("error", exc)
-            except Exception:
+            except Exception:  # noqa: BLE001 - an unpicklable error raises whatever its state does
                 box[0] = ("error", RankFailed(f"rank 0: {type(exc).__name__}: {exc}"))
             dist.broadcast_object_list(box, src=0, device=_collective_device())
             raise

@@ -66,7 +66,7 @@ class FolderLock:
             return {}
         return info if isinstance(info, dict) else {}
 
-    def acquire(self, *, wait: bool | None = None) -> "FolderLock":
+    def acquire(self, *, wait: bool | None = None) -> FolderLock:
         """Takes the lock. Held by another process: a :class:`ConfigError` saying who, or with
         ``wait`` a note saying who, then waiting for it to end."""
         import fcntl
@@ -131,7 +131,7 @@ class FolderLock:
             os.close(self.fd)
             self.fd = None
 
-    def __enter__(self) -> "FolderLock":
+    def __enter__(self) -> FolderLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:

@@ -34,8 +34,9 @@ Usage::
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from mer_fast.data.datasets.adapter import Adapter
 from mer_fast.data.datasets.casme import CASME
@@ -139,9 +140,9 @@ def _locate(name, root, data_root, overrides, options: dict) -> tuple[Adapter, P
 
 __all__ = [
     "ALIASES",
-    "DATASETS",
     "BASE_DATASETS",
     "COMPOSITES",
+    "DATASETS",
     "SYNTHETIC_MARKER",
     "Adapter",
     "Problem",

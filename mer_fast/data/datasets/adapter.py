@@ -6,8 +6,9 @@ from __future__ import annotations
 import abc
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 from mer_fast.data.datasets.class_sets import ClassData
 from mer_fast.data.datasets.copies import annotate_copy

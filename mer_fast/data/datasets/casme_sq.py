@@ -100,11 +100,14 @@ SELF_REPORT = Vocabulary(
 EMOTION3: dict[str, str | None] = {
     **{e: e for e in ESTIMATED[:3]},
     "others": None,
-    **{e: "negative" for e in ("disgust", "anger", "fear", "sadness", "pain", "helpless")},
+    **dict.fromkeys(("disgust", "anger", "fear", "sadness", "pain", "helpless"), "negative"),
     "happiness": "positive",
-    **{e: None for e in ("confused", "sympathy")},
+    **dict.fromkeys(("confused", "sympathy")),
 }
-EXPRESSIONS = {"micro": ("micro-expression",), "macro": ("macro-expression",)}
+EXPRESSIONS: dict[str, tuple[str, ...]] = {
+    "micro": ("micro-expression",),
+    "macro": ("macro-expression",),
+}
 EXPRESSIONS["all"] = EXPRESSIONS["micro"] + EXPRESSIONS["macro"]
 SOURCE = (
     "counted on CAS(ME)^2code_final(Updated), CSV export in hitheyuhong/MEGC2024-CODE "

@@ -132,6 +132,7 @@ class CKPlus(Adapter):
                 fix="restore the label file from Emotion_labels.zip (one number 1-7)",
             )
             return True
+        assert code is not None  # _read_code gives a code or why not
         if code == 0:
             scan.exclude(clip, "emotion code 0 (neutral) is not one of the seven classes")
             return True

@@ -228,7 +228,10 @@ class FourDME(SheetAdapter):
         }
         out = {}
         for _, values in table.rows:
-            key = tuple(cell_text(table.get(values, n)).casefold() for n in (SUB_ID, FOLD_NAME))
+            key = (
+                cell_text(table.get(values, SUB_ID)).casefold(),
+                cell_text(table.get(values, FOLD_NAME)).casefold(),
+            )
             out[key] = {k: cell_text(table.get(values, n)) for k, n in columns.items()}
         ctx.scan.warn(
             f"read the companion sheet {found[0].name} ({len(out)} rows): self-report and "

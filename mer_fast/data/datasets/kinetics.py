@@ -22,8 +22,9 @@ from __future__ import annotations
 import csv
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from mer_fast.data.datasets.adapter import Adapter
 from mer_fast.data.datasets.folders import find_files
@@ -212,7 +213,9 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
                 fix="use the official Kinetics-400 csv (label, youtube_id, "
                 "time_start, time_end, split)",
             )
-        if "label" not in fields and not CSV_NAME.fullmatch(path.name).group(1).lower() == "test":
+        name = CSV_NAME.fullmatch(path.name)
+        assert name is not None  # the csv files are found by this pattern
+        if "label" not in fields and not name.group(1).lower() == "test":
             raise DataError(
                 f"no column 'label' in the header {fields}",
                 file=path,

@@ -190,9 +190,12 @@ class MMEW(SheetAdapter):
                 f"{row.emotion} (the sheet's label is used)"
             )
         above = folder.parent.parent
-        if above != ctx.frames_dir and SUBJECT_DIR.fullmatch(above.name):
-            if above.name.casefold() != row.subject.casefold():
-                ctx.scan.warn(f"{row.clip}: found under subject folder {above.name}")
+        if (
+            above != ctx.frames_dir
+            and SUBJECT_DIR.fullmatch(above.name)
+            and above.name.casefold() != row.subject.casefold()
+        ):
+            ctx.scan.warn(f"{row.clip}: found under subject folder {above.name}")
 
     def check_marks(self, ctx: SheetScan, row: SheetRow, listing: FrameListing) -> None:
         """Blank marks read off the files; marks counted from elsewhere moved onto the files

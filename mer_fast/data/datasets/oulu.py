@@ -22,8 +22,9 @@ authors' public code does for VL).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from mer_fast.data.datasets.adapter import Adapter
 from mer_fast.data.datasets.folders import child_dir, subdirs, unnest

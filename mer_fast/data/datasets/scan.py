@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from mer_fast.data.index import ClipIndex, ClipRecord
 from mer_fast.errors import DataError

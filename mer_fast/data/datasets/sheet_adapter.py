@@ -144,7 +144,11 @@ class SheetAdapter(Adapter):
         """Every clip folder of the release, by :meth:`folder_key` (for the lookups and the
         folders without a row). Default: the folders as deep as ``clip_folder``."""
         parts = self.clip_folder.split("/")
-        rx = None if self.subject_folders is None else re.compile(self.subject_folders, re.I)
+        rx = (
+            None
+            if self.subject_folders is None
+            else re.compile(self.subject_folders, re.IGNORECASE)
+        )
         out: dict[FolderKey, Path] = {}
         for top in ctx.tree.subfolders(ctx.frames_dir):
             if rx is not None and not rx.fullmatch(top.name):
@@ -187,9 +191,13 @@ class SheetAdapter(Adapter):
                         f"{clip}: {name} frame {value} is outside the frames on disk "
                         f"({first}-{last})"
                     )
-        if apex is not None and onset is not None and offset is not None:
-            if not onset <= apex <= offset:
-                scan.warn(f"{clip}: apex {apex} outside onset-offset {onset}-{offset}")
+        if (
+            apex is not None
+            and onset is not None
+            and offset is not None
+            and not onset <= apex <= offset
+        ):
+            scan.warn(f"{clip}: apex {apex} outside onset-offset {onset}-{offset}")
 
     def record_meta(self, ctx: SheetScan, row: SheetRow) -> dict[str, Any]:
         """The record's meta: release, sheet, row, emotion and the extra columns (the AU

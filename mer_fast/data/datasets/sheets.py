@@ -112,7 +112,9 @@ def read_table(
         names = [spellings(r)[0] for r in required]
         if best is not None:
             _, sheet_name, r, cells = best
-            missing = [n for n, g in zip(names, groups) if not any(w in cells for w in g)]
+            missing = [
+                n for n, g in zip(names, groups, strict=True) if not any(w in cells for w in g)
+            ]
             raise DataError(
                 f"the {what}'s header (sheet {sheet_name!r}, row {r}) has no column "
                 f"{missing[0]!r}" + (f" (nor {missing[1:]})" if len(missing) > 1 else ""),

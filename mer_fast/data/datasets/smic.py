@@ -45,7 +45,7 @@ class SMIC(Adapter):
     # their own modality, title, fps, frame pattern and class data
     modality: ClassVar[str] = "HS"
     frame_pattern: ClassVar[str] = FRAME_PATTERN
-    folders = ("SMIC", "SMIC-HS", "smic")
+    folders: ClassVar[tuple[str, ...]] = ("SMIC", "SMIC-HS", "smic")
     fps = 100.0
     layout = (
         f"{CROPPED}/HS/s<k>/micro/{{negative,positive,surprise}}/s<k>_<ne|po|sur>_<NN>/"

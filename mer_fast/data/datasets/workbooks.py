@@ -112,7 +112,7 @@ def _xls_value(cell: Any, datemode: int) -> Any:
         return bool(value)
     if kind == xlrd.XL_CELL_DATE:
         try:
-            return xlrd.xldate_as_datetime(value, datemode)
+            return xlrd.xldate_as_datetime(value, 1 if datemode else 0)  # the book's 0 or 1
         except (ValueError, OverflowError, xlrd.xldate.XLDateError):
             return value
     if kind == xlrd.XL_CELL_NUMBER:

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -161,13 +161,10 @@ def clip_length(record: ClipRecord, backend: str = "auto") -> int:
     if not _is_video(record):
         return len(ordered_frames(record))
     name = resolve_backend(record, backend, "cpu")
-    if not os.path.isfile(record.video):  # type: ignore[arg-type]
+    video = record.video
+    if video is None or not os.path.isfile(video):  # (a video record always names its file)
         raise _missing_video(record)
-    return video_length(
-        record.video,
-        name if name in VIDEO_DECODERS else "pyav",  # type: ignore[arg-type]
-        record.key,
-    )
+    return video_length(video, name if name in VIDEO_DECODERS else "pyav", record.key)
 
 
 def _missing_video(record: ClipRecord) -> DataError:
@@ -182,7 +179,7 @@ def _missing_video(record: ClipRecord) -> DataError:
 
 def decode_clip(
     record: ClipRecord,
-    size: int | Sequence[int] | None = None,
+    size: int | Sequence[int] | ShortSide | None = None,
     backend: str = "auto",
     device: str | torch.device = "cpu",
     *,
@@ -291,7 +288,9 @@ def _decode_video(record, name, size, channels, device, indices, threads, on_war
     if name == "dali":
         from mer_fast.data.decode.gpu import dali_video_frames
 
-        chunks = dali_video_frames(path, positions, record.key, device, on_warning)
+        chunks: Iterator[torch.Tensor] | Iterator[list[torch.Tensor]] = dali_video_frames(
+            path, positions, record.key, device, on_warning
+        )
     else:
         chunks = VIDEO_DECODERS[name](path, positions, record.key, threads, on_warning)
     builder = ClipBuilder(
@@ -312,18 +311,18 @@ def _decode_video(record, name, size, channels, device, indices, threads, on_war
 
 
 __all__ = [
-    "decode_clip",
-    "clip_length",
-    "resolve_backend",
-    "available_backends",
-    "backend_available",
-    "DecodeWarning",
-    "ShortSide",
-    "size_key",
     "IMAGE_BACKENDS",
     "VIDEO_BACKENDS",
+    "DecodeWarning",
+    "ShortSide",
+    "available_backends",
+    "backend_available",
+    "clip_length",
+    "decode_clip",
     "frame_number",
     "ordered_frames",
     "resize_frames",
+    "resolve_backend",
     "rgb_to_gray",
+    "size_key",
 ]

@@ -13,7 +13,7 @@ The rest of what the backends share has its own module: decode sizes in
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 WarningSink = Callable[[str], None]
 
@@ -38,11 +38,10 @@ def import_library(module: str):
     namespace, and an OpenCV loaded after it then fails on every PNG ("libpng error: bad
     parameters to zlib"); so OpenCV, where installed, is always loaded before decord
     (tests/test_decode_order.py)."""
+    import contextlib
     import importlib
 
     if module == "decord":
-        try:
+        with contextlib.suppress(ImportError):
             import cv2  # noqa: F401
-        except ImportError:
-            pass
     return importlib.import_module(module)

@@ -6,8 +6,8 @@ warning per clip (videos)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -82,7 +82,7 @@ class ClipBuilder:
             frames = [to_channels(f, 3) for f in frames]
         c_in = int(frames[0].shape[-1])
         c = self.channels or c_in
-        for k, (f, src) in enumerate(zip(frames, sources)):
+        for k, (f, src) in enumerate(zip(frames, sources, strict=True)):
             if tuple(f.shape[:2]) != self.native:
                 if not self.mixed_sizes_warned:
                     self.mixed_sizes_warned = True
@@ -94,7 +94,7 @@ class ClipBuilder:
                         self.on_warning,
                     )
                 frames[k] = resize_frames(f.unsqueeze(0), target)[0]
-        if target == self.native and self.device.type == "cpu" and (c == c_in or c_in == 1):
+        if target == self.native and self.device.type == "cpu" and c_in in (c, 1):
             for f in frames:  # nothing to compute: one copy per frame, straight into the clip
                 self._write(f.unsqueeze(0), c)
             return
@@ -115,7 +115,7 @@ class ClipBuilder:
         """Strict mode: each frame has the first frame's native size and channels."""
         first = Path(self.first_source or "").name
         h0, w0 = self.native  # type: ignore[misc]
-        for f, src in zip(frames, sources):
+        for f, src in zip(frames, sources, strict=True):
             h, w, c = (int(x) for x in f.shape)
             if (h, w) != (h0, w0):
                 raise DataError(
@@ -127,7 +127,7 @@ class ClipBuilder:
                     fix="restore the frame from the dataset archive; " + SKIP_HINT,
                 )
             if c != self.native_channels:
-                kind = {1: "grayscale", 3: "colour"}
+                kind: dict[int | None, str] = {1: "grayscale", 3: "colour"}
                 raise DataError(
                     f"clip {self.clip}: frame {Path(src).name} is "
                     f"{kind.get(c, f'{c}-channel')}, the clip's first frame {first} "

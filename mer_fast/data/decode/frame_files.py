@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from itertools import pairwise
 from pathlib import Path
 
 from mer_fast.data.decode._common import SKIP_HINT
@@ -57,7 +58,7 @@ def ordered_frames(record: ClipRecord) -> list[str]:
         frames = [frames[i] for i in order]
         nums = [numbers[i] for i in order]
         dropped = set(record.meta.get("dropped_frames") or ())
-        for a, b, fa, fb in zip(nums, nums[1:], frames, frames[1:]):
+        for (a, b), (fa, fb) in zip(pairwise(nums), pairwise(frames), strict=True):
             if b == a:
                 raise DataError(
                     f"clip {record.key}: two files carry frame number {a}: "

@@ -13,8 +13,8 @@ if data is missing, as the CPU backends do); after any decoder failure Pillow na
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import torch
 
@@ -58,14 +58,14 @@ def _with_pillow(
     paths: Sequence[str], positions: Sequence[int], clip: str, ks: list[int], device: torch.device
 ) -> dict[int, torch.Tensor]:
     imgs = decode_images([paths[k] for k in ks], [positions[k] for k in ks], "pil", clip)
-    return {k: img.to(device) for k, img in zip(ks, imgs)}
+    return {k: img.to(device) for k, img in zip(ks, imgs, strict=True)}
 
 
 def _name_the_culprit(
     paths: Sequence[str], positions: Sequence[int], clip: str, reason: str
 ) -> Exception:
     """After a batch decoder failed: find the bad file with Pillow, or report the batch."""
-    for p, i in zip(paths, positions):
+    for p, i in zip(paths, positions, strict=True):
         try:
             DECODERS["pil"](p)
         except _Unreadable as exc:
@@ -86,14 +86,14 @@ def torchvision_images(
     (batched nvJPEG on CUDA)."""
     from torchvision.io import ImageReadMode, decode_jpeg
 
-    datas = [_read_jpeg(p, clip, i) for p, i in zip(paths, positions)]
+    datas = [_read_jpeg(p, clip, i) for p, i in zip(paths, positions, strict=True)]
     ok, others = _split_incomplete(datas)
     out = _with_pillow(paths, positions, clip, others, device)
     tensors = [torch.frombuffer(bytearray(datas[k]), dtype=torch.uint8) for k in ok]
     where = device if device.type == "cuda" else torch.device("cpu")
     try:
         imgs = decode_jpeg(tensors, mode=ImageReadMode.UNCHANGED, device=where) if ok else []
-        for k, data, img in zip(ok, tensors, imgs):
+        for k, data, img in zip(ok, tensors, imgs, strict=True):
             if img.shape[0] not in (1, 3):  # CMYK and other JPEG colour spaces
                 img = decode_jpeg(data, mode=ImageReadMode.RGB, device=where)
             out[k] = img.permute(1, 2, 0)
@@ -180,7 +180,7 @@ def dali_images(
     CUDA). Gray output when every file is grayscale (read from the headers), else RGB."""
     from PIL import Image
 
-    datas = [_read_jpeg(p, clip, i) for p, i in zip(paths, positions)]
+    datas = [_read_jpeg(p, clip, i) for p, i in zip(paths, positions, strict=True)]
     gray = True
     for p in paths:
         with Image.open(p) as im:  # reads the header only
@@ -195,7 +195,7 @@ def dali_images(
             raise _name_the_culprit(
                 [paths[k] for k in ks], [positions[k] for k in ks], clip, f"DALI: {exc}"
             ) from None
-        out.update(zip(ks, imgs))
+        out.update(zip(ks, imgs, strict=True))
     return [out[k] for k in range(len(paths))]
 
 

@@ -11,10 +11,10 @@ as RGB with 3 (palette, RGBA, CMYK are converted). 16-bit and float images are r
 
 from __future__ import annotations
 
-import concurrent.futures as futures
 import os
+from collections.abc import Callable, Sequence
+from concurrent import futures
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -98,7 +98,7 @@ _pool: tuple[int, int, futures.ThreadPoolExecutor] | None = None
 
 def _executor(threads: int) -> futures.ThreadPoolExecutor:
     """One shared pool per process (a pool inherited through fork has no threads: rebuild it)."""
-    global _pool
+    global _pool  # noqa: PLW0603 - one pool per process, rebuilt after a fork
     if _pool is None or _pool[0] != os.getpid() or _pool[1] != threads:
         _pool = (
             os.getpid(),

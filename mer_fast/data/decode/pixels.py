@@ -6,7 +6,7 @@ through numpy on the CPU (:func:`stack_frames`, :func:`copy_frames`)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

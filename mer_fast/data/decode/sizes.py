@@ -6,8 +6,8 @@ once, in torch, after decoding, so every backend applies the same filter."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -76,7 +76,7 @@ def normalize_size(
             field="size",
             fix="pass e.g. size=128 or size=(128, 128)",
         )
-    return size  # type: ignore[return-value]
+    return size
 
 
 def normalize_channels(channels: int | None) -> int | None:

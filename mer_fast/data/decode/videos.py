@@ -12,7 +12,7 @@ most ``max(2, 5 %)`` of the declared count is a warning, a larger one an error.
 from __future__ import annotations
 
 import threading
-from typing import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
@@ -173,7 +173,10 @@ def pyav_frames(
         check_count(clip, path, decoded, declared, on_warning)
 
 
-VIDEO_DECODERS = {"decord": decord_frames, "pyav": pyav_frames}
+VIDEO_DECODERS: dict[str, Callable[..., Iterator[torch.Tensor] | Iterator[list[torch.Tensor]]]] = {
+    "decord": decord_frames,
+    "pyav": pyav_frames,
+}
 
 
 def video_length(path: str, backend: str, clip: str) -> int:

@@ -37,8 +37,9 @@ import copy
 import os
 import time
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from mer_fast.data.datasets.scan import SYNTHETIC_MARKER
 from mer_fast.data.synthetic.registry import REGISTRY, WRITTEN_WITH

@@ -92,7 +92,7 @@ def write_casme2(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> T
     for subject in sorted(subjects, key=lambda s: int(s[3:])):
         app = faces.random_appearance(rng)
         for (filename, label), n_frames in zip(
-            names[subject], plan.lengths(rng, len(names[subject]), k["frames"])
+            names[subject], plan.lengths(rng, len(names[subject]), k["frames"]), strict=True
         ):
             frames, apex_i = plan.micro_clip(rng, app, label, n_frames, size)
             onset = int(rng.integers(4, 160))
@@ -245,9 +245,11 @@ def _take(rng: np.random.Generator, pool: list[str]) -> str:
 
 def _casme2_sheet(path: Path, rows: list[list[Any]], revision: bool) -> None:
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "Sheet1"
     header = list(CASME2_HEADER) + (["Objective Classes"] if revision else [])
     ws.append(header)

@@ -18,12 +18,29 @@ from mer_fast.data.synthetic import faces, plan
 from mer_fast.data.synthetic.media import save_xls
 from mer_fast.data.synthetic.micro_common import Truth, write_both
 
-EMOTIONS = ("disgust", "repression", "tense", "surprise", "happiness", "sadness", "fear")
+EMOTIONS: tuple[str, ...] = (
+    "disgust",
+    "repression",
+    "tense",
+    "surprise",
+    "happiness",
+    "sadness",
+    "fear",
+)
 EMOTIONS += ("contempt",)
 WEIGHTS = (40, 20, 15, 10, 6, 4, 2, 2)  # synthetic, not the real distribution
 RENDER = {"tense": "anger"}  # AU4 alone: the brow lowering of the anger recipe
 AUS = ("4", 12, "4+17", "14", "1+2", "9", "4+7", "L12")
-HEADER = ("Subject", "Filename", None, "OnsetF", "ApexF1", "ApexF2", "OffsetF", None)
+HEADER: tuple[str | None, ...] = (
+    "Subject",
+    "Filename",
+    None,
+    "OnsetF",
+    "ApexF1",
+    "ApexF2",
+    "OffsetF",
+    None,
+)
 HEADER += ("Onset", "Total", "AU", "Emotion")
 FPS = 60.0
 
@@ -48,7 +65,7 @@ def write_casme(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tr
     clips.sort(key=lambda c: (int(c[0][3:]), c[1]))  # the sheet: by subject, names as text
     rows = []
     lengths = plan.lengths(rng, len(clips), k["frames"], minimum=4)
-    for i, ((subject, name, label), n_frames) in enumerate(zip(clips, lengths)):
+    for i, ((subject, name, label), n_frames) in enumerate(zip(clips, lengths, strict=True)):
         frames, apex_i = plan.micro_clip(
             rng, apps[subject], RENDER.get(label, label), n_frames, size
         )

@@ -141,9 +141,11 @@ def _video(folder, rng, app, p, code, events, size, truth, quirk, once) -> list[
 
 def _sheet(path: Path, rows: list[list[Any]]) -> None:
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "CASFEcode_final"
     for row in rows:
         ws.append(row)

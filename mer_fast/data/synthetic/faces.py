@@ -105,10 +105,10 @@ class Appearance:
 def random_appearance(rng: np.random.Generator, gray: bool = False) -> Appearance:
     tone = rng.uniform(0.5, 0.95)
     skin = (95 + 150 * tone, 70 + 130 * tone, 55 + 115 * tone)
-    bg = tuple(float(v) for v in 65 + rng.uniform(-12, 12) + rng.uniform(-6, 6, size=3))
+    r, g, b = (float(v) for v in 65 + rng.uniform(-12, 12) + rng.uniform(-6, 6, size=3))
     return Appearance(
-        skin=tuple(float(s) for s in skin),
-        background=bg,  # type: ignore[arg-type]
+        skin=skin,
+        background=(r, g, b),
         cx=0.5 + rng.uniform(-0.05, 0.05),
         cy=0.52 + rng.uniform(-0.04, 0.04),
         rx=rng.uniform(0.29, 0.35),
@@ -188,8 +188,7 @@ def render_clip(
     xs = (np.arange(w) + 0.5) / s
     X, Y = np.meshgrid(xs - (w / s) / 2 + 0.5, ys - (h / s) / 2 + 0.5)
     tex_rng = np.random.default_rng(app.texture_seed)
-    texture = tex_rng.normal(0, 1, size=(h // 4 + 2, w // 4 + 2))
-    texture = np.kron(texture, np.ones((4, 4)))[:h, :w]
+    texture = np.kron(tex_rng.normal(0, 1, size=(h // 4 + 2, w // 4 + 2)), np.ones((4, 4)))[:h, :w]
     drift = np.cumsum(rng.normal(0, head_motion, size=(len(envelope), 2)), axis=0)
     frames = []
     for t, e in enumerate(envelope):
@@ -264,5 +263,4 @@ def _draw(
     window = 1 / (1 + np.exp((np.abs(u) - 1) * 14))
     dark += 0.8 * np.exp(-(((Y - curve) / max(thick, 0.003)) ** 2)) * window
     img = bg * (1 - face[..., None]) + skin * face[..., None]
-    img = img * (1 - 0.85 * np.clip(dark, 0, 1))[..., None] + 255 * 0.25 * light[..., None]
-    return img
+    return img * (1 - 0.85 * np.clip(dark, 0, 1))[..., None] + 255 * 0.25 * light[..., None]

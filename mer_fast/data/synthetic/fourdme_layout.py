@@ -11,6 +11,7 @@ before ``AUs`` and the one-hot columns after it, and frames are named
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ def write_fourdme(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> 
     for s_i, subject in enumerate(subjects):
         app = faces.random_appearance(rng, gray=True)
         for c_i, (label, n_frames) in enumerate(
-            zip(labels[subject], plan.lengths(rng, len(labels[subject]), k["frames"]))
+            zip(labels[subject], plan.lengths(rng, len(labels[subject]), k["frames"]), strict=True)
         ):
             fold_name = f"{c_i + 1:03d}_{1 + c_i % 3:02d}_1"
             frames, apex_i = plan.micro_clip(rng, app, RENDER[label], n_frames, size)
@@ -118,7 +119,7 @@ def _swap_two_rows(rows: list[list[Any]]) -> None:
     """The AU and later columns of the first two neighbouring single-label rows of different
     emotions are exchanged, as in the real sheet."""
     at = HEADER.index("AUs")
-    for a, b in zip(rows, rows[1:]):
+    for a, b in pairwise(rows):
         if "+" not in a[6] + b[6] and a[6] != b[6]:
             a[at:], b[at:] = b[at:], a[at:]
             return
@@ -126,9 +127,11 @@ def _swap_two_rows(rows: list[list[Any]]) -> None:
 
 def _sheet(path: Path, header: tuple[str, ...], rows: list[list[Any]]) -> None:
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "Sheet1"
     ws.append(list(header))
     for row in rows:

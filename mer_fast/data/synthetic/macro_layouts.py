@@ -64,7 +64,12 @@ def write_ckplus(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> d
         gray = rng.random() < 0.8  # most CK+ images are grayscale
         app = faces.random_appearance(rng, gray=gray)
         for i, (label, n_frames) in enumerate(
-            zip(labels[subject], plan.lengths(rng, len(labels[subject]), k["frames"], minimum=5)), 1
+            zip(
+                labels[subject],
+                plan.lengths(rng, len(labels[subject]), k["frames"], minimum=5),
+                strict=True,
+            ),
+            1,
         ):
             seq = f"{i:03d}"
             qdir = images / subject / seq
@@ -102,7 +107,7 @@ def write_oulu(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> dic
             if lighting == "NI":
                 app = faces.Appearance(**{**app.__dict__, "gray": True})
             for emotion, n_frames in zip(
-                OULU_EMOTIONS, plan.lengths(rng, 6, k["frames"], minimum=5)
+                OULU_EMOTIONS, plan.lengths(rng, 6, k["frames"], minimum=5), strict=True
             ):
                 frames = plan.macro_clip(rng, app, emotion.lower(), n_frames, (h, w))
                 if condition == "Dark":

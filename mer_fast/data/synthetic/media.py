@@ -15,8 +15,9 @@ import re
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ def write_video(path: Path, frames: np.ndarray, fps: float, codec: str) -> None:
     ``libx264``."""
     av = _av()
     fmt = {".avi": "avi", ".mp4": "mp4"}[path.suffix.lower()]
-    t, h, w, _ = frames.shape
+    _t, h, w, _ = frames.shape
     with av.open(str(path), "w", format=fmt) as container:
         stream = container.add_stream(codec, rate=int(round(fps)))
         stream.width, stream.height = w, h

@@ -32,9 +32,11 @@ def write_megc2019_csv(path: Path, smic: Truth, casme2: Truth, samm: Truth) -> i
         sub = f"s{int(c['subject'][1:]):02d}"
         clip = sub + c["clip"][len(c["subject"]) :]
         lines.append(f"smic,{sub},{clip},{SMIC_TO_3[c['label']]}")
-    for c in sorted(samm.clips, key=lambda c: c["clip"]):
-        if c["label"] in SAMM_TO_3:
-            lines.append(f"samm,{int(c['subject'])},{c['clip']},{SAMM_TO_3[c['label']]}")
+    lines.extend(
+        f"samm,{int(c['subject'])},{c['clip']},{SAMM_TO_3[c['label']]}"
+        for c in sorted(samm.clips, key=lambda c: c["clip"])
+        if c["label"] in SAMM_TO_3
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode())
     return len(lines)

@@ -66,8 +66,8 @@ def face_box(subject: str, face: tuple[int, int]) -> tuple[int, int]:
 
 
 def full_frames(faces_: np.ndarray, subject: str) -> np.ndarray:
-    """The raw release's frames: ``faces_`` [T, h, w, C] (or [T, h, w]) on a background of the face's border
-    colour, darkening towards the bottom."""
+    """The raw release's frames: ``faces_`` [T, h, w, C] (or [T, h, w]) on a background of the
+    face's border colour, darkening towards the bottom."""
     if faces_.ndim == 3:  # gray subjects
         return full_frames(faces_[..., None], subject)[..., 0]
     t, fh, fw, c = faces_.shape

@@ -60,7 +60,9 @@ def write_mmew(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
         app = faces.random_appearance(rng)
         samples: dict[str, int] = {}
         for label, n_frames in zip(
-            labels[str(subject)], plan.lengths(rng, len(labels[str(subject)]), k["frames"])
+            labels[str(subject)],
+            plan.lengths(rng, len(labels[str(subject)]), k["frames"]),
+            strict=True,
         ):
             samples[label] = samples.get(label, 0) + 1
             index = FOLDER_ORDER.index(folder_of(label)) + 1
@@ -85,9 +87,11 @@ def write_mmew(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
 
 def _sheet(path: Path, rows: list[list[Any]]) -> None:
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "Sheet1"
     ws.append(list(HEADER))
     for row in rows:

@@ -3,7 +3,7 @@ rendering of one clip."""
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -43,7 +43,7 @@ def assign_labels(
         pool = [c for c in classes for _ in range(totals[c])]
         rng.shuffle(pool)
         order = sorted(subjects, key=lambda s: -len(forbidden.get(s, ())))
-        for s, n in sorted(zip(subjects, counts), key=lambda sc: order.index(sc[0])):
+        for s, n in sorted(zip(subjects, counts, strict=True), key=lambda sc: order.index(sc[0])):
             for _ in range(n):
                 pick = next((i for i, c in enumerate(pool) if c not in forbidden.get(s, ())), None)
                 if pick is None:
@@ -55,7 +55,7 @@ def assign_labels(
             out[free[i % len(free)]].append(c)
         return out
     p = np.asarray(weights if weights is not None else [1.0] * len(classes), dtype=float)
-    for s, n in zip(subjects, counts):
+    for s, n in zip(subjects, counts, strict=True):
         allowed = np.array([c not in forbidden.get(s, ()) for c in classes], dtype=float)
         q = p * allowed
         q = q / q.sum()

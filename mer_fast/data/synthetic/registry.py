@@ -41,7 +41,7 @@ class SynthEntry:
         return fn(folder, rng, sizes)
 
 
-ENTRIES = (
+ENTRIES: tuple[SynthEntry, ...] = (
     SynthEntry(
         "smic",
         "SMIC",

@@ -104,7 +104,7 @@ def write_samm(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
         labels = plan.assign_labels(
             rng,
             others,
-            [c for s, c in zip(subjects, counts) if s != "025"],
+            [c for s, c in zip(subjects, counts, strict=True) if s != "025"],
             SAMM_EMOTIONS,
             weights=SAMM_WEIGHTS,
             required=SAMM_EMOTIONS,
@@ -120,7 +120,9 @@ def write_samm(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
         app = faces.random_appearance(rng, gray=True)
         names = _samm_filenames(rng, subject, len(labels[subject]))
         for (filename, label), n_frames in zip(
-            zip(names, labels[subject]), plan.lengths(rng, len(names), k["frames"])
+            zip(names, labels[subject], strict=True),
+            plan.lengths(rng, len(names), k["frames"]),
+            strict=True,
         ):
             frames, apex_i = plan.micro_clip(rng, app, label.lower(), n_frames, size)
             onset = int(rng.integers(100, 11000))
@@ -169,7 +171,7 @@ def write_samm(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
                     "frames": n_frames,
                 }
             )
-    rows.sort(key=lambda r: r[1])  # sorted as text, like the real sheet (006_5_10 < 006_5_9)
+    rows.sort(key=lambda r: str(r[1]))  # sorted as text, like the real sheet (006_5_10 < 006_5_9)
     _samm_sheet(folder / "SAMM_Micro_FACS_Codes_v2.xlsx", rows)
     return truth
 
@@ -205,9 +207,11 @@ def _samm_filenames(rng: np.random.Generator, subject: str, n: int) -> list[str]
 
 def _samm_sheet(path: Path, rows: list[list[Any]]) -> None:
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "MICRO_ONLY"
     for r, note in enumerate(SAMM_NOTES, start=1):
         if note is not None:

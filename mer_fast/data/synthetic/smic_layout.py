@@ -61,14 +61,14 @@ def write_smic(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> Tru
     truth = Truth("smic")
     for subject in subjects:
         app = faces.random_appearance(rng)
-        numbers = {c: 0 for c in SMIC_CLASSES}
+        numbers = dict.fromkeys(SMIC_CLASSES, 0)
         for label, n_frames in zip(
-            labels[subject], plan.lengths(rng, len(labels[subject]), k["frames"])
+            labels[subject], plan.lengths(rng, len(labels[subject]), k["frames"]), strict=True
         ):
             numbers[label] += 1
             clip = f"{subject}_{SMIC_SHORT[label]}_{numbers[label]:02d}"
             rel = Path(subject) / "micro" / label / clip
-            frames, apex = plan.micro_clip(rng, app, label, n_frames, size)
+            frames, _apex = plan.micro_clip(rng, app, label, n_frames, size)
             first = int(rng.integers(1000, 60000))
             write_both(
                 crop_hs / rel,

@@ -11,8 +11,6 @@ fields by name; unknown names are errors that list the known ones.
 - ``presets``: the paper's ``PROFILES`` and ``load_preset``.
 """
 
-from mer_fast.train.config.overrides import apply_overrides
-from mer_fast.train.config.presets import PROFILES, load_preset
 from mer_fast.train.config.constants import (
     ACTION_CROPS,
     EPOCH_SELECTION,
@@ -26,6 +24,8 @@ from mer_fast.train.config.constants import (
     VIEW_AUGMENTS,
     VIEW_BATCHES,
 )
+from mer_fast.train.config.overrides import apply_overrides
+from mer_fast.train.config.presets import PROFILES, load_preset
 from mer_fast.train.config.trainconfig import FACE_FIELDS, RUNTIME_FIELDS, TrainConfig, describe
 
 __all__ = [

@@ -4,7 +4,8 @@ value is a ``ConfigError`` naming the field, the value and the fix."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from mer_fast.errors import ConfigError
 from mer_fast.train.config.constants import (
@@ -29,8 +30,8 @@ Bad = Callable[..., ConfigError]
 
 
 def validate(cfg: Any, source: str | None = None) -> None:
-    """Checks a TrainConfig ``cfg``: raises ConfigError (``source``: the preset file or "command line") on the first bad field;
-    normalises ``decode_size`` (lower case, stripped)."""
+    """Checks a TrainConfig ``cfg``: raises ConfigError (``source``: the preset file or "command
+    line") on the first bad field; normalises ``decode_size`` (lower case, stripped)."""
 
     def bad(field_name: str, msg: str, fix: str | None = None) -> ConfigError:
         return ConfigError(msg, file=source, field=field_name, fix=fix)

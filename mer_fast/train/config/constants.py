@@ -45,33 +45,43 @@ GROUPS: dict[str, tuple[str, str]] = {
     "clips": ("Clips", "How many frames a clip has, at what size it is stored and fed."),
     "faces": (
         "Faces",
-        "Cropping to the face while decoding (mer_fast.faces; needs "
-        "`pip install 'mer-fast[faces]'`).",
+        (
+            "Cropping to the face while decoding (mer_fast.faces; needs "
+            "`pip install 'mer-fast[faces]'`)."
+        ),
     ),
     "decalcomanie": ("Décalcomanie", "Views, loss weights and heads (section 3.3)."),
     "augment": (
         "Augmentation",
-        "Table 4: per-clip rotation (degrees), scale, horizontal flip; how they act: "
-        "rotation_fill, scale_mode and view_augment (group 'Where the paper's code differs').",
+        (
+            "Table 4: per-clip rotation (degrees), scale, horizontal flip; how they act: "
+            "rotation_fill, scale_mode and view_augment (group 'Where the paper's code differs')."
+        ),
     ),
     "smote": ("SMOTE", "Extended SMOTE (section 3.1.1)."),
     "eval": ("Evaluation", "Which epoch's model a fold reports."),
     "task": (
         "Task",
-        "What the target step learns: emotion classes (the paper's) or action-unit detection "
-        "(multi-label, meb's CD6ME benchmark; docs: 'Action-unit detection').",
+        (
+            "What the target step learns: emotion classes (the paper's) or action-unit detection "
+            "(multi-label, meb's CD6ME benchmark; docs: 'Action-unit detection')."
+        ),
     ),
     "run": ("Run", "Seed, device, precision, speed settings, checkpoints."),
     "data": (
         "Data",
-        "The release read, how much memory a native-size store may take, and the pre-training "
-        "protocol of the action steps (UCF101, Kinetics-400), which follows "
-        "kenshohara/3D-ResNets-PyTorch (master, the code of its 2020 checkpoints).",
+        (
+            "The release read, how much memory a native-size store may take, and the pre-training "
+            "protocol of the action steps (UCF101, Kinetics-400), which follows "
+            "kenshohara/3D-ResNets-PyTorch (master, the code of its 2020 checkpoints)."
+        ),
     ),
     "paper_code": (
         "Where the paper's code differs",
-        "Where the paper's public code trains otherwise than its text says (documentation: "
-        "'Where mer-fast departs from the paper's code'): the defaults and the presets follow "
-        "the code, but for the sampler.",
+        (
+            "Where the paper's public code trains otherwise than its text says (documentation: "
+            "'Where mer-fast departs from the paper's code'): the defaults and the presets follow "
+            "the code, but for the sampler."
+        ),
     ),
 }

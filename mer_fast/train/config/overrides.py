@@ -5,7 +5,8 @@ an unknown name is an error listing the known ones."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from mer_fast.errors import ConfigError
 
@@ -18,7 +19,7 @@ INT_FIELDS = ("frames", "micro_batch")
 
 def coerce(f: dataclasses.Field, value: Any, source: str | None) -> Any:
     """``value`` read as the type of field ``f`` (None stays None)."""
-    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]  # option(): a default or a factory
     if value is None:
         return None
     if f.name == "aus":  # "1,2,4", "AU1+AU2" or a list: an error names the piece

@@ -5,11 +5,11 @@ Adding a field is one line in the class body below::
 
     name: type = option(default, "group", "what it does, its values, its unit")
 
-``group`` is a key of ``GROUPS`` (constants.py); ``choices=`` names the allowed values of a text field (the
-checks in ``checks.py`` and the documentation read them). The description is what ``mer-fast
-train --help``, the configuration reference of the documentation and ``describe()`` show; a test
-fails when a field has none. Name the field in ``RUNTIME_FIELDS`` when it changes only how fast
-or where a run computes, not what (left out of the hashes of stored steps and runs).
+``group`` is a key of ``GROUPS`` (constants.py); ``choices=`` names the allowed values of a text
+field (the checks in ``checks.py`` and the documentation read them). The description is what
+``mer-fast train --help``, the configuration reference of the documentation and ``describe()`` show;
+a test fails when a field has none. Name the field in ``RUNTIME_FIELDS`` when it changes only how
+fast or where a run computes, not what (left out of the hashes of stored steps and runs).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass
-from typing import Any, Callable
+from typing import Any
 
 from mer_fast.data.action_units import MEB_AUS
 from mer_fast.errors import ConfigError
@@ -48,7 +49,7 @@ from mer_fast.train.config.overrides import apply_overrides
 def option(
     default: Any = MISSING,
     group: str = "",
-    help: str = "",
+    help: str = "",  # noqa: A002 - argparse's word, as every field writes help=...
     *,
     choices: tuple[str, ...] | None = None,
     factory: Callable[[], Any] | None = None,
@@ -65,7 +66,8 @@ def option(
 
 @dataclass
 class TrainConfig:
-    """One training run (a chain step or the LOSO fine-tuning). Defaults: the paper's N-step runs."""
+    """One training run (a chain step or the LOSO fine-tuning). Defaults: the paper's N-step
+    runs."""
 
     # -- model ----------------------------------------------------------------------------------
     arch: str = option(
@@ -341,7 +343,7 @@ class TrainConfig:
     )
 
     # -- checks (checks.py) ---------------------------------------------------------------------
-    def validate(self, source: str | None = None) -> "TrainConfig":
+    def validate(self, source: str | None = None) -> TrainConfig:
         """Checks every field (before any work starts); raises ConfigError naming the field."""
         validate_config(self, source)
         return self
@@ -410,7 +412,7 @@ class TrainConfig:
         skip |= set(AU_FIELDS) if self.task == "emotion" else set()
         return tuple(k for k in self.to_dict() if k not in skip)
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> TrainConfig:
         return apply_overrides(self, changes)
 
 
@@ -437,7 +439,7 @@ def describe(name: str) -> dict[str, Any]:
     """A field's description for the help texts and the documentation: name, type, default,
     group, help and (where fixed) choices."""
     f = {f.name: f for f in dataclasses.fields(TrainConfig)}[name]
-    default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+    default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[operator]  # option(): a default or a factory
     return {
         "name": f.name,
         "type": str(f.type),
