@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, stamp  # noqa: E402
+from common import machine, stamp
 
 
 def best(fn, repeat: int) -> tuple[float, object]:

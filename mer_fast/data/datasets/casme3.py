@@ -258,10 +258,11 @@ class CASME3(SheetAdapter):
         found = {"tasks": tasks_dir(ctx.root), "clips": clips_dir(ctx.root)}
         present = [k for k, v in found.items() if v is not None]
         use = choice or present[0]
-        if found[use] is None:
+        frames_dir = found[use]
+        if frames_dir is None:
             raise DataError(
-                f"frames_from={use} asks for the {'whole-task folders' if use == 'tasks' else CLIPS}"
-                ", which are not here",
+                f"frames_from={use} asks for the "
+                f"{'whole-task folders' if use == 'tasks' else CLIPS}, which are not here",
                 file=ctx.root,
                 field="frames_from",
                 fix=f"unpack them here, or read the other release (frames_from={present[0]})",
@@ -273,7 +274,7 @@ class CASME3(SheetAdapter):
             )
         if use == "clips" and found["tasks"] is not None:
             clips_dir(ctx.root, ctx.scan)  # its notes (not made when the task folders were found)
-        ctx.frames_dir, ctx.release = found[use], TASKS if use == "tasks" else CLIPS
+        ctx.frames_dir, ctx.release = frames_dir, TASKS if use == "tasks" else CLIPS
         names = {"tasks": TASKS, "clips": CLIPS}
         ctx.scan.releases[self.name] = {"read": ctx.release, "present": [names[p] for p in present]}
         ctx.extra.update(layout=use, spelled=Counter(), case={}, at_onset=0, drops=set())
@@ -322,6 +323,8 @@ class CASME3(SheetAdapter):
         return ctx.frames_dir / self._clip_names(ctx, row)[0]
 
     def check_folder(self, ctx: SheetScan, row: SheetRow, folder: Path) -> None:
+        got: tuple[str, ...]
+        want: tuple[str, ...] | list[str]
         if ctx.extra["layout"] == "tasks":
             got, want = (folder.parent.parent.name, folder.parent.name), (row.subject, row.filename)
         else:

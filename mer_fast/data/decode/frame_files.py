@@ -53,10 +53,11 @@ def ordered_frames(record: ClipRecord) -> list[str]:
         numbers: list[int | None] = [int(n) for n in record.frame_numbers]
     else:
         numbers = [frame_number(f) for f in frames]
-    if all(n is not None for n in numbers):
-        order = sorted(range(len(frames)), key=lambda i: numbers[i])  # type: ignore[arg-type,return-value]
+    known = [n for n in numbers if n is not None]
+    if len(known) == len(numbers):  # every frame has its number: order by it, check the run
+        order = sorted(range(len(frames)), key=lambda i: known[i])
         frames = [frames[i] for i in order]
-        nums = [numbers[i] for i in order]
+        nums = [known[i] for i in order]
         dropped = set(record.meta.get("dropped_frames") or ())
         for (a, b), (fa, fb) in zip(pairwise(nums), pairwise(frames), strict=True):
             if b == a:
@@ -67,8 +68,8 @@ def ordered_frames(record: ClipRecord) -> list[str]:
                     field="frames",
                     fix="remove the duplicate file or rebuild the index",
                 )
-            if b != a + 1 and not dropped.issuperset(range(a + 1, b)):  # type: ignore[operator]
-                missing = f"frame {a + 1}" if b == a + 2 else f"frames {a + 1}..{b - 1}"  # type: ignore[operator]
+            if b != a + 1 and not dropped.issuperset(range(a + 1, b)):
+                missing = f"frame {a + 1}" if b == a + 2 else f"frames {a + 1}..{b - 1}"
                 raise DataError(
                     f"clip {record.key}: gap in the frame numbering: {Path(fb).name} "
                     f"follows {Path(fa).name} ({missing} missing)",

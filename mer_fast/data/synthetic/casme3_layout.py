@@ -63,7 +63,7 @@ def write_casme3(folder: Path, rng: np.random.Generator, k: dict[str, Any]) -> T
     n = max(2, int(k["subjects"]))
     subjects = list(SUBJECTS[:n]) + [f"spNO.{4 + i}" for i in range(max(0, n - len(SUBJECTS)))]
     counts = plan.clip_counts(rng, n, int(round(n * k["clips_per_subject"])))
-    counts = [max(c, len(QUIRKS.get(s, ())) + 1) for s, c in zip(subjects, counts)]
+    counts = [max(c, len(QUIRKS.get(s, ())) + 1) for s, c in zip(subjects, counts, strict=True)]
     labels = plan.assign_labels(rng, subjects, counts, EMOTIONS, weights=WEIGHTS, required=EMOTIONS)
     size = (k["frame_size"], k["frame_size"])
     truth = Truth("casme3")
@@ -102,7 +102,9 @@ def _plan_subject(rng: np.random.Generator, subject: str, labels: list[str], mea
     free = [t for t in "abcfghijklm" if t not in {c.task for c in clips}]
     tasks = free[: max(1, (len(pool) + 1) // 2)]
     cursor = {t: int(rng.integers(3, 30)) for t in tasks}
-    for i, (label, length) in enumerate(zip(pool, plan.lengths(rng, len(pool), mean, 4))):
+    for i, (label, length) in enumerate(
+        zip(pool, plan.lengths(rng, len(pool), mean, 4), strict=True)
+    ):
         task = tasks[i % len(tasks)]
         onset = cursor[task]
         offset = onset + length - 1
@@ -165,6 +167,7 @@ def _write_clip_release(folder: Path, clips: list[Clip]) -> None:
 
 def _write_sheets(folder: Path, rng: np.random.Generator, clips: list[Clip]) -> None:
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     rows = []
     others = 0
@@ -179,6 +182,7 @@ def _write_sheets(folder: Path, rng: np.random.Generator, clips: list[Clip]) -> 
     annotation.mkdir(parents=True)
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "label"
     ws.append(list(HEADER))
     for row in rows:
@@ -234,6 +238,7 @@ def write_scaled_tree(
     counts scaled to ``clips``), several clips to some task videos. Every frame file is a hard
     link to one small JPEG. Returns ``{"clips", "subjects", "tasks", "files", "classes"}``."""
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     rng = np.random.default_rng(seed)
     counts = class_counts or _scaled_counts(clips)
@@ -282,6 +287,7 @@ def write_scaled_tree(
     annotation.mkdir(parents=True)
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "label"
     ws.append(list(HEADER))
     for row in rows:
@@ -299,7 +305,7 @@ def write_scaled_tree(
 def _scaled_counts(clips: int) -> dict[str, int]:
     """The inferred real class counts (860 clips) scaled to ``clips``, summing to it."""
     total = sum(WEIGHTS)
-    out = {e: w * clips // total for e, w in zip(EMOTIONS, WEIGHTS)}
+    out = {e: w * clips // total for e, w in zip(EMOTIONS, WEIGHTS, strict=True)}
     for e in EMOTIONS[: clips - sum(out.values())]:
         out[e] += 1
     return out

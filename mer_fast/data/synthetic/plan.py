@@ -93,7 +93,9 @@ def swap_to_meet(labels: dict[str, list[str]], needs: Sequence[Need]) -> list[Ne
         ]
 
     def still_holds(subject: str, before: list[str], after: list[str]) -> bool:
-        return all(a or not b for b, a in zip(held(subject, before), held(subject, after)))
+        return all(
+            a or not b for b, a in zip(held(subject, before), held(subject, after), strict=True)
+        )
 
     def one_swap(subject: str, classes: frozenset[str]) -> bool:
         donors = sorted(
