@@ -35,8 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "dataset",
         metavar="DATASET",
-        help="smic | smic-vis | smic-nir | casme2 | samm | casme | casme-sq | 4dme | ckplus | "
-        "oulu, or megc2019 / macro (their parts)",
+        help="smic | smic-vis | smic-nir | casme | casme2 | casme-sq | casme3 | samm | 4dme | "
+        "ckplus | oulu, or megc2019 / macro (their parts)",
     )
     p.add_argument(
         "--data-root",

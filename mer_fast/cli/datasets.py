@@ -31,8 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--data-root",
         dest="data_root",
         metavar="DIR",
-        help="folder holding the dataset folders (SMIC/, CASME2/, SAMM/, CK+/, "
-        "Oulu-CASIA/, UCF101/, Kinetics-400/)",
+        help="folder holding the dataset folders (SMIC/, CASME/, CASME2/, CASME_sq/, CASME3/, "
+        "SAMM/, MMEW/, 4DME/, CK+/, Oulu-CASIA/, UCF101/, Kinetics-400/; `datasets list` "
+        "shows each one's layout)",
     )
     c.add_argument(
         "--data",

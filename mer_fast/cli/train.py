@@ -85,8 +85,9 @@ def add_shared_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--data-root",
         metavar="DIR",
-        help="folder holding each dataset under the name its owners use "
-        "(SMIC/, CASME2/, SAMM/, CK+/, Oulu-CASIA/, UCF101/, Kinetics-400/)",
+        help="folder holding each dataset under the name its owners use (SMIC/, CASME/, "
+        "CASME2/, CASME_sq/, CASME3/, SAMM/, MMEW/, 4DME/, CK+/, Oulu-CASIA/, UCF101/, "
+        "Kinetics-400/; mer-fast datasets list)",
     )
     g.add_argument(
         "--data",
