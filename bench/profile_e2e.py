@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -40,6 +39,7 @@ from torch.profiler import ProfilerActivity, profile, record_function
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import baseline_pipeline as bp
 from common import machine, stamp, sync
+from profile_report import ONCE, markdown, summarise
 
 FULL = dict(
     arch="rx3d101",
@@ -61,7 +61,6 @@ SMOKE = dict(
     subjects=2,
     clips_per_subject=3,
 )
-ONCE = "mer-fast: decode into the store (once per run)"
 
 
 @contextmanager
@@ -230,75 +229,6 @@ def profile_path(step, args, records, num_classes, cfg, conv, device) -> dict:
         Path(args.trace).mkdir(parents=True, exist_ok=True)
         prof.export_chrome_trace(str(Path(args.trace) / f"{step.__name__}.json"))
     return summarise(prof, times, args.steps, args.top, device)
-
-
-def summarise(prof, times: dict[str, list[float]], steps: int, top: int, device) -> dict:
-    per_step = {k: statistics.median(v) for k, v in times.items()}
-    step_total = sum(v for k, v in per_step.items() if k != ONCE)
-    stages = [
-        {"stage": k, "ms": 1e3 * v, "share": None if k == ONCE else v / step_total}
-        for k, v in per_step.items()
-    ]
-    # sub-stages of the baseline's dataset items (CPU ranges inside "baseline: dataset items")
-    events = prof.key_averages()
-    for e in events:
-        if e.key.startswith("baseline: ") and e.key not in per_step:
-            ms = e.cpu_time_total / 1e3 / steps
-            stages.append({"stage": "  " + e.key, "ms": ms, "share": ms / 1e3 / step_total})
-    ops = [
-        e
-        for e in events
-        if not e.key.startswith(("baseline: ", "mer-fast: "))
-        and not e.key.startswith("ProfilerStep")
-    ]
-    total_us = step_total * 1e6 * steps
-
-    def top_by(attr: str) -> list[dict]:
-        rows = sorted(ops, key=lambda e: getattr(e, attr), reverse=True)[:top]
-        return [
-            {
-                "op": e.key,
-                "calls_per_step": e.count / steps,
-                "ms_per_step": getattr(e, attr) / 1e3 / steps,
-                "share": getattr(e, attr) / total_us,
-            }
-            for e in rows
-            if getattr(e, attr) > 0
-        ]
-
-    out = {"step_ms": 1e3 * step_total, "stages": stages, "top_cpu": top_by("self_cpu_time_total")}
-    if device.type == "cuda":
-        out["top_cuda"] = top_by("self_device_time_total")
-    return out
-
-
-def markdown(name: str, res: dict) -> str:
-    lines = [
-        f"**{name}**: {res['step_ms']:.0f} ms per step (decode into the store not counted)",
-        "",
-        "| stage | ms per step | share of step |",
-        "|---|---:|---:|",
-    ]
-    for s in res["stages"]:
-        share = "once per run" if s["share"] is None else f"{100 * s['share']:.1f} %"
-        lines.append(f"| {s['stage']} | {s['ms']:.1f} | {share} |")
-    for key in ("top_cpu", "top_cuda"):
-        if key not in res:
-            continue
-        lines += [
-            "",
-            (
-                f"| top operators ({'CPU' if key == 'top_cpu' else 'CUDA'} self time) | "
-                f"calls | ms per step | share of step |"
-            ),
-            "|---|---:|---:|---:|",
-        ]
-        for o in res[key]:
-            lines.append(
-                f"| `{o['op']}` | {o['calls_per_step']:.0f} | {o['ms_per_step']:.1f} | "
-                f"{100 * o['share']:.1f} % |"
-            )
-    return "\n".join(lines)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

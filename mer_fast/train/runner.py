@@ -1,124 +1,28 @@
 """One experiment end to end: data, the chain, LOSO on the target, the outputs. Shared by
-``mer-fast train`` (one run) and ``mer-fast experiment`` (every row of a paper table)."""
+``mer-fast train`` (one run) and ``mer-fast experiment`` (every row of a paper table). What a run
+is described by (``RunSpec``, ``DataSpec``, ``Plan``) and the data hub it opens live in
+``run_spec.py`` and are importable from here too."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from mer_fast.train.config import TrainConfig
+from mer_fast.train.run_spec import DataSpec, Plan, RunSpec, default_name, hub_key, make_hub
 
-
-@dataclass
-class RunSpec:
-    cfg: TrainConfig
-    target: str
-    chain: str | list[str] = "kinetics,ucf,macro"
-    inits: dict[str, str] = field(default_factory=dict)
-    step_overrides: dict[str, dict] = field(default_factory=dict)
-    data_options: dict[str, dict] = field(default_factory=dict)
-    force: list[str] = field(default_factory=list)
-    name: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)  # table / row / paper of a preset
-    trust_checkpoints: bool = False  # --trust-checkpoint: --init files may hold pickled code
-    # the evaluation protocol (mer_fast.protocols): class set (None: the target's own),
-    # split (subject | dataset) and the hold-out training datasets
-    classes: str | None = None
-    split: str = "subject"
-    train_on: list[str] = field(default_factory=list)
-
-    def protocol(self):
-        """The resolved :class:`~mer_fast.protocols.targets.Protocol` (checks the options)."""
-        from mer_fast.protocols.targets import resolve
-
-        return resolve(self.target, self.classes, self.split, self.train_on)
-
-
-@dataclass
-class DataSpec:
-    data_root: str | None = None
-    overrides: dict[str, Path] = field(default_factory=dict)
-    synthetic: bool = False
-    cache_dir: str | None = None
-    skip_bad: bool = False
-    synthetic_sizes: dict = field(default_factory=dict)  # write_synthetic's knobs
-
-
-def default_name(spec: RunSpec, synthetic: bool) -> str:
-    from mer_fast.train.chain_steps import parse_chain
-
-    steps = parse_chain(spec.chain)
-    return (
-        f"{'-'.join(steps) or 'scratch'}_{spec.protocol().key}_{spec.cfg.arch}"
-        f"{'_synthetic' if synthetic else ''}"
-    )
-
-
-@dataclass
-class Plan:
-    """A run whose chain is done and whose folder is set up: everything a process (a Ray
-    worker, say) needs to open the run and train its folds. Picklable."""
-
-    spec: RunSpec
-    data: DataSpec
-    name: str
-    target: str
-    out: Path
-    steps_dir: Path
-    chain: list[dict]  # StepResult.as_dict() of every step
-    init_path: str | None  # the last step's model.pt (None: from scratch)
-    convention: dict
-    frames: int
-    data_read: dict = field(default_factory=dict)  # releases read and how the store was sized
-    protocol: Any = None  # the resolved Protocol (mer_fast.protocols.targets)
-    evaluation: dict = field(default_factory=dict)  # the protocol, class sets, frames: results
-
-
-def make_hub(spec: RunSpec, data: DataSpec, show_progress: bool = True):
-    from mer_fast.train.datahub import DataHub
-    from mer_fast.utils.dist import resolve_device
-
-    cfg = spec.cfg
-    return DataHub(
-        data_root=data.data_root,
-        overrides=data.overrides,
-        synthetic=data.synthetic,
-        synthetic_sizes=data.synthetic_sizes,
-        cache_dir=data.cache_dir,
-        device=resolve_device(cfg.device),
-        decode_size=cfg.decode_size,
-        size=cfg.size,
-        options=spec.data_options,
-        release=cfg.release,
-        store_memory=cfg.store_memory,
-        skip_bad=data.skip_bad,
-        show_progress=show_progress,
-        faces=cfg.faces,
-        face_margin=cfg.face_margin,
-    )
-
-
-def hub_key(spec: RunSpec, data: DataSpec) -> str:
-    """Runs whose hub keys are equal can share one DataHub (its indexes and decoded stores)."""
-    cfg = spec.cfg
-    return json.dumps(
-        [
-            repr(data),
-            cfg.decode_size,
-            cfg.size,
-            cfg.release,
-            cfg.store_memory,
-            cfg.device,
-            spec.data_options,
-            cfg.faces,
-            cfg.face_margin,
-        ],
-        sort_keys=True,
-        default=str,
-    )
+__all__ = [
+    "DataSpec",
+    "Plan",
+    "RunSpec",
+    "default_name",
+    "finish",
+    "hub_key",
+    "make_hub",
+    "open_loso",
+    "plan",
+    "run",
+]
 
 
 def plan(

@@ -1,4 +1,4 @@
-"""CAS(ME)^2's two naming-rule sheets and its folder names (see
+"""CAS(ME)^2's release folders, its two naming-rule sheets and its folder names (see
 :mod:`~mer_fast.data.datasets.casme_sq`): participant -> subject folder (sheet ``naming
 rule1``), video name -> four-digit code (sheet ``naming rule2``; a lost row is recovered from
 the ``rawpic/`` folder names, with a note), and the ``rawpic/`` video folders
@@ -15,6 +15,8 @@ from mer_fast.data.datasets.folders import FolderTree
 from mer_fast.data.datasets.scan import Scan
 from mer_fast.data.datasets.sheets import Table, read_by_position
 
+# the releases' folders: the cropped faces, the full frames one folder per row, the whole videos
+CROPPED, SELECTED, RAWPIC = "cropped", "selectedpic", "rawpic"
 # the stimulus part of the rawpic folder names, as the release spells them (public loaders)
 STIMULI = {
     "0101": "disgustingteeth",

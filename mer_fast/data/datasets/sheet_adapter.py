@@ -21,7 +21,8 @@ A :class:`SheetAdapter` subclass declares its layout and the base does the readi
 
 The base finds and reads the sheet, reads each row (problems and warnings naming sheet and
 cell), finds clip folders (each folder listed once), lists and checks frames, checks
-onset/apex/offset against them (warnings) and builds the records with parsed action units.
+onset/apex/offset against them (warnings) and builds the records with parsed action units
+(the reading of one row into a record: :mod:`~mer_fast.data.datasets.sheet_clips`).
 Dataset quirks go into the hooks: :meth:`release_dir`, :meth:`raw_release`, :meth:`prepare`
 (which may also set ``ctx.clip_frames`` for the release read), :meth:`check_row`,
 :meth:`clip_folders_on_disk` / :meth:`folder_key` / :meth:`missing_folder`,
@@ -36,25 +37,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mer_fast.data.action_units import parse_action_units
 from mer_fast.data.datasets.adapter import Adapter
 from mer_fast.data.datasets.cells import cell_text
 from mer_fast.data.datasets.class_sets import ClassData
 from mer_fast.data.datasets.folders import FolderTree, child_dir, lock_files, unnest
 from mer_fast.data.datasets.frame_checks import (
     NumberedFolder,
-    frames_of_clip,
-    frames_of_range,
-    number_files,
 )
 from mer_fast.data.datasets.release_choice import choose_release, release_fix
 from mer_fast.data.datasets.scan import Scan
 from mer_fast.data.datasets.sheet_choice import choose_sheet, read_schema_sheet, sheet_candidates
+from mer_fast.data.datasets.sheet_clips import read_clip
 from mer_fast.data.datasets.sheet_rows import (
     SheetRow,
     cell,
     folder_parts,
-    read_row,
     unlisted_text,
 )
 from mer_fast.data.datasets.sheet_schema import (
@@ -67,7 +64,6 @@ from mer_fast.data.datasets.sheet_schema import (
 )
 from mer_fast.data.datasets.sheets import Table
 from mer_fast.data.frames import FrameListing, natural_key
-from mer_fast.data.index import ClipRecord
 from mer_fast.errors import ConfigError, DataError
 
 FolderKey = tuple[str, ...]
@@ -256,7 +252,7 @@ class SheetAdapter(Adapter):
                 rows, key=lambda rv: natural_key(cell_text(cell(self, table, rv[1], name)))
             )
         for number, values in rows:
-            self._read(ctx, number, values)
+            read_clip(self, ctx, number, values)
         for (text, label), n in sorted(ctx.alias_uses.items()):
             scan.warn(f"{n} row(s) spell the emotion {text!r}; read as {label!r}")
         for key in sorted(set(ctx.on_disk) - ctx.used, key=lambda k: natural_key("/".join(k))):
@@ -301,124 +297,6 @@ class SheetAdapter(Adapter):
     def read_sheet(self, path: Path, scan: Scan) -> Table:
         """The coding sheet's rows, by header or by position as ``schema`` says."""
         return read_schema_sheet(self, path, scan)
-
-    def _read(self, ctx: SheetScan, number: int, values: tuple[Any, ...]) -> None:
-        scan = ctx.scan
-        row = read_row(self, ctx, number, values)
-        if row is None:
-            return
-        key = tuple(k.casefold() for k in row.key)
-        if key in ctx.keys:
-            labels = [self._label(f) for f in self.key_fields]
-            scan.problem(
-                row.clip,
-                f"second row for {row.clip} (row {number})",
-                file=ctx.table.path,
-                field="+".join(labels),
-                fix="delete the duplicate row",
-            )
-            return
-        ctx.keys.add(key)
-        folder_key = self.folder_key(ctx, row)
-        ctx.used.add(folder_key)  # a clip outside the protocol still has its folder
-        if row.emotion not in ctx.classes:
-            scan.exclude(
-                row.clip, f"emotion {row.emotion!r} is not in the protocol {list(ctx.classes)}"
-            )
-            return
-        folder = ctx.on_disk.get(folder_key)
-        if folder is None:
-            scan.problem(
-                row.clip,
-                f"listed in {ctx.table.path.name} (row {number}) but its folder is missing",
-                file=self.missing_folder(ctx, row),
-                field="Filename",
-                fix=f"restore the folder from the {ctx.release} release, or delete the row",
-            )
-            return
-        self.check_folder(ctx, row, folder)
-        listing = self._frames(ctx, row, folder)
-        if listing is None:
-            return
-        self.check_marks(ctx, row, listing)
-        self._add(ctx, row, listing)
-
-    def _frames(self, ctx: SheetScan, row: SheetRow, folder: Path) -> FrameListing | None:
-        allow_gaps = bool(ctx.options.get("allow_gaps", False))
-        if ctx.clip_frames == "folder":
-            return frames_of_clip(
-                ctx.scan, row.clip, folder, self.frame_pattern, allow_gaps=allow_gaps
-            )
-        if row.onset is None or row.offset is None or row.offset < row.onset:
-            ctx.scan.problem(
-                row.clip,
-                f"onset {row.onset} / offset {row.offset} do not give a range to cut from the "
-                "video's frames",
-                file=ctx.table.path,
-                field="onset/offset",
-                fix="correct the row (or declare a Fix for it in the adapter, with its source)",
-            )
-            return None
-        video = ctx.videos.get(folder)
-        if video is None:
-            try:
-                entries = ctx.tree.entries(folder, ordered=False)
-            except OSError as exc:
-                ctx.scan.problem(
-                    row.clip,
-                    f"cannot read the video's frame folder ({exc.strerror or exc})",
-                    file=folder,
-                    field="frames",
-                    fix="make it readable, or restore it from the release",
-                )
-                return None
-            video = ctx.videos[folder] = number_files(folder, entries, self.frame_pattern)
-            ctx.scan.ignored_files.extend(str(folder / n) for n in video.unmatched + video.other)
-        return frames_of_range(
-            ctx.scan,
-            row.clip,
-            video,
-            row.onset,
-            row.offset,
-            allow_gaps=allow_gaps,
-            gaps_are_quirks=self.gaps_are_quirks,
-        )
-
-    def _add(self, ctx: SheetScan, row: SheetRow, listing: FrameListing) -> None:
-        meta = self.record_meta(ctx, row)
-        aus = None
-        au_col = self.schema.column("action_units")
-        if au_col is not None and ctx.table.has(au_col.names or (au_col.field,)):
-            value = cell(self, ctx.table, row.values, "action_units")
-            aus = parse_action_units(value)
-            meta["action_units"] = aus_text = cell_text(value)
-            if aus.unparsed:
-                ctx.scan.warn(
-                    f"{row.clip}: action units {aus_text!r}: {list(aus.unparsed)} not read as "
-                    "AU codes (the text stays in meta['action_units'])"
-                )
-        ctx.scan.add(
-            ClipRecord(
-                dataset=self.name,
-                clip_id=row.clip,
-                subject=row.subject,
-                label=row.emotion,
-                label_index=ctx.classes.index(row.emotion),
-                frames=listing.files,
-                num_frames=len(listing),
-                fps=self.fps,
-                frame_numbers=listing.numbers,
-                onset=row.onset,
-                apex=row.apex,
-                offset=row.offset,
-                meta=meta,
-                action_units=aus,
-            )
-        )
-
-    def _label(self, name: str) -> str:
-        col = self.schema.column(name)
-        return col.label if col is not None else name
 
     def _key(self, parts: tuple[str, ...]) -> FolderKey:
         parts = tuple(p.casefold() for p in parts)

@@ -4,6 +4,10 @@ fields by name; unknown names are errors that list the known ones.
 
 - ``trainconfig``: the ``TrainConfig`` dataclass, each field with its description (add fields
   there);
+- ``fields``: ``option()``, which declares a field with its description, and its reading back;
+- ``hashing``: what stored steps and runs are keyed by (``RUNTIME_FIELDS``, ``FACE_FIELDS``,
+  the fingerprint);
+- ``loss_weights``: the paper's rule for the SBML loss weights;
 - ``constants``: the paper's constants (``TARGET_FRAMES``, ``PAPER_LAMBDAS``), the allowed values
   of the text fields and the fields' ``GROUPS``;
 - ``checks``: ``TrainConfig.validate``;
@@ -24,9 +28,10 @@ from mer_fast.train.config.constants import (
     VIEW_AUGMENTS,
     VIEW_BATCHES,
 )
+from mer_fast.train.config.hashing import FACE_FIELDS, RUNTIME_FIELDS
 from mer_fast.train.config.overrides import apply_overrides
 from mer_fast.train.config.presets import PROFILES, load_preset
-from mer_fast.train.config.trainconfig import FACE_FIELDS, RUNTIME_FIELDS, TrainConfig, describe
+from mer_fast.train.config.trainconfig import TrainConfig, describe
 
 __all__ = [
     "ACTION_CROPS",

@@ -8,21 +8,19 @@ Adding a field is one line in the class body below::
 ``group`` is a key of ``GROUPS`` (constants.py); ``choices=`` names the allowed values of a text
 field (the checks in ``checks.py`` and the documentation read them). The description is what
 ``mer-fast train --help``, the configuration reference of the documentation and ``describe()`` show;
-a test fails when a field has none. Name the field in ``RUNTIME_FIELDS`` when it changes only how
-fast or where a run computes, not what (left out of the hashes of stored steps and runs).
+a test fails when a field has none. Name the field in ``RUNTIME_FIELDS`` (hashing.py) when it
+changes only how fast or where a run computes, not what (left out of the hashes of stored steps
+and runs). ``option()`` and the reading back of a description live in ``fields.py``, the SBML
+loss-weight rule in ``loss_weights.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-from collections.abc import Callable
-from dataclasses import MISSING, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from mer_fast.data.action_units import MEB_AUS
-from mer_fast.errors import ConfigError
 from mer_fast.train.config.checks import validate as validate_config
 from mer_fast.train.config.constants import (
     ACTION_CROPS,
@@ -34,7 +32,6 @@ from mer_fast.train.config.constants import (
     EPOCH_SELECTION,
     FACE_MODES,
     HEADS,
-    PAPER_LAMBDAS,
     ROTATION_FILLS,
     SAMPLERS,
     SCALE_MODES,
@@ -43,25 +40,10 @@ from mer_fast.train.config.constants import (
     VIEW_AUGMENTS,
     VIEW_BATCHES,
 )
+from mer_fast.train.config.fields import field_description, option
+from mer_fast.train.config.hashing import config_dict, config_fingerprint, hashed_keys
+from mer_fast.train.config.loss_weights import sbml_loss_weights
 from mer_fast.train.config.overrides import apply_overrides
-
-
-def option(
-    default: Any = MISSING,
-    group: str = "",
-    help: str = "",  # noqa: A002 - argparse's word, as every field writes help=...
-    *,
-    choices: tuple[str, ...] | None = None,
-    factory: Callable[[], Any] | None = None,
-) -> Any:
-    """A TrainConfig field: its default (or ``factory`` for a mutable one), the group it belongs
-    to (a key of GROUPS), its description and, for a text field with fixed values, those values."""
-    metadata: dict[str, Any] = {"group": group, "help": help}
-    if choices is not None:
-        metadata["choices"] = choices
-    if factory is not None:
-        return dataclasses.field(default_factory=factory, metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclass
@@ -349,36 +331,9 @@ class TrainConfig:
         return self
 
     def loss_weights(self, source: str | None = None) -> tuple[float, ...]:
-        """SBML weights, one per training view, summing to one (the paper's rule)."""
-        if self.lambdas is None:
-            if self.views in PAPER_LAMBDAS:
-                return PAPER_LAMBDAS[self.views]
-            return tuple(1.0 / len(self.views) for _ in self.views)
-        lam = tuple(float(x) for x in self.lambdas)
-        if len(lam) != len(self.views):
-            raise ConfigError(
-                f"{len(lam)} loss weights for the {len(self.views)} views {self.views!r}",
-                file=source,
-                field="lambdas",
-                fix="give one weight per view, in the order of `views`",
-            )
-        if any(x < 0 for x in lam) or sum(lam) <= 0:
-            raise ConfigError(
-                f"weights must be non-negative with a positive sum, got {lam}",
-                file=source,
-                field="lambdas",
-            )
-        if abs(sum(lam) - 1.0) > 1e-6:
-            if not self.normalize_lambdas:
-                raise ConfigError(
-                    f"the weights {lam} sum to {sum(lam):.6g}, not 1 (the paper sets the sum of "
-                    f"each equation's lambdas to one)",
-                    file=source,
-                    field="lambdas",
-                    fix="give weights that sum to 1, or set normalize_lambdas: true to rescale",
-                )
-            lam = tuple(x / sum(lam) for x in lam)
-        return lam
+        """SBML weights, one per training view, summing to one (the paper's rule:
+        loss_weights.py)."""
+        return sbml_loss_weights(self.views, self.lambdas, self.normalize_lambdas, source)
 
     def eval_views(self) -> str:
         """The views a test clip is scored with."""
@@ -390,61 +345,25 @@ class TrainConfig:
         """Frames per clip for this target: ``frames`` if set, else the target's mean length."""
         return self.frames if self.frames is not None else TARGET_FRAMES.get(target)
 
-    # -- (de)serialisation ----------------------------------------------------------------------
+    # -- (de)serialisation and the hashes of stored steps and runs (hashing.py) ---------------
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        for k, v in d.items():
-            if isinstance(v, tuple):
-                d[k] = list(v)
-        return d
+        """The fields as JSON data (tuples as lists)."""
+        return config_dict(self)
 
     def fingerprint(self, keys: tuple[str, ...] | None = None) -> str:
-        d = self.to_dict()
-        if keys is not None:
-            d = {k: d[k] for k in keys}
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+        """16 hex digits identifying the fields (only ``keys`` when given)."""
+        return config_fingerprint(self, keys)
 
     def hashed_keys(self) -> tuple[str, ...]:
-        """The fields stored steps and runs are keyed by: all but RUNTIME_FIELDS, the face
-        fields only when faces are on and the AU task's only in AU runs (so steps and runs
-        stored before they existed still match)."""
-        skip = set(RUNTIME_FIELDS) | (set(FACE_FIELDS) if self.faces == "off" else set())
-        skip |= set(AU_FIELDS) if self.task == "emotion" else set()
-        return tuple(k for k in self.to_dict() if k not in skip)
+        """The fields stored steps and runs are keyed by (see hashing.py)."""
+        return hashed_keys(self)
 
     def replace(self, **changes: Any) -> TrainConfig:
         return apply_overrides(self, changes)
-
-
-# Fields that do not change what a run computes (only how fast or where): left out of hashes.
-# sync_bn only acts under torchrun, where it keeps a DDP run equal to the one-process run; a
-# stored step records the number of processes and whether BatchNorm was synchronised.
-FACE_FIELDS = ("faces", "face_margin")
-# The task's fields, hashed only in AU runs (emotion runs and steps stored before they existed
-# keep their hashes).
-AU_FIELDS = ("task", "aus", "au_pos_weight", "au_view_fusion")
-RUNTIME_FIELDS = (
-    "device",
-    "num_workers",
-    "log_every",
-    "compile",
-    "checkpoint_seconds",
-    "sync_bn",
-    "cudnn_benchmark",
-    "store_memory",
-)
 
 
 def describe(name: str) -> dict[str, Any]:
     """A field's description for the help texts and the documentation: name, type, default,
     group, help and (where fixed) choices."""
     f = {f.name: f for f in dataclasses.fields(TrainConfig)}[name]
-    default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[operator]  # option(): a default or a factory
-    return {
-        "name": f.name,
-        "type": str(f.type),
-        "default": default,
-        "group": f.metadata.get("group", ""),
-        "help": f.metadata.get("help", ""),
-        "choices": f.metadata.get("choices"),
-    }
+    return field_description(f)
