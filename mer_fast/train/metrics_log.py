@@ -51,3 +51,35 @@ def log_epoch(writer, state_dir: Path, name: str, row: dict) -> None:
             if isinstance(v, (int, float)) and k != "epoch":
                 writer.add_scalar(f"{name}/{k}", v, row["epoch"])
         writer.flush()
+
+
+class BatchLog:
+    """The training loss within an epoch, every ``every`` batches (``TrainConfig.log_every``),
+    as the TensorBoard scalar ``NAME/batch_loss``: the mean loss per clip of the batches since
+    the last point, at the global batch number ``epoch * batches_per_epoch + batch``. Long
+    epochs (the action steps) show their progress this way; ``metrics.csv`` stays per epoch.
+    Under torchrun it is rank 0's share of each batch. Without a writer (other ranks, no
+    TensorBoard) it records nothing."""
+
+    def __init__(self, writer, name: str, every: int, epoch: int, batches_per_epoch: int):
+        self.writer, self.name, self.every = writer, name, max(1, int(every))
+        self.first = epoch * batches_per_epoch
+        self.batch = 0
+        self.loss = 0.0
+        self.seen = 0
+
+    def add(self, step: dict) -> None:
+        """Counts one optimiser step (its summed ``loss`` and ``seen`` clips)."""
+        self.batch += 1
+        self.loss += step["loss"]
+        self.seen += step["seen"]
+        if self.batch % self.every == 0:
+            self.flush()
+
+    def flush(self) -> None:
+        """Writes the point of the batches not yet written (at the end of an epoch too)."""
+        if self.writer is not None and self.seen:
+            self.writer.add_scalar(
+                f"{self.name}/batch_loss", self.loss / self.seen, self.first + self.batch
+            )
+        self.loss, self.seen = 0.0, 0

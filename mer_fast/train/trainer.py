@@ -41,7 +41,7 @@ from mer_fast.train.clip_predictor import ClipPredictor
 from mer_fast.train.clipdata import ClipData, StreamData
 from mer_fast.train.config import TrainConfig
 from mer_fast.train.epoch_batches import EpochBatches
-from mer_fast.train.metrics_log import log_epoch, tensorboard_writer
+from mer_fast.train.metrics_log import BatchLog, log_epoch, tensorboard_writer
 from mer_fast.train.run_state import better_epoch, load_state, resume_state, run_fingerprint
 from mer_fast.train.runtime import Stopwatch, compile_module, generator, seed_for
 from mer_fast.utils import atomic, dist
@@ -115,6 +115,7 @@ class Trainer(EpochBatches, ClipPredictor):
             else self.net
         )
         self.show_progress = show_progress and self.main
+        self.writer = None  # TensorBoard, rank 0, while fit() runs
         self.weights = cfg.loss_weights()
         self.micro = cfg.micro_batch or cfg.batch_size
         self.input_watch: Stopwatch | None = None  # set while an epoch trains
@@ -219,7 +220,7 @@ class Trainer(EpochBatches, ClipPredictor):
                     lambda: read_json(bad_file, "the list of clips that did not decode") or {}
                 )
             )
-        writer = tensorboard_writer(self.state_dir) if self.main else None
+        writer = self.writer = tensorboard_writer(self.state_dir) if self.main else None
         saved_at = time.perf_counter()
         for epoch in range(start, cfg.epochs):
             t0 = time.perf_counter()
@@ -278,6 +279,8 @@ class Trainer(EpochBatches, ClipPredictor):
         stats = {"loss": 0.0, "correct": 0, "seen": 0}
         self.input_watch = Stopwatch(self.device)
         t0 = time.perf_counter()
+        per_epoch = -(-len(items) // cfg.batch_size)
+        batch_log = BatchLog(self.writer, self.name, cfg.log_every, epoch, per_epoch)
         with progress(
             f"{self.name} epoch {epoch + 1}/{cfg.epochs}", len(items), enabled=self.show_progress
         ) as bar:
@@ -314,7 +317,9 @@ class Trainer(EpochBatches, ClipPredictor):
                         )
                 for k in stats:
                     stats[k] += step[k]
+                batch_log.add(step)
                 bar.advance(size, loss=f"{stats['loss'] / max(stats['seen'], 1):.3f}")
+        batch_log.flush()
         secs = time.perf_counter() - t0
         input_s, self.input_watch = self.input_watch.seconds(), None
         if self.world > 1:  # every rank's share: the figures of the whole epoch

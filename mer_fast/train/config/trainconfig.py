@@ -228,7 +228,8 @@ class TrainConfig:
     log_every: int = option(
         10,
         "run",
-        "logging interval in batches (at least 1; no part of the training reads it at present)",
+        "every this many batches, the mean training loss since the last point as the "
+        "TensorBoard scalar NAME/batch_loss (at least 1; metrics.csv stays per epoch)",
     )
     checkpoint_seconds: float = option(
         60.0, "run", "save the resumable state at most this often, in seconds (and at the end)"
