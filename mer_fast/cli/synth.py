@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--seed",
         type=int,
         default=0,
-        help="random seed: the same seed writes the same files, byte for byte (default 0)",
+        help="random seed: the same seed writes the same files, byte for byte with the same "
+        "Pillow and PyAV (their encoders write the images and videos; default 0)",
     )
     p.add_argument(
         "--datasets",

@@ -22,10 +22,12 @@ folders, file names, spreadsheets, label files and video containers as the real 
 
 Every folder carries a ``MER_FAST_SYNTHETIC.json`` marker, so the adapters set
 ``ClipIndex.synthetic`` and everything downstream can say "synthetic". Output is deterministic
-per seed (byte for byte). The faces carry a learnable signal: class-dependent facial motion,
-subject-dependent appearance, asymmetric faces, mild noise (see ``faces``); the action videos a
-class-dependent motion. Each dataset folder is written next to its destination and moved into
-place when complete; a folder without the marker is never overwritten.
+per seed: byte for byte with the same encoders (Pillow for the images, PyAV's bundled FFmpeg for
+the videos; PyAV 18.1.0 and 18.1.1 encode the action videos differently, and the demo's figures
+differ with them, see bench/RESULTS.md). The faces carry a learnable signal: class-dependent
+facial motion, subject-dependent appearance, asymmetric faces, mild noise (see ``faces``); the
+action videos a class-dependent motion. Each dataset folder is written next to its destination
+and moved into place when complete; a folder without the marker is never overwritten.
 
 Which datasets are written, into which folder, by which writer module (``<name>_layout.py``)
 and at which default sizes is declared in :mod:`~mer_fast.data.synthetic.registry`.
