@@ -8,6 +8,7 @@ import csv
 import dataclasses
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -257,6 +258,9 @@ def test_au_run_from_the_cli_and_f1_from_predictions_csv(tiny_data, tmp_path, ca
     res = json.loads((out / "results.json").read_text())
     assert res["task"] == "au" and res["provenance"] == "synthetic"
     assert res["aus"] == [f"AU{a}" for a in MEB_AUS] and "SMOTE" in res["task_notes"][0]
+    # the protocol is recorded as for an emotion run
+    assert res["protocol"]["split"] == "subject" and res["protocol"]["folds"] >= 2
+    assert Path(res["final_model"]) == out / "model.pt"
     with open(out / "predictions.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == res["pooled"]["n"]

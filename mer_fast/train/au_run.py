@@ -120,34 +120,16 @@ def finish_au(
     """Writes an AU run's results.json, predictions.csv and au_f1.png, and prints its table
     (``loso``: the run's :class:`AULosoRun`, or anything with its ``index``)."""
     from mer_fast.eval.au_outputs import print_au_summary, write_au_run
-    from mer_fast.faces.report import faces_of_index
-    from mer_fast.models import get_convention
 
     index, cfg = loso.index, p.spec.cfg
     targets = au_targets(index, cfg.aus)
-    extra = {
-        "frames": p.frames,
-        "device": cfg.device,
-        "meta": p.spec.meta,
-        **p.data_read,
-        "skipped_clips": [list(s) for s in index.skipped],
-        "au_left_out": [list(s) for s in targets.left_out],
-        "task_notes": task_notes(cfg),
-    }
-    faces = faces_of_index(index)
-    if faces is not None:
-        extra["faces"] = faces
+    extra = p.results_extra(index)
+    extra["au_left_out"] = [list(s) for s in targets.left_out]
+    extra["task_notes"] = task_notes(cfg)
     if final_model:
-        path = train_final_au_model(
-            index,
-            loso.data,
-            cfg,
-            loso.make_net,
-            p.out,
-            get_convention(p.convention),
-            show_progress=show_progress,
+        extra["final_model"] = p.train_final_model(
+            loso, train_final_au_model, show_progress=show_progress
         )
-        extra["final_model"] = str(path)
     res = write_au_run(
         p.out,
         name=p.name,

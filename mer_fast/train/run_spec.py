@@ -86,6 +86,41 @@ class Plan:
     protocol: Any = None  # the resolved Protocol (mer_fast.protocols.targets)
     evaluation: dict = field(default_factory=dict)  # the protocol, class sets, frames: results
 
+    def results_extra(self, index) -> dict:
+        """What every run's ``results.json`` records beyond its figures, whatever its task: the
+        frames, the protocol, the device, the preset's metadata, the releases read, the clips
+        left out and (when the clips were face-cropped) their faces."""
+        from mer_fast.faces.report import faces_of_index
+
+        extra = {
+            "frames": self.frames,
+            "protocol": self.evaluation,
+            "device": self.spec.cfg.device,
+            "meta": self.spec.meta,
+            **self.data_read,
+            "skipped_clips": [list(s) for s in index.skipped],
+        }
+        faces = faces_of_index(index)
+        if faces is not None:
+            extra["faces"] = faces
+        return extra
+
+    def train_final_model(self, loso, train, *, show_progress: bool = True) -> str:
+        """Trains the run's model on every clip with ``train`` (the task's final-model trainer:
+        ``network.train_final_model`` or ``au_run.train_final_au_model``); its path."""
+        from mer_fast.models import get_convention
+
+        path = train(
+            loso.index,
+            loso.data,
+            self.spec.cfg,
+            loso.make_net,
+            self.out,
+            get_convention(self.convention),
+            show_progress=show_progress,
+        )
+        return str(path)
+
 
 def make_hub(spec: RunSpec, data: DataSpec, show_progress: bool = True):
     """The DataHub (indexes, decoded stores) through which ``spec``'s configuration reads

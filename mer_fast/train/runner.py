@@ -226,36 +226,18 @@ def finish(
 
         return finish_au(p, loso, pooled, final_model=final_model, show_progress=show_progress)
     from mer_fast.eval.outputs import print_summary, write_run
-    from mer_fast.models import get_convention
     from mer_fast.train.network import train_final_model
     from mer_fast.utils.progress import console
 
     index, cfg = loso.index, p.spec.cfg
-    extra = {
-        "frames": p.frames,
-        "protocol": p.evaluation,
-        "device": cfg.device,
-        "meta": p.spec.meta,
-        **p.data_read,
-        "skipped_clips": [list(s) for s in index.skipped],
-        "smote_added_total": sum((f["smote"] or {}).get("total_added", 0) for f in pooled["folds"]),
-    }
-    from mer_fast.faces.report import faces_of_index
-
-    faces = faces_of_index(index)
-    if faces is not None:
-        extra["faces"] = faces
+    extra = p.results_extra(index)
+    extra["smote_added_total"] = sum(
+        (f["smote"] or {}).get("total_added", 0) for f in pooled["folds"]
+    )
     if final_model:
-        path = train_final_model(
-            index,
-            loso.data,
-            cfg,
-            loso.make_net,
-            p.out,
-            get_convention(p.convention),
-            show_progress=show_progress,
+        extra["final_model"] = p.train_final_model(
+            loso, train_final_model, show_progress=show_progress
         )
-        extra["final_model"] = str(path)
     res = write_run(
         p.out,
         name=p.name,
