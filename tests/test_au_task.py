@@ -245,12 +245,33 @@ def _f1(y, p):
     return None if den == 0 else 2 * tp / den
 
 
-def test_au_run_from_the_cli_and_f1_from_predictions_csv(tiny_data, tmp_path, capsys):
+def recorded_titles(monkeypatch) -> dict[str, list[str]]:
+    """The titles of every figure saved from now on in this test (matplotlib's savefig)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    saved: dict[str, list[str]] = {}
+    original = Figure.savefig
+
+    def recording(fig, fname, *args, **kwargs):
+        texts = [ax.get_title() for ax in fig.axes]
+        texts.append(fig._suptitle.get_text() if fig._suptitle else "")
+        saved[Path(fname).name] = [t for t in texts if t]
+        return original(fig, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", recording)
+    return saved
+
+
+def test_au_run_from_the_cli_and_f1_from_predictions_csv(tiny_data, tmp_path, capsys, monkeypatch):
     from mer_fast.cli import main
     from mer_fast.eval import seeds
     from mer_fast.eval.report import write_report
 
     data = tiny_data("casme2")
+    titles = recorded_titles(monkeypatch)
     out = tmp_path / "run"
     argv = ["train", "--task", "au", "--target", "casme2", "--data-root", str(data)]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(out), *COMMON]
@@ -279,6 +300,10 @@ def test_au_run_from_the_cli_and_f1_from_predictions_csv(tiny_data, tmp_path, ca
     assert seeds.figures(res)["f1[AU4]"] == res["pooled"]["f1"][2]
     report = write_report([out], tmp_path / "report").read_text()
     assert "action-unit detection" in report and "au_f1.png" in report
+    # every plot of the synthetic AU run and of its report says SYNTHETIC
+    assert any("au_f1.png" in name for name in titles), sorted(titles)  # (atomic: a temporary name)
+    for name, texts in titles.items():
+        assert any("SYNTHETIC" in t for t in texts), (name, texts)
     from mer_fast.inference import Predictor
 
     pred = Predictor(out / "model.pt", faces="off")

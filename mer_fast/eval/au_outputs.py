@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import platform
 import shutil
 import time
 from pathlib import Path
@@ -25,9 +24,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from mer_fast import __version__
 from mer_fast.eval.au_metrics import AUScores
-from mer_fast.eval.outputs import ORACLE_LABEL, provenance_label
+from mer_fast.eval.outputs import ORACLE_LABEL, plot_marks, provenance_label, software
 from mer_fast.utils import atomic
 
 HEADLINE = ("f1_mean", "f1_mean_all", "f1_macro_mean")
@@ -80,11 +78,7 @@ def write_au_run(
         "chain": chain,
         "config": config,
         "data": data_summary,
-        "software": {
-            "mer_fast": __version__,
-            "python": platform.python_version(),
-            "torch": _torch_version(),
-        },
+        "software": software(),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     if extra:
@@ -95,16 +89,9 @@ def write_au_run(
         results,
         out / "au_f1.png",
         title=f"{name}: {target}, AU detection pooled over {len(folds)} folds"
-        f"{' (SYNTHETIC data)' if provenance == 'synthetic' else ''}"
-        f"{' [ORACLE]' if selection == 'oracle' else ''}",
+        + plot_marks(provenance, selection),
     )
     return results
-
-
-def _torch_version() -> str:
-    import torch
-
-    return torch.__version__
 
 
 def predictions_csv(folds: list[dict], aus: list[str]) -> str:

@@ -30,6 +30,23 @@ def provenance_label(provenance: str) -> str:
     )
 
 
+def software() -> dict:
+    """The versions a run's results.json records: mer-fast, Python, torch."""
+    import torch
+
+    return {
+        "mer_fast": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+
+
+def plot_marks(provenance: str, selection: str) -> str:
+    """What a run's plot title adds: SYNTHETIC on synthetic data, ORACLE with oracle epochs."""
+    marks = " (SYNTHETIC data)" if provenance == "synthetic" else ""
+    return marks + (" [ORACLE]" if selection == "oracle" else "")
+
+
 def write_run(
     out_dir: str | Path,
     *,
@@ -79,11 +96,7 @@ def write_run(
         "chain": chain,
         "config": config,
         "data": data_summary,
-        "software": {
-            "mer_fast": __version__,
-            "python": platform.python_version(),
-            "torch": _torch_version(),
-        },
+        "software": software(),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     if extra:
@@ -95,16 +108,9 @@ def write_run(
         classes,
         out / "confusion.png",
         title=f"{name}: {target}, pooled over {len(folds)} folds"
-        f"{' (SYNTHETIC data)' if provenance == 'synthetic' else ''}"
-        f"{' [ORACLE]' if selection == 'oracle' else ''}",
+        + plot_marks(provenance, selection),
     )
     return results
-
-
-def _torch_version() -> str:
-    import torch
-
-    return torch.__version__
 
 
 def predictions_csv(folds: list[dict], classes) -> str:
