@@ -28,45 +28,16 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import importlib.util
 import json
-import subprocess
 import sys
 import tempfile
 import warnings
 from pathlib import Path
 
+from checkout import Failure, check_checkout, import_from_git, require, resolve
+
 ROOT = Path(__file__).resolve().parents[1]
 FILES = {"2020": ("resnet",), "2018": ("resnet", "resnext")}
-
-
-class Failure(Exception):
-    """A problem with the user's checkout: printed as one line with its fix, exit status 2."""
-
-
-def git(repo: Path, *args: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
-        )
-    except FileNotFoundError:
-        raise Failure("git is not installed; this script reads the checkout with git") from None
-    if done.returncode != 0:
-        raise Failure(done.stderr.strip() or f"git {' '.join(args)} failed")
-    return done.stdout
-
-
-def resolve(repo: Path, ref: str, option: str) -> str:
-    """The commit of ``ref`` (a branch, also as origin/REF, a tag or a commit)."""
-    for cand in (ref, f"origin/{ref}"):
-        try:
-            return git(repo, "rev-parse", "--verify", "--quiet", f"{cand}^{{commit}}").strip()
-        except Failure:
-            continue
-    raise Failure(
-        f"{repo}: no branch, tag or commit {ref!r} ({option})\n  fix: fetch it "
-        f"(git -C {repo} fetch origin {ref}:{ref}) or name another with {option}"
-    )
 
 
 def load_originals(repo: Path, refs: dict[str, str], tmp: Path) -> dict:
@@ -76,14 +47,9 @@ def load_originals(repo: Path, refs: dict[str, str], tmp: Path) -> dict:
     for release, names in FILES.items():
         modules[release] = {}
         for name in names:
-            path = tmp / f"original_{release}_{name}.py"
-            path.write_text(git(repo, "show", f"{refs[release]}:models/{name}.py"))
-            spec = importlib.util.spec_from_file_location(path.stem, path)
-            module = importlib.util.module_from_spec(spec)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                spec.loader.exec_module(module)
-            modules[release][name] = module
+            modules[release][name] = import_from_git(
+                repo, refs[release], f"models/{name}.py", tmp, f"original_{release}_{name}"
+            )
     return modules
 
 
@@ -108,14 +74,9 @@ def build(
 
 def record(repo: Path, out: Path, refs: dict[str, str]) -> list[Path]:
     commits = {release: resolve(repo, ref, f"--ref-{release}") for release, ref in refs.items()}
-    try:
-        import numpy  # noqa: F401  (the seeded weights)
-        import torch
-    except ImportError as exc:
-        raise Failure(
-            f"{exc.name} is not installed\n  fix: run this with the Python of "
-            f"mer-fast's environment (make setup; .venv/bin/python)"
-        ) from None
+    require("numpy", "torch")  # numpy: the seeded weights
+    import torch
+
     sys.path.insert(0, str(ROOT))
     from tests.models_helpers import (
         DEPTHS,
@@ -208,18 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     repo = args.repo.expanduser()
     try:
-        if not repo.is_dir():
-            raise Failure(
-                f"{repo}: no such folder (--repo)\n  fix: give the path of a clone "
-                f"of https://github.com/kenshohara/3D-ResNets-PyTorch"
-            )
-        try:
-            git(repo, "rev-parse", "--git-dir")
-        except Failure:
-            raise Failure(
-                f"{repo}: not a git checkout (--repo)\n  fix: git clone "
-                f"https://github.com/kenshohara/3D-ResNets-PyTorch {repo}"
-            ) from None
+        check_checkout(repo, "https://github.com/kenshohara/3D-ResNets-PyTorch")
         paths = record(repo, args.out, {"2018": args.ref_2018, "2020": args.ref_2020})
     except Failure as exc:
         print(f"record_3dresnets: {exc}", file=sys.stderr)

@@ -34,13 +34,13 @@ random streams. The fixture is about 31 KiB.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import subprocess
 import sys
 import tempfile
 import warnings
 from pathlib import Path
+
+from checkout import Failure, check_checkout, git, import_from_git, require, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = "meb/utils/metrics.py"
@@ -48,29 +48,9 @@ UAR_NOTEBOOK = "experiments/paper_experiments/Table 10. Hold-out database.ipynb"
 UAR_FUNCTION = "def unweighted_average_recall"
 
 
-class Failure(Exception):
-    """A problem with the user's checkout: printed as one line with its fix, exit status 2."""
-
-
-def git(repo: Path, *args: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), *args], check=False, capture_output=True, text=True
-        )
-    except FileNotFoundError:
-        raise Failure("git is not installed; this script reads the checkout with git") from None
-    if done.returncode != 0:
-        raise Failure(done.stderr.strip() or f"git {' '.join(args)} failed")
-    return done.stdout
-
-
 def load_meb(repo: Path, commit: str, tmp: Path) -> dict:
     """meb's metric classes and the notebook's UAR, from the checkout at ``commit``."""
-    path = tmp / "meb_metrics.py"
-    path.write_text(git(repo, "show", f"{commit}:{METRICS}"))
-    spec = importlib.util.spec_from_file_location("meb_metrics", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = import_from_git(repo, commit, METRICS, tmp, "meb_metrics")
     notebook = json.loads(git(repo, "show", f"{commit}:{UAR_NOTEBOOK}"))
     cells = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
     found = [c for c in cells if UAR_FUNCTION in c]
@@ -167,21 +147,12 @@ def multiclass_cases():
 
 
 def record(repo: Path, out: Path, ref: str) -> Path:
-    try:
-        import numpy as np
-        import sklearn
-        import torch
-    except ImportError as exc:
-        raise Failure(
-            f"{exc.name} is not installed\n  fix: run this with the Python of "
-            f"mer-fast's environment (make setup; .venv/bin/python)"
-        ) from None
-    try:
-        commit = git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
-    except Failure:
-        raise Failure(
-            f"{repo}: no branch, tag or commit {ref!r} (--ref)\n  fix: fetch it or name another"
-        ) from None
+    require("numpy", "sklearn", "torch")
+    import numpy as np
+    import sklearn
+    import torch
+
+    commit = resolve(repo, ref, "--ref")
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn's UndefinedMetricWarning on 0/0 F1
         meb = load_meb(repo, commit, Path(tmp))
@@ -263,18 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     repo = args.repo.expanduser()
     try:
-        if not repo.is_dir():
-            raise Failure(
-                f"{repo}: no such folder (--repo)\n  fix: give the path of a clone "
-                f"of https://github.com/tvaranka/meb"
-            )
-        try:
-            git(repo, "rev-parse", "--git-dir")
-        except Failure:
-            raise Failure(
-                f"{repo}: not a git checkout (--repo)\n  fix: git clone "
-                f"https://github.com/tvaranka/meb {repo}"
-            ) from None
+        check_checkout(repo, "https://github.com/tvaranka/meb")
         path = record(repo, args.out, args.ref)
     except Failure as exc:
         print(f"record_meb_metrics: {exc}", file=sys.stderr)
