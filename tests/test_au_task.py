@@ -22,28 +22,14 @@ from mer_fast.train.au_task import AULosoRun
 from mer_fast.train.au_trainer import balanced_pos_weight, combine_views
 from mer_fast.train.clipdata import ClipData
 from mer_fast.train.config import TrainConfig
-from tests.train_helpers import TinyNet, toy_dataset
+from tests.train_helpers import TinyNet, toy_cfg, toy_dataset
 
 AUS = (4, 12, 14)
 CODES = ["4+L12", "R12", "14", "4(k)+14", "?", "12+14", "A12", "R4+L14"]
 
 
 def cfg(**kw):
-    base = dict(
-        task="au",
-        aus=AUS,
-        epochs=2,
-        milestones=(2,),
-        lr=3e-3,
-        batch_size=6,
-        size=12,
-        frames=8,
-        device="cpu",
-        checkpoint_seconds=0.0,
-        smote=False,
-    )
-    base.update(kw)
-    return TrainConfig(**base).validate()
+    return toy_cfg(**(dict(task="au", aus=AUS, epochs=2, milestones=(2,)) | kw))
 
 
 def au_dataset(codes=CODES, subjects=3):

@@ -10,7 +10,7 @@ from mer_fast.models.heads import MERNet
 from mer_fast.train.batches import Items
 from mer_fast.train.config import TrainConfig
 from mer_fast.train.metrics_log import BatchLog
-from tests.train_helpers import TinyNet, toy_dataset
+from tests.train_helpers import TinyNet, toy_cfg, toy_dataset
 
 
 class Recorder:
@@ -35,16 +35,7 @@ def fit(tmp_path, monkeypatch, log_every):
     recorder = Recorder()
     monkeypatch.setattr(trainer_module, "tensorboard_writer", lambda state_dir: recorder)
     index, data = toy_dataset(subjects=2)  # 12 clips: 2 batches of 6 per epoch
-    cfg = TrainConfig(
-        epochs=2,
-        lr=3e-3,
-        batch_size=6,
-        size=12,
-        frames=8,
-        device="cpu",
-        smote=False,
-        log_every=log_every,
-    ).validate()
+    cfg = toy_cfg(epochs=2, log_every=log_every)
     torch.manual_seed(0)  # the same network in every call
     net = MERNet(TinyNet(3), 3)
     trainer = trainer_module.Trainer(net, cfg, data, tmp_path, name="t", show_progress=False)

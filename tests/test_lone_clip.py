@@ -23,23 +23,11 @@ from mer_fast.train.loso import LosoRun
 from mer_fast.train.trainer import Trainer
 from mer_fast.utils.batching import batch_sizes, micro_sizes
 from mer_fast.utils.dist import share_bounds
-from tests.train_helpers import TinyNet, toy_dataset
+from tests.train_helpers import TinyNet, toy_cfg, toy_dataset
 
 
 def cfg(**kw) -> TrainConfig:
-    base = dict(
-        epochs=1,
-        milestones=(2,),
-        lr=3e-3,
-        batch_size=6,
-        size=12,
-        frames=8,
-        device="cpu",
-        checkpoint_seconds=0.0,
-        smote=False,
-    )
-    base.update(kw)
-    return TrainConfig(**base).validate()
+    return toy_cfg(**(dict(epochs=1, milestones=(2,)) | kw))
 
 
 def pooled_net(classes: int = 3) -> MERNet:

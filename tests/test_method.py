@@ -13,27 +13,15 @@ import torch.nn.functional as F
 from mer_fast.errors import ConfigError
 from mer_fast.models.heads import MERNet, predict_logits, sbml_loss
 from mer_fast.train.augment import random_theta
-from mer_fast.train.config import TrainConfig, load_preset
+from mer_fast.train.config import load_preset
 from mer_fast.train.loso import LosoRun
 from mer_fast.train.smote import smote_items
 from mer_fast.train.trainer import Trainer
-from tests.train_helpers import TinyNet, toy_dataset
+from tests.train_helpers import TinyNet, toy_cfg, toy_dataset
 
 
 def cfg(**kw):
-    base = dict(
-        epochs=2,
-        milestones=(2,),
-        lr=3e-3,
-        batch_size=6,
-        size=12,
-        frames=8,
-        device="cpu",
-        checkpoint_seconds=0.0,
-        smote=False,
-    )
-    base.update(kw)
-    return TrainConfig(**base).validate()
+    return toy_cfg(**(dict(epochs=2, milestones=(2,)) | kw))
 
 
 def test_sbml_loss_is_the_weighted_sum(gen):

@@ -16,23 +16,11 @@ from mer_fast.train.batches import Items
 from mer_fast.train.config import TrainConfig, load_preset
 from mer_fast.train.sampler import class_balanced_draw, epoch_order
 from mer_fast.train.trainer import Trainer
-from tests.train_helpers import TinyNet, toy_dataset
+from tests.train_helpers import TinyNet, toy_cfg, toy_dataset
 
 
 def cfg(**kw):
-    base = dict(
-        epochs=4,
-        milestones=(3,),
-        lr=3e-3,
-        batch_size=4,
-        size=12,
-        frames=8,
-        device="cpu",
-        checkpoint_seconds=0.0,
-        smote=False,
-    )
-    base.update(kw)
-    return TrainConfig(**base).validate()
+    return toy_cfg(**(dict(epochs=4, milestones=(3,), batch_size=4) | kw))
 
 
 # -- epoch selection ----------------------------------------------------------------------------

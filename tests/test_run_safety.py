@@ -21,7 +21,7 @@ from mer_fast.models.heads import MERNet
 from mer_fast.train.config import TrainConfig
 from mer_fast.train.loso import LosoRun
 from mer_fast.utils.runlock import LOCK_NAME, FolderLock
-from tests.train_helpers import TinyNet, toy_dataset
+from tests.train_helpers import TinyNet, toy_cfg, toy_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMON = [
@@ -57,18 +57,7 @@ def squash(text: str) -> str:
 
 
 def cfg(**kw):
-    base = dict(
-        epochs=1,
-        lr=3e-3,
-        batch_size=6,
-        size=12,
-        frames=8,
-        device="cpu",
-        checkpoint_seconds=0.0,
-        smote=False,
-    )
-    base.update(kw)
-    return TrainConfig(**base).validate()
+    return toy_cfg(**(dict(epochs=1) | kw))
 
 
 @pytest.fixture(scope="module")

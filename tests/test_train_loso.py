@@ -4,26 +4,13 @@ import pytest
 import torch
 
 from mer_fast.models.heads import MERNet
-from mer_fast.train.config import TrainConfig
 from mer_fast.train.loso import LosoRun, make_folds
 from mer_fast.train.trainer import Trainer
-from tests.train_helpers import TinyNet, toy_dataset
+from tests.train_helpers import TinyNet, toy_cfg, toy_dataset
 
 
 def cfg(**kw):
-    base = dict(
-        epochs=3,
-        milestones=(2,),
-        lr=3e-3,
-        batch_size=6,
-        size=12,
-        frames=8,
-        device="cpu",
-        checkpoint_seconds=0.0,
-        smote=False,
-    )
-    base.update(kw)
-    return TrainConfig(**base).validate()
+    return toy_cfg(**(dict(epochs=3, milestones=(2,)) | kw))
 
 
 def net_factory(index, head="sbml", views="O"):

@@ -8,6 +8,7 @@ from torch import nn
 
 from mer_fast.data.index import ClipIndex, ClipRecord
 from mer_fast.train.clipdata import ClipData
+from mer_fast.train.config import TrainConfig
 
 
 class TinyNet(nn.Module):
@@ -81,3 +82,18 @@ def toy_dataset(
         std=(0.25,),
     )
     return index, data
+
+
+def toy_cfg(**kw) -> TrainConfig:
+    """A TrainConfig for the toy datasets: small, on the CPU, state saved every epoch, no SMOTE;
+    ``kw`` sets or overrides any field."""
+    base = dict(
+        lr=3e-3,
+        batch_size=6,
+        size=12,
+        frames=8,
+        device="cpu",
+        checkpoint_seconds=0.0,
+        smote=False,
+    )
+    return TrainConfig(**(base | kw)).validate()
