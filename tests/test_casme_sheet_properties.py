@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook
@@ -22,7 +21,6 @@ from mer_fast.data.datasets.casme_sq import CASMESq
 from mer_fast.data.synthetic.casme_layout import HEADER
 from mer_fast.data.synthetic.casme_sq_layout import FOLDER_OF, VIDEOS
 from mer_fast.data.synthetic.media import save_workbook, save_xls
-from mer_fast.errors import DataError
 from tests.sheet_helpers import frames
 from tests.test_sheet_properties import (
     ANY_CELL,
@@ -30,38 +28,13 @@ from tests.test_sheet_properties import (
     Field,
     Formula,
     build_sheet,
+    check_scan,
     draw_cell,
     emotion_spellings,
     normal,
     number_spellings,
     text_spellings,
 )
-
-
-def check(adapter, root: Path, dropped: str | None, expected, ok, **options) -> None:
-    """test_sheet_properties.check_scan with the adapter's own options: a DataError naming the
-    lost column, or problems naming file, field and fix, and the unchanged rows read as the
-    same clips with the same frames."""
-    if dropped is not None:  # a required column is gone: refused, naming it
-        with pytest.raises(DataError) as raised:
-            adapter.scan_folder(root, **options)
-        err = raised.value
-        assert err.field == dropped and err.file and err.fix, err
-        return
-    scan = adapter.scan_folder(root, **options)
-    for p in scan.problems:
-        assert p.file and p.field and p.fix, p
-    by_id = {r.clip_id: r for r in scan.records}
-    for (clip, numbers, label), fine in zip(expected, ok, strict=True):
-        if fine:
-            assert clip in by_id, (clip, [p.describe() for p in scan.problems])
-            assert by_id[clip].frame_numbers == numbers and by_id[clip].label == label
-    try:
-        index = scan.to_index()
-        assert not scan.problems and len(index) == len(scan.records)
-    except DataError:
-        assert scan.problems
-
 
 # -- CASME: an .xls with a header row -------------------------------------------------------------
 CASME_ROWS = [
@@ -111,7 +84,7 @@ def test_casme_sheet_property(data):
         junk = data.draw(st.one_of(st.none(), st.lists(st.lists(ANY_CELL, max_size=3), max_size=3)))
         sheets = {"Notes": junk} if junk is not None else {}
         save_xls(root / "CASME-coded-20190721.xls", {**sheets, "Sheet1": grid})
-        check(CASME(), root, dropped if dropped in CASME_REQUIRED else None, expected, ok)
+        check_scan(CASME(), root, dropped if dropped in CASME_REQUIRED else None, expected, ok)
 
 
 # -- CAS(ME)^2: a header-less .xlsx with its naming-rule sheets ------------------------------------
@@ -191,4 +164,4 @@ def test_casme_sq_sheet_property(data):
         # blank there in every row) are a DataError naming that column
         plain = [[c.value if isinstance(c, Formula) else c for c in r] for r in rows]
         width = max((len(normal(r)) for r in plain), default=0)
-        check(CASMESq(), root, "expression_type" if width <= 7 else None, expected, ok)
+        check_scan(CASMESq(), root, "expression_type" if width <= 7 else None, expected, ok)

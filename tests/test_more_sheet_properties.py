@@ -79,7 +79,14 @@ def test_mmew_sheet_property(data):
         grid, ok, dropped = build_sheet(data, MMEW_HEADER, fields, notes=3, formulas=True)
         junk = data.draw(st.one_of(st.none(), st.lists(st.lists(ANY_CELL, max_size=3), max_size=3)))
         write_xlsx(root / "MMEW_Micro_Exp.xlsx", "Sheet1", grid, junk)
-        check_scan(MMEW(), root, dropped if dropped in MMEW_REQUIRED else None, expected, ok)
+        check_scan(
+            MMEW(),
+            root,
+            dropped if dropped in MMEW_REQUIRED else None,
+            expected,
+            ok,
+            protocol="all",
+        )
 
 
 # -- 4DME ------------------------------------------------------------------------------------------
@@ -138,4 +145,11 @@ def test_4dme_sheet_property(data):
         grid, ok, dropped = build_sheet(data, FOURD_HEADER, fields, notes=2, formulas=True)
         junk = data.draw(st.one_of(st.none(), st.lists(st.lists(ANY_CELL, max_size=3), max_size=3)))
         write_xlsx(root / "4DME_Labelling_Micro_release v1.xlsx", "Sheet1", grid, junk)
-        check_scan(FourDME(), root, dropped if dropped in FOURD_REQUIRED else None, expected, ok)
+        check_scan(
+            FourDME(),
+            root,
+            dropped if dropped in FOURD_REQUIRED else None,
+            expected,
+            ok,
+            protocol="all",
+        )

@@ -138,16 +138,19 @@ def build_sheet(data, header: list[str], rows: list[list[Field]], notes: int, fo
     return grid, ok, dropped
 
 
-def check_scan(adapter, root: Path, dropped: str | None, expected: list[tuple], ok: list[bool]):
-    """The property: a DataError naming the dropped column, or a scan whose problems name
-    file, field and fix and whose unchanged rows are read as the same clips."""
+def check_scan(
+    adapter, root: Path, dropped: str | None, expected: list[tuple], ok: list[bool], **options
+):
+    """The property: a DataError naming the dropped column, or a scan (with the adapter's
+    ``options``) whose problems name file, field and fix and whose unchanged rows are read as
+    the same clips with the same frames."""
     if dropped is not None:  # a required column is gone: refused, naming it
         with pytest.raises(DataError) as raised:
-            adapter.scan_folder(root, protocol="all")
+            adapter.scan_folder(root, **options)
         err = raised.value
         assert err.field == dropped and err.file and err.fix, err
         return
-    scan = adapter.scan_folder(root, protocol="all")
+    scan = adapter.scan_folder(root, **options)
     for p in scan.problems:
         assert p.file and p.field and p.fix, p
     by_id = {r.clip_id: r for r in scan.records}
@@ -215,7 +218,14 @@ def test_casme2_sheet_property(data):
         grid, ok, dropped = build_sheet(data, CASME_HEADER, fields, notes=3, formulas=True)
         junk = data.draw(st.one_of(st.none(), st.lists(st.lists(ANY_CELL, max_size=3), max_size=3)))
         write_xlsx(root / "CASME2-coding-20140508.xlsx", "Sheet1", grid, junk)
-        check_scan(CASME2(), root, dropped if dropped in CASME_REQUIRED else None, expected, ok)
+        check_scan(
+            CASME2(),
+            root,
+            dropped if dropped in CASME_REQUIRED else None,
+            expected,
+            ok,
+            protocol="all",
+        )
 
 
 # -- SAMM ------------------------------------------------------------------------------------------
@@ -270,7 +280,14 @@ def test_samm_sheet_property(data):
             expected.append((name, tuple(range(onset, offset + 1)), emotion.lower()))
         grid, ok, dropped = build_sheet(data, SAMM_HEADER, fields, notes=13, formulas=True)
         write_xlsx(root / "SAMM_Micro_FACS_Codes_v2.xlsx", "MICRO_ONLY", grid, None)
-        check_scan(SAMM(), root, dropped if dropped in SAMM_REQUIRED else None, expected, ok)
+        check_scan(
+            SAMM(),
+            root,
+            dropped if dropped in SAMM_REQUIRED else None,
+            expected,
+            ok,
+            protocol="all",
+        )
 
 
 # -- a header-less .xls (CAS(ME)^2-style) ----------------------------------------------------------
@@ -316,7 +333,9 @@ def test_headerless_xls_property(data):
         # a sheet whose cells end before the emotion column (cut short, or blank there in
         # every row) cannot be read by position: a DataError naming the emotion column
         width = max((len(normal(r)) for r in rows), default=0)
-        check_scan(Positional(), root, "emotion" if width <= 6 else None, expected, ok)
+        check_scan(
+            Positional(), root, "emotion" if width <= 6 else None, expected, ok, protocol="all"
+        )
 
 
 # -- the generic readers ---------------------------------------------------------------------------
