@@ -267,6 +267,9 @@ def test_au_run_from_the_cli_and_f1_from_predictions_csv(tiny_data, tmp_path, ca
     assert res["aus"] == [f"AU{a}" for a in MEB_AUS] and "SMOTE" in res["task_notes"][0]
     # the protocol is recorded as for an emotion run
     assert res["protocol"]["split"] == "subject" and res["protocol"]["folds"] >= 2
+    assert {(f["split"], f["held_out"] == f["subject"]) for f in res["per_fold"]} == {
+        ("subject", True)
+    }
     assert Path(res["final_model"]) == out / "model.pt"
     with open(out / "predictions.csv") as f:
         rows = list(csv.DictReader(f))
@@ -336,8 +339,9 @@ def test_any_fold_maker_s_folds_are_used_as_given(tmp_path):
     subject = [r.subject for r in index.records]
     train = torch.tensor([i for i, s in enumerate(subject) if s in ("s0", "s1")])
     test = torch.tensor([i for i, s in enumerate(subject) if s == "s2"])
-    loso.folds = [Fold(0, "holdout", train, test)]
+    loso.folds = [Fold(0, "holdout", train, test, split="holdout")]
     (r,) = loso.run()["folds"]
+    assert (r["held_out"], r["split"]) == ("holdout", "holdout")
     assert r["train_clips"] == int(targets.usable[train].sum())
     assert [p["key"] for p in r["predictions"]] == [
         index.records[i].key for i in test.tolist() if targets.usable[i]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,13 @@ from rich.console import Console
 from rich.table import Table
 
 from mer_fast.eval.au_metrics import AUScores
-from mer_fast.eval.outputs import ORACLE_LABEL, plot_marks, provenance_label, software
+from mer_fast.eval.outputs import (
+    ORACLE_LABEL,
+    fold_header,
+    plot_marks,
+    run_footer,
+    run_header,
+)
 from mer_fast.utils import atomic
 
 HEADLINE = ("f1_mean", "f1_mean_all", "f1_macro_mean")
@@ -53,33 +58,21 @@ def write_au_run(
     out = Path(out_dir)
     selection = config.get("epoch_selection", "final")
     results: dict[str, Any] = {
-        "name": name,
-        "target": target,
+        **run_header(name, target, provenance, selection),
         "task": "au",
-        "provenance": provenance,
-        "provenance_label": provenance_label(provenance),
-        "epoch_selection": selection,
-        "epoch_selection_warning": ORACLE_LABEL if selection == "oracle" else None,
         "aus": list(pooled.aus),
         **{k: getattr(pooled, k) for k in HEADLINE},
         "pooled": pooled.as_dict(),
         "mean_of_folds": mean_of_folds,
         "per_fold": [
             {
-                "fold": f["fold"],
-                "subject": f["subject"],
-                "clips": len(f["predictions"]),
-                "selected_epoch": f["selected_epoch"],
+                **fold_header(f),
                 **{k: (f["scores"] or {}).get(k) for k in HEADLINE},
                 "notes": f["notes"],
             }
             for f in folds
         ],
-        "chain": chain,
-        "config": config,
-        "data": data_summary,
-        "software": software(),
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        **run_footer(chain, config, data_summary),
     }
     if extra:
         results.update(extra)

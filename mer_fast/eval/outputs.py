@@ -47,6 +47,45 @@ def plot_marks(provenance: str, selection: str) -> str:
     return marks + (" [ORACLE]" if selection == "oracle" else "")
 
 
+def run_header(name: str, target: str, provenance: str, selection: str) -> dict[str, Any]:
+    """The first fields of every run's results.json, whatever its task: what it is, whether
+    its data is synthetic, and how its epochs were selected (a warning for oracle selection)."""
+    return {
+        "name": name,
+        "target": target,
+        "provenance": provenance,
+        "provenance_label": provenance_label(provenance),
+        "epoch_selection": selection,
+        "epoch_selection_warning": ORACLE_LABEL if selection == "oracle" else None,
+    }
+
+
+def fold_header(fold: dict) -> dict[str, Any]:
+    """What results.json's ``per_fold`` says of every fold, whatever the task: its number, what
+    it holds out (a subject, a dataset or the hold-out target) under which split, its test
+    clips and the epoch it kept."""
+    return {
+        "fold": fold["fold"],
+        "subject": fold["subject"],
+        "held_out": fold.get("held_out", fold["subject"]),  # stored before held_out existed
+        "split": fold.get("split", "subject"),
+        "clips": len(fold["predictions"]),
+        "selected_epoch": fold["selected_epoch"],
+    }
+
+
+def run_footer(chain: list[dict], config: dict, data_summary: dict) -> dict[str, Any]:
+    """The last fields of every run's results.json: the chain's steps, the configuration, the
+    data read, the software and when it finished."""
+    return {
+        "chain": chain,
+        "config": config,
+        "data": data_summary,
+        "software": software(),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+
+
 def write_run(
     out_dir: str | Path,
     *,
@@ -65,12 +104,7 @@ def write_run(
     out = Path(out_dir)
     selection = config.get("epoch_selection", "final")
     results: dict[str, Any] = {
-        "name": name,
-        "target": target,
-        "provenance": provenance,
-        "provenance_label": provenance_label(provenance),
-        "epoch_selection": selection,
-        "epoch_selection_warning": ORACLE_LABEL if selection == "oracle" else None,
+        **run_header(name, target, provenance, selection),
         "uf1": pooled.uf1,
         "uar": pooled.uar,
         "war": pooled.war,
@@ -78,12 +112,7 @@ def write_run(
         "mean_of_folds": mean_of_folds,
         "per_fold": [
             {
-                "fold": f["fold"],
-                "subject": f["subject"],
-                "held_out": f.get("held_out", f["subject"]),  # subject, dataset or hold-out
-                "split": f.get("split", "subject"),
-                "clips": len(f["predictions"]),
-                "selected_epoch": f["selected_epoch"],
+                **fold_header(f),
                 "uf1": f["scores"]["uf1"],
                 "uar": f["scores"]["uar"],
                 "war": f["scores"]["war"],
@@ -93,11 +122,7 @@ def write_run(
             for f in folds
         ],
         "classes": list(classes),
-        "chain": chain,
-        "config": config,
-        "data": data_summary,
-        "software": software(),
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        **run_footer(chain, config, data_summary),
     }
     if extra:
         results.update(extra)

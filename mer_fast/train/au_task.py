@@ -178,6 +178,8 @@ class AULosoRun(LosoRun):
         return {
             "fold": fold.number,
             "subject": fold.subject,
+            "held_out": fold.held_out,
+            "split": fold.split,
             "task": "au",
             "epoch_selection": self.cfg.epoch_selection,
             "selected_epoch": None if fit is None else fit.selected_epoch,
